@@ -1,0 +1,13 @@
+# check_exports.cmake: fails the build if the shared library exports anything but clq_* symbols.
+execute_process(COMMAND nm -D --defined-only ${LIB} OUTPUT_VARIABLE syms RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(STATUS "check_exports: nm not usable, skipped")
+  return()
+endif()
+string(REGEX MATCHALL "[0-9a-f]+ [TDBR] [^\n]+" lines "${syms}")
+foreach(l IN LISTS lines)
+  string(REGEX REPLACE "^[0-9a-f]+ [TDBR] " "" s "${l}")
+  if(NOT s MATCHES "^clq_" OR s MATCHES "^clq__")
+    message(FATAL_ERROR "libclquant exports a non-API symbol: ${s}")
+  endif()
+endforeach()

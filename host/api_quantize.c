@@ -1,0 +1,118 @@
+/* api_quantize.c: clq_quantize, clq_dequantize and the fused clq_quantize_dynamic. */
+#include <string.h>
+
+#include "validate.h"
+
+/* Input/output tensors of a quantize, and the op descriptor they make. */
+static clq_status prepare_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                   const clq_tensor *y, clq_tensor_info *xi, clq_tensor_info *yi,
+                                   clq_quantize_op *op) {
+    memset(op, 0, sizeof *op);
+    clq_status st = clq__prepare_minmax(ctx, x, qp, xi, &op->lay);
+    if (st != CLQ_SUCCESS) return st;
+    st = clq__check_tensor(ctx, y, "y", CLQ_OUTPUT, yi);
+    if (st != CLQ_SUCCESS) return st;
+    if (y->dtype != qp->qtype)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "y->dtype = %s but qp->qtype = %s",
+                          clq_dtype_name(y->dtype), clq_dtype_name(qp->qtype));
+    st = clq__check_same_shape(ctx, x, "x", y, "y");
+    if (st != CLQ_SUCCESS) return st;
+    op->xtype = x->dtype;
+    op->qtype = qp->qtype;
+    op->rounding = qp->rounding;
+    op->reciprocal = (qp->flags & CLQ_QPARAMS_RECIPROCAL) != 0;
+    clq__qrange(qp->qtype, (qp->flags & CLQ_QPARAMS_NARROW_RANGE) != 0, &op->qmin, &op->qmax);
+    return CLQ_SUCCESS;
+}
+
+/* Gathers x and stages y if needed, runs the kernel, scatters y. */
+static clq_status run_quantize(clq_context *ctx, const clq_tensor *x, const clq_tensor_info *xi,
+                               const clq_tensor *y, const clq_tensor_info *yi, clq_quantize_op *op) {
+    clq_status st = clq__gather(ctx, x, xi, &op->x);
+    if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, yi, &op->q);
+    if (st == CLQ_SUCCESS) st = ctx->ops->quantize(ctx, op);
+    if (st == CLQ_SUCCESS) st = clq__scatter(ctx, y, yi, &op->q);
+    return st;
+}
+
+clq_status clq_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                        const clq_tensor *y) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    clq_tensor_info xi, yi;
+    clq_quantize_op op;
+    clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
+    if (st == CLQ_SUCCESS)
+        st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
+    if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, op.qmin, op.qmax);
+    if (st != CLQ_SUCCESS || op.lay.n == 0) return st;
+    return run_quantize(ctx, x, &xi, y, &yi, &op);
+}
+
+clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qparams *qp,
+                          const clq_tensor *y) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    clq_tensor_info qi, yi;
+    clq_dequantize_op op;
+    memset(&op, 0, sizeof op);
+    clq_status st = clq__check_tensor(ctx, q, "q", CLQ_INPUT, &qi);
+    if (st != CLQ_SUCCESS) return st;
+    st = clq__check_qparams_desc(ctx, qp, q->ndim, q->shape, &op.lay);
+    if (st != CLQ_SUCCESS) return st;
+    if (q->dtype != qp->qtype)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "q->dtype = %s but qp->qtype = %s",
+                          clq_dtype_name(q->dtype), clq_dtype_name(qp->qtype));
+    st = clq__check_tensor(ctx, y, "y", CLQ_OUTPUT, &yi);
+    if (st != CLQ_SUCCESS) return st;
+    if (y->dtype != CLQ_F32)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "y->dtype = %s: dequantize writes f32",
+                          clq_dtype_name(y->dtype));
+    st = clq__check_same_shape(ctx, q, "q", y, "y");
+    if (st == CLQ_SUCCESS)
+        st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
+    int qmin, qmax;
+    clq__qrange(qp->qtype, (qp->flags & CLQ_QPARAMS_NARROW_RANGE) != 0, &qmin, &qmax);
+    if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, qmin, qmax);
+    if (st != CLQ_SUCCESS || op.lay.n == 0) return st;
+    op.qtype = q->dtype;
+    st = clq__gather(ctx, q, &qi, &op.q);
+    if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, &yi, &op.y);
+    if (st == CLQ_SUCCESS) st = ctx->ops->dequantize(ctx, &op);
+    if (st == CLQ_SUCCESS) st = clq__scatter(ctx, y, &yi, &op.y);
+    return st;
+}
+
+clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                const clq_tensor *y) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    clq_tensor_info xi, yi;
+    clq_quantize_op op;
+    clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
+    if (st == CLQ_SUCCESS)
+        st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, clq__qparams_need_zero_point(qp),
+                                        &op.scale, &op.zp);
+    size_t np = op.lay.nparams;
+    if (st != CLQ_SUCCESS || np == 0) return st;
+
+    /* min/max into scratch, qparams into the caller's buffers, then quantize:
+     * all enqueued in order, nothing read back. */
+    clq_minmax_op mm = {.xtype = x->dtype, .lay = op.lay};
+    clq_buffer *bmin = NULL, *bmax = NULL;
+    st = clq__gather(ctx, x, &xi, &op.x);
+    if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, &yi, &op.q);
+    if (st == CLQ_SUCCESS) st = clq__scratch(ctx, CLQ_SCRATCH_MIN, np * 4, &bmin);
+    if (st == CLQ_SUCCESS) st = clq__scratch(ctx, CLQ_SCRATCH_MAX, np * 4, &bmax);
+    if (st != CLQ_SUCCESS) return st;
+    mm.x = op.x;
+    mm.min = (clq_span){bmin, 0};
+    mm.max = (clq_span){bmax, 0};
+    st = ctx->ops->minmax(ctx, &mm);
+    if (st != CLQ_SUCCESS) return st;
+    clq_qparams_op qo = {.min = mm.min, .max = mm.max, .count = np, .scheme = qp->scheme,
+                         .qtype = qp->qtype, .qmin = op.qmin, .qmax = op.qmax,
+                         .scale = op.scale, .zp = op.zp};
+    st = ctx->ops->qparams(ctx, &qo);
+    if (st != CLQ_SUCCESS || op.lay.n == 0) return st;
+    st = ctx->ops->quantize(ctx, &op);
+    if (st == CLQ_SUCCESS) st = clq__scatter(ctx, y, &yi, &op.q);
+    return st;
+}

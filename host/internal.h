@@ -1,0 +1,67 @@
+/* internal.h: the context and buffer objects every op uses, and the error helper.
+ * Not installed; backends and api_*.c include it. */
+#ifndef CLQ_INTERNAL_H
+#define CLQ_INTERNAL_H
+
+#include <clquant/clquant.h>
+#include <stdarg.h>
+
+#include "backend.h"
+
+#define CLQ_HIDDEN __attribute__((visibility("hidden")))
+
+enum { CLQ_SCRATCH_IN, CLQ_SCRATCH_OUT, CLQ_SCRATCH_MIN, CLQ_SCRATCH_MAX, CLQ_SCRATCH_COUNT };
+
+struct clq_context {
+    clq_backend kind;
+    const clq_backend_ops *ops;
+    void *impl; /* backend state */
+    char device_name[256];
+    char fallback_reason[512];
+    char error[1024];
+    char *build_log; /* malloc'd, NULL if none */
+    clq_context_stats stats;
+    char cache_dir[1024]; /* "" when the program cache is off */
+    int cpu_threads;
+    clq_buffer *scratch[CLQ_SCRATCH_COUNT]; /* grown on demand, reused by ops */
+};
+
+struct clq_buffer {
+    clq_context *ctx;
+    size_t size;
+    void *host;   /* CPU backend: the memory */
+    void *handle; /* OpenCL backend: the cl_mem */
+    int owned;    /* the library allocated host memory (CPU) */
+};
+
+/* Object lifetime helpers (context.c, buffer.c), also used by host/api_cl.c.
+ * clq__context_new fills the common fields (options, cache_dir, threads) but no
+ * backend; clq__context_delete calls ops->destroy when set and frees scratch. */
+CLQ_HIDDEN clq_status clq__context_new(const clq_context_options *opts, clq_context **out);
+CLQ_HIDDEN void clq__context_delete(clq_context *ctx);
+CLQ_HIDDEN clq_status clq__buffer_new(clq_context *ctx, clq_buffer **out);
+CLQ_HIDDEN void clq__buffer_free_struct(clq_buffer *buf);
+
+/* Records a message on ctx (when ctx != NULL) and returns status. */
+CLQ_HIDDEN clq_status clq__error(clq_context *ctx, clq_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* For failures before a context exists: writes to opts->error_buffer if given. */
+CLQ_HIDDEN clq_status clq__create_error(const clq_context_options *opts, clq_status status,
+                                        const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+CLQ_HIDDEN void clq__set_build_log(clq_context *ctx, const char *log);
+
+/* A scratch buffer of at least bytes in slot (see CLQ_SCRATCH_*). */
+CLQ_HIDDEN clq_status clq__scratch(clq_context *ctx, int slot, size_t bytes, clq_buffer **out);
+
+/* Type helpers shared by the api layer and the backends. */
+CLQ_HIDDEN int clq__dtype_bits(clq_dtype t);           /* 0 for unknown */
+CLQ_HIDDEN int clq__dtype_is_float(clq_dtype t);       /* f32, f16, bf16 */
+CLQ_HIDDEN int clq__dtype_is_quant(clq_dtype t);       /* s8, u8, s4, u4 */
+CLQ_HIDDEN void clq__qrange(clq_dtype t, int narrow, int *qmin, int *qmax);
+/* Symmetric zero point: 0 for signed types, 2^(bits-1) for unsigned. */
+CLQ_HIDDEN int clq__symmetric_zero_point(clq_dtype t);
+
+/* Environment lookup that honours CLQ_CONTEXT_IGNORE_ENV. */
+CLQ_HIDDEN const char *clq__getenv(unsigned flags, const char *name);
+
+#endif

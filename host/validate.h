@@ -1,0 +1,50 @@
+/* validate.h: argument checks shared by the api_*.c entry points. Each names the
+ * argument and the bad value in the context's error message. */
+#ifndef CLQ_VALIDATE_H
+#define CLQ_VALIDATE_H
+
+#include "internal.h"
+
+/* A tensor argument after checking. */
+typedef struct clq_tensor_info {
+    size_t numel;
+    int contiguous;  /* row-major dense (size-1 dims ignored) */
+    size_t byte_off; /* contiguous only: byte offset of element 0 */
+} clq_tensor_info;
+
+enum { CLQ_INPUT = 0, CLQ_OUTPUT = 1 };
+
+/* NULL, context, dtype, ndim, shape overflow, strides, bounds in the buffer. */
+CLQ_HIDDEN clq_status clq__check_tensor(clq_context *ctx, const clq_tensor *t, const char *name,
+                                        int role, clq_tensor_info *info);
+CLQ_HIDDEN clq_status clq__check_same_shape(clq_context *ctx, const clq_tensor *a, const char *an,
+                                            const clq_tensor *b, const char *bn);
+/* qtype, granularity, axis, block, scheme, rounding, flags; fills the layout of
+ * a tensor of this shape. Does not look at the buffers. */
+CLQ_HIDDEN clq_status clq__check_qparams_desc(clq_context *ctx, const clq_qparams *qp, int ndim,
+                                              const size_t *shape, clq_layout *lay);
+/* scale (and zero point, when needed or given) buffers hold count values. */
+CLQ_HIDDEN clq_status clq__check_qparams_buffers(clq_context *ctx, const clq_qparams *qp,
+                                                 size_t count, int need_zero_point,
+                                                 clq_span *scale, clq_span *zp);
+/* Reads the values back: scale finite and > 0, zero point in [qmin, qmax]. */
+CLQ_HIDDEN clq_status clq__check_qparams_values(clq_context *ctx, const clq_qparams *qp,
+                                                size_t count, int qmin, int qmax);
+/* Whether clq_qparams_from_minmax must write zero points (affine, unsigned symmetric). */
+CLQ_HIDDEN int clq__qparams_need_zero_point(const clq_qparams *qp);
+/* An f32 array argument of count values at element offset off. */
+CLQ_HIDDEN clq_status clq__check_array(clq_context *ctx, clq_buffer *buf, const char *name,
+                                       size_t off, size_t count, size_t elem, clq_span *out);
+/* The contiguous data of a checked tensor: its own span, or a scratch copy. */
+CLQ_HIDDEN clq_status clq__gather(clq_context *ctx, const clq_tensor *t,
+                                  const clq_tensor_info *info, clq_span *out);
+/* Where an op writes a checked output: its own span, or scratch to scatter after. */
+CLQ_HIDDEN clq_status clq__output_span(clq_context *ctx, const clq_tensor *t,
+                                       const clq_tensor_info *info, clq_span *out);
+CLQ_HIDDEN clq_status clq__scatter(clq_context *ctx, const clq_tensor *t,
+                                   const clq_tensor_info *info, const clq_span *staged);
+/* x a float tensor and the layout qp gives it (api_minmax.c). */
+CLQ_HIDDEN clq_status clq__prepare_minmax(clq_context *ctx, const clq_tensor *x,
+                                          const clq_qparams *qp, clq_tensor_info *xi,
+                                          clq_layout *lay);
+#endif

@@ -1,0 +1,240 @@
+/* clquant.h: the public C API of clquant (contexts, buffers, tensors, qparams, ops, status codes).
+ * No OpenCL types here; interop with a caller's OpenCL objects lives in clquant_cl.h. */
+#ifndef CLQUANT_H
+#define CLQUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version ---------------------------------------------------------- */
+#define CLQ_VERSION_MAJOR 0
+#define CLQ_VERSION_MINOR 1
+#define CLQ_VERSION_PATCH 0
+#define CLQ_VERSION_NUMBER (CLQ_VERSION_MAJOR * 10000 + CLQ_VERSION_MINOR * 100 + CLQ_VERSION_PATCH)
+#define CLQ_VERSION_STRING "0.1.0"
+
+#if defined(CLQ_STATIC_DEFINE)
+#define CLQ_API
+#elif defined(_WIN32)
+#ifdef CLQ_BUILDING
+#define CLQ_API __declspec(dllexport)
+#else
+#define CLQ_API __declspec(dllimport)
+#endif
+#else
+#define CLQ_API __attribute__((visibility("default")))
+#endif
+
+/* Version of the library actually linked (compare with CLQ_VERSION_NUMBER). */
+CLQ_API unsigned clq_version_number(void);
+CLQ_API const char *clq_version_string(void);
+
+/* ---- status ----------------------------------------------------------- */
+/* Values are never renumbered; new ones are appended. */
+typedef enum clq_status {
+    CLQ_SUCCESS = 0,
+    CLQ_ERROR_INVALID_ARGUMENT = 1, /* a NULL, out-of-range or inconsistent argument */
+    CLQ_ERROR_OUT_OF_MEMORY = 2,    /* host or device allocation failed */
+    CLQ_ERROR_UNSUPPORTED = 3,      /* valid request this build/device cannot do */
+    CLQ_ERROR_NO_DEVICE = 4,        /* no OpenCL platform/device matched */
+    CLQ_ERROR_BUILD_FAILED = 5,     /* OpenCL program build failed: clq_context_build_log */
+    CLQ_ERROR_OPENCL = 6,           /* an OpenCL call failed at run time */
+    CLQ_ERROR_OVERFLOW = 7,         /* a size computation would overflow size_t */
+    CLQ_ERROR_CONTEXT_MISMATCH = 8, /* a buffer belongs to another context */
+    CLQ_ERROR_OUT_OF_BOUNDS = 9,    /* shape/strides/offset overrun the buffer */
+    CLQ_ERROR_INVALID_QPARAMS = 10, /* a scale not finite and > 0, or a zero point out of range */
+    CLQ_ERROR_INTERNAL = 11
+} clq_status;
+
+/* Static name of a status ("CLQ_ERROR_INVALID_ARGUMENT"); never NULL. */
+CLQ_API const char *clq_status_string(clq_status status);
+
+/* ---- contexts --------------------------------------------------------- */
+typedef struct clq_context clq_context;
+typedef struct clq_buffer clq_buffer;
+
+typedef enum clq_backend {
+    CLQ_BACKEND_AUTO = 0,   /* first usable OpenCL device, else the CPU path */
+    CLQ_BACKEND_OPENCL = 1,
+    CLQ_BACKEND_CPU = 2
+} clq_backend;
+
+/* Flags for clq_context_options.flags. */
+#define CLQ_CONTEXT_NO_FALLBACK 0x1u /* AUTO: fail instead of falling back to the CPU path */
+#define CLQ_CONTEXT_IGNORE_ENV 0x2u  /* do not read CLQ_BACKEND / CLQ_DEVICE / CLQ_CACHE_DIR */
+
+typedef struct clq_context_options {
+    size_t struct_size;      /* sizeof(clq_context_options), set by _init */
+    clq_backend backend;     /* default AUTO; env CLQ_BACKEND=auto|opencl|cpu overrides */
+    int platform_index;      /* -1: any; env CLQ_DEVICE="P:D" overrides */
+    int device_index;        /* -1: first usable on the platform */
+    const char *device_name; /* substring of "platform device" names; env CLQ_DEVICE=text */
+    const char *cache_dir;   /* program cache; NULL: env CLQ_CACHE_DIR, else $XDG_CACHE_HOME/clquant;
+                                "" or "off" disables the cache */
+    unsigned flags;          /* CLQ_CONTEXT_* */
+    int cpu_threads;         /* CPU backend worker threads; 0: one per online core */
+    char *error_buffer;      /* optional: receives why creation failed (NUL-terminated) */
+    size_t error_buffer_size;
+} clq_context_options;
+
+CLQ_API void clq_context_options_init(clq_context_options *options);
+
+/* options may be NULL (defaults). */
+CLQ_API clq_status clq_context_create(const clq_context_options *options, clq_context **out);
+CLQ_API void clq_context_destroy(clq_context *ctx);
+
+CLQ_API clq_backend clq_context_backend(const clq_context *ctx);
+/* "cpu (avx512)" or "<platform> / <device>"; never NULL. */
+CLQ_API const char *clq_context_device_name(const clq_context *ctx);
+/* Why AUTO fell back to the CPU path, or "" when it did not. */
+CLQ_API const char *clq_context_fallback_reason(const clq_context *ctx);
+/* Message of the last failed call on this context ("" if none): names the argument and value. */
+CLQ_API const char *clq_context_error_message(const clq_context *ctx);
+/* OpenCL build log of the last program that failed to build ("" if none). */
+CLQ_API const char *clq_context_build_log(const clq_context *ctx);
+/* Blocks until every operation enqueued on the context has completed. */
+CLQ_API clq_status clq_context_finish(clq_context *ctx);
+
+typedef struct clq_context_stats {
+    size_t struct_size;
+    unsigned programs_built;     /* compiled from source in this context */
+    unsigned programs_loaded;    /* taken from the on-disk program cache */
+    unsigned cache_rejected;     /* cache entries found stale or corrupt (then rebuilt) */
+} clq_context_stats;
+CLQ_API void clq_context_stats_init(clq_context_stats *stats);
+CLQ_API clq_status clq_context_get_stats(const clq_context *ctx, clq_context_stats *out);
+
+/* ---- buffers ---------------------------------------------------------- */
+/* Device memory (host memory on the CPU path). Contents start undefined. */
+CLQ_API clq_status clq_buffer_create(clq_context *ctx, size_t bytes, clq_buffer **out);
+/* Wraps caller-owned host memory without copying (CPU: used in place; OpenCL:
+ * CL_MEM_USE_HOST_PTR). The memory must outlive the buffer. */
+CLQ_API clq_status clq_buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, clq_buffer **out);
+CLQ_API void clq_buffer_destroy(clq_buffer *buf);
+CLQ_API size_t clq_buffer_size(const clq_buffer *buf);
+/* Blocking copies between host memory and [offset, offset + bytes) of the buffer. */
+CLQ_API clq_status clq_buffer_write(clq_buffer *buf, size_t offset, size_t bytes, const void *src);
+CLQ_API clq_status clq_buffer_read(clq_buffer *buf, size_t offset, size_t bytes, void *dst);
+
+/* ---- tensors ---------------------------------------------------------- */
+/* Values are never renumbered. */
+typedef enum clq_dtype {
+    CLQ_F32 = 1,
+    CLQ_F16 = 2,
+    CLQ_BF16 = 3,
+    CLQ_S8 = 4,
+    CLQ_U8 = 5,
+    CLQ_S4 = 6, /* two per byte, first element in the low nibble (as ONNX) */
+    CLQ_U4 = 7,
+    CLQ_S32 = 8
+} clq_dtype;
+
+#define CLQ_MAX_DIMS 8
+
+/* A view of a buffer. shape/strides/offset count elements (for 4-bit types too:
+ * element e lives in byte e/2). Strides may be 0 (broadcast) in inputs only.
+ * 4-bit tensors must be contiguous with an even offset. ndim 0 is a scalar. */
+typedef struct clq_tensor {
+    clq_dtype dtype;
+    int ndim;
+    size_t shape[CLQ_MAX_DIMS];
+    ptrdiff_t strides[CLQ_MAX_DIMS];
+    size_t offset;
+    clq_buffer *buffer;
+} clq_tensor;
+
+/* Fills a contiguous row-major view at offset 0. Returns INVALID_ARGUMENT for
+ * ndim outside [0, CLQ_MAX_DIMS] or a NULL shape with ndim > 0. */
+CLQ_API clq_status clq_tensor_init(clq_tensor *t, clq_dtype dtype, int ndim, const size_t *shape,
+                                   clq_buffer *buffer);
+/* Number of elements (0 if the product overflows; check with clq_tensor_bytes). */
+CLQ_API size_t clq_tensor_numel(const clq_tensor *t);
+/* Bytes a contiguous tensor of this dtype and shape needs (4-bit rounded up). */
+CLQ_API clq_status clq_tensor_bytes(const clq_tensor *t, size_t *out);
+CLQ_API const char *clq_dtype_name(clq_dtype dtype);
+
+/* ---- quantization parameters ------------------------------------------ */
+typedef enum clq_granularity {
+    CLQ_PER_TENSOR = 0,
+    CLQ_PER_AXIS = 1,  /* one (scale, zp) per index along axis */
+    CLQ_PER_BLOCK = 2  /* ONNX opset 21 blocked: the params have the input's shape with
+                          shape[axis] replaced by ceil(shape[axis] / block_size), row-major */
+} clq_granularity;
+
+typedef enum clq_scheme {
+    CLQ_AFFINE = 0,    /* [min, max] widened to include 0; scale = (max-min)/(qmax-qmin) */
+    CLQ_SYMMETRIC = 1  /* amax = max(|min|,|max|); scale = amax / ((qmax-qmin)/2);
+                          zero point 0 (signed) or 2^(bits-1) (unsigned) */
+} clq_scheme;
+
+typedef enum clq_rounding {
+    CLQ_ROUND_HALF_EVEN = 0, /* default; ONNX, PyTorch */
+    CLQ_ROUND_HALF_AWAY = 1
+} clq_rounding;
+
+/* Flags for clq_qparams.flags. */
+#define CLQ_QPARAMS_NARROW_RANGE 0x1u    /* saturate to [-(2^(b-1)-1), 2^(b-1)-1] (signed) or [1, 2^b-1] */
+#define CLQ_QPARAMS_RECIPROCAL 0x2u      /* x * (1.0f / scale) as PyTorch/FBGEMM, instead of x / scale */
+#define CLQ_QPARAMS_TRUSTED 0x4u         /* skip the read-back check of scale/zero point values */
+
+/* Scale: f32, zero point: int32, each a contiguous array of clq_qparams_count()
+ * values at an element offset in its buffer. zero_point NULL means all zero. */
+typedef struct clq_qparams {
+    size_t struct_size;
+    clq_dtype qtype;             /* CLQ_S8, CLQ_U8, CLQ_S4, CLQ_U4 */
+    clq_granularity granularity;
+    int axis;                    /* PER_AXIS / PER_BLOCK; negative counts from the end */
+    size_t block_size;           /* PER_BLOCK */
+    clq_scheme scheme;           /* how clq_qparams_from_minmax chooses them */
+    clq_rounding rounding;
+    unsigned flags;              /* CLQ_QPARAMS_* */
+    clq_buffer *scale;
+    size_t scale_offset;
+    clq_buffer *zero_point;
+    size_t zero_point_offset;
+} clq_qparams;
+
+CLQ_API void clq_qparams_init(clq_qparams *qp);
+/* How many (scale, zero point) pairs qp needs for a tensor of this shape. */
+CLQ_API clq_status clq_qparams_count(const clq_qparams *qp, int ndim, const size_t *shape, size_t *out);
+
+/* ---- ops -------------------------------------------------------------- */
+/* Ops are enqueued in order on the context; results stay in buffers. On error
+ * nothing is written to any output. */
+
+/* Min and max of x (f32/f16/bf16) for each of qp's granules (qp->granularity,
+ * axis, block_size; its buffers are not used), written as f32 arrays of
+ * clq_qparams_count() values. NaN is ignored; a granule with no non-NaN value
+ * (or an empty tensor) gives [0, 0]. */
+CLQ_API clq_status clq_minmax(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                              clq_buffer *min_out, size_t min_offset, clq_buffer *max_out,
+                              size_t max_offset);
+
+/* Computes qp->scale (and qp->zero_point) on the device from min/max arrays as
+ * written by clq_minmax, following qp->scheme, qp->qtype and the narrow-range flag. */
+CLQ_API clq_status clq_qparams_from_minmax(clq_context *ctx, clq_buffer *min_in,
+                                           size_t min_offset, clq_buffer *max_in,
+                                           size_t max_offset, size_t count, const clq_qparams *qp);
+
+/* y = saturate(round(x / scale) + zero_point); x f32/f16/bf16, y of qp->qtype. */
+CLQ_API clq_status clq_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                const clq_tensor *y);
+
+/* y = (q - zero_point) * scale in f32; q of qp->qtype, y f32. */
+CLQ_API clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qparams *qp,
+                                  const clq_tensor *y);
+
+/* min/max -> qparams -> quantize in one call, nothing read back to the host.
+ * Writes qp->scale and qp->zero_point as well as y. With CLQ_U8 + CLQ_AFFINE +
+ * CLQ_PER_TENSOR this is ONNX DynamicQuantizeLinear. */
+CLQ_API clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                        const clq_tensor *y);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLQUANT_H */

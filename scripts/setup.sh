@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# setup.sh: installs the Debian packages clquant needs (only those missing).
+#   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also the benchmark peers (CLBlast, oneDNN, OpenBLAS, gemmlowp)
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+      libcriterion-dev)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(libclblast-dev libdnnl-dev libopenblas-dev libgemmlowp-dev)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#pkgs[@]} packages present"
+fi
