@@ -1,0 +1,120 @@
+/* cpu_backend.c: the CPU backend's table, its construction (thread pool, ISA
+ * choice) and its buffers, which are plain 64-byte aligned host memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu_internal.h"
+
+static void cpu_destroy(clq_context *ctx) {
+    clq_cpu_state *st = ctx->impl;
+    if (!st) return;
+    clq__cpu_pool_destroy(st->pool);
+    free(st);
+    ctx->impl = NULL;
+}
+
+static clq_status cpu_buffer_create(clq_context *ctx, clq_buffer *buf, size_t bytes) {
+    void *p = NULL;
+    /* at least one byte, so that a zero-size buffer still has an address */
+    if (posix_memalign(&p, 64, bytes ? bytes : 1) != 0)
+        return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate a buffer of %zu bytes",
+                          bytes);
+    buf->host = p;
+    buf->owned = 1;
+    return CLQ_SUCCESS;
+}
+
+static clq_status cpu_buffer_wrap_host(clq_context *ctx, clq_buffer *buf, void *ptr, size_t bytes) {
+    (void)ctx, (void)bytes;
+    buf->host = ptr;
+    buf->owned = 0;
+    return CLQ_SUCCESS;
+}
+
+static void cpu_buffer_destroy(clq_buffer *buf) {
+    if (buf->owned) free(buf->host);
+    buf->host = NULL;
+    buf->owned = 0;
+}
+
+static clq_status cpu_buffer_write(clq_buffer *buf, size_t offset, size_t bytes, const void *src) {
+    if (bytes) memcpy((char *)buf->host + offset, src, bytes);
+    return CLQ_SUCCESS;
+}
+
+static clq_status cpu_buffer_read(clq_buffer *buf, size_t offset, size_t bytes, void *dst) {
+    if (bytes) memcpy(dst, (const char *)buf->host + offset, bytes);
+    return CLQ_SUCCESS;
+}
+
+/* Every CPU op completes before it returns. */
+static clq_status cpu_finish(clq_context *ctx) {
+    (void)ctx;
+    return CLQ_SUCCESS;
+}
+
+static const clq_backend_ops cpu_ops = {
+    "cpu",
+    cpu_destroy,
+    cpu_buffer_create,
+    cpu_buffer_wrap_host,
+    cpu_buffer_destroy,
+    cpu_buffer_write,
+    cpu_buffer_read,
+    cpu_finish,
+    clq__cpu_copy_strided,
+    clq__cpu_minmax,
+    clq__cpu_qparams,
+    clq__cpu_quantize,
+    clq__cpu_dequantize,
+};
+
+static clq_cpu_isa detect_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return CLQ_CPU_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
+        return CLQ_CPU_AVX2;
+    return CLQ_CPU_PORTABLE;
+}
+
+static const char *isa_name(clq_cpu_isa isa) {
+    return isa == CLQ_CPU_AVX512 ? "avx512" : isa == CLQ_CPU_AVX2 ? "avx2" : "portable";
+}
+
+clq_status clq__cpu_init(clq_context *ctx, const clq_context_options *opts) {
+    clq_cpu_isa isa = detect_isa();
+    /* CLQ_CPU_ISA=portable|avx2|avx512 lowers the kernel set (tests, bisecting);
+     * it never raises it above what the CPU has */
+    const char *want = clq__getenv(opts ? opts->flags : 0u, "CLQ_CPU_ISA");
+    if (want && *want) {
+        clq_cpu_isa w = !strcmp(want, "portable") ? CLQ_CPU_PORTABLE
+                        : !strcmp(want, "avx2")   ? CLQ_CPU_AVX2
+                        : !strcmp(want, "avx512") ? CLQ_CPU_AVX512
+                                                  : isa;
+        if (w < isa) isa = w;
+    }
+    int n = ctx->cpu_threads;
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)(c < 1024 ? c : 1024) : 1;
+    }
+    clq_cpu_state *st = calloc(1, sizeof *st);
+    if (!st) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate the backend state");
+    st->pool = clq__cpu_pool_create(n);
+    if (!st->pool) {
+        free(st);
+        return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate the thread pool");
+    }
+    st->isa = isa;
+    ctx->ops = &cpu_ops;
+    ctx->impl = st;
+    int got = clq__cpu_pool_threads(st->pool);
+    snprintf(ctx->device_name, sizeof ctx->device_name, "cpu (%s, %d thread%s)", isa_name(isa), got,
+             got == 1 ? "" : "s");
+    return CLQ_SUCCESS;
+}

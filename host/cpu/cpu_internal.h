@@ -1,0 +1,94 @@
+/* cpu_internal.h: the CPU backend's state and the per-ISA kernel tables that the
+ * op drivers (cpu_quantize.c, cpu_dequantize.c, cpu_minmax.c) call. */
+#ifndef CLQ_CPU_INTERNAL_H
+#define CLQ_CPU_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu_threads.h"
+#include "internal.h"
+
+typedef enum clq_cpu_isa { CLQ_CPU_PORTABLE = 0, CLQ_CPU_AVX2 = 1, CLQ_CPU_AVX512 = 2 } clq_cpu_isa;
+
+/* Elements per chunk of parallel work: 64 KiB of f32 input, even so that no
+ * two chunks share a byte of 4-bit data. */
+#define CLQ_CPU_CHUNK ((size_t)16384)
+
+typedef struct clq_cpu_state {
+    clq_cpu_pool *pool;
+    clq_cpu_isa isa;
+} clq_cpu_state;
+
+/* Quantize settings shared by every kernel call of one op. */
+typedef struct clq_cpu_qcfg {
+    clq_dtype xtype;
+    float qmin, qmax;
+    int half_away;  /* CLQ_ROUND_HALF_AWAY */
+    int reciprocal; /* x * (1.0f / scale) */
+} clq_cpu_qcfg;
+
+/* Quantize kernels. q receives one byte per element (the value's low 8 bits;
+ * 4-bit types are packed afterwards by pack4). zp NULL means all zero.
+ *   run:    n elements, one (scale, zp)
+ *   vec:    element j uses scale[j], zp[j]
+ *   blocks: nblk consecutive blocks of block elements, block b uses scale[b], zp[b] */
+typedef struct clq_cpu_qkernels {
+    void (*run)(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n, float scale,
+                int32_t zp);
+    void (*vec)(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n, const float *scale,
+                const int32_t *zp);
+    void (*blocks)(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t block, size_t nblk,
+                   const float *scale, const int32_t *zp);
+    /* dst[k] = (src[2k] & 15) | src[2k+1] << 4 for k < n/2 (n even). */
+    void (*pack4)(const uint8_t *src, uint8_t *dst, size_t n);
+} clq_cpu_qkernels;
+
+/* Dequantize kernels: q holds one value per byte, signed (s8, and unpacked 4-bit)
+ * or unsigned (u8). Same run/vec/blocks shapes as quantize. */
+typedef struct clq_cpu_dqkernels {
+    void (*run)(int is_unsigned, const uint8_t *q, float *y, size_t n, float scale, int32_t zp);
+    void (*vec)(int is_unsigned, const uint8_t *q, float *y, size_t n, const float *scale,
+                const int32_t *zp);
+    void (*blocks)(int is_unsigned, const uint8_t *q, float *y, size_t block, size_t nblk,
+                   const float *scale, const int32_t *zp);
+    /* n nibbles from src (low nibble first) to one byte each: sign-extended for s4. */
+    void (*unpack4)(int is_signed, const uint8_t *src, uint8_t *dst, size_t n);
+} clq_cpu_dqkernels;
+
+/* Min/max kernels. They merge into *mn / *mx without the final rules (NaN is
+ * skipped; an untouched pair stays [+Inf, -Inf]; -0.0 and +0.0 are not yet
+ * made +0.0): clq__cpu_minmax_finish applies those.
+ *   run:    n elements into one pair
+ *   vec:    element j into pair j
+ *   blocks: nblk consecutive blocks of block elements, block b into pair b,
+ *           which the kernel initialises itself */
+typedef struct clq_cpu_mmkernels {
+    void (*run)(clq_dtype xt, const void *x, size_t n, float *mn, float *mx);
+    void (*vec)(clq_dtype xt, const void *x, size_t n, float *mn, float *mx);
+    void (*blocks)(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn, float *mx);
+} clq_cpu_mmkernels;
+
+extern const clq_cpu_qkernels clq__cpu_qk_portable, clq__cpu_qk_avx2, clq__cpu_qk_avx512;
+extern const clq_cpu_dqkernels clq__cpu_dqk_portable, clq__cpu_dqk_avx2, clq__cpu_dqk_avx512;
+extern const clq_cpu_mmkernels clq__cpu_mmk_portable, clq__cpu_mmk_avx2, clq__cpu_mmk_avx512;
+
+static inline size_t clq__cpu_dtype_size(clq_dtype t) {
+    return t == CLQ_F32 || t == CLQ_S32 ? 4 : t == CLQ_F16 || t == CLQ_BF16 ? 2 : 1;
+}
+
+/* Number of chunks of chunk elements covering n. */
+static inline size_t clq__cpu_nchunks(size_t n, size_t chunk) { return (n + chunk - 1) / chunk; }
+
+static inline void *clq__cpu_span_ptr(clq_span s) {
+    return s.buf ? (char *)s.buf->host + s.offset : NULL;
+}
+
+/* The ops (one file each). */
+clq_status clq__cpu_copy_strided(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst);
+clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op);
+clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op);
+clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op);
+clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op);
+
+#endif

@@ -1,0 +1,119 @@
+/* cpu_minmax_simd.c: AVX-512 and AVX2 min/max kernels. vminps/vmaxps return
+ * their second operand when either is NaN, so min(x, acc) skips NaN inputs as
+ * long as acc itself never holds a NaN (it starts at +/-Inf). */
+#include <math.h>
+
+#include "cpu_convert.h"
+#include "cpu_internal.h"
+#include "cpu_simd.h"
+
+/* ---- AVX-512 ------------------------------------------------------------ */
+
+CLQ_T512 static void mm512_run(clq_dtype xt, const void *x, size_t n, float *mn, float *mx) {
+    __m512 mn0 = _mm512_set1_ps(INFINITY), mn1 = mn0;
+    __m512 mx0 = _mm512_set1_ps(-INFINITY), mx1 = mx0;
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m512 a = clq__ld512_full(xt, x, j), b = clq__ld512_full(xt, x, j + 16);
+        mn0 = _mm512_min_ps(a, mn0);
+        mx0 = _mm512_max_ps(a, mx0);
+        mn1 = _mm512_min_ps(b, mn1);
+        mx1 = _mm512_max_ps(b, mx1);
+    }
+    for (; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 a = clq__ld512(xt, x, j, m);
+        mn0 = _mm512_mask_min_ps(mn0, m, a, mn0);
+        mx0 = _mm512_mask_max_ps(mx0, m, a, mx0);
+    }
+    float lo = _mm512_reduce_min_ps(_mm512_min_ps(mn0, mn1));
+    float hi = _mm512_reduce_max_ps(_mm512_max_ps(mx0, mx1));
+    if (lo < *mn) *mn = lo;
+    if (hi > *mx) *mx = hi;
+}
+
+CLQ_T512 static void mm512_vec(clq_dtype xt, const void *x, size_t n, float *mn, float *mx) {
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 a = clq__ld512(xt, x, j, m);
+        __m512 lo = _mm512_maskz_loadu_ps(m, mn + j), hi = _mm512_maskz_loadu_ps(m, mx + j);
+        _mm512_mask_storeu_ps(mn + j, m, _mm512_min_ps(a, lo));
+        _mm512_mask_storeu_ps(mx + j, m, _mm512_max_ps(a, hi));
+    }
+}
+
+CLQ_T512 static void mm512_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn,
+                                  float *mx) {
+    if (block != 32) {
+        size_t xs = clq__cpu_dtype_size(xt);
+        for (size_t b = 0; b < nblk; b++) {
+            mn[b] = INFINITY;
+            mx[b] = -INFINITY;
+            mm512_run(xt, (const char *)x + b * block * xs, block, mn + b, mx + b);
+        }
+        return;
+    }
+    const __m512 pinf = _mm512_set1_ps(INFINITY), ninf = _mm512_set1_ps(-INFINITY);
+    for (size_t b = 0; b < nblk; b++) {
+        __m512 a = clq__ld512_full(xt, x, b * 32), c = clq__ld512_full(xt, x, b * 32 + 16);
+        mn[b] = _mm512_reduce_min_ps(_mm512_min_ps(c, _mm512_min_ps(a, pinf)));
+        mx[b] = _mm512_reduce_max_ps(_mm512_max_ps(c, _mm512_max_ps(a, ninf)));
+    }
+}
+
+const clq_cpu_mmkernels clq__cpu_mmk_avx512 = {mm512_run, mm512_vec, mm512_blocks};
+
+/* ---- AVX2 --------------------------------------------------------------- */
+
+CLQ_T256 CLQ_INLINE float hmin256(__m256 v) {
+    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+CLQ_T256 CLQ_INLINE float hmax256(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+CLQ_T256 static void mm256_run(clq_dtype xt, const void *x, size_t n, float *mn, float *mx) {
+    __m256 mn0 = _mm256_set1_ps(INFINITY), mn1 = mn0;
+    __m256 mx0 = _mm256_set1_ps(-INFINITY), mx1 = mx0;
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256 a = clq__ld256(xt, x, j), b = clq__ld256(xt, x, j + 8);
+        mn0 = _mm256_min_ps(a, mn0);
+        mx0 = _mm256_max_ps(a, mx0);
+        mn1 = _mm256_min_ps(b, mn1);
+        mx1 = _mm256_max_ps(b, mx1);
+    }
+    float lo = hmin256(_mm256_min_ps(mn0, mn1)), hi = hmax256(_mm256_max_ps(mx0, mx1));
+    for (; j < n; j++) clq__minmax_one(clq__load_float(xt, x, j), &lo, &hi);
+    if (lo < *mn) *mn = lo;
+    if (hi > *mx) *mx = hi;
+}
+
+CLQ_T256 static void mm256_vec(clq_dtype xt, const void *x, size_t n, float *mn, float *mx) {
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 a = clq__ld256(xt, x, j);
+        _mm256_storeu_ps(mn + j, _mm256_min_ps(a, _mm256_loadu_ps(mn + j)));
+        _mm256_storeu_ps(mx + j, _mm256_max_ps(a, _mm256_loadu_ps(mx + j)));
+    }
+    for (; j < n; j++) clq__minmax_one(clq__load_float(xt, x, j), mn + j, mx + j);
+}
+
+CLQ_T256 static void mm256_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn,
+                                  float *mx) {
+    size_t xs = clq__cpu_dtype_size(xt);
+    for (size_t b = 0; b < nblk; b++) {
+        mn[b] = INFINITY;
+        mx[b] = -INFINITY;
+        mm256_run(xt, (const char *)x + b * block * xs, block, mn + b, mx + b);
+    }
+}
+
+const clq_cpu_mmkernels clq__cpu_mmk_avx2 = {mm256_run, mm256_vec, mm256_blocks};

@@ -1,0 +1,51 @@
+/* cpu_walk.h: splits an element range [e0, e1) of a clq_layout into segments
+ * whose parameters are either one index (run), consecutive indices (vec), or
+ * consecutive blocks along the last axis (blk), so kernels see long regular runs. */
+#ifndef CLQ_CPU_WALK_H
+#define CLQ_CPU_WALK_H
+
+#include "backend.h"
+
+typedef struct clq_cpu_walker {
+    /* elements [e, e+len) all use param p */
+    void (*run)(void *arg, size_t e, size_t len, size_t p);
+    /* element e+j uses param p+j */
+    void (*vec)(void *arg, size_t e, size_t len, size_t p);
+    /* PER_BLOCK with inner 1: element e+j sits at index c0+j along the axis and
+     * uses param p0 + (c0+j) / block */
+    void (*blk)(void *arg, size_t e, size_t len, size_t c0, size_t p0);
+} clq_cpu_walker;
+
+static inline void clq__cpu_walk(const clq_layout *l, size_t e0, size_t e1, const clq_cpu_walker *w,
+                                 void *arg) {
+    if (e0 >= e1) return;
+    if (l->gran == CLQ_PER_TENSOR) {
+        w->run(arg, e0, e1 - e0, 0);
+    } else if (l->inner == 1) {
+        size_t row = e0 / l->axis_len, c = e0 % l->axis_len;
+        for (size_t e = e0; e < e1; row++, c = 0) {
+            size_t len = l->axis_len - c;
+            if (len > e1 - e) len = e1 - e;
+            if (l->gran == CLQ_PER_AXIS)
+                w->vec(arg, e, len, c);
+            else
+                w->blk(arg, e, len, c, row * l->nblocks);
+            e += len;
+        }
+    } else {
+        size_t i = e0 % l->inner, oc = e0 / l->inner;
+        size_t c = oc % l->axis_len, o = oc / l->axis_len;
+        for (size_t e = e0; e < e1; i = 0) {
+            size_t len = l->inner - i;
+            if (len > e1 - e) len = e1 - e;
+            if (l->gran == CLQ_PER_AXIS)
+                w->run(arg, e, len, c);
+            else
+                w->vec(arg, e, len, (o * l->nblocks + c / l->block) * l->inner + i);
+            e += len;
+            if (++c == l->axis_len) c = 0, o++;
+        }
+    }
+}
+
+#endif
