@@ -1,0 +1,110 @@
+/* cl_internal.h: the OpenCL backend's per-context state and the helpers its op
+ * files share (program/kernel lookup, enqueue, span arguments, tuning). */
+#ifndef CLQ_CL_INTERNAL_H
+#define CLQ_CL_INTERNAL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+
+#include "internal.h"
+
+/* Tuning knobs, passed to every program as -D macros (defaults also in the .cl). */
+typedef struct clq_cl_tuning {
+    unsigned quant_chunk;  /* elements per work item in quantize/dequantize (multiple of 16) */
+    unsigned minmax_chunk; /* elements per work item in min/max (multiple of 16) */
+    unsigned copy_chunk;   /* innermost elements per work item in copy_strided */
+    size_t local_size;     /* 1D work-group size; 0: let the runtime choose */
+} clq_cl_tuning;
+
+enum { CLQ_CL_MAX_PROGRAMS = 8, CLQ_CL_MAX_KERNELS = 48 };
+
+typedef struct clq_cl_kernel {
+    const char *name; /* static string */
+    int program;
+    cl_kernel kernel;
+} clq_cl_kernel;
+
+typedef struct clq_cl_impl {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    char platform_name[128];
+    char dev_name[128];
+    char driver_version[128];
+    char device_version[128];
+    clq_cl_tuning tuning;
+    char options[512]; /* build options, tuning macros included */
+    cl_program programs[CLQ_CL_MAX_PROGRAMS]; /* by index into clq_kernel_sources, lazily */
+    const char *program_names[CLQ_CL_MAX_PROGRAMS];
+    int nprograms;
+    clq_cl_kernel kernels[CLQ_CL_MAX_KERNELS];
+    int nkernels;
+} clq_cl_impl;
+
+static inline clq_cl_impl *clq_cl(clq_context *ctx) { return (clq_cl_impl *)ctx->impl; }
+
+/* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *clq__cl_error_name(cl_int err);
+
+/* Fills impl->tuning and impl->options for impl->device (cl_tuning.c). */
+void clq__cl_choose_tuning(clq_cl_impl *impl);
+
+/* Completes a context whose impl has platform/device/context/queue set: queries
+ * names, checks the device, fills ctx->ops/device_name (cl_device.c). On failure
+ * writes why into reason and leaves the cl objects to the caller. */
+clq_status clq__cl_finish_init(clq_context *ctx, char *reason, size_t reason_size);
+/* Releases everything in impl (kernels, programs, queue, context) and frees it. */
+void clq__cl_impl_free(clq_cl_impl *impl);
+/* Why a device cannot be used ("" if it can). */
+void clq__cl_device_check(cl_device_id dev, char *why, size_t size);
+
+/* The kernel `name` from program `program` (a kernels/<program>.cl stem), built
+ * on first use (cl_program.c). */
+clq_status clq__cl_kernel(clq_context *ctx, const char *program, const char *name, cl_kernel *out);
+
+/* Sets kernel arguments from a list; each entry is a size and a pointer. */
+typedef struct clq_cl_arg {
+    size_t size;
+    const void *value;
+} clq_cl_arg;
+#define CLQ_ARG(v) ((clq_cl_arg){sizeof(v), &(v)})
+clq_status clq__cl_run(clq_context *ctx, cl_kernel k, const char *what, const clq_cl_arg *args,
+                       int nargs, cl_uint dims, const size_t *global);
+
+/* The cl_mem of a span and its byte offset as an element offset (elem bytes);
+ * UNSUPPORTED if the offset is not a multiple of elem. */
+clq_status clq__cl_span(clq_context *ctx, clq_span s, size_t elem, const char *what, cl_mem *mem,
+                        cl_ulong *off);
+
+static inline size_t clq__cl_div_up(size_t a, size_t b) { return a / b + (a % b != 0); }
+
+extern const clq_backend_ops clq__cl_ops;
+
+/* Op entry points (one file each). */
+clq_status clq__cl_copy_strided(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst);
+clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op);
+clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op);
+clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op);
+clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op);
+
+/* How the granule-wise kernels walk a layout (cl_layout.c): granule p covers
+ * {base(p) + u * su + v : u < U(p), v < V}, v contiguous (kernels/common.cl). */
+typedef struct clq_cl_walk {
+    cl_int mode;     /* 0 per tensor, 1 per axis, 2 per block with inner 1, 3 per block strided */
+    cl_ulong ngran;  /* granules */
+    cl_ulong maxcnt; /* elements of the largest granule */
+    cl_ulong gpi;    /* granules per work item (> 1 only in mode 2 with short blocks) */
+    cl_ulong nparts; /* work items per granule */
+    cl_ulong n, outer, axis_len, inner, nblocks, block;
+} clq_cl_walk;
+/* chunk: elements per work item. */
+void clq__cl_walk_init(const clq_layout *l, size_t chunk, clq_cl_walk *w);
+/* Layouts whose parameter index is pbase(r) + column along contiguous rows (per
+ * axis on an inner-1 axis, per block on a strided axis), with pbase(r) =
+ * ((r / pr[0]) * pr[1] + (r % pr[0]) / pr[2]) * pr[3]. Returns 0 for others. */
+int clq__cl_cols_layout(const clq_layout *l, cl_ulong *rows, cl_ulong *rlen, cl_ulong pr[4]);
+
+#endif

@@ -1,0 +1,101 @@
+/* common.cl: helpers every clquant program shares (prepended to each other kernels/<name>.cl
+ * at build time): the numerics of docs/NUMERICS.md, input loads, granule walks. */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* Tuning knobs; the host passes per-device values (host/opencl/cl_tuning.c). */
+#ifndef CLQ_QUANT_CHUNK
+#define CLQ_QUANT_CHUNK 4096
+#endif
+#ifndef CLQ_MINMAX_CHUNK
+#define CLQ_MINMAX_CHUNK 16384
+#endif
+#ifndef CLQ_COPY_CHUNK
+#define CLQ_COPY_CHUNK 64
+#endif
+
+/* Input element types (clq_dtype values). */
+#define CLQ_F32 1
+#define CLQ_F16 2
+#define CLQ_BF16 3
+
+/* Quantize mode bits. */
+#define CLQ_MODE_RECIP 1
+#define CLQ_MODE_AWAY 2
+
+/* The branch on xt is uniform over the whole launch, so it costs a predictable
+ * jump per 16 elements, and one kernel serves every input type. */
+inline float16 load16(const global uchar *x, ulong e, int xt) {
+    if (xt == CLQ_F32) return vload16(0, (const global float *)x + e);
+    if (xt == CLQ_F16) return vload_half16(0, (const global half *)x + e);
+    return as_float16(convert_uint16(vload16(0, (const global ushort *)x + e)) << 16);
+}
+
+inline float load1(const global uchar *x, ulong e, int xt) {
+    if (xt == CLQ_F32) return ((const global float *)x)[e];
+    if (xt == CLQ_F16) return vload_half(0, (const global half *)x + e);
+    return as_float((uint)((const global ushort *)x)[e] << 16);
+}
+
+/* q = NaN ? zp : clamp_in_float(round(x / s) + zp); returned as int in [qmin, qmax]. */
+inline int16 quant16(float16 x, float16 s, float16 inv, float16 zf, int mode, float qmin,
+                     float qmax) {
+    float16 v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
+    float16 r = (mode & CLQ_MODE_AWAY) ? round(v) : rint(v);
+    float16 t = r + zf;
+    t = select(t, (float16)(qmin), t < qmin);
+    t = select(t, (float16)(qmax), t > qmax);
+    t = select(t, zf, isnan(t));
+    return convert_int16(t);
+}
+
+inline int quant1(float x, float s, float inv, float zf, int mode, float qmin, float qmax) {
+    float v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
+    float r = (mode & CLQ_MODE_AWAY) ? round(v) : rint(v);
+    float t = r + zf;
+    t = t < qmin ? qmin : t;
+    t = t > qmax ? qmax : t;
+    t = isnan(t) ? zf : t;
+    return convert_int(t);
+}
+
+/* Two's-complement nibbles of 16 values, packed low nibble first into 8 bytes. */
+inline uchar8 pack4x16(int16 q) {
+    uchar16 n = convert_uchar16(q & 15);
+    return n.even | (n.odd << (uchar8)4);
+}
+
+/* Granule p of a layout covers {base + u * su + v : u < U, v < V}, v contiguous.
+ * mode 0 per tensor, 1 per axis, 2 per block with inner == 1, 3 per block strided. */
+typedef struct {
+    ulong base, su, U, V;
+} walk_t;
+
+inline walk_t walk_granule(int mode, ulong p, ulong n, ulong outer, ulong axis_len, ulong inner,
+                           ulong nblocks, ulong block) {
+    walk_t w;
+    if (mode == 0) {
+        w.base = 0; w.su = 0; w.U = 1; w.V = n;
+    } else if (mode == 1) {
+        w.base = p * inner; w.su = axis_len * inner; w.U = outer; w.V = inner;
+    } else if (mode == 2) {
+        ulong o = p / nblocks, b = p - o * nblocks;
+        w.base = o * axis_len + b * block; w.su = 0; w.U = 1;
+        w.V = min(block, axis_len - b * block);
+    } else {
+        ulong ob = p / inner, i = p - ob * inner;
+        ulong o = ob / nblocks, b = ob - o * nblocks;
+        w.base = (o * axis_len + b * block) * inner + i; w.su = inner; w.V = 1;
+        w.U = min(block, axis_len - b * block);
+    }
+    return w;
+}
+
+/* The parameter index of element e (backend.h clq_layout_param). */
+inline ulong layout_param(int gran, ulong e, ulong axis_len, ulong inner, ulong nblocks,
+                          ulong block) {
+    if (gran == 0) return 0;
+    ulong oc = e / inner, i = e - oc * inner;
+    ulong o = oc / axis_len, c = oc - o * axis_len;
+    if (gran == 1) return c;
+    return (o * nblocks + c / block) * inner + i;
+}
