@@ -10,6 +10,9 @@
 double bench_now(void);
 /* Median of n values (sorts v). */
 double bench_median(double *v, int n);
+/* The 1-minute load average ("?" where /proc/loadavg is missing), for the record:
+ * other work on the machine shows up in every number. */
+const char *bench_loadavg(char *buf, size_t size);
 
 /* Prints "clquant-bench: <message>" to stderr and exits with status 1. */
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -33,8 +36,8 @@ bench_peer *bench_peer_create(clq_context *ctx, clq_buffer *src, clq_buffer *dst
                               size_t max_bytes, int threads);
 /* One line saying what the peer is. */
 const char *bench_peer_describe(const bench_peer *p);
-/* Median seconds of `runs` copies of `bytes` (rounded down to 16), after one warm-up. */
-double bench_peer_seconds(bench_peer *p, size_t bytes, int runs);
+/* Seconds of one copy of `bytes` (rounded down to 16), finished. */
+double bench_peer_once(bench_peer *p, size_t bytes);
 void bench_peer_destroy(bench_peer *p);
 
 /* Child mode (--startup-probe): context creation + first quantize of a small

@@ -118,17 +118,12 @@ bench_peer *bench_peer_create(clq_context *ctx, clq_buffer *src, clq_buffer *dst
 
 const char *bench_peer_describe(const bench_peer *p) { return p->desc; }
 
-double bench_peer_seconds(bench_peer *p, size_t bytes, int runs) {
-    double t[64];
+double bench_peer_once(bench_peer *p, size_t bytes) {
     bytes &= ~(size_t)15;
-    if (runs > 64) runs = 64;
-    if (p->opencl) cl_copy(p, bytes); else cpu_copy(p, bytes);
-    for (int r = 0; r < runs; r++) {
-        double t0 = bench_now();
-        if (p->opencl) cl_copy(p, bytes); else cpu_copy(p, bytes);
-        t[r] = bench_now() - t0;
-    }
-    return bench_median(t, runs);
+    double t0 = bench_now();
+    if (p->opencl) cl_copy(p, bytes);
+    else cpu_copy(p, bytes);
+    return bench_now() - t0;
 }
 
 void bench_peer_destroy(bench_peer *p) {

@@ -25,6 +25,15 @@ double bench_median(double *v, int n) {
     return (n & 1) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+const char *bench_loadavg(char *buf, size_t size) {
+    FILE *f = fopen("/proc/loadavg", "r");
+    double one = 0.0;
+    if (!f || fscanf(f, "%lf", &one) != 1) snprintf(buf, size, "?");
+    else snprintf(buf, size, "%.2f", one);
+    if (f) fclose(f);
+    return buf;
+}
+
 void bench_die(const char *fmt, ...) {
     va_list ap;
     fflush(stdout);

@@ -334,16 +334,22 @@ static void case_release(case_run *r) {
     clq_buffer_destroy(r->zp);
 }
 
-/* Median seconds over runs, after one warm-up call (program build, first touch). */
-static double case_time(clq_context *ctx, const bench_case *c, case_run *r, int runs) {
-    double t[MAX_RUNS];
+/* Median seconds of the op and of its peer copy over runs, after one warm-up of
+ * each (program build, first touch). The two alternate run by run, so a change in
+ * the machine's load hits both alike and the ratio stays fair. */
+static void case_time(clq_context *ctx, const bench_case *c, case_run *r, bench_peer *peer,
+                      size_t copy_bytes, int runs, double *op_sec, double *peer_sec) {
+    double t[MAX_RUNS], tp[MAX_RUNS];
     case_call(ctx, c, r);
+    bench_peer_once(peer, copy_bytes);
     for (int i = 0; i < runs; i++) {
         double t0 = bench_now();
         case_call(ctx, c, r);
         t[i] = bench_now() - t0;
+        tp[i] = bench_peer_once(peer, copy_bytes);
     }
-    return bench_median(t, runs);
+    *op_sec = bench_median(t, runs);
+    *peer_sec = bench_median(tp, runs);
 }
 
 /* ---- goals ---------------------------------------------------------------- */
@@ -373,7 +379,7 @@ static int judge(const bench_case *c, size_t idx, const row_result *res, int ope
         if (!res[j].done || !same_op_per_tensor(c, &cases[j])) continue;
         /* Same element count, so the time ratio is the speed ratio (params bytes aside). */
         double vs = res[j].sec / res[idx].sec;
-        snprintf(goal, size, ">= 0.55x copy, >= 0.8x per tensor (%.2fx)", vs);
+        snprintf(goal, size, ">= 0.55x copy, >= 0.8x per tensor (%.3fx)", vs);
         return res[idx].ratio >= 0.55 && vs >= 0.8;
     }
     snprintf(goal, size, ">= 0.55x copy (per-tensor row not run)");
@@ -448,12 +454,14 @@ int main(int argc, char **argv) {
         printf("- working set: %zu MiB f32 tensor [%zu x %zu] = %zu elements (f16/bf16 rows read the "
                "same shape)\n", size_mib, d.rows, d.cols, d.n);
         printf("- timing: median of %d runs after 1 warm-up; monotonic clock around the call + "
-               "clq_context_finish\n", a.runs);
+               "clq_context_finish; op and peer copy alternate run by run\n", a.runs);
         printf("- GB/s: 1e9 bytes per second, bytes = read + written (input + output + scale/zero "
                "point or min/max arrays, each counted once)\n");
         printf("- quantize/dequantize rows use CLQ_QPARAMS_TRUSTED (valid params made once beforehand "
                "by clq_minmax + clq_qparams_from_minmax), except the row marked \"not TRUSTED\", which "
                "reads scale/zero point back on every call\n");
+        char load_before[32], load_after[32];
+        bench_loadavg(load_before, sizeof load_before);
         fprintf(stderr, "[setup] allocating and filling %zu MiB ...\n", size_mib);
         d.x32 = make_buffer(ctx, d.n * 4, "x f32");
         d.y = make_buffer(ctx, d.n * 4, "y f32");
@@ -479,10 +487,11 @@ int main(int argc, char **argv) {
             case_run r;
             case_prepare(&d, c, &r);
             if (r.bytes / 2 > peer_max) bench_die("internal: case needs a larger peer copy");
-            res[i].sec = case_time(ctx, c, &r, a.runs);
-            res[i].gbs = (double)r.bytes / res[i].sec * 1e-9;
             size_t copy = (r.bytes / 2) & ~(size_t)15;
-            res[i].peer_gbs = 2.0 * (double)copy / bench_peer_seconds(peer, copy, a.runs) * 1e-9;
+            double peer_sec;
+            case_time(ctx, c, &r, peer, copy, a.runs, &res[i].sec, &peer_sec);
+            res[i].gbs = (double)r.bytes / res[i].sec * 1e-9;
+            res[i].peer_gbs = 2.0 * (double)copy / peer_sec * 1e-9;
             res[i].ratio = res[i].gbs / res[i].peer_gbs;
             res[i].done = 1;
             case_release(&r);
@@ -503,12 +512,13 @@ int main(int argc, char **argv) {
             snprintf(op, sizeof op, "%s%s", c->op,
                      (c->kind == OP_QUANTIZE || c->kind == OP_DEQUANTIZE) && !(c->qflags & TRUSTED)
                          ? " (not TRUSTED)" : "");
-            printf("| %s | %s | %s->%s | %.2f ms | %.2f GB/s | %.2f GB/s | %.2fx | %s | %s |\n", op, g,
+            printf("| %s | %s | %s->%s | %.2f ms | %.2f GB/s | %.2f GB/s | %.3fx | %s | %s |\n", op, g,
                    dtype_text(c->in), dtype_text(c->out), res[i].sec * 1e3, res[i].gbs,
                    res[i].peer_gbs, res[i].ratio, goal,
                    verdict == 1 ? "PASS" : verdict == 0 ? "MISS" : "-");
         }
-        printf("\ngoals: %d PASS, %d MISS\n", pass, miss);
+        printf("\ngoals: %d PASS, %d MISS (1-min load average before: %s, after: %s)\n", pass, miss,
+               load_before, bench_loadavg(load_after, sizeof load_after));
         clq_buffer_destroy(d.x32);
         clq_buffer_destroy(d.y);
         clq_buffer_destroy(d.x16);
