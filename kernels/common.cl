@@ -36,11 +36,41 @@ inline float load1(const global uchar *x, ulong e, int xt) {
     return as_float((uint)((const global ushort *)x)[e] << 16);
 }
 
+/* Round half to even without rint(): POCL's rint is a branchy scalar software
+ * routine. Adding and subtracting 2^23 (same sign as v) leaves v rounded to an
+ * integer by the f32 add itself, which rounds half to even; |v| >= 2^23 is already
+ * an integer (or Inf), NaN stays NaN. The sign of a zero result may differ from
+ * rint's, which the contract never sees (r + zp, then an int). */
+inline float16 rne16(float16 v) {
+    float16 m = copysign((float16)(0x1.0p23f), v);
+    float16 r = (v + m) - m;
+    return select(r, v, fabs(v) >= 0x1.0p23f);
+}
+inline float rne1(float v) {
+    float m = copysign(0x1.0p23f, v);
+    float r = (v + m) - m;
+    return fabs(v) >= 0x1.0p23f ? v : r;
+}
+/* Round half away from zero: round |v| to nearest even, then push exact halves
+ * that went down back up (r - a is exact here). */
+inline float16 raway16(float16 v) {
+    float16 a = fabs(v);
+    float16 r = rne16(a);
+    r = select(r, r + 1.0f, (r - a) == -0.5f);
+    return copysign(r, v);
+}
+inline float raway1(float v) {
+    float a = fabs(v);
+    float r = rne1(a);
+    r = (r - a) == -0.5f ? r + 1.0f : r;
+    return copysign(r, v);
+}
+
 /* q = NaN ? zp : clamp_in_float(round(x / s) + zp); returned as int in [qmin, qmax]. */
 inline int16 quant16(float16 x, float16 s, float16 inv, float16 zf, int mode, float qmin,
                      float qmax) {
     float16 v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
-    float16 r = (mode & CLQ_MODE_AWAY) ? round(v) : rint(v);
+    float16 r = (mode & CLQ_MODE_AWAY) ? raway16(v) : rne16(v);
     float16 t = r + zf;
     t = select(t, (float16)(qmin), t < qmin);
     t = select(t, (float16)(qmax), t > qmax);
@@ -50,13 +80,31 @@ inline int16 quant16(float16 x, float16 s, float16 inv, float16 zf, int mode, fl
 
 inline int quant1(float x, float s, float inv, float zf, int mode, float qmin, float qmax) {
     float v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
-    float r = (mode & CLQ_MODE_AWAY) ? round(v) : rint(v);
+    float r = (mode & CLQ_MODE_AWAY) ? raway1(v) : rne1(v);
     float t = r + zf;
     t = t < qmin ? qmin : t;
     t = t > qmax ? qmax : t;
     t = isnan(t) ? zf : t;
     return convert_int(t);
 }
+
+/* Byte-vector stores through packed (alignment 1) structs: POCL's vstore16 and
+ * vstore8 on uchar write byte by byte, which costs more than the whole quantize
+ * arithmetic; a packed store is one unaligned vector store. */
+typedef struct __attribute__((packed)) {
+    uchar16 v;
+} clq_u8x16;
+typedef struct __attribute__((packed)) {
+    uchar8 v;
+} clq_u8x8;
+inline void store_u8x16(uchar16 v, global uchar *p) { ((global clq_u8x16 *)p)->v = v; }
+inline void store_u8x8(uchar8 v, global uchar *p) { ((global clq_u8x8 *)p)->v = v; }
+typedef struct __attribute__((packed)) {
+    float16 v;
+} clq_f32x16;
+inline void store_f32x16(float16 v, global float *p) { ((global clq_f32x16 *)p)->v = v; }
+inline uchar16 load_u8x16(const global uchar *p) { return ((const global clq_u8x16 *)p)->v; }
+inline uchar8 load_u8x8(const global uchar *p) { return ((const global clq_u8x8 *)p)->v; }
 
 /* Two's-complement nibbles of 16 values, packed low nibble first into 8 bytes. */
 inline uchar8 pack4x16(int16 q) {

@@ -4,10 +4,10 @@
 /* 16 quantized values from element e (4-bit: e even), sign-extended when sgn. */
 inline int16 qload16(const global uchar *q, ulong qb, ulong e, int bits4, int sgn) {
     if (!bits4) {
-        uchar16 b = vload16(0, q + qb + e);
+        uchar16 b = load_u8x16(q + qb + e);
         return sgn ? convert_int16(as_char16(b)) : convert_int16(b);
     }
-    uchar8 b = vload8(0, q + qb + e / 2);
+    uchar8 b = load_u8x8(q + qb + e / 2);
     uchar16 nib = shuffle2(b & (uchar8)15, b >> (uchar8)4,
                            (uchar16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
     int16 v = convert_int16(nib);
@@ -23,7 +23,7 @@ inline int qload1(const global uchar *q, ulong qb, ulong e, int bits4, int sgn) 
     return sgn ? (v ^ 8) - 8 : v;
 }
 
-inline void dequant_run_const(const global uchar *q, ulong qb, int bits4, int sgn,
+inline __attribute__((always_inline)) void dequant_run_const(const global uchar *q, ulong qb, int bits4, int sgn,
                               global float *y, ulong yoff, ulong e, float s, int z, ulong run) {
     float16 s16 = (float16)(s);
     int16 z16 = (int16)(z);

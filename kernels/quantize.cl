@@ -5,7 +5,7 @@
 
 /* Quantizes elements [e, e + run) of one granule-constant or column run. 4-bit
  * runs start at an even element and are even except at the end of the tensor. */
-inline void quant_run_const(const global uchar *x, ulong xe, int xt, global uchar *q, ulong qb,
+inline __attribute__((always_inline)) void quant_run_const(const global uchar *x, ulong xe, int xt, global uchar *q, ulong qb,
                             ulong e, int bits4, float s, float inv, float zf, int mode,
                             float qmin, float qmax, ulong run) {
     ulong k = 0;
@@ -13,7 +13,7 @@ inline void quant_run_const(const global uchar *x, ulong xe, int xt, global ucha
     if (!bits4) {
         for (; k + 16 <= run; k += 16) {
             int16 r = quant16(load16(x, xe + k, xt), s16, inv16, zf16, mode, qmin, qmax);
-            vstore16(convert_uchar16(r), 0, q + qb + e + k);
+            store_u8x16(convert_uchar16(r), q + qb + e + k);
         }
         for (; k < run; k++)
             q[qb + e + k] = (uchar)quant1(load1(x, xe + k, xt), s, inv, zf, mode, qmin, qmax);
@@ -21,7 +21,7 @@ inline void quant_run_const(const global uchar *x, ulong xe, int xt, global ucha
     }
     for (; k + 16 <= run; k += 16) {
         int16 r = quant16(load16(x, xe + k, xt), s16, inv16, zf16, mode, qmin, qmax);
-        vstore8(pack4x16(r), 0, q + qb + (e + k) / 2);
+        store_u8x8(pack4x16(r), q + qb + (e + k) / 2);
     }
     for (; k < run; k += 2) {
         int lo = quant1(load1(x, xe + k, xt), s, inv, zf, mode, qmin, qmax);
@@ -90,8 +90,8 @@ kernel void quantize_cols(const global uchar *x, ulong xoff, int xt, global ucha
         float16 inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
         float16 zf = has_zp ? convert_float16(vload16(0, zp + zb + c)) : (float16)(0.0f);
         int16 v = quant16(load16(x, xoff + e0 + c, xt), s, inv, zf, mode, qmin, qmax);
-        if (bits4) vstore8(pack4x16(v), 0, q + qb + (e0 + c) / 2);
-        else vstore16(convert_uchar16(v), 0, q + qb + e0 + c);
+        if (bits4) store_u8x8(pack4x16(v), q + qb + (e0 + c) / 2);
+        else store_u8x16(convert_uchar16(v), q + qb + e0 + c);
     }
     for (; c < c1; c += 1 + bits4) {
         float s = scale[pb + c], zf = has_zp ? (float)zp[zb + c] : 0.0f;
