@@ -10,7 +10,17 @@
 
 #define CLQ_HIDDEN __attribute__((visibility("hidden")))
 
-enum { CLQ_SCRATCH_IN, CLQ_SCRATCH_OUT, CLQ_SCRATCH_MIN, CLQ_SCRATCH_MAX, CLQ_SCRATCH_COUNT };
+/* Scratch slots: IN/OUT stage strided tensors, MIN/MAX hold the dynamic path's ranges
+ * (api layer); PART_* are the backends' own reduction partials. */
+enum {
+    CLQ_SCRATCH_IN,
+    CLQ_SCRATCH_OUT,
+    CLQ_SCRATCH_MIN,
+    CLQ_SCRATCH_MAX,
+    CLQ_SCRATCH_PART_MIN,
+    CLQ_SCRATCH_PART_MAX,
+    CLQ_SCRATCH_COUNT
+};
 
 struct clq_context {
     clq_backend kind;
