@@ -24,8 +24,8 @@ clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op) {
     if (!final) {
         size_t bytes = (size_t)w.ngran * w.nparts * sizeof(float);
         clq_buffer *b0, *b1;
-        st = clq__scratch(ctx, CLQ_SCRATCH_MIN, bytes, &b0);
-        if (st == CLQ_SUCCESS) st = clq__scratch(ctx, CLQ_SCRATCH_MAX, bytes, &b1);
+        st = clq__scratch(ctx, CLQ_SCRATCH_PART_MIN, bytes, &b0);
+        if (st == CLQ_SUCCESS) st = clq__scratch(ctx, CLQ_SCRATCH_PART_MAX, bytes, &b1);
         if (st != CLQ_SUCCESS) return st;
         pmn = (cl_mem)b0->handle;
         pmx = (cl_mem)b1->handle;
