@@ -1,0 +1,233 @@
+/* test_quantize.c: clq_quantize on every backend against tests/ref, bit for bit: every
+ * qtype and input type, granularity, strided views, odd values, and the rounding modes
+ * on inputs exactly between two levels. */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const clq_dtype qtypes[] = {CLQ_S8, CLQ_U8, CLQ_S4, CLQ_U4};
+
+TC_BACKEND_TEST(quantize, shapes_every_qtype) {
+    static const struct {
+        int ndim;
+        size_t shape[3];
+    } shapes[] = {{1, {0}},  {3, {5, 0, 3}}, {0, {0}},       {1, {1}},          {1, {7}},
+                  {1, {1031}}, {2, {23, 19}}, {2, {1, 1031}}, {3, {7, 13, 29}}};
+    for (int t = 0; t < 4; t++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            tc_case c = {.name = "shapes", .op = TC_QUANTIZE, .qtype = qtypes[t], .ndim = shapes[s].ndim,
+                         .seed = 100 + 10 * s + t};
+            memcpy(c.shape, shapes[s].shape, sizeof shapes[s].shape);
+            tc_run(ctx, &c);
+        }
+}
+
+TC_BACKEND_TEST(quantize, granularities) {
+    static const tc_case base[] = {
+        {.name = "axis0", .ndim = 2, .shape = {23, 19}, .gran = CLQ_PER_AXIS, .axis = 0},
+        {.name = "axis-1", .ndim = 2, .shape = {23, 19}, .gran = CLQ_PER_AXIS, .axis = -1, .poffset = 2},
+        {.name = "axis1 3d", .ndim = 3, .shape = {7, 13, 29}, .gran = CLQ_PER_AXIS, .axis = 1},
+        {.name = "block 37/8", .ndim = 2, .shape = {5, 37}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 8},
+        {.name = "block 37/8 axis0", .ndim = 2, .shape = {37, 6}, .gran = CLQ_PER_BLOCK, .axis = 0, .block = 8},
+        {.name = "block 3d -2", .ndim = 3, .shape = {7, 13, 29}, .gran = CLQ_PER_BLOCK, .axis = -2, .block = 5},
+        {.name = "block 1d", .ndim = 1, .shape = {1031}, .gran = CLQ_PER_BLOCK, .axis = 0, .block = 32},
+        {.name = "block 1", .ndim = 2, .shape = {23, 19}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 1},
+    };
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        for (int t = 0; t < 4; t++)
+            for (int src = 0; src < 2; src++) {
+                tc_case c = base[i];
+                c.op = TC_QUANTIZE;
+                c.qtype = qtypes[t];
+                c.qsource = src ? TC_QP_RANDOM : TC_QP_REF;
+                c.scheme = (t & 1) ? CLQ_AFFINE : CLQ_SYMMETRIC;
+                c.seed = 1000 + 16 * i + 2 * t + src;
+                tc_run(ctx, &c);
+            }
+}
+
+TC_BACKEND_TEST(quantize, strided_views) {
+    static const tc_case cases[] = {
+        {.name = "transposed in", .ndim = 2, .shape = {19, 23}, .xstrided = 1, .xstrides = {1, 19},
+         .gran = CLQ_PER_AXIS, .axis = 1},
+        {.name = "row stride 28 in", .ndim = 2, .shape = {31, 23}, .xstrided = 1, .xstrides = {28, 1},
+         .xoffset = 1, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 8},
+        {.name = "row stride 29 in, s4 out", .qtype = CLQ_S4, .ndim = 2, .shape = {31, 23}, .xstrided = 1,
+         .xstrides = {29, 1}, .yoffset = 6},
+        {.name = "broadcast in", .ndim = 2, .shape = {4, 23}, .xstrided = 1, .xstrides = {0, 1},
+         .gran = CLQ_PER_AXIS, .axis = 0, .qsource = TC_QP_RANDOM},
+        {.name = "strided out", .qtype = CLQ_S8, .ndim = 2, .shape = {23, 19}, .ystrided = 1,
+         .ystrides = {29, 1}, .yoffset = 3, .gran = CLQ_PER_AXIS, .axis = 0},
+        {.name = "transposed out", .ndim = 2, .shape = {19, 23}, .ystrided = 1, .ystrides = {1, 19},
+         .qsource = TC_QP_RANDOM},
+        {.name = "both strided 3d", .qtype = CLQ_S8, .ndim = 3, .shape = {7, 13, 29}, .xstrided = 1,
+         .xstrides = {29, 7 * 29, 1}, .ystrided = 1, .ystrides = {13 * 32, 32, 1}, .yoffset = 5,
+         .gran = CLQ_PER_BLOCK, .axis = 2, .block = 4},
+        {.name = "u4 out offset", .qtype = CLQ_U4, .ndim = 2, .shape = {7, 13}, .yoffset = 10,
+         .gran = CLQ_PER_AXIS, .axis = -1, .qsource = TC_QP_RANDOM},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tc_case c = cases[i];
+        c.op = TC_QUANTIZE;
+        tc_run(ctx, &c);
+    }
+}
+
+TC_BACKEND_TEST(quantize, values) {
+    static const tc_values kinds[] = {TC_NORMAL, TC_UNIFORM, TC_UNIFORM_POS, TC_UNIFORM_NEG, TC_CONSTANT,
+                                      TC_ZERO,   TC_HUGE,    TC_TINY,        TC_DENORMAL,    TC_SPECIAL,
+                                      TC_ALL_NAN};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (int src = 0; src < 2; src++) {
+            char name[64];
+            snprintf(name, sizeof name, "values %s", tc_values_name(kinds[k]));
+            tc_case c = {.name = name, .op = TC_QUANTIZE, .qtype = (k & 1) ? CLQ_U8 : CLQ_S8, .ndim = 2,
+                         .shape = {23, 19}, .values = kinds[k], .qsource = src ? TC_QP_RANDOM : TC_QP_REF,
+                         .gran = src ? CLQ_PER_AXIS : CLQ_PER_TENSOR, .axis = 1};
+            tc_run(ctx, &c);
+        }
+    /* extreme scales: denormal scales blow ordinary inputs up to saturation, huge ones
+     * crush them to the zero point; denormal inputs with tiny scales land in range */
+    static const tc_case extreme[] = {
+        {.name = "tiny scales", .qsource = TC_QP_RANDOM, .scales = TC_SCALE_TINY, .values = TC_DENORMAL},
+        {.name = "tiny scales normal x", .qsource = TC_QP_RANDOM, .scales = TC_SCALE_TINY},
+        {.name = "huge scales", .qsource = TC_QP_RANDOM, .scales = TC_SCALE_HUGE, .values = TC_HUGE},
+        {.name = "tiny x tiny scales s4", .qtype = CLQ_S4, .qsource = TC_QP_RANDOM, .scales = TC_SCALE_TINY,
+         .values = TC_TINY},
+    };
+    for (size_t i = 0; i < sizeof extreme / sizeof extreme[0]; i++) {
+        tc_case c = extreme[i];
+        c.op = TC_QUANTIZE;
+        c.ndim = 2;
+        c.shape[0] = 23;
+        c.shape[1] = 19;
+        c.gran = CLQ_PER_AXIS;
+        tc_run(ctx, &c);
+    }
+}
+
+TC_BACKEND_TEST(quantize, half_input_types) {
+    static const clq_dtype xt[] = {CLQ_F16, CLQ_BF16};
+    static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_DENORMAL, TC_HALFWAY};
+    for (int x = 0; x < 2; x++)
+        for (int t = 0; t < 4; t++)
+            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+                tc_case c = {.name = "half inputs", .op = TC_QUANTIZE, .xtype = xt[x], .qtype = qtypes[t],
+                             .ndim = 3, .shape = {7, 13, 29}, .values = kinds[k],
+                             .qsource = kinds[k] == TC_HALFWAY ? TC_QP_RANDOM : TC_QP_REF,
+                             .gran = (t & 1) ? CLQ_PER_AXIS : CLQ_PER_BLOCK, .axis = -1, .block = 8,
+                             .xstrided = k == 1, .xstrides = {13 * 30, 30, 1},
+                             .seed = 5000 + 100 * x + 10 * t + k};
+                tc_run(ctx, &c);
+            }
+}
+
+TC_BACKEND_TEST(quantize, flags_and_schemes) {
+    for (int t = 0; t < 4; t++)
+        for (unsigned f = 0; f < 8; f++) {
+            /* f: bit 0 narrow range, bit 1 symmetric, bit 2 zero_point NULL / trusted */
+            tc_case c = {.name = "flags", .op = TC_QUANTIZE, .qtype = qtypes[t], .ndim = 2, .shape = {23, 19},
+                         .gran = CLQ_PER_AXIS, .axis = 0, .values = TC_SPECIAL,
+                         .scheme = (f & 2) ? CLQ_SYMMETRIC : CLQ_AFFINE,
+                         .qflags = (f & 1) ? CLQ_QPARAMS_NARROW_RANGE : 0, .seed = 7000 + 8 * t + f};
+            if (f & 4) {
+                if (qtypes[t] == CLQ_S8 || qtypes[t] == CLQ_S4) c.no_zero_point = 1;
+                else c.qflags |= CLQ_QPARAMS_TRUSTED;
+            }
+            tc_run(ctx, &c);
+            c.qsource = TC_QP_RANDOM;
+            c.rounding = CLQ_ROUND_HALF_AWAY;
+            tc_run(ctx, &c);
+        }
+}
+
+/* Halfway inputs: the four (rounding, division form) variants must each match the
+ * reference, and the variants must really differ on these inputs. */
+static void quantize_host(clq_context *ctx, const float *x, size_t rows, size_t cols, const float *scale,
+                          const int32_t *zp, clq_rounding rounding, unsigned flags, int32_t *q) {
+    size_t shape[2] = {rows, cols}, n = rows * cols;
+    clq_buffer *xb = tc_buffer(ctx, 4 * n, x), *sb = tc_buffer(ctx, 4 * rows, scale);
+    clq_buffer *zb = tc_buffer(ctx, 4 * rows, zp), *yb = tc_buffer(ctx, n, NULL);
+    clq_tensor xt, yt;
+    clq_tensor_init(&xt, CLQ_F32, 2, shape, xb);
+    clq_tensor_init(&yt, CLQ_S8, 2, shape, yb);
+    clq_qparams qp;
+    clq_qparams_init(&qp);
+    qp.qtype = CLQ_S8;
+    qp.granularity = CLQ_PER_AXIS;
+    qp.axis = 0;
+    qp.rounding = rounding;
+    qp.flags = flags;
+    qp.scale = sb;
+    qp.zero_point = zb;
+    TC_OK(ctx, clq_quantize(ctx, &xt, &qp, &yt));
+    int8_t *h = malloc(n);
+    tc_read(yb, n, h);
+    for (size_t i = 0; i < n; i++) q[i] = h[i];
+    free(h);
+    clq_buffer_destroy(xb);
+    clq_buffer_destroy(sb);
+    clq_buffer_destroy(zb);
+    clq_buffer_destroy(yb);
+}
+
+TC_BACKEND_TEST(quantize, halfway_rounding_modes) {
+    enum { R = 16, C = 509 };
+    static const float scales[R] = {0.1f,  0.37f, 1.0f / 3.0f, 0.05f, 0.0123f, 2.5f,  0.7f,  0.3f,
+                                    0.01f, 1.1f,  0.2f,        0.9f,  0.0625f, 0.15f, 0.45f, 1.0f / 7.0f};
+    float *x = malloc(sizeof(float) * R * C);
+    int32_t zp[R], *want = malloc(4 * R * C), *got = malloc(4 * R * C);
+    int32_t *variants[4];
+    tc_rng rng;
+    tc_rng_seed(&rng, 4242);
+    for (int r = 0; r < R; r++) {
+        zp[r] = tc_rng_int(&rng, -20, 20);
+        for (int c = 0; c < C; c++) {
+            int k = tc_rng_int(&rng, -128 - zp[r], 127 - zp[r]);
+            x[r * C + c] = ((float)k + 0.5f) * scales[r];
+        }
+    }
+    ref_view v = {2, {R, C}, {C, 1}, 0};
+    ref_gran g = {CLQ_PER_AXIS, 0, 0};
+    for (int m = 0; m < 4; m++) {
+        clq_rounding rnd = (m & 1) ? CLQ_ROUND_HALF_AWAY : CLQ_ROUND_HALF_EVEN;
+        int recip = (m & 2) != 0;
+        variants[m] = malloc(4 * R * C);
+        ref_quantize(CLQ_F32, x, &v, &g, scales, zp, CLQ_S8, 0, rnd, recip, variants[m]);
+        quantize_host(ctx, x, R, C, scales, zp, rnd, recip ? CLQ_QPARAMS_RECIPROCAL : 0, got);
+        for (size_t i = 0; i < (size_t)R * C; i++)
+            cr_assert_eq(got[i], variants[m][i],
+                         "halfway s8 per axis, %s, %s, seed 4242, backend %s: element [%zu,%zu] x=%.9g (%a) "
+                         "scale=%.9g zp=%d: expected %d got %d",
+                         rnd == CLQ_ROUND_HALF_AWAY ? "half away" : "half even",
+                         recip ? "reciprocal" : "division", clq_context_device_name(ctx), i / C, i % C,
+                         x[i], x[i], scales[i / C], zp[i / C], variants[m][i], got[i]);
+    }
+    size_t even_away = 0, div_recip = 0;
+    for (size_t i = 0; i < (size_t)R * C; i++) {
+        even_away += variants[0][i] != variants[1][i];
+        div_recip += variants[0][i] != variants[2][i];
+    }
+    cr_log_info("halfway inputs: %zu of %d differ between half-even and half-away, %zu between division "
+                "and reciprocal", even_away, R * C, div_recip);
+    cr_assert(even_away > (size_t)R * C / 10, "half-even and half-away differ on only %zu of %d halfway inputs",
+              even_away, R * C);
+    cr_assert(div_recip > 0, "division and reciprocal agree on all %d halfway inputs", R * C);
+    for (int m = 0; m < 4; m++) free(variants[m]);
+    free(x);
+    free(want);
+    free(got);
+}
+
+TC_BACKEND_TEST(quantize, halfway_every_qtype) {
+    for (int t = 0; t < 4; t++)
+        for (int m = 0; m < 4; m++) {
+            tc_case c = {.name = "halfway", .op = TC_QUANTIZE, .qtype = qtypes[t], .ndim = 2, .shape = {29, 37},
+                         .gran = CLQ_PER_BLOCK, .axis = 1, .block = 8, .values = TC_HALFWAY,
+                         .qsource = TC_QP_RANDOM, .rounding = (m & 1) ? CLQ_ROUND_HALF_AWAY : CLQ_ROUND_HALF_EVEN,
+                         .qflags = (m & 2) ? CLQ_QPARAMS_RECIPROCAL : 0, .seed = 9000 + 4 * t + m};
+            tc_run(ctx, &c);
+        }
+}
