@@ -64,49 +64,47 @@ inline __attribute__((always_inline)) void minmax_run(const global uchar *x, ulo
 /* 16 full blocks of `block` (a multiple of 16) elements from element e: each
  * block folds to one vector, then a transposing tree of even/odd swizzles (native
  * shuffles, unlike POCL's shuffle2) leaves block i's min and max in lane i, so 16
- * results cost 15 vector steps instead of 16 horizontal folds. */
+ * results cost 15 vector steps instead of 16 horizontal folds. The tree is built
+ * depth first so only a few vectors are live at a time. */
+typedef struct {
+    float16 lo, hi;
+} mm16_t;
+
+inline __attribute__((always_inline)) mm16_t mm_block(const global uchar *x, ulong e, int xt,
+                                                      ulong block) {
+    mm16_t r = {(float16)(INFINITY), (float16)(-INFINITY)};
+    for (ulong k = 0; k < block; k += 16) {
+        float16 a = load16(x, e + k, xt);
+        r.lo = MIN16(r.lo, a);
+        r.hi = MAX16(r.hi, a);
+    }
+    return r;
+}
+/* Lanes 0-7 fold a's lane pairs, lanes 8-15 b's. */
+inline __attribute__((always_inline)) mm16_t mm_merge(mm16_t a, mm16_t b) {
+    mm16_t r;
+    r.lo = MIN16((float16)(a.lo.even, b.lo.even), (float16)(a.lo.odd, b.lo.odd));
+    r.hi = MAX16((float16)(a.hi.even, b.hi.even), (float16)(a.hi.odd, b.hi.odd));
+    return r;
+}
+#define MM_TREE(NAME, SUB, HALF)                                                               \
+    inline __attribute__((always_inline)) mm16_t NAME(const global uchar *x, ulong e, int xt,  \
+                                                      ulong block) {                           \
+        return mm_merge(SUB(x, e, xt, block), SUB(x, e + (HALF) * block, xt, block));          \
+    }
+MM_TREE(mm_tree2, mm_block, 1)
+MM_TREE(mm_tree4, mm_tree2, 2)
+MM_TREE(mm_tree8, mm_tree4, 4)
+MM_TREE(mm_tree16, mm_tree8, 8)
+
 inline __attribute__((always_inline)) void minmax_16_blocks(const global uchar *x, ulong e,
                                                             int xt, ulong block,
                                                             global float *omin,
                                                             global float *omax) {
-    float16 L[16], H[16];
-    /* Unrolled, with the input type decided outside, so L and H stay in registers. */
-#define CLQ_FOLD_BLOCKS(LOAD)                                                                  \
-    _Pragma("unroll") for (int i = 0; i < 16; i++) {                                           \
-        float16 lo = (float16)(INFINITY), hi = (float16)(-INFINITY);                            \
-        for (ulong k = 0; k < block; k += 16) {                                                 \
-            float16 a = LOAD(e + i * block + k);                                                \
-            lo = MIN16(lo, a);                                                                  \
-            hi = MAX16(hi, a);                                                                  \
-        }                                                                                       \
-        L[i] = lo;                                                                              \
-        H[i] = hi;                                                                              \
-    }
-#define CLQ_LOAD_F32(i) vload16(0, (const global float *)x + (i))
-#define CLQ_LOAD_F16(i) vload_half16(0, (const global half *)x + (i))
-#define CLQ_LOAD_BF16(i) as_float16(convert_uint16(vload16(0, (const global ushort *)x + (i))) << 16)
-    if (xt == CLQ_F32) {
-        CLQ_FOLD_BLOCKS(CLQ_LOAD_F32)
-    } else if (xt == CLQ_F16) {
-        CLQ_FOLD_BLOCKS(CLQ_LOAD_F16)
-    } else {
-        CLQ_FOLD_BLOCKS(CLQ_LOAD_BF16)
-    }
-    _Pragma("unroll") for (int w = 8; w >= 1; w /= 2) {
-        _Pragma("unroll") for (int i = 0; i < w; i++) {
-            float16 le = (float16)(L[2 * i].even, L[2 * i + 1].even);
-            float16 lo = (float16)(L[2 * i].odd, L[2 * i + 1].odd);
-            float16 he = (float16)(H[2 * i].even, H[2 * i + 1].even);
-            float16 ho = (float16)(H[2 * i].odd, H[2 * i + 1].odd);
-            L[i] = MIN16(le, lo);
-            H[i] = MAX16(he, ho);
-        }
-    }
-    int16 empty = L[0] > H[0];
-    float16 lo = select(L[0], (float16)(0.0f), empty | (L[0] == 0.0f));
-    float16 hi = select(H[0], (float16)(0.0f), empty | (H[0] == 0.0f));
-    store_f32x16(lo, omin);
-    store_f32x16(hi, omax);
+    mm16_t r = mm_tree16(x, e, xt, block);
+    int16 empty = r.lo > r.hi;
+    store_f32x16(select(r.lo, (float16)(0.0f), empty | (r.lo == 0.0f)), omin);
+    store_f32x16(select(r.hi, (float16)(0.0f), empty | (r.hi == 0.0f)), omax);
 }
 
 /* Work item (part j, granules g * gpi ...): CLQ_MINMAX_CHUNK elements of granule

@@ -129,6 +129,12 @@ clq_status clq__opencl_init(clq_context *ctx, const clq_context_options *opts, c
     int want_p = opts->platform_index, want_d = opts->device_index;
     const char *want_name = opts->device_name;
     const char *env = clq__getenv(opts->flags, "CLQ_DEVICE");
+    /* Says where the selection came from, so a bad one is easy to trace. */
+    char src[160] = "";
+    if (env && *env) snprintf(src, sizeof src, "CLQ_DEVICE=\"%.128s\": ", env);
+    else if (want_name) snprintf(src, sizeof src, "options->device_name \"%.100s\": ", want_name);
+    else if (want_p >= 0 || want_d >= 0)
+        snprintf(src, sizeof src, "options->platform_index %d, device_index %d: ", want_p, want_d);
     if (env && *env) {
         int p, d;
         if (parse_index(env, &p, &d)) {
@@ -150,7 +156,8 @@ clq_status clq__opencl_init(clq_context *ctx, const clq_context_options *opts, c
     }
     if (np > 16) np = 16;
     if (want_p >= (int)np) {
-        snprintf(reason, reason_size, "platform index %d out of range (%u platforms)", want_p, np);
+        snprintf(reason, reason_size, "%splatform index %d out of range (%u platforms)", src,
+                 want_p, np);
         return CLQ_ERROR_NO_DEVICE;
     }
     char last_why[384] = "";
@@ -167,8 +174,8 @@ clq_status clq__opencl_init(clq_context *ctx, const clq_context_options *opts, c
         }
         if (nd > 32) nd = 32;
         if (want_p >= 0 && want_d >= (int)nd) {
-            snprintf(reason, reason_size, "device index %d out of range (platform %u has %u)",
-                     want_d, pi, nd);
+            snprintf(reason, reason_size, "%sdevice index %d out of range (platform %u has %u)",
+                     src, want_d, pi, nd);
             return CLQ_ERROR_NO_DEVICE;
         }
         char pname[128];
@@ -210,12 +217,12 @@ clq_status clq__opencl_init(clq_context *ctx, const clq_context_options *opts, c
             clq__cl_impl_free(impl);
         }
     }
-    if (last_why[0])
-        snprintf(reason, reason_size, "%s", last_why);
-    else if (want_name && !matched)
-        snprintf(reason, reason_size, "no OpenCL device matches \"%s\"", want_name);
+    if (want_name && !matched)
+        snprintf(reason, reason_size, "%sno OpenCL device matches \"%s\"", src, want_name);
+    else if (last_why[0])
+        snprintf(reason, reason_size, "%s%s", src, last_why);
     else
-        snprintf(reason, reason_size, "no usable OpenCL device");
+        snprintf(reason, reason_size, "%sno usable OpenCL device", src);
     return CLQ_ERROR_NO_DEVICE;
 }
 

@@ -7,7 +7,7 @@ void clq__cl_walk_init(const clq_layout *l, size_t chunk, clq_cl_walk *w) {
     w->n = l->n;
     w->outer = l->outer;
     w->axis_len = l->axis_len;
-    w->inner = l->inner ? l->inner : 1;
+    w->inner = l->inner; /* 0 for an empty tensor: every granule then has 0 elements */
     w->nblocks = l->nblocks;
     w->block = l->block ? l->block : 1;
     w->gpi = 1;
