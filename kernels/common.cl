@@ -37,20 +37,12 @@ inline float load1(const global uchar *x, ulong e, int xt) {
 }
 
 /* Round half to even without rint(): POCL's rint is a branchy scalar software
- * routine. Adding and subtracting 2^23 (same sign as v) leaves v rounded to an
- * integer by the f32 add itself, which rounds half to even; |v| >= 2^23 is already
- * an integer (or Inf), NaN stays NaN. The sign of a zero result may differ from
- * rint's, which the contract never sees (r + zp, then an int). */
-inline float16 rne16(float16 v) {
-    float16 m = copysign((float16)(0x1.0p23f), v);
-    float16 r = (v + m) - m;
-    return select(r, v, fabs(v) >= 0x1.0p23f);
-}
-inline float rne1(float v) {
-    float m = copysign(0x1.0p23f, v);
-    float r = (v + m) - m;
-    return fabs(v) >= 0x1.0p23f ? v : r;
-}
+ * routine. For |v| <= 2^22, adding and subtracting 1.5 * 2^23 leaves v rounded to
+ * an integer by the f32 add itself, which rounds half to even; NaN stays NaN.
+ * Callers clamp v to the (small) output range first, so the bound always holds. */
+#define CLQ_RNE_MAGIC 12582912.0f
+inline float16 rne16(float16 v) { return (v + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC; }
+inline float rne1(float v) { return (v + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC; }
 /* Round half away from zero: round |v| to nearest even, then push exact halves
  * that went down back up (r - a is exact here). */
 inline float16 raway16(float16 v) {
@@ -66,24 +58,29 @@ inline float raway1(float v) {
     return copysign(r, v);
 }
 
-/* q = NaN ? zp : clamp_in_float(round(x / s) + zp); returned as int in [qmin, qmax]. */
-inline int16 quant16(float16 x, float16 s, float16 inv, float16 zf, int mode, float qmin,
-                     float qmax) {
+/* q = NaN ? zp : clamp(round(x / s) + zp, qmin, qmax), as an int. lo = qmin - zp and
+ * hi = qmax - zp (exact: small integers). Clamping v to [lo, hi] before rounding
+ * gives the contract's result: lo and hi are integers and rounding is monotonic,
+ * so round(v) + zp lands in [qmin, qmax] exactly when the contract's t does, and on
+ * the bound it saturates to otherwise; +/-Inf land on the bounds. A NaN passes the
+ * compare-selects untouched and becomes zp at the end. */
+inline int16 quant16(float16 x, float16 s, float16 inv, float16 zf, float16 lo, float16 hi,
+                     int mode) {
     float16 v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
+    v = select(v, lo, v < lo);
+    v = select(v, hi, v > hi);
     float16 r = (mode & CLQ_MODE_AWAY) ? raway16(v) : rne16(v);
     float16 t = r + zf;
-    t = select(t, (float16)(qmin), t < qmin);
-    t = select(t, (float16)(qmax), t > qmax);
     t = select(t, zf, isnan(t));
     return convert_int16(t);
 }
 
-inline int quant1(float x, float s, float inv, float zf, int mode, float qmin, float qmax) {
+inline int quant1(float x, float s, float inv, float zf, float lo, float hi, int mode) {
     float v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
     float r = (mode & CLQ_MODE_AWAY) ? raway1(v) : rne1(v);
     float t = r + zf;
-    t = t < qmin ? qmin : t;
-    t = t > qmax ? qmax : t;
     t = isnan(t) ? zf : t;
     return convert_int(t);
 }

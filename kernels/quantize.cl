@@ -3,30 +3,43 @@
  * (quantize_gran), row by row with per-column parameters (quantize_cols), or
  * byte by byte for 4-bit layouts whose granules split bytes (quantize_any4). */
 
-/* Quantizes elements [e, e + run) of one granule-constant or column run. 4-bit
- * runs start at an even element and are even except at the end of the tensor. */
-inline __attribute__((always_inline)) void quant_run_const(const global uchar *x, ulong xe, int xt, global uchar *q, ulong qb,
-                            ulong e, int bits4, float s, float inv, float zf, int mode,
-                            float qmin, float qmax, ulong run) {
+/* Quantizes elements [e, e + run) of one granule-constant run. 4-bit runs start
+ * at an even element and are even except at the end of the tensor. The vector loop
+ * is instantiated per input type and output width, so the hot loop has no
+ * dispatch in it. */
+#define CLQ_LD_F32(i) vload16(0, (const global float *)x + (i))
+#define CLQ_LD_F16(i) vload_half16(0, (const global half *)x + (i))
+#define CLQ_LD_BF16(i) as_float16(convert_uint16(vload16(0, (const global ushort *)x + (i))) << 16)
+#define CLQ_ST_8(r, i) store_u8x16(convert_uchar16(r), q + qb + (i))
+#define CLQ_ST_4(r, i) store_u8x8(pack4x16(r), q + qb + (i) / 2)
+#define CLQ_QLOOP(LD, ST)                                                                       \
+    for (; k + 16 <= run; k += 16) ST(quant16(LD(xe + k), s16, inv16, zf16, lo16, hi16, mode), e + k);
+
+inline __attribute__((always_inline)) void quant_run_const(const global uchar *x, ulong xe,
+                                                           int xt, global uchar *q, ulong qb,
+                                                           ulong e, int bits4, float s, float inv,
+                                                           float zf, int mode, float qmin,
+                                                           float qmax, ulong run) {
     ulong k = 0;
+    float lo = qmin - zf, hi = qmax - zf;
     float16 s16 = (float16)(s), inv16 = (float16)(inv), zf16 = (float16)(zf);
+    float16 lo16 = (float16)(lo), hi16 = (float16)(hi);
+    if (xt == CLQ_F32) {
+        if (bits4) CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_4) else CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_8)
+    } else if (xt == CLQ_F16) {
+        if (bits4) CLQ_QLOOP(CLQ_LD_F16, CLQ_ST_4) else CLQ_QLOOP(CLQ_LD_F16, CLQ_ST_8)
+    } else {
+        if (bits4) CLQ_QLOOP(CLQ_LD_BF16, CLQ_ST_4) else CLQ_QLOOP(CLQ_LD_BF16, CLQ_ST_8)
+    }
     if (!bits4) {
-        for (; k + 16 <= run; k += 16) {
-            int16 r = quant16(load16(x, xe + k, xt), s16, inv16, zf16, mode, qmin, qmax);
-            store_u8x16(convert_uchar16(r), q + qb + e + k);
-        }
         for (; k < run; k++)
-            q[qb + e + k] = (uchar)quant1(load1(x, xe + k, xt), s, inv, zf, mode, qmin, qmax);
+            q[qb + e + k] = (uchar)quant1(load1(x, xe + k, xt), s, inv, zf, lo, hi, mode);
         return;
     }
-    for (; k + 16 <= run; k += 16) {
-        int16 r = quant16(load16(x, xe + k, xt), s16, inv16, zf16, mode, qmin, qmax);
-        store_u8x8(pack4x16(r), q + qb + (e + k) / 2);
-    }
     for (; k < run; k += 2) {
-        int lo = quant1(load1(x, xe + k, xt), s, inv, zf, mode, qmin, qmax);
-        int hi = k + 1 < run ? quant1(load1(x, xe + k + 1, xt), s, inv, zf, mode, qmin, qmax) : 0;
-        q[qb + (e + k) / 2] = (uchar)((lo & 15) | ((hi & 15) << 4));
+        int l = quant1(load1(x, xe + k, xt), s, inv, zf, lo, hi, mode);
+        int h = k + 1 < run ? quant1(load1(x, xe + k + 1, xt), s, inv, zf, lo, hi, mode) : 0;
+        q[qb + (e + k) / 2] = (uchar)((l & 15) | ((h & 15) << 4));
     }
 }
 
@@ -89,13 +102,13 @@ kernel void quantize_cols(const global uchar *x, ulong xoff, int xt, global ucha
         float16 s = vload16(0, scale + pb + c);
         float16 inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
         float16 zf = has_zp ? convert_float16(vload16(0, zp + zb + c)) : (float16)(0.0f);
-        int16 v = quant16(load16(x, xoff + e0 + c, xt), s, inv, zf, mode, qmin, qmax);
+        int16 v = quant16(load16(x, xoff + e0 + c, xt), s, inv, zf, qmin - zf, qmax - zf, mode);
         if (bits4) store_u8x8(pack4x16(v), q + qb + (e0 + c) / 2);
         else store_u8x16(convert_uchar16(v), q + qb + e0 + c);
     }
     for (; c < c1; c += 1 + bits4) {
         float s = scale[pb + c], zf = has_zp ? (float)zp[zb + c] : 0.0f;
-        int lo = quant1(load1(x, xoff + e0 + c, xt), s, 1.0f / s, zf, mode, qmin, qmax);
+        int lo = quant1(load1(x, xoff + e0 + c, xt), s, 1.0f / s, zf, qmin - zf, qmax - zf, mode);
         if (!bits4) {
             q[qb + e0 + c] = (uchar)lo;
             continue;
@@ -103,7 +116,8 @@ kernel void quantize_cols(const global uchar *x, ulong xoff, int xt, global ucha
         int hi = 0;
         if (c + 1 < c1) {
             float s1 = scale[pb + c + 1], z1 = has_zp ? (float)zp[zb + c + 1] : 0.0f;
-            hi = quant1(load1(x, xoff + e0 + c + 1, xt), s1, 1.0f / s1, z1, mode, qmin, qmax);
+            hi = quant1(load1(x, xoff + e0 + c + 1, xt), s1, 1.0f / s1, z1, qmin - z1, qmax - z1,
+                        mode);
         }
         q[qb + (e0 + c) / 2] = (uchar)((lo & 15) | ((hi & 15) << 4));
     }
@@ -121,7 +135,7 @@ kernel void quantize_any4(const global uchar *x, ulong xoff, int xt, global ucha
     for (int h = 0; h < 2 && e + h < n; h++) {
         ulong p = layout_param(gran, e + h, axis_len, inner, nblocks, block);
         float s = scale[soff + p], zf = has_zp ? (float)zp[zoff + p] : 0.0f;
-        v[h] = quant1(load1(x, xoff + e + h, xt), s, 1.0f / s, zf, mode, qmin, qmax);
+        v[h] = quant1(load1(x, xoff + e + h, xt), s, 1.0f / s, zf, qmin - zf, qmax - zf, mode);
     }
     q[qb + b] = (uchar)((v[0] & 15) | ((v[1] & 15) << 4));
 }

@@ -143,6 +143,7 @@ static void cache_store(clq_context *ctx, cl_program prog, hash128 key) {
         free(bin);
         return;
     }
+    fchmod(fd, 0644); /* mkstemp makes 0600; the cache may be shared by a user's tools */
     cache_header h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, CACHE_MAGIC, 8);
