@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <clquant/clquant_cl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,5 +386,80 @@ Test(context, cpu_thread_counts) {
         };
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) tc_run(ctx, &cases[k]);
         clq_context_destroy(ctx);
+    }
+}
+
+/* Separate contexts on separate threads share nothing: the main thread creates the
+ * contexts (concurrent first use of POCL's platform enumeration is not thread-safe),
+ * each thread quantizes its own data repeatedly, and the main thread checks the bits. */
+typedef struct worker {
+    clq_context *ctx;
+    uint64_t seed;
+    float x[4099];
+    uint8_t y[4099];
+    float scale;
+    int32_t zp;
+    clq_status st;
+} worker;
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    clq_context *ctx = w->ctx;
+    tc_rng rng;
+    tc_rng_seed(&rng, w->seed);
+    for (int i = 0; i < 4099; i++) w->x[i] = tc_value(&rng, TC_NORMAL);
+    size_t shape[1] = {4099};
+    clq_buffer *xb = NULL, *yb = NULL, *sb = NULL, *zb = NULL;
+    clq_status st = clq_buffer_create(ctx, sizeof w->x, &xb);
+    if (st == CLQ_SUCCESS) st = clq_buffer_write(xb, 0, sizeof w->x, w->x);
+    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, sizeof w->y, &yb);
+    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, 4, &sb);
+    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, 4, &zb);
+    clq_tensor xt, yt;
+    clq_tensor_init(&xt, CLQ_F32, 1, shape, xb);
+    clq_tensor_init(&yt, CLQ_U8, 1, shape, yb);
+    clq_qparams qp;
+    clq_qparams_init(&qp);
+    qp.qtype = CLQ_U8;
+    qp.scale = sb;
+    qp.zero_point = zb;
+    for (int r = 0; r < 20 && st == CLQ_SUCCESS; r++) st = clq_quantize_dynamic(ctx, &xt, &qp, &yt);
+    if (st == CLQ_SUCCESS) st = clq_buffer_read(yb, 0, sizeof w->y, w->y);
+    if (st == CLQ_SUCCESS) st = clq_buffer_read(sb, 0, 4, &w->scale);
+    if (st == CLQ_SUCCESS) st = clq_buffer_read(zb, 0, 4, &w->zp);
+    w->st = st;
+    clq_buffer_destroy(xb);
+    clq_buffer_destroy(yb);
+    clq_buffer_destroy(sb);
+    clq_buffer_destroy(zb);
+    return NULL;
+}
+
+Test(context, threads_with_separate_contexts) {
+    static worker w[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        clq_context_options o = env_options(i < 2 ? CLQ_BACKEND_CPU : CLQ_BACKEND_AUTO);
+        o.flags = CLQ_CONTEXT_IGNORE_ENV;
+        w[i].ctx = tc_context_opts(&o);
+        w[i].seed = 900 + (uint64_t)i;
+    }
+    for (int i = 0; i < 4; i++) cr_assert_eq(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        cr_assert(w[i].st == CLQ_SUCCESS, "thread %d (%s): %s: %s", i, clq_context_device_name(w[i].ctx),
+                  clq_status_string(w[i].st), clq_context_error_message(w[i].ctx));
+        ref_view v = {1, {4099}, {1}, 0};
+        ref_gran g = {CLQ_PER_TENSOR, 0, 0};
+        float mn, mx, s;
+        int32_t z, q[4099];
+        ref_minmax(CLQ_F32, w[i].x, &v, &g, &mn, &mx);
+        ref_qparams(mn, mx, CLQ_AFFINE, CLQ_U8, 0, &s, &z);
+        ref_quantize(CLQ_F32, w[i].x, &v, &g, &s, &z, CLQ_U8, 0, CLQ_ROUND_HALF_EVEN, 0, q);
+        cr_assert(ref_f32_bits(s) == ref_f32_bits(w[i].scale) && z == w[i].zp,
+                  "thread %d: scale %.9g zp %d, expected %.9g %d", i, w[i].scale, w[i].zp, s, z);
+        for (int k = 0; k < 4099; k++)
+            cr_assert_eq(w[i].y[k], q[k], "thread %d element %d: expected %d got %d", i, k, q[k], w[i].y[k]);
+        clq_context_destroy(w[i].ctx);
     }
 }

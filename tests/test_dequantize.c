@@ -116,3 +116,19 @@ TC_BACKEND_TEST(dequantize, round_trip) {
         free(q);
     }
 }
+
+TC_BACKEND_TEST(dequantize, medium_sizes) {
+    static const tc_case cases[] = {
+        {.name = "262147 u8", .qtype = CLQ_U8, .ndim = 1, .shape = {262147}},
+        {.name = "3x100003 axis0 s8", .qtype = CLQ_S8, .ndim = 2, .shape = {3, 100003}, .gran = CLQ_PER_AXIS},
+        {.name = "64x1031 block32 s4", .qtype = CLQ_S4, .ndim = 2, .shape = {64, 1031}, .gran = CLQ_PER_BLOCK,
+         .axis = 1, .block = 32},
+        {.name = "1031x64 block16 axis0 u4", .qtype = CLQ_U4, .ndim = 2, .shape = {1031, 64},
+         .gran = CLQ_PER_BLOCK, .axis = 0, .block = 16, .ystrided = 1, .ystrides = {65, 1}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tc_case c = cases[i];
+        c.op = TC_DEQUANTIZE;
+        tc_run(ctx, &c);
+    }
+}

@@ -115,3 +115,17 @@ TC_BACKEND_TEST(minmax, half_types) {
             tc_run(ctx, &c);
         }
 }
+
+TC_BACKEND_TEST(minmax, medium_sizes) {
+    static const tc_case cases[] = {
+        {.name = "262147 per tensor", .op = TC_MINMAX, .ndim = 1, .shape = {262147}, .values = TC_SPECIAL},
+        {.name = "3x100003 axis0", .op = TC_MINMAX, .ndim = 2, .shape = {3, 100003}, .gran = CLQ_PER_AXIS},
+        {.name = "100003x3 axis1", .op = TC_MINMAX, .ndim = 2, .shape = {100003, 3}, .gran = CLQ_PER_AXIS,
+         .axis = 1},
+        {.name = "257x1031 block64 axis0", .op = TC_MINMAX, .ndim = 2, .shape = {257, 1031}, .gran = CLQ_PER_BLOCK,
+         .block = 64},
+        {.name = "f16 3x65537 axis-1", .op = TC_MINMAX, .xtype = CLQ_F16, .ndim = 2, .shape = {3, 65537},
+         .gran = CLQ_PER_AXIS, .axis = -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) tc_run(ctx, &cases[i]);
+}

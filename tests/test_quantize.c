@@ -231,3 +231,26 @@ TC_BACKEND_TEST(quantize, halfway_every_qtype) {
             tc_run(ctx, &c);
         }
 }
+
+/* Sizes spanning many work-groups and threads, with tails everywhere. */
+TC_BACKEND_TEST(quantize, medium_sizes) {
+    static const tc_case cases[] = {
+        {.name = "262147 per tensor", .qtype = CLQ_U8, .ndim = 2, .shape = {1, 262147}},
+        {.name = "3x100003 axis0", .qtype = CLQ_S8, .ndim = 2, .shape = {3, 100003}, .gran = CLQ_PER_AXIS,
+         .qsource = TC_QP_RANDOM},
+        {.name = "64x1031 block32 s4", .qtype = CLQ_S4, .ndim = 2, .shape = {64, 1031}, .gran = CLQ_PER_BLOCK,
+         .axis = 1, .block = 32, .scheme = CLQ_SYMMETRIC},
+        {.name = "1031x64 block16 axis0 u4", .qtype = CLQ_U4, .ndim = 2, .shape = {1031, 64},
+         .gran = CLQ_PER_BLOCK, .axis = 0, .block = 16},
+        {.name = "517x300 padded rows axis1", .qtype = CLQ_U8, .ndim = 2, .shape = {517, 300}, .xstrided = 1,
+         .xstrides = {301, 1}, .gran = CLQ_PER_AXIS, .axis = 1},
+        {.name = "f16 65537", .xtype = CLQ_F16, .qtype = CLQ_S8, .ndim = 1, .shape = {65537}},
+        {.name = "bf16 65537 u4", .xtype = CLQ_BF16, .qtype = CLQ_U4, .ndim = 1, .shape = {65537},
+         .gran = CLQ_PER_BLOCK, .block = 128},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tc_case c = cases[i];
+        c.op = TC_QUANTIZE;
+        tc_run(ctx, &c);
+    }
+}
