@@ -1,12 +1,12 @@
 # embed_kernels.cmake: turns kernels/*.cl into a C table (clq_kernels.c/.h) at build time.
 # Run as: cmake -DOUT_DIR=dir -DKERNELS="a.cl;b.cl" -P embed_kernels.cmake
 file(MAKE_DIRECTORY ${OUT_DIR})
-set(h "/* Generated from kernels/*.cl by cmake/embed_kernels.cmake; do not edit. */\n")
+set(h "/* Generated from the kernels/ .cl files by cmake/embed_kernels.cmake; do not edit. */\n")
 string(APPEND h "#ifndef CLQ_KERNELS_H\n#define CLQ_KERNELS_H\n#include <stddef.h>\n")
 string(APPEND h "typedef struct { const char *name; const char *source; size_t length; } clq_kernel_source;\n")
 string(APPEND h "extern const clq_kernel_source clq_kernel_sources[];\n")
 string(APPEND h "extern const size_t clq_kernel_source_count;\n#endif\n")
-set(c "/* Generated from kernels/*.cl by cmake/embed_kernels.cmake; do not edit. */\n")
+set(c "/* Generated from the kernels/ .cl files by cmake/embed_kernels.cmake; do not edit. */\n")
 string(APPEND c "#include \"clq_kernels.h\"\n")
 set(table "")
 set(count 0)
