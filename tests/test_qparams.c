@@ -16,6 +16,8 @@ static const float special_pairs[][2] = {
     {-FLT_MAX, FLT_MAX},    {-3e38f, 3e38f},       {0.0f, FLT_MAX},      {-FLT_MAX, 0.0f},
     {1e-40f, 2e-40f},       {-1e-38f, 1e-38f},     {-1e-45f, 0.0f},      {0.0f, 1e-45f},
     {-1e-36f, 3e-37f},      {2.75f, 2.75f},        {-1.5f, -1.5f},       {-127.5f, 127.5f},
+    /* u8 scale exactly 1 and qmin - lo/scale halfway: rint gives 2, 0, -124 (s8) where round() would not */
+    {-2.5f, 252.5f},        {-0.5f, 254.5f},       {-3.5f, 251.5f},      {-4.5f, 10.5f},
     {-128.0f, 127.0f},      {0.0f, 255.0f},        {-0.1f, 25.4f},       {-1e30f, 1e-30f},
 };
 #define NSPECIAL (sizeof special_pairs / sizeof special_pairs[0])
