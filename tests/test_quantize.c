@@ -96,6 +96,11 @@ TC_BACKEND_TEST(quantize, values) {
         {.name = "huge scales", .qsource = TC_QP_RANDOM, .scales = TC_SCALE_HUGE, .values = TC_HUGE},
         {.name = "tiny x tiny scales s4", .qtype = CLQ_S4, .qsource = TC_QP_RANDOM, .scales = TC_SCALE_TINY,
          .values = TC_TINY},
+        /* 1/scale overflows to +Inf for scales below 2^-128: zeros give NaN -> zero point */
+        {.name = "reciprocal tiny scales", .qsource = TC_QP_RANDOM, .scales = TC_SCALE_TINY, .values = TC_DENORMAL,
+         .qflags = CLQ_QPARAMS_RECIPROCAL},
+        {.name = "reciprocal tiny scales zeros", .qtype = CLQ_S8, .qsource = TC_QP_RANDOM, .scales = TC_SCALE_TINY,
+         .values = TC_ZERO, .qflags = CLQ_QPARAMS_RECIPROCAL},
     };
     for (size_t i = 0; i < sizeof extreme / sizeof extreme[0]; i++) {
         tc_case c = extreme[i];

@@ -132,6 +132,8 @@ int32_t ref_quantize_one(float x, float scale, int32_t zp, int qmin, int qmax, c
     float v = reciprocal ? x * (1.0f / scale) : x / scale;
     float r = rounding == CLQ_ROUND_HALF_AWAY ? roundf(v) : rintf(v);
     float t = r + (float)zp;
+    /* reciprocal mode with 1/scale = +Inf: 0 * Inf is NaN and lands on the zero point */
+    if (isnan(t)) return zp;
     if (t < (float)qmin) return qmin;
     if (t > (float)qmax) return qmax;
     return (int32_t)t;
