@@ -72,6 +72,9 @@ static const clq_backend_ops cpu_ops = {
 };
 
 static clq_cpu_isa detect_isa(void) {
+#if !CLQ_CPU_X86
+    return CLQ_CPU_PORTABLE;
+#else
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
@@ -80,6 +83,7 @@ static clq_cpu_isa detect_isa(void) {
         __builtin_cpu_supports("f16c"))
         return CLQ_CPU_AVX2;
     return CLQ_CPU_PORTABLE;
+#endif
 }
 
 static const char *isa_name(clq_cpu_isa isa) {

@@ -3,21 +3,23 @@
 #include "cpu_internal.h"
 #include "cpu_walk.h"
 
-static inline int32_t qval(int is_unsigned, uint8_t b) { return is_unsigned ? b : (int8_t)b; }
-
-static void dk_run(int uns, const uint8_t *q, float *y, size_t n, float scale, int32_t zp) {
-    for (size_t j = 0; j < n; j++) y[j] = (float)(qval(uns, q[j]) - zp) * scale;
+static inline int32_t qval(int flags, uint8_t b) {
+    return (flags & CLQ_CPU_DQ_UNSIGNED) ? b : (int8_t)b;
 }
 
-static void dk_vec(int uns, const uint8_t *q, float *y, size_t n, const float *scale,
+static void dk_run(int flags, const uint8_t *q, float *y, size_t n, float scale, int32_t zp) {
+    for (size_t j = 0; j < n; j++) y[j] = (float)(qval(flags, q[j]) - zp) * scale;
+}
+
+static void dk_vec(int flags, const uint8_t *q, float *y, size_t n, const float *scale,
                    const int32_t *zp) {
-    for (size_t j = 0; j < n; j++) y[j] = (float)(qval(uns, q[j]) - (zp ? zp[j] : 0)) * scale[j];
+    for (size_t j = 0; j < n; j++) y[j] = (float)(qval(flags, q[j]) - (zp ? zp[j] : 0)) * scale[j];
 }
 
-static void dk_blocks(int uns, const uint8_t *q, float *y, size_t block, size_t nblk,
+static void dk_blocks(int flags, const uint8_t *q, float *y, size_t block, size_t nblk,
                       const float *scale, const int32_t *zp) {
     for (size_t b = 0; b < nblk; b++)
-        dk_run(uns, q + b * block, y + b * block, block, scale[b], zp ? zp[b] : 0);
+        dk_run(flags, q + b * block, y + b * block, block, scale[b], zp ? zp[b] : 0);
 }
 
 static void dk_unpack4(int is_signed, const uint8_t *src, uint8_t *dst, size_t n) {
@@ -34,7 +36,7 @@ typedef struct dqjob {
     const clq_layout *lay;
     const uint8_t *q;
     float *y;
-    int four, is_unsigned;
+    int four, flags;
     const float *scale;
     const int32_t *zp;
 } dqjob;
@@ -50,14 +52,14 @@ typedef struct dqchunk {
 static void seg_run(void *arg, size_t e, size_t len, size_t p) {
     const dqchunk *c = arg;
     const dqjob *j = c->job;
-    j->k->run(j->is_unsigned, c->in + (e - c->in_e0), j->y + e, len, j->scale[p],
+    j->k->run(j->flags, c->in + (e - c->in_e0), j->y + e, len, j->scale[p],
               j->zp ? j->zp[p] : 0);
 }
 
 static void seg_vec(void *arg, size_t e, size_t len, size_t p) {
     const dqchunk *c = arg;
     const dqjob *j = c->job;
-    j->k->vec(j->is_unsigned, c->in + (e - c->in_e0), j->y + e, len, j->scale + p,
+    j->k->vec(j->flags, c->in + (e - c->in_e0), j->y + e, len, j->scale + p,
               j->zp ? j->zp + p : NULL);
 }
 
@@ -73,7 +75,7 @@ static void seg_blk(void *arg, size_t e, size_t len, size_t c0, size_t p0) {
     }
     size_t nfull = len / B;
     if (nfull) {
-        j->k->blocks(j->is_unsigned, c->in + (e - c->in_e0), j->y + e, B, nfull, j->scale + p,
+        j->k->blocks(j->flags, c->in + (e - c->in_e0), j->y + e, B, nfull, j->scale + p,
                      j->zp ? j->zp + p : NULL);
         e += nfull * B;
         len -= nfull * B;
@@ -92,17 +94,22 @@ static void dq_chunk(void *arg, size_t chunk) {
     dqchunk c = {j, j->q, 0};
     if (j->four) {
         /* chunks start at even elements, so byte e0/2 starts this chunk */
-        j->k->unpack4(!j->is_unsigned, j->q + e0 / 2, staging, e1 - e0);
+        j->k->unpack4(!(j->flags & CLQ_CPU_DQ_UNSIGNED), j->q + e0 / 2, staging, e1 - e0);
         c.in = staging;
         c.in_e0 = e0;
     }
     clq__cpu_walk(j->lay, e0, e1, &dqwalker, &c);
+    if (j->flags & CLQ_CPU_DQ_STREAM) clq__cpu_store_fence();
 }
 
 static const clq_cpu_dqkernels *pick(clq_cpu_isa isa) {
-    return isa == CLQ_CPU_AVX512 ? &clq__cpu_dqk_avx512
-           : isa == CLQ_CPU_AVX2 ? &clq__cpu_dqk_avx2
-                                 : &clq__cpu_dqk_portable;
+#if CLQ_CPU_X86
+    if (isa == CLQ_CPU_AVX512) return &clq__cpu_dqk_avx512;
+    if (isa == CLQ_CPU_AVX2) return &clq__cpu_dqk_avx2;
+#else
+    (void)isa;
+#endif
+    return &clq__cpu_dqk_portable;
 }
 
 clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op) {
@@ -110,7 +117,7 @@ clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op) {
     if (op->lay.n == 0) return CLQ_SUCCESS;
     int four = op->qtype == CLQ_S4 || op->qtype == CLQ_U4;
     /* unpacked s4 bytes are sign-extended, u4 ones are 0..15 */
-    int uns = op->qtype == CLQ_U8 || op->qtype == CLQ_U4;
+    int uns = op->qtype == CLQ_U8 || op->qtype == CLQ_U4 ? CLQ_CPU_DQ_UNSIGNED : 0;
     dqjob j = {pick(st->isa),
                &op->lay,
                clq__cpu_span_ptr(op->q),
@@ -119,6 +126,7 @@ clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op) {
                uns,
                clq__cpu_span_ptr(op->scale),
                clq__cpu_span_ptr(op->zp)};
+    if (op->lay.n * (sizeof(float) + 1) >= CLQ_CPU_STREAM_MIN) j.flags |= CLQ_CPU_DQ_STREAM;
     clq__cpu_parallel(st->pool, clq__cpu_nchunks(op->lay.n, CLQ_CPU_CHUNK), dq_chunk, &j);
     return CLQ_SUCCESS;
 }

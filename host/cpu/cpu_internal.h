@@ -9,11 +9,30 @@
 #include "cpu_threads.h"
 #include "internal.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define CLQ_CPU_X86 1
+#include <immintrin.h>
+#else
+#define CLQ_CPU_X86 0
+#endif
+
 typedef enum clq_cpu_isa { CLQ_CPU_PORTABLE = 0, CLQ_CPU_AVX2 = 1, CLQ_CPU_AVX512 = 2 } clq_cpu_isa;
 
 /* Elements per chunk of parallel work: 64 KiB of f32 input, even so that no
  * two chunks share a byte of 4-bit data. */
 #define CLQ_CPU_CHUNK ((size_t)16384)
+
+/* Ops whose input + output bytes reach this write their outputs with non-temporal stores where a
+ * kernel supports it: they do not stay in cache anyway, and skipping the
+ * read-for-ownership saves a third of the memory traffic. */
+#define CLQ_CPU_STREAM_MIN ((size_t)32 << 20)
+
+/* Orders a chunk's non-temporal stores before the pool reports it done. */
+static inline void clq__cpu_store_fence(void) {
+#if CLQ_CPU_X86
+    _mm_sfence();
+#endif
+}
 
 typedef struct clq_cpu_state {
     clq_cpu_pool *pool;
@@ -26,6 +45,7 @@ typedef struct clq_cpu_qcfg {
     float qmin, qmax;
     int half_away;  /* CLQ_ROUND_HALF_AWAY */
     int reciprocal; /* x * (1.0f / scale) */
+    int stream;     /* q may be written with non-temporal stores where aligned */
 } clq_cpu_qcfg;
 
 /* Quantize kernels. q receives one byte per element (the value's low 8 bits;
@@ -41,16 +61,22 @@ typedef struct clq_cpu_qkernels {
     void (*blocks)(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t block, size_t nblk,
                    const float *scale, const int32_t *zp);
     /* dst[k] = (src[2k] & 15) | src[2k+1] << 4 for k < n/2 (n even). */
-    void (*pack4)(const uint8_t *src, uint8_t *dst, size_t n);
+    void (*pack4)(int stream, const uint8_t *src, uint8_t *dst, size_t n);
 } clq_cpu_qkernels;
 
-/* Dequantize kernels: q holds one value per byte, signed (s8, and unpacked 4-bit)
- * or unsigned (u8). Same run/vec/blocks shapes as quantize. */
+/* Dequantize kernel flags: q bytes are unsigned (u8, u4) rather than signed;
+ * y may be written with non-temporal stores where it is aligned for them (big
+ * outputs: no read-for-ownership of lines that are fully overwritten). */
+#define CLQ_CPU_DQ_UNSIGNED 1
+#define CLQ_CPU_DQ_STREAM 2
+
+/* Dequantize kernels: q holds one value per byte. Same run/vec/blocks shapes as
+ * quantize. */
 typedef struct clq_cpu_dqkernels {
-    void (*run)(int is_unsigned, const uint8_t *q, float *y, size_t n, float scale, int32_t zp);
-    void (*vec)(int is_unsigned, const uint8_t *q, float *y, size_t n, const float *scale,
+    void (*run)(int flags, const uint8_t *q, float *y, size_t n, float scale, int32_t zp);
+    void (*vec)(int flags, const uint8_t *q, float *y, size_t n, const float *scale,
                 const int32_t *zp);
-    void (*blocks)(int is_unsigned, const uint8_t *q, float *y, size_t block, size_t nblk,
+    void (*blocks)(int flags, const uint8_t *q, float *y, size_t block, size_t nblk,
                    const float *scale, const int32_t *zp);
     /* n nibbles from src (low nibble first) to one byte each: sign-extended for s4. */
     void (*unpack4)(int is_signed, const uint8_t *src, uint8_t *dst, size_t n);

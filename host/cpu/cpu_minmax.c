@@ -144,9 +144,13 @@ static void block_chunk(void *arg, size_t chunk) {
 }
 
 static const clq_cpu_mmkernels *pick(clq_cpu_isa isa) {
-    return isa == CLQ_CPU_AVX512 ? &clq__cpu_mmk_avx512
-           : isa == CLQ_CPU_AVX2 ? &clq__cpu_mmk_avx2
-                                 : &clq__cpu_mmk_portable;
+#if CLQ_CPU_X86
+    if (isa == CLQ_CPU_AVX512) return &clq__cpu_mmk_avx512;
+    if (isa == CLQ_CPU_AVX2) return &clq__cpu_mmk_avx2;
+#else
+    (void)isa;
+#endif
+    return &clq__cpu_mmk_portable;
 }
 
 clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op) {

@@ -7,13 +7,18 @@
 #include "cpu_internal.h"
 #include "cpu_simd.h"
 
+#if CLQ_CPU_X86
+
 /* ---- AVX-512 ------------------------------------------------------------ */
 
 CLQ_T512 static void mm512_run(clq_dtype xt, const void *x, size_t n, float *mn, float *mx) {
     __m512 mn0 = _mm512_set1_ps(INFINITY), mn1 = mn0;
     __m512 mx0 = _mm512_set1_ps(-INFINITY), mx1 = mx0;
     size_t j = 0;
+    size_t xs = clq__cpu_dtype_size(xt);
     for (; j + 32 <= n; j += 32) {
+        clq__prefetch((const char *)x + j * xs);
+        clq__prefetch((const char *)x + (j + 16) * xs);
         __m512 a = clq__ld512_full(xt, x, j), b = clq__ld512_full(xt, x, j + 16);
         mn0 = _mm512_min_ps(a, mn0);
         mx0 = _mm512_max_ps(a, mx0);
@@ -35,6 +40,7 @@ CLQ_T512 static void mm512_run(clq_dtype xt, const void *x, size_t n, float *mn,
 CLQ_T512 static void mm512_vec(clq_dtype xt, const void *x, size_t n, float *mn, float *mx) {
     for (size_t j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
         __m512 a = clq__ld512(xt, x, j, m);
         __m512 lo = _mm512_maskz_loadu_ps(m, mn + j), hi = _mm512_maskz_loadu_ps(m, mx + j);
         _mm512_mask_storeu_ps(mn + j, m, _mm512_min_ps(a, lo));
@@ -44,8 +50,8 @@ CLQ_T512 static void mm512_vec(clq_dtype xt, const void *x, size_t n, float *mn,
 
 CLQ_T512 static void mm512_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn,
                                   float *mx) {
+    size_t xs = clq__cpu_dtype_size(xt);
     if (block != 32) {
-        size_t xs = clq__cpu_dtype_size(xt);
         for (size_t b = 0; b < nblk; b++) {
             mn[b] = INFINITY;
             mx[b] = -INFINITY;
@@ -55,6 +61,8 @@ CLQ_T512 static void mm512_blocks(clq_dtype xt, const void *x, size_t block, siz
     }
     const __m512 pinf = _mm512_set1_ps(INFINITY), ninf = _mm512_set1_ps(-INFINITY);
     for (size_t b = 0; b < nblk; b++) {
+        clq__prefetch((const char *)x + b * 32 * xs);
+        clq__prefetch((const char *)x + (b * 32 + 16) * xs);
         __m512 a = clq__ld512_full(xt, x, b * 32), c = clq__ld512_full(xt, x, b * 32 + 16);
         mn[b] = _mm512_reduce_min_ps(_mm512_min_ps(c, _mm512_min_ps(a, pinf)));
         mx[b] = _mm512_reduce_max_ps(_mm512_max_ps(c, _mm512_max_ps(a, ninf)));
@@ -83,7 +91,10 @@ CLQ_T256 static void mm256_run(clq_dtype xt, const void *x, size_t n, float *mn,
     __m256 mn0 = _mm256_set1_ps(INFINITY), mn1 = mn0;
     __m256 mx0 = _mm256_set1_ps(-INFINITY), mx1 = mx0;
     size_t j = 0;
+    size_t xs = clq__cpu_dtype_size(xt);
     for (; j + 16 <= n; j += 16) {
+        clq__prefetch((const char *)x + j * xs);
+        clq__prefetch((const char *)x + (j + 8) * xs);
         __m256 a = clq__ld256(xt, x, j), b = clq__ld256(xt, x, j + 8);
         mn0 = _mm256_min_ps(a, mn0);
         mx0 = _mm256_max_ps(a, mx0);
@@ -99,6 +110,7 @@ CLQ_T256 static void mm256_run(clq_dtype xt, const void *x, size_t n, float *mn,
 CLQ_T256 static void mm256_vec(clq_dtype xt, const void *x, size_t n, float *mn, float *mx) {
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
+        clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
         __m256 a = clq__ld256(xt, x, j);
         _mm256_storeu_ps(mn + j, _mm256_min_ps(a, _mm256_loadu_ps(mn + j)));
         _mm256_storeu_ps(mx + j, _mm256_max_ps(a, _mm256_loadu_ps(mx + j)));
@@ -117,3 +129,5 @@ CLQ_T256 static void mm256_blocks(clq_dtype xt, const void *x, size_t block, siz
 }
 
 const clq_cpu_mmkernels clq__cpu_mmk_avx2 = {mm256_run, mm256_vec, mm256_blocks};
+
+#endif /* CLQ_CPU_X86 */

@@ -29,7 +29,8 @@ static void qk_blocks(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t
                zp ? zp[b] : 0);
 }
 
-static void qk_pack4(const uint8_t *src, uint8_t *dst, size_t n) {
+static void qk_pack4(int stream, const uint8_t *src, uint8_t *dst, size_t n) {
+    (void)stream;
     for (size_t k = 0; k < n / 2; k++)
         dst[k] = (uint8_t)((src[2 * k] & 15u) | (unsigned)(src[2 * k + 1] << 4));
 }
@@ -102,15 +103,20 @@ static void q_chunk(void *arg, size_t chunk) {
     clq__cpu_walk(j->lay, e0, e1, &qwalker, &c);
     if (j->four) {
         size_t m = e1 - e0;
-        j->k->pack4(staging, j->q + e0 / 2, m & ~(size_t)1);
+        j->k->pack4(j->cfg.stream, staging, j->q + e0 / 2, m & ~(size_t)1);
         if (m & 1) j->q[(e1 - 1) / 2] = staging[m - 1] & 15u;
     }
+    if (j->cfg.stream) clq__cpu_store_fence();
 }
 
 static const clq_cpu_qkernels *pick(clq_cpu_isa isa) {
-    return isa == CLQ_CPU_AVX512 ? &clq__cpu_qk_avx512
-           : isa == CLQ_CPU_AVX2 ? &clq__cpu_qk_avx2
-                                 : &clq__cpu_qk_portable;
+#if CLQ_CPU_X86
+    if (isa == CLQ_CPU_AVX512) return &clq__cpu_qk_avx512;
+    if (isa == CLQ_CPU_AVX2) return &clq__cpu_qk_avx2;
+#else
+    (void)isa;
+#endif
+    return &clq__cpu_qk_portable;
 }
 
 clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op) {
@@ -118,7 +124,8 @@ clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op) {
     if (op->lay.n == 0) return CLQ_SUCCESS;
     qjob j = {pick(st->isa),
               {op->xtype, (float)op->qmin, (float)op->qmax, op->rounding == CLQ_ROUND_HALF_AWAY,
-               op->reciprocal != 0},
+               op->reciprocal != 0,
+               op->lay.n * (clq__cpu_dtype_size(op->xtype) + 1) >= CLQ_CPU_STREAM_MIN},
               &op->lay,
               clq__cpu_span_ptr(op->x),
               clq__cpu_dtype_size(op->xtype),

@@ -5,6 +5,8 @@
 #include "cpu_internal.h"
 #include "cpu_simd.h"
 
+#if CLQ_CPU_X86
+
 /* ---- AVX-512 ------------------------------------------------------------ */
 
 CLQ_T512 CLQ_INLINE __m512i q512(const clq_cpu_qcfg *cfg, __m512 x, __m512 s, __m512 zpf,
@@ -27,16 +29,26 @@ CLQ_T512 CLQ_INLINE __m512i q512(const clq_cpu_qcfg *cfg, __m512 x, __m512 s, __
     return _mm512_cvttps_epi32(t);
 }
 
+CLQ_T512 CLQ_INLINE void st16(int stream, uint8_t *q, __m128i v) {
+    if (stream)
+        _mm_stream_si128((__m128i *)q, v);
+    else
+        _mm_storeu_si128((__m128i *)q, v);
+}
+
 CLQ_T512 static void q512_run(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n,
                               float scale, int32_t zp) {
     const clq_dtype xt = cfg->xtype;
     __m512 s = _mm512_set1_ps(cfg->reciprocal ? 1.0f / scale : scale);
     __m512 z = _mm512_set1_ps((float)zp), lo = _mm512_set1_ps(cfg->qmin),
            hi = _mm512_set1_ps(cfg->qmax);
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16)
-        _mm_storeu_si128((__m128i *)(q + j),
-                         _mm512_cvtepi32_epi8(q512(cfg, clq__ld512_full(xt, x, j), s, z, lo, hi)));
+    size_t j = 0, xs = clq__cpu_dtype_size(xt);
+    int stream = cfg->stream && ((uintptr_t)q & 15) == 0;
+    for (; j + 16 <= n; j += 16) {
+        clq__prefetch((const char *)x + j * xs);
+        st16(stream, q + j,
+             _mm512_cvtepi32_epi8(q512(cfg, clq__ld512_full(xt, x, j), s, z, lo, hi)));
+    }
     if (j < n) {
         __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
         _mm_mask_storeu_epi8(q + j, m,
@@ -51,6 +63,7 @@ CLQ_T512 static void q512_vec(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q
     __m512 one = _mm512_set1_ps(1.0f);
     for (size_t j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
         __m512 s = _mm512_mask_loadu_ps(one, m, scale + j);
         if (cfg->reciprocal) s = _mm512_div_ps(one, s);
         __m512 z = zp ? _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, zp + j)) : _mm512_setzero_ps();
@@ -71,26 +84,32 @@ CLQ_T512 static void q512_blocks(const clq_cpu_qcfg *cfg, const void *x, uint8_t
     }
     /* the common weight layout: two full vectors per (scale, zero point) */
     __m512 lo = _mm512_set1_ps(cfg->qmin), hi = _mm512_set1_ps(cfg->qmax);
+    int stream = cfg->stream && ((uintptr_t)q & 15) == 0;
     for (size_t b = 0; b < nblk; b++) {
         float sc = scale[b];
         __m512 s = _mm512_set1_ps(cfg->reciprocal ? 1.0f / sc : sc);
         __m512 z = _mm512_set1_ps(zp ? (float)zp[b] : 0.0f);
         size_t j = b * 32;
+        clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
         __m512i a = q512(cfg, clq__ld512_full(xt, x, j), s, z, lo, hi);
         __m512i c = q512(cfg, clq__ld512_full(xt, x, j + 16), s, z, lo, hi);
-        _mm_storeu_si128((__m128i *)(q + j), _mm512_cvtepi32_epi8(a));
-        _mm_storeu_si128((__m128i *)(q + j + 16), _mm512_cvtepi32_epi8(c));
+        st16(stream, q + j, _mm512_cvtepi32_epi8(a));
+        st16(stream, q + j + 16, _mm512_cvtepi32_epi8(c));
     }
 }
 
-CLQ_T512 static void q512_pack4(const uint8_t *src, uint8_t *dst, size_t n) {
+CLQ_T512 static void q512_pack4(int stream, const uint8_t *src, uint8_t *dst, size_t n) {
     size_t k = 0;
+    stream = stream && ((uintptr_t)dst & 31) == 0;
     const __m512i lo = _mm512_set1_epi16(0x000f), hi = _mm512_set1_epi16(0x00f0);
     for (; k + 64 <= n; k += 64) {
         __m512i w = _mm512_loadu_si512((const void *)(src + k));
         __m512i o = _mm512_or_si512(_mm512_and_si512(w, lo),
                                     _mm512_and_si512(_mm512_srli_epi16(w, 4), hi));
-        _mm256_storeu_si256((__m256i *)(dst + k / 2), _mm512_cvtepi16_epi8(o));
+        if (stream)
+            _mm256_stream_si256((__m256i *)(dst + k / 2), _mm512_cvtepi16_epi8(o));
+        else
+            _mm256_storeu_si256((__m256i *)(dst + k / 2), _mm512_cvtepi16_epi8(o));
     }
     for (; k + 1 < n; k += 2) dst[k / 2] = (uint8_t)((src[k] & 15u) | (unsigned)(src[k + 1] << 4));
 }
@@ -134,7 +153,10 @@ CLQ_T256 static void q256_run(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q
     __m256 s = _mm256_set1_ps(sv), z = _mm256_set1_ps(zpf), lo = _mm256_set1_ps(cfg->qmin),
            hi = _mm256_set1_ps(cfg->qmax);
     size_t j = 0;
-    for (; j + 8 <= n; j += 8) st8(q + j, q256(cfg, clq__ld256(xt, x, j), s, z, lo, hi));
+    for (; j + 8 <= n; j += 8) {
+        clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
+        st8(q + j, q256(cfg, clq__ld256(xt, x, j), s, z, lo, hi));
+    }
     for (; j < n; j++)
         q[j] = clq__quantize_one(clq__load_float(xt, x, j), sv, zpf, cfg->qmin, cfg->qmax,
                                  cfg->half_away, cfg->reciprocal);
@@ -146,6 +168,7 @@ CLQ_T256 static void q256_vec(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q
     __m256 lo = _mm256_set1_ps(cfg->qmin), hi = _mm256_set1_ps(cfg->qmax);
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
+        clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
         __m256 s = _mm256_loadu_ps(scale + j);
         if (cfg->reciprocal) s = _mm256_div_ps(_mm256_set1_ps(1.0f), s);
         __m256 z = zp ? _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(zp + j)))
@@ -167,7 +190,8 @@ CLQ_T256 static void q256_blocks(const clq_cpu_qcfg *cfg, const void *x, uint8_t
                  zp ? zp[b] : 0);
 }
 
-CLQ_T256 static void q256_pack4(const uint8_t *src, uint8_t *dst, size_t n) {
+CLQ_T256 static void q256_pack4(int stream, const uint8_t *src, uint8_t *dst, size_t n) {
+    (void)stream;
     size_t k = 0;
     const __m256i lo = _mm256_set1_epi16(0x000f), hi = _mm256_set1_epi16(0x00f0);
     for (; k + 32 <= n; k += 32) {
@@ -181,3 +205,5 @@ CLQ_T256 static void q256_pack4(const uint8_t *src, uint8_t *dst, size_t n) {
 }
 
 const clq_cpu_qkernels clq__cpu_qk_avx2 = {q256_run, q256_vec, q256_blocks, q256_pack4};
+
+#endif /* CLQ_CPU_X86 */
