@@ -1,5 +1,6 @@
 /* cl_device.c: the OpenCL backend's device choice (options, CLQ_DEVICE), context
  * and queue, the ops table, buffers, and the enqueue helpers the op files share. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,8 +125,8 @@ static int parse_index(const char *s, int *p, int *d) {
     return 1;
 }
 
-clq_status clq__opencl_init(clq_context *ctx, const clq_context_options *opts, char *reason,
-                            size_t reason_size) {
+static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options *opts, char *reason,
+                                     size_t reason_size) {
     int want_p = opts->platform_index, want_d = opts->device_index;
     const char *want_name = opts->device_name;
     const char *env = clq__getenv(opts->flags, "CLQ_DEVICE");
@@ -345,3 +346,16 @@ const clq_backend_ops clq__cl_ops = {
     .quantize = clq__cl_quantize,
     .dequantize = clq__cl_dequantize,
 };
+
+/* POCL 3.1 crashes when several threads enumerate platforms and create contexts at
+ * once (a plain OpenCL program shows the same), so device choice is serialised
+ * process-wide. The mutex guards the driver, not library state. */
+static pthread_mutex_t clq_cl_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+clq_status clq__opencl_init(clq_context *ctx, const clq_context_options *opts, char *reason,
+                            size_t reason_size) {
+    pthread_mutex_lock(&clq_cl_init_lock);
+    clq_status st = opencl_init_locked(ctx, opts, reason, reason_size);
+    pthread_mutex_unlock(&clq_cl_init_lock);
+    return st;
+}

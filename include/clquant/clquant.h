@@ -137,7 +137,8 @@ typedef enum clq_dtype {
 
 /* A view of a buffer. shape/strides/offset count elements (for 4-bit types too:
  * element e lives in byte e/2). Strides may be 0 (broadcast) in inputs only.
- * 4-bit tensors must be contiguous with an even offset. ndim 0 is a scalar. */
+ * 4-bit tensors must be contiguous with an even offset (else CLQ_ERROR_UNSUPPORTED).
+ * ndim 0 is a scalar. */
 typedef struct clq_tensor {
     clq_dtype dtype;
     int ndim;
