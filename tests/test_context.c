@@ -435,6 +435,43 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+/* Each thread creates its own OpenCL context, all at once (POCL itself is not safe
+ * under concurrent platform enumeration; the library serialises device choice). */
+static void *create_and_work(void *arg) {
+    worker *w = arg;
+    clq_context_options o = env_options(CLQ_BACKEND_OPENCL);
+    o.flags = CLQ_CONTEXT_IGNORE_ENV;
+    w->st = clq_context_create(&o, &w->ctx);
+    if (w->st == CLQ_SUCCESS) worker_main(w);
+    return NULL;
+}
+
+Test(context, threads_creating_contexts) {
+    static worker w[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) w[i].seed = 1900 + (uint64_t)i;
+    for (int i = 0; i < 4; i++) cr_assert_eq(pthread_create(&th[i], NULL, create_and_work, &w[i]), 0);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        if (w[i].st == CLQ_ERROR_NO_DEVICE && !w[i].ctx)
+            tc_skip_or_fail_no_opencl(w[i].st, "clq_context_create(OPENCL) in a thread");
+        cr_assert(w[i].st == CLQ_SUCCESS, "thread %d: %s: %s", i, clq_status_string(w[i].st),
+                  w[i].ctx ? clq_context_error_message(w[i].ctx) : "");
+    }
+    for (int i = 0; i < 4; i++) {
+        ref_view v = {1, {4099}, {1}, 0};
+        ref_gran g = {CLQ_PER_TENSOR, 0, 0};
+        float mn, mx, s;
+        int32_t z, q[4099];
+        ref_minmax(CLQ_F32, w[i].x, &v, &g, &mn, &mx);
+        ref_qparams(mn, mx, CLQ_AFFINE, CLQ_U8, 0, &s, &z);
+        ref_quantize(CLQ_F32, w[i].x, &v, &g, &s, &z, CLQ_U8, 0, CLQ_ROUND_HALF_EVEN, 0, q);
+        for (int k = 0; k < 4099; k++)
+            cr_assert_eq(w[i].y[k], q[k], "thread %d element %d: expected %d got %d", i, k, q[k], w[i].y[k]);
+        clq_context_destroy(w[i].ctx);
+    }
+}
+
 Test(context, threads_with_separate_contexts) {
     static worker w[4];
     pthread_t th[4];
