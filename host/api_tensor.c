@@ -135,40 +135,31 @@ clq_status clq__check_same_shape(clq_context *ctx, const clq_tensor *a, const ch
     return CLQ_SUCCESS;
 }
 
-clq_status clq__gather(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *info,
-                       clq_span *out) {
+/* The tensor's own data when contiguous, else a scratch region of its size. */
+static clq_status span_or_scratch(clq_context *ctx, int slot, const clq_tensor *t,
+                                  const clq_tensor_info *info, clq_span *out) {
     if (info->contiguous) {
         out->buf = t->buffer;
         out->offset = info->byte_off;
         return CLQ_SUCCESS;
     }
     size_t esize = (size_t)clq__dtype_bits(t->dtype) / 8;
-    clq_buffer *s = NULL;
-    clq_status st = clq__scratch(ctx, CLQ_SCRATCH_IN, info->numel * esize, &s);
-    if (st != CLQ_SUCCESS) return st;
-    clq_tensor dst;
-    clq_tensor_init(&dst, t->dtype, t->ndim, t->shape, s);
-    st = ctx->ops->copy_strided(ctx, t, &dst);
-    if (st != CLQ_SUCCESS) return st;
-    out->buf = s;
     out->offset = 0;
-    return CLQ_SUCCESS;
+    return clq__scratch(ctx, slot, info->numel * esize, &out->buf);
+}
+
+clq_status clq__gather(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *info,
+                       clq_span *out) {
+    clq_status st = span_or_scratch(ctx, CLQ_SCRATCH_IN, t, info, out);
+    if (st != CLQ_SUCCESS || info->contiguous) return st;
+    clq_tensor dst;
+    clq_tensor_init(&dst, t->dtype, t->ndim, t->shape, out->buf);
+    return ctx->ops->copy_strided(ctx, t, &dst);
 }
 
 clq_status clq__output_span(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *info,
                             clq_span *out) {
-    if (info->contiguous) {
-        out->buf = t->buffer;
-        out->offset = info->byte_off;
-        return CLQ_SUCCESS;
-    }
-    size_t esize = (size_t)clq__dtype_bits(t->dtype) / 8;
-    clq_buffer *s = NULL;
-    clq_status st = clq__scratch(ctx, CLQ_SCRATCH_OUT, info->numel * esize, &s);
-    if (st != CLQ_SUCCESS) return st;
-    out->buf = s;
-    out->offset = 0;
-    return CLQ_SUCCESS;
+    return span_or_scratch(ctx, CLQ_SCRATCH_OUT, t, info, out);
 }
 
 clq_status clq__scatter(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *info,
