@@ -46,10 +46,14 @@ typedef struct clq_cpu_qcfg {
     int half_away;  /* CLQ_ROUND_HALF_AWAY */
     int reciprocal; /* x * (1.0f / scale) */
     int stream;     /* q may be written with non-temporal stores where aligned */
+    int packed;     /* 4-bit q written packed by run/blocks (see packed_ok) */
 } clq_cpu_qcfg;
 
 /* Quantize kernels. q receives one byte per element (the value's low 8 bits;
- * 4-bit types are packed afterwards by pack4). zp NULL means all zero.
+ * 4-bit types are packed afterwards by pack4), or, with cfg->packed, two
+ * elements per byte from q[0] on: the driver sets it only for layouts whose
+ * run/blocks segments all start at even elements, and only an odd segment that
+ * ends the tensor leaves a last high nibble, written 0. zp NULL means all zero.
  *   run:    n elements, one (scale, zp)
  *   vec:    element j uses scale[j], zp[j]
  *   blocks: nblk consecutive blocks of block elements, block b uses scale[b], zp[b] */
@@ -62,6 +66,7 @@ typedef struct clq_cpu_qkernels {
                    const float *scale, const int32_t *zp);
     /* dst[k] = (src[2k] & 15) | src[2k+1] << 4 for k < n/2 (n even). */
     void (*pack4)(int stream, const uint8_t *src, uint8_t *dst, size_t n);
+    int packed_ok; /* run and blocks honour cfg->packed */
 } clq_cpu_qkernels;
 
 /* Dequantize kernel flags: q bytes are unsigned (u8, u4) rather than signed;

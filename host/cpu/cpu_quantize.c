@@ -35,7 +35,7 @@ static void qk_pack4(int stream, const uint8_t *src, uint8_t *dst, size_t n) {
         dst[k] = (uint8_t)((src[2 * k] & 15u) | (unsigned)(src[2 * k + 1] << 4));
 }
 
-const clq_cpu_qkernels clq__cpu_qk_portable = {qk_run, qk_vec, qk_blocks, qk_pack4};
+const clq_cpu_qkernels clq__cpu_qk_portable = {qk_run, qk_vec, qk_blocks, qk_pack4, 0};
 
 typedef struct qjob {
     const clq_cpu_qkernels *k;
@@ -50,17 +50,22 @@ typedef struct qjob {
 } qjob;
 
 /* One chunk's view: where element e's output byte goes (q itself, or the
- * chunk's staging array for 4-bit types). */
+ * chunk's staging array for 4-bit types, or its byte e/2 when the kernels
+ * pack 4-bit values themselves). */
 typedef struct qchunk {
     const qjob *job;
     uint8_t *out;
     size_t out_e0;
 } qchunk;
 
+static inline uint8_t *qout(const qchunk *c, size_t e) {
+    return c->job->cfg.packed ? c->out + e / 2 : c->out + (e - c->out_e0);
+}
+
 static void seg_run(void *arg, size_t e, size_t len, size_t p) {
     const qchunk *c = arg;
     const qjob *j = c->job;
-    j->k->run(&j->cfg, j->x + e * j->xsize, c->out + (e - c->out_e0), len, j->scale[p],
+    j->k->run(&j->cfg, j->x + e * j->xsize, qout(c, e), len, j->scale[p],
               j->zp ? j->zp[p] : 0);
 }
 
@@ -83,7 +88,7 @@ static void seg_blk(void *arg, size_t e, size_t len, size_t c0, size_t p0) {
     }
     size_t nfull = len / B;
     if (nfull) {
-        j->k->blocks(&j->cfg, j->x + e * j->xsize, c->out + (e - c->out_e0), B, nfull,
+        j->k->blocks(&j->cfg, j->x + e * j->xsize, qout(c, e), B, nfull,
                      j->scale + p, j->zp ? j->zp + p : NULL);
         e += nfull * B;
         len -= nfull * B;
@@ -99,14 +104,24 @@ static void q_chunk(void *arg, size_t chunk) {
     size_t e0 = chunk * CLQ_CPU_CHUNK, e1 = e0 + CLQ_CPU_CHUNK;
     if (e1 > j->lay->n) e1 = j->lay->n;
     uint8_t staging[CLQ_CPU_CHUNK];
-    qchunk c = {j, j->four ? staging : j->q, j->four ? e0 : 0};
+    int stage = j->four && !j->cfg.packed;
+    qchunk c = {j, stage ? staging : j->q, stage ? e0 : 0};
     clq__cpu_walk(j->lay, e0, e1, &qwalker, &c);
-    if (j->four) {
+    if (stage) {
         size_t m = e1 - e0;
         j->k->pack4(j->cfg.stream, staging, j->q + e0 / 2, m & ~(size_t)1);
         if (m & 1) j->q[(e1 - 1) / 2] = staging[m - 1] & 15u;
     }
     if (j->cfg.stream) clq__cpu_store_fence();
+}
+
+/* Whether every run/blocks segment the walker emits starts at an even element
+ * and only the tensor's last one can be odd (so kernels may pack 4-bit
+ * output in place), and no vec segment is emitted. */
+static int even_segments(const clq_layout *l) {
+    if (l->gran == CLQ_PER_TENSOR) return 1;
+    if (l->gran == CLQ_PER_AXIS) return l->inner > 1 && l->inner % 2 == 0;
+    return l->inner == 1 && l->block % 2 == 0 && l->axis_len % 2 == 0;
 }
 
 static const clq_cpu_qkernels *pick(clq_cpu_isa isa) {
@@ -125,7 +140,7 @@ clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op) {
     qjob j = {pick(st->isa),
               {op->xtype, (float)op->qmin, (float)op->qmax, op->rounding == CLQ_ROUND_HALF_AWAY,
                op->reciprocal != 0,
-               op->lay.n * (clq__cpu_dtype_size(op->xtype) + 1) >= CLQ_CPU_STREAM_MIN},
+               op->lay.n * (clq__cpu_dtype_size(op->xtype) + 1) >= CLQ_CPU_STREAM_MIN, 0},
               &op->lay,
               clq__cpu_span_ptr(op->x),
               clq__cpu_dtype_size(op->xtype),
@@ -133,6 +148,7 @@ clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op) {
               op->qtype == CLQ_S4 || op->qtype == CLQ_U4,
               clq__cpu_span_ptr(op->scale),
               clq__cpu_span_ptr(op->zp)};
+    j.cfg.packed = j.four && j.k->packed_ok && even_segments(&op->lay);
     clq__cpu_parallel(st->pool, clq__cpu_nchunks(op->lay.n, CLQ_CPU_CHUNK), q_chunk, &j);
     return CLQ_SUCCESS;
 }

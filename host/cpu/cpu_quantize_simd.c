@@ -36,12 +36,51 @@ CLQ_T512 CLQ_INLINE void st16(int stream, uint8_t *q, __m128i v) {
         _mm_storeu_si128((__m128i *)q, v);
 }
 
+/* 32 quantized values (low bytes of a, then b) as 16 bytes of nibbles. */
+CLQ_T512 CLQ_INLINE __m128i nib32(__m512i a, __m512i b) {
+    __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtepi32_epi8(a)),
+                                        _mm512_cvtepi32_epi8(b), 1);
+    __m256i w = _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi16(0x000f)),
+                                _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi16(0x00f0)));
+    return _mm256_cvtepi16_epi8(w);
+}
+
+/* Packed 4-bit output: 32 elements per step; the last < 32 go through a small
+ * buffer. An odd n leaves the high nibble of the last byte 0. */
+CLQ_T512 static void q512_run_packed(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n,
+                                     __m512 s, __m512 z, __m512 lo, __m512 hi) {
+    const clq_dtype xt = cfg->xtype;
+    size_t j = 0, xs = clq__cpu_dtype_size(xt);
+    int stream = cfg->stream && ((uintptr_t)q & 15) == 0;
+    for (; j + 32 <= n; j += 32) {
+        clq__prefetch((const char *)x + j * xs);
+        clq__prefetch((const char *)x + (j + 16) * xs);
+        __m512i a = q512(cfg, clq__ld512_full(xt, x, j), s, z, lo, hi);
+        __m512i b = q512(cfg, clq__ld512_full(xt, x, j + 16), s, z, lo, hi);
+        st16(stream, q + j / 2, nib32(a, b));
+    }
+    if (j < n) {
+        size_t r = n - j;
+        __mmask16 ma = r >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << r) - 1);
+        __mmask16 mb = r > 16 ? (__mmask16)((1u << (r - 16)) - 1) : 0;
+        uint8_t t[16];
+        _mm_storeu_si128((__m128i *)t, nib32(q512(cfg, clq__ld512(xt, x, j, ma), s, z, lo, hi),
+                                             q512(cfg, clq__ld512(xt, x, j + 16, mb), s, z, lo, hi)));
+        if (r & 1) t[r / 2] &= 15u;
+        memcpy(q + j / 2, t, (r + 1) / 2);
+    }
+}
+
 CLQ_T512 static void q512_run(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n,
                               float scale, int32_t zp) {
     const clq_dtype xt = cfg->xtype;
     __m512 s = _mm512_set1_ps(cfg->reciprocal ? 1.0f / scale : scale);
     __m512 z = _mm512_set1_ps((float)zp), lo = _mm512_set1_ps(cfg->qmin),
            hi = _mm512_set1_ps(cfg->qmax);
+    if (cfg->packed) {
+        q512_run_packed(cfg, x, q, n, s, z, lo, hi);
+        return;
+    }
     size_t j = 0, xs = clq__cpu_dtype_size(xt);
     int stream = cfg->stream && ((uintptr_t)q & 15) == 0;
     for (; j + 16 <= n; j += 16) {
@@ -76,9 +115,9 @@ CLQ_T512 static void q512_blocks(const clq_cpu_qcfg *cfg, const void *x, uint8_t
                                  size_t nblk, const float *scale, const int32_t *zp) {
     const clq_dtype xt = cfg->xtype;
     if (block != 32) {
-        size_t xs = clq__cpu_dtype_size(xt);
+        size_t xs = clq__cpu_dtype_size(xt), qb = cfg->packed ? block / 2 : block;
         for (size_t b = 0; b < nblk; b++)
-            q512_run(cfg, (const char *)x + b * block * xs, q + b * block, block, scale[b],
+            q512_run(cfg, (const char *)x + b * block * xs, q + b * qb, block, scale[b],
                      zp ? zp[b] : 0);
         return;
     }
@@ -91,10 +130,15 @@ CLQ_T512 static void q512_blocks(const clq_cpu_qcfg *cfg, const void *x, uint8_t
         __m512 z = _mm512_set1_ps(zp ? (float)zp[b] : 0.0f);
         size_t j = b * 32;
         clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
+        clq__prefetch((const char *)x + (j + 16) * clq__cpu_dtype_size(xt));
         __m512i a = q512(cfg, clq__ld512_full(xt, x, j), s, z, lo, hi);
         __m512i c = q512(cfg, clq__ld512_full(xt, x, j + 16), s, z, lo, hi);
-        st16(stream, q + j, _mm512_cvtepi32_epi8(a));
-        st16(stream, q + j + 16, _mm512_cvtepi32_epi8(c));
+        if (cfg->packed) {
+            st16(stream, q + j / 2, nib32(a, c));
+        } else {
+            st16(stream, q + j, _mm512_cvtepi32_epi8(a));
+            st16(stream, q + j + 16, _mm512_cvtepi32_epi8(c));
+        }
     }
 }
 
@@ -114,7 +158,7 @@ CLQ_T512 static void q512_pack4(int stream, const uint8_t *src, uint8_t *dst, si
     for (; k + 1 < n; k += 2) dst[k / 2] = (uint8_t)((src[k] & 15u) | (unsigned)(src[k + 1] << 4));
 }
 
-const clq_cpu_qkernels clq__cpu_qk_avx512 = {q512_run, q512_vec, q512_blocks, q512_pack4};
+const clq_cpu_qkernels clq__cpu_qk_avx512 = {q512_run, q512_vec, q512_blocks, q512_pack4, 1};
 
 /* ---- AVX2 --------------------------------------------------------------- */
 
@@ -204,6 +248,6 @@ CLQ_T256 static void q256_pack4(int stream, const uint8_t *src, uint8_t *dst, si
     for (; k + 1 < n; k += 2) dst[k / 2] = (uint8_t)((src[k] & 15u) | (unsigned)(src[k + 1] << 4));
 }
 
-const clq_cpu_qkernels clq__cpu_qk_avx2 = {q256_run, q256_vec, q256_blocks, q256_pack4};
+const clq_cpu_qkernels clq__cpu_qk_avx2 = {q256_run, q256_vec, q256_blocks, q256_pack4, 0};
 
 #endif /* CLQ_CPU_X86 */

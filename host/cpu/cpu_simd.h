@@ -17,7 +17,9 @@
  * the out-of-order window then cannot run far enough ahead to hide memory
  * latency: an explicit prefetch this far ahead of the loads does (measured
  * 1.5-2x on 256 MiB inputs). Never faults, so reading past the end is fine. */
+#ifndef CLQ_PF_DIST
 #define CLQ_PF_DIST 2048
+#endif
 static inline __attribute__((always_inline)) void clq__prefetch(const void *p) {
     _mm_prefetch((const char *)((uintptr_t)p + CLQ_PF_DIST), _MM_HINT_T0);
 }
