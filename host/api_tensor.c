@@ -17,7 +17,11 @@ clq_status clq_tensor_init(clq_tensor *t, clq_dtype dtype, int ndim, const size_
     for (int d = ndim - 1; d >= 0; d--) {
         t->shape[d] = shape[d];
         t->strides[d] = s;
-        s *= (ptrdiff_t)(shape[d] ? shape[d] : 1);
+        /* A shape too large for ptrdiff_t strides saturates; clq__check_tensor
+         * refuses such a tensor with CLQ_ERROR_OVERFLOW before any use. */
+        size_t len = shape[d] ? shape[d] : 1;
+        if (len > (size_t)PTRDIFF_MAX || __builtin_mul_overflow(s, (ptrdiff_t)len, &s))
+            s = PTRDIFF_MAX;
     }
     return CLQ_SUCCESS;
 }
