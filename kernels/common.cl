@@ -64,8 +64,9 @@ inline float raway1(float v) {
  * so round(v) + zp lands in [qmin, qmax] exactly when the contract's t does, and on
  * the bound it saturates to otherwise; +/-Inf land on the bounds. A NaN passes the
  * compare-selects untouched and becomes zp at the end. */
-inline int16 quant16(float16 x, float16 s, float16 inv, float16 zf, float16 lo, float16 hi,
-                     int mode) {
+inline __attribute__((always_inline)) int16 quant16_exact(float16 x, float16 s, float16 inv,
+                                                          float16 zf, float16 lo, float16 hi,
+                                                          int mode) {
     float16 v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
     v = select(v, lo, v < lo);
     v = select(v, hi, v > hi);
@@ -74,6 +75,88 @@ inline int16 quant16(float16 x, float16 s, float16 inv, float16 zf, float16 lo, 
     t = select(t, zf, isnan(t));
     return convert_int16(t);
 }
+
+/* CLQ_MODE_FAST, set per granule by fast_mode(): the same q from a product and
+ * integer ops, falling back to quant16_exact for any vector holding a lane close
+ * to a rounding boundary. POCL turns the f32 division and the float rounding into
+ * ~20 vector uops per 16 elements on ports 0 and 5, which cost more than the
+ * memory traffic; this path needs about half of that.
+ *
+ *   v' = x * inv, c = clamp(v', lo, hi), Y = bits(c + 1.5 * 2^13) - bits(1.5 * 2^13)
+ *
+ * |c| <= 255 (valid parameters: lo = qmin - zp >= -255, hi = qmax - zp <= 255), so
+ * c + 1.5 * 2^13 lies in [2^13, 2^14) where the f32 grid is 2^-10 and the bits are
+ * linear: Y = 1024 c' exactly, with c' = c rounded to a multiple of 2^-10.
+ * A lane is "near" when c' is a half-integer, i.e. when Y mod 1024 == 512; every c
+ * within 2^-11 of a half-integer k + 1/2 is near (k + 1/2 is on the grid and its
+ * neighbours are 2^-10 away; a distance of exactly 2^-11 rounds to the even
+ * multiple, which is k + 1/2). For a lane that is not near:
+ *  - c is not a half-integer and lies on the same side of every half-integer as c'
+ *    (rounding to a grid containing the half-integers is monotonic), so
+ *    round(c) = floor(c' + 1/2) = (Y + 512) >> 10 under both rounding modes
+ *    (they differ only at ties). Adding zp: (Y + 512 + 1024 zp) >> 10, one add of a
+ *    per-granule constant; only the low 8 bits are used (by a truncating byte or
+ *    nibble store), so the shift may be logical.
+ *  - Reciprocal mode: v' is the contract's v; done.
+ *  - Division mode (fast_mode sets FAST only when inv = RN(1 / s) is finite and
+ *    normal, so inv = (1/s)(1 + e1), |e1| <= u = 2^-24, whatever s is; a 1/s that
+ *    overflows to Inf or underflows to a denormal keeps the exact path): with
+ *    q* = x / s exact, v = RN(x / s) = q*(1 + e3) + h3, v' = x inv (1 + e2) + h2,
+ *    |e2|, |e3| <= u, |h2|, |h3| <= 2^-150 (nonzero only on underflow), so
+ *    |v - v'| <= |q*| (3u + u^2) + 2^-149 < |v'| 2^-22 + 2^-148, and v, v' have the
+ *    sign of x (NaN and +/-Inf x give NaN and the same Inf in both).
+ *    f(w) = round(clamp(w, lo, hi)) is monotonic and constant on every interval
+ *    holding no half-integer, so f(v) = f(v') when none lies between v and v':
+ *    * v' in [lo, hi] (c = v'): v' is more than 2^-11 from every half-integer and
+ *      |v - v'| < 256 * 2^-22 + 2^-148 < 2^-11; this also rules out v being a tie.
+ *    * v' outside [lo, hi] (c is an integer bound, never near): if |v'| < 2^21,
+ *      |v - v'| < 1/2 so v is beyond the bound's half-integer on the same side;
+ *      if |v'| >= 2^21 (an overflowing product's Inf included), |v| > 2^20 with
+ *      the same sign. Either way f(v) = f(v') = the bound.
+ *  - NaN lanes (NaN x in both forms) are set to zp by the select; should their Y
+ *    bits look near, the exact path handles them as NaN too.
+ * A vector with a near lane is recomputed whole by quant16_exact (real division,
+ * float rounding in the requested mode), so every lane the proof does not cover,
+ * ties in particular, gets the contract's result. Near lanes are rare: about 2^-10
+ * of uniformly spread values. */
+#define CLQ_MODE_FAST 4
+#define CLQ_GRID_MAGIC 12288.0f /* 1.5 * 2^13 */
+#define CLQ_GRID_BITS 0x46400000
+
+/* any() of a compare result; POCL's any() tests the lanes one by one with
+ * branches, this narrows the mask to bytes and tests two 64-bit words. */
+inline int any_lane16(int16 m) {
+    ulong2 b = as_ulong2(convert_char16(m));
+    return (b.x | b.y) != 0;
+}
+
+/* q for 16 lanes; only the low 8 bits of each lane are meaningful (the caller
+ * stores them truncated to a byte or a nibble). zc = 512 - CLQ_GRID_BITS + 1024 zp. */
+inline __attribute__((always_inline)) int16 quant16(float16 x, float16 s, float16 inv,
+                                                    float16 zf, int16 zc, float16 lo,
+                                                    float16 hi, int mode) {
+    if (!(mode & CLQ_MODE_FAST)) return quant16_exact(x, s, inv, zf, lo, hi, mode);
+    float16 v = x * inv;
+    float16 c = select(v, lo, v < lo);
+    c = select(c, hi, c > hi);
+    int16 y = as_int16(c + CLQ_GRID_MAGIC);
+    int16 q = as_int16(as_uint16(y + zc) >> (uint16)10);
+    q = select(q, convert_int16(zf), v != v);
+    if (any_lane16((y & 1023) == 512)) q = quant16_exact(x, s, inv, zf, lo, hi, mode);
+    return q;
+}
+
+/* The mode for a granule with scale s, and inv = 1 / s: FAST always in reciprocal
+ * mode, and in division mode when 1 / s is a finite normal number (see quant16). */
+inline int fast_mode(int mode, float s, float *inv) {
+    float r = 1.0f / s;
+    *inv = r;
+    if (mode & CLQ_MODE_RECIP) return mode | CLQ_MODE_FAST;
+    return (r <= FLT_MAX && r >= FLT_MIN) ? mode | CLQ_MODE_FAST : mode;
+}
+
+/* zc of quant16 for zero point zf. */
+inline int grid_zc(float zf) { return 512 - CLQ_GRID_BITS + 1024 * (int)zf; }
 
 inline int quant1(float x, float s, float inv, float zf, float lo, float hi, int mode) {
     float v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
@@ -103,10 +186,12 @@ inline void store_f32x16(float16 v, global float *p) { ((global clq_f32x16 *)p)-
 inline uchar16 load_u8x16(const global uchar *p) { return ((const global clq_u8x16 *)p)->v; }
 inline uchar8 load_u8x8(const global uchar *p) { return ((const global clq_u8x8 *)p)->v; }
 
-/* Two's-complement nibbles of 16 values, packed low nibble first into 8 bytes. */
+/* Two's-complement nibbles of 16 values (only their low 4 bits are read), packed
+ * low nibble first into 8 bytes: in each 64-bit pair the odd value's nibble is
+ * shifted next to the even one's and the byte truncation keeps both. */
 inline uchar8 pack4x16(int16 q) {
-    uchar16 n = convert_uchar16(q & 15);
-    return n.even | (n.odd << (uchar8)4);
+    ulong8 l = as_ulong8(q);
+    return convert_uchar8(bitselect(l >> (ulong8)28, l, (ulong8)15));
 }
 
 /* Granule p of a layout covers {base + u * su + v : u < U, v < V}, v contiguous.

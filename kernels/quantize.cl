@@ -13,17 +13,20 @@
 #define CLQ_ST_8(r, i) store_u8x16(convert_uchar16(r), q + qb + (i))
 #define CLQ_ST_4(r, i) store_u8x8(pack4x16(r), q + qb + (i) / 2)
 #define CLQ_QLOOP(LD, ST)                                                                       \
-    for (; k + 16 <= run; k += 16) ST(quant16(LD(xe + k), s16, inv16, zf16, lo16, hi16, mode), e + k);
+    for (; k + 16 <= run; k += 16) ST(quant16(LD(xe + k), s16, inv16, zf16, zc16, lo16, hi16, mode), e + k);
 
 inline __attribute__((always_inline)) void quant_run_const(const global uchar *x, ulong xe,
                                                            int xt, global uchar *q, ulong qb,
-                                                           ulong e, int bits4, float s, float inv,
-                                                           float zf, int mode, float qmin,
-                                                           float qmax, ulong run) {
+                                                           ulong e, int bits4, float s, float zf,
+                                                           int mode, float qmin, float qmax,
+                                                           ulong run) {
     ulong k = 0;
+    float inv;
+    mode = fast_mode(mode, s, &inv);
     float lo = qmin - zf, hi = qmax - zf;
     float16 s16 = (float16)(s), inv16 = (float16)(inv), zf16 = (float16)(zf);
     float16 lo16 = (float16)(lo), hi16 = (float16)(hi);
+    int16 zc16 = (int16)(grid_zc(zf));
     if (xt == CLQ_F32) {
         if (bits4) CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_4) else CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_8)
     } else if (xt == CLQ_F16) {
@@ -59,9 +62,8 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
         for (; p < pend; p++) {
             ulong len = min(block, axis_len - b * block);
             float s = scale[soff + p];
-            float inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
             float zf = has_zp ? (float)zp[zoff + p] : 0.0f;
-            quant_run_const(x, xoff + e, xt, q, qb, e, bits4, s, inv, zf, mode, qmin, qmax, len);
+            quant_run_const(x, xoff + e, xt, q, qb, e, bits4, s, zf, mode, qmin, qmax, len);
             e += len;
             if (++b == nblocks) b = 0;
         }
@@ -72,13 +74,12 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
     if (t0 >= cnt) return;
     ulong t1 = min(cnt, t0 + CLQ_QUANT_CHUNK);
     float s = scale[soff + p];
-    float inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
     float zf = has_zp ? (float)zp[zoff + p] : 0.0f;
     ulong u = t0 / w.V, v = t0 - u * w.V;
     for (ulong t = t0; t < t1; u++, v = 0) {
         ulong run = min(w.V - v, t1 - t);
         ulong e = w.base + u * w.su + v;
-        quant_run_const(x, xoff + e, xt, q, qb, e, bits4, s, inv, zf, mode, qmin, qmax, run);
+        quant_run_const(x, xoff + e, xt, q, qb, e, bits4, s, zf, mode, qmin, qmax, run);
         t += run;
     }
 }
@@ -102,7 +103,8 @@ kernel void quantize_cols(const global uchar *x, ulong xoff, int xt, global ucha
         float16 s = vload16(0, scale + pb + c);
         float16 inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
         float16 zf = has_zp ? convert_float16(vload16(0, zp + zb + c)) : (float16)(0.0f);
-        int16 v = quant16(load16(x, xoff + e0 + c, xt), s, inv, zf, qmin - zf, qmax - zf, mode);
+        int16 v = quant16_exact(load16(x, xoff + e0 + c, xt), s, inv, zf, qmin - zf, qmax - zf,
+                                mode);
         if (bits4) store_u8x8(pack4x16(v), q + qb + (e0 + c) / 2);
         else store_u8x16(convert_uchar16(v), q + qb + e0 + c);
     }
