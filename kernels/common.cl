@@ -76,49 +76,51 @@ inline __attribute__((always_inline)) int16 quant16_exact(float16 x, float16 s, 
     return convert_int16(t);
 }
 
-/* CLQ_MODE_FAST, set per granule by fast_mode(): the same q from a product and
- * integer ops, falling back to quant16_exact for any vector holding a lane close
- * to a rounding boundary. POCL turns the f32 division and the float rounding into
- * ~20 vector uops per 16 elements on ports 0 and 5, which cost more than the
- * memory traffic; this path needs about half of that.
+/* CLQ_MODE_FAST (set per granule by qpar_make / qpar16_make): the same q from one
+ * fused multiply-add and integer ops, falling back to quant16_exact for any
+ * vector holding a lane close to a rounding boundary. The real division and the
+ * float rounding cost POCL ~20 vector uops per 16 elements, more than the memory
+ * traffic; this path needs about half of that.
  *
- *   v' = x * inv, c = clamp(v', lo, hi), Y = bits(c + 1.5 * 2^13) - bits(1.5 * 2^13)
+ *   y = clamp(fma(x, inv, M), lo + M, hi + M), M = 1.5 * 2^13, inv = RN(1 / s)
+ *   Y = bits(y) - bits(M);   r = Y + 512 + 1024 zp;   q = r >> 10 (low 8 bits)
  *
- * |c| <= 255 (valid parameters: lo = qmin - zp >= -255, hi = qmax - zp <= 255), so
- * c + 1.5 * 2^13 lies in [2^13, 2^14) where the f32 grid is 2^-10 and the bits are
- * linear: Y = 1024 c' exactly, with c' = c rounded to a multiple of 2^-10.
- * A lane is "near" when c' is a half-integer, i.e. when Y mod 1024 == 512; every c
- * within 2^-11 of a half-integer k + 1/2 is near (k + 1/2 is on the grid and its
- * neighbours are 2^-10 away; a distance of exactly 2^-11 rounds to the even
- * multiple, which is k + 1/2). For a lane that is not near:
- *  - c is not a half-integer and lies on the same side of every half-integer as c'
- *    (rounding to a grid containing the half-integers is monotonic), so
- *    round(c) = floor(c' + 1/2) = (Y + 512) >> 10 under both rounding modes
- *    (they differ only at ties). Adding zp: (Y + 512 + 1024 zp) >> 10, one add of a
- *    per-granule constant; only the low 8 bits are used (by a truncating byte or
- *    nibble store), so the shift may be logical.
- *  - Reciprocal mode: v' is the contract's v; done.
- *  - Division mode (fast_mode sets FAST only when inv = RN(1 / s) is finite and
- *    normal, so inv = (1/s)(1 + e1), |e1| <= u = 2^-24, whatever s is; a 1/s that
- *    overflows to Inf or underflows to a denormal keeps the exact path): with
- *    q* = x / s exact, v = RN(x / s) = q*(1 + e3) + h3, v' = x inv (1 + e2) + h2,
- *    |e2|, |e3| <= u, |h2|, |h3| <= 2^-150 (nonzero only on underflow), so
- *    |v - v'| <= |q*| (3u + u^2) + 2^-149 < |v'| 2^-22 + 2^-148, and v, v' have the
- *    sign of x (NaN and +/-Inf x give NaN and the same Inf in both).
- *    f(w) = round(clamp(w, lo, hi)) is monotonic and constant on every interval
- *    holding no half-integer, so f(v) = f(v') when none lies between v and v':
- *    * v' in [lo, hi] (c = v'): v' is more than 2^-11 from every half-integer and
- *      |v - v'| < 256 * 2^-22 + 2^-148 < 2^-11; this also rules out v being a tie.
- *    * v' outside [lo, hi] (c is an integer bound, never near): if |v'| < 2^21,
- *      |v - v'| < 1/2 so v is beyond the bound's half-integer on the same side;
- *      if |v'| >= 2^21 (an overflowing product's Inf included), |v| > 2^20 with
- *      the same sign. Either way f(v) = f(v') = the bound.
- *  - NaN lanes (NaN x in both forms) are set to zp by the select; should their Y
- *    bits look near, the exact path handles them as NaN too.
- * A vector with a near lane is recomputed whole by quant16_exact (real division,
- * float rounding in the requested mode), so every lane the proof does not cover,
- * ties in particular, gets the contract's result. Near lanes are rare: about 2^-10
- * of uniformly spread values. */
+ * Proof that q is the contract's result. Let w = x * inv (exact real product),
+ * g(t) = t rounded to the nearest multiple of 2^-10 (ties to even), H the set of
+ * half-integers k + 1/2, f(t) = round(clamp(t, lo, hi)) in the requested mode.
+ * f is monotonic and constant on every interval holding no element of H (lo, hi
+ * are integers), in both modes.
+ *  - Valid parameters give |lo|, |hi| <= 255, so lo + M and hi + M lie in
+ *    [2^13, 2^14), where the f32 grid is 2^-10 and bits are linear: for a clamped y,
+ *    Y = 1024 (y - M) exactly. If |w| < 2^12, w + M lies in that binade too and
+ *    fma's single rounding gives y - M = g(w) before the clamp, so
+ *    y - M = clamp(g(w), lo, hi). If |w| >= 2^12 (Inf included), y lands beyond
+ *    the bound of w's sign and is clamped to it.
+ *  - "Near": r mod 1024 == 0, i.e. y - M is a half-integer. The grid holds H,
+ *    so every w within 2^-11 of some h in H has g(w) = h (at exactly 2^-11 the tie
+ *    goes to the even multiple, which is h); a lane whose y - M = g(w) is not near
+ *    therefore has dist(w, H) > 2^-11, and round(g(w)) = round(w) = floor(g(w) +
+ *    1/2) = (Y + 512) >> 10 in both modes (g is monotonic; no tie is possible).
+ *    A lane clamped to a bound has y - M integer, never near, and q = the bound.
+ *  - The contract's v is close to w: reciprocal mode, v = RN(w),
+ *    |v - w| <= 2^-24 |w| + 2^-150. Division mode: qpar_make sets FAST only when
+ *    inv is finite and normal, so inv = (1/s)(1 + e), |e| <= 2^-24, whatever s is
+ *    (an s whose 1/s overflows or is denormal keeps the exact path), and with
+ *    q* = x / s, w = q*(1 + e) and v = RN(q*): |v - w| <= 2^-23 |q*| + 2^-150.
+ *    So |v - w| < 2^-10 for |w| < 2^12, and < 2^-14 for |w| < 256 (the 2^-150
+ *    terms cover underflow; denormals are not flushed).
+ *  - So for a lane that is not near: if g(w) is inside [lo, hi], then |w| < 256 and
+ *    no element of H lies between v and w (dist(w, H) > 2^-11 > |v - w|), so
+ *    f(v) = f(w) = q and v is not a tie. If g(w) is beyond a bound, say g(w) > hi,
+ *    then w >= hi + 2^-11 and v > hi - 1/2, so f(v) = hi = q (lo likewise).
+ *    If |w| >= 2^12, v has w's sign and |v| > 256: f(v) is the same bound.
+ *  - NaN: y is NaN exactly when w is (NaN x, or x = 0 times inv = +Inf in
+ *    reciprocal mode), which are the lanes where the contract's v is NaN; the
+ *    select gives them r = 1024 zp + 512: q = zp, not near.
+ * A vector with a near lane is recomputed whole by quant16_exact (real division
+ * or the product, float rounding in the requested mode), so every lane the proof
+ * does not cover, all ties included, gets the contract's result. Near lanes are
+ * about 2^-10 of uniformly spread values. */
 #define CLQ_MODE_FAST 4
 #define CLQ_GRID_MAGIC 12288.0f /* 1.5 * 2^13 */
 #define CLQ_GRID_BITS 0x46400000
@@ -130,33 +132,83 @@ inline int any_lane16(int16 m) {
     return (b.x | b.y) != 0;
 }
 
-/* q for 16 lanes; only the low 8 bits of each lane are meaningful (the caller
- * stores them truncated to a byte or a nibble). zc = 512 - CLQ_GRID_BITS + 1024 zp. */
-inline __attribute__((always_inline)) int16 quant16(float16 x, float16 s, float16 inv,
-                                                    float16 zf, int16 zc, float16 lo,
-                                                    float16 hi, int mode) {
-    if (!(mode & CLQ_MODE_FAST)) return quant16_exact(x, s, inv, zf, lo, hi, mode);
-    float16 v = x * inv;
-    float16 c = select(v, lo, v < lo);
-    c = select(c, hi, c > hi);
-    int16 y = as_int16(c + CLQ_GRID_MAGIC);
-    int16 q = as_int16(as_uint16(y + zc) >> (uint16)10);
-    q = select(q, convert_int16(zf), v != v);
-    if (any_lane16((y & 1023) == 512)) q = quant16_exact(x, s, inv, zf, lo, hi, mode);
-    return q;
+/* Quantize parameters of one granule, each as the vector loops use it: glo/ghi are
+ * lo/hi on the grid (+ 1.5 * 2^13), zc = 512 - CLQ_GRID_BITS + 1024 zp and
+ * zr = 1024 zp + 512 (a NaN lane's grid value). */
+typedef struct {
+    float s, inv, zf, lo, hi, glo, ghi;
+    int zc, zr, mode;
+} qpar_t;
+
+/* The same for 16 consecutive granules, computed with one vector division. */
+typedef struct {
+    float16 s, inv, zf, lo, hi, glo, ghi;
+    int16 zc, zr, mode;
+} qpar16_t;
+
+/* FAST always in reciprocal mode, and in division mode when inv = RN(1 / s) is a
+ * finite normal number (see quant16_fast). */
+inline qpar_t qpar_make(float s, float zf, float qmin, float qmax, int mode) {
+    qpar_t p;
+    p.s = s;
+    p.inv = 1.0f / s;
+    p.zf = zf;
+    p.lo = qmin - zf;
+    p.hi = qmax - zf;
+    p.glo = p.lo + CLQ_GRID_MAGIC;
+    p.ghi = p.hi + CLQ_GRID_MAGIC;
+    p.zr = (int)zf * 1024 + 512;
+    p.zc = p.zr - CLQ_GRID_BITS;
+    int fast = (mode & CLQ_MODE_RECIP) || (p.inv <= FLT_MAX && p.inv >= FLT_MIN);
+    p.mode = fast ? mode | CLQ_MODE_FAST : mode;
+    return p;
 }
 
-/* The mode for a granule with scale s, and inv = 1 / s: FAST always in reciprocal
- * mode, and in division mode when 1 / s is a finite normal number (see quant16). */
-inline int fast_mode(int mode, float s, float *inv) {
-    float r = 1.0f / s;
-    *inv = r;
-    if (mode & CLQ_MODE_RECIP) return mode | CLQ_MODE_FAST;
-    return (r <= FLT_MAX && r >= FLT_MIN) ? mode | CLQ_MODE_FAST : mode;
+inline qpar16_t qpar16_make(float16 s, float16 zf, float qmin, float qmax, int mode) {
+    qpar16_t p;
+    p.s = s;
+    p.inv = 1.0f / s;
+    p.zf = zf;
+    p.lo = qmin - zf;
+    p.hi = qmax - zf;
+    p.glo = p.lo + CLQ_GRID_MAGIC;
+    p.ghi = p.hi + CLQ_GRID_MAGIC;
+    p.zr = convert_int16(zf) * 1024 + 512;
+    p.zc = p.zr - CLQ_GRID_BITS;
+    int16 fast = (mode & CLQ_MODE_RECIP) ? (int16)(-1) : (p.inv <= FLT_MAX && p.inv >= FLT_MIN);
+    p.mode = select((int16)(mode), (int16)(mode | CLQ_MODE_FAST), fast);
+    return p;
 }
 
-/* zc of quant16 for zero point zf. */
-inline int grid_zc(float zf) { return 512 - CLQ_GRID_BITS + 1024 * (int)zf; }
+/* Lane i of a qpar16_t in private memory (a load per field, no shuffles). */
+inline qpar_t qpar_lane(const qpar16_t *P, ulong i) {
+    qpar_t p;
+    p.s = ((const float *)&P->s)[i];
+    p.inv = ((const float *)&P->inv)[i];
+    p.zf = ((const float *)&P->zf)[i];
+    p.lo = ((const float *)&P->lo)[i];
+    p.hi = ((const float *)&P->hi)[i];
+    p.glo = ((const float *)&P->glo)[i];
+    p.ghi = ((const float *)&P->ghi)[i];
+    p.zc = ((const int *)&P->zc)[i];
+    p.zr = ((const int *)&P->zr)[i];
+    p.mode = ((const int *)&P->mode)[i];
+    return p;
+}
+
+/* Grid values of 16 lanes in FAST mode: q in bits 10 and up (only the low 8 bits
+ * of q are meaningful: the caller stores them truncated to a byte or a nibble). */
+inline __attribute__((always_inline)) int16 quant16_fast(float16 x, float16 s, float16 inv,
+                                                         float16 zf, float16 lo, float16 hi,
+                                                         float16 glo, float16 ghi, int16 zc,
+                                                         int16 zr, int mode) {
+    float16 y = fma(x, inv, (float16)(CLQ_GRID_MAGIC));
+    y = select(y, glo, y < glo);
+    y = select(y, ghi, y > ghi);
+    int16 r = select(as_int16(y) + zc, zr, y != y);
+    if (any_lane16((r & 1023) == 0)) r = quant16_exact(x, s, inv, zf, lo, hi, mode) << 10;
+    return r;
+}
 
 inline int quant1(float x, float s, float inv, float zf, float lo, float hi, int mode) {
     float v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
@@ -192,6 +244,12 @@ inline uchar8 load_u8x8(const global uchar *p) { return ((const global clq_u8x8 
 inline uchar8 pack4x16(int16 q) {
     ulong8 l = as_ulong8(q);
     return convert_uchar8(bitselect(l >> (ulong8)28, l, (ulong8)15));
+}
+
+/* The same from grid values (quant16_fast: each value's bits 10..13). */
+inline uchar8 pack4x16g(int16 r) {
+    ulong8 l = as_ulong8(r);
+    return convert_uchar8(bitselect(l >> (ulong8)38, l >> (ulong8)10, (ulong8)15));
 }
 
 /* Granule p of a layout covers {base + u * su + v : u < U, v < V}, v contiguous.

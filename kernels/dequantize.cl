@@ -47,6 +47,7 @@ kernel void dequantize_gran(const global uchar *q, ulong qb, int bits4, int sgn,
     ulong j = get_global_id(0), p = get_global_id(1) * gpi;
     if (p >= ngran) return;
     if (gpi > 1) {
+        if (j > 0) return; /* dimension 0 is 1 here, rounded up to a work-group size */
         ulong pend = min(ngran, p + gpi);
         ulong o = p / nblocks, b = p - o * nblocks, e = o * axis_len + b * block;
         for (; p < pend; p++) {

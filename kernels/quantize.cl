@@ -5,28 +5,43 @@
 
 /* Quantizes elements [e, e + run) of one granule-constant run. 4-bit runs start
  * at an even element and are even except at the end of the tensor. The vector loop
- * is instantiated per input type and output width, so the hot loop has no
- * dispatch in it. */
+ * is instantiated per input type, output width and fast/exact path, so the hot
+ * loop has no dispatch in it. */
 #define CLQ_LD_F32(i) vload16(0, (const global float *)x + (i))
 #define CLQ_LD_F16(i) vload_half16(0, (const global half *)x + (i))
 #define CLQ_LD_BF16(i) as_float16(convert_uint16(vload16(0, (const global ushort *)x + (i))) << 16)
 #define CLQ_ST_8(r, i) store_u8x16(convert_uchar16(r), q + qb + (i))
 #define CLQ_ST_4(r, i) store_u8x8(pack4x16(r), q + qb + (i) / 2)
-#define CLQ_QLOOP(LD, ST)                                                                       \
-    for (; k + 16 <= run; k += 16) ST(quant16(LD(xe + k), s16, inv16, zf16, zc16, lo16, hi16, mode), e + k);
+#define CLQ_ST_8G(r, i) store_u8x16(convert_uchar16(as_uint16(r) >> (uint16)10), q + qb + (i))
+#define CLQ_ST_4G(r, i) store_u8x8(pack4x16g(r), q + qb + (i) / 2)
+#define CLQ_QLOOP(LD, ST)                                                                      \
+    if (mode & CLQ_MODE_FAST)                                                                  \
+        for (; k + 16 <= run; k += 16)                                                         \
+            ST##G(quant16_fast(LD(xe + k), P.s, P.inv, P.zf, P.lo, P.hi, P.glo, P.ghi, P.zc,   \
+                               P.zr, mode),                                                    \
+                  e + k);                                                                      \
+    else                                                                                       \
+        for (; k + 16 <= run; k += 16)                                                         \
+            ST(quant16_exact(LD(xe + k), P.s, P.inv, P.zf, P.lo, P.hi, mode), e + k);
 
-inline __attribute__((always_inline)) void quant_run_const(const global uchar *x, ulong xe,
-                                                           int xt, global uchar *q, ulong qb,
-                                                           ulong e, int bits4, float s, float zf,
-                                                           int mode, float qmin, float qmax,
-                                                           ulong run) {
+/* Lane i of the parameter set P (private memory) drives elements [e, e + run); the
+ * vector loops broadcast each parameter straight from memory. */
+inline __attribute__((always_inline)) void quant_run(const global uchar *x, ulong xe, int xt,
+                                                     global uchar *q, ulong qb, ulong e,
+                                                     int bits4, const qpar16_t *Pm, ulong i,
+                                                     ulong run) {
     ulong k = 0;
-    float inv;
-    mode = fast_mode(mode, s, &inv);
-    float lo = qmin - zf, hi = qmax - zf;
-    float16 s16 = (float16)(s), inv16 = (float16)(inv), zf16 = (float16)(zf);
-    float16 lo16 = (float16)(lo), hi16 = (float16)(hi);
-    int16 zc16 = (int16)(grid_zc(zf));
+    int mode = ((const int *)&Pm->mode)[i];
+    qpar16_t P;
+    P.s = (float16)(((const float *)&Pm->s)[i]);
+    P.inv = (float16)(((const float *)&Pm->inv)[i]);
+    P.zf = (float16)(((const float *)&Pm->zf)[i]);
+    P.lo = (float16)(((const float *)&Pm->lo)[i]);
+    P.hi = (float16)(((const float *)&Pm->hi)[i]);
+    P.glo = (float16)(((const float *)&Pm->glo)[i]);
+    P.ghi = (float16)(((const float *)&Pm->ghi)[i]);
+    P.zc = (int16)(((const int *)&Pm->zc)[i]);
+    P.zr = (int16)(((const int *)&Pm->zr)[i]);
     if (xt == CLQ_F32) {
         if (bits4) CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_4) else CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_8)
     } else if (xt == CLQ_F16) {
@@ -34,14 +49,17 @@ inline __attribute__((always_inline)) void quant_run_const(const global uchar *x
     } else {
         if (bits4) CLQ_QLOOP(CLQ_LD_BF16, CLQ_ST_4) else CLQ_QLOOP(CLQ_LD_BF16, CLQ_ST_8)
     }
+    if (k == run) return;
+    qpar_t p = qpar_lane(Pm, i);
     if (!bits4) {
         for (; k < run; k++)
-            q[qb + e + k] = (uchar)quant1(load1(x, xe + k, xt), s, inv, zf, lo, hi, mode);
+            q[qb + e + k] = (uchar)quant1(load1(x, xe + k, xt), p.s, p.inv, p.zf, p.lo, p.hi, p.mode);
         return;
     }
     for (; k < run; k += 2) {
-        int l = quant1(load1(x, xe + k, xt), s, inv, zf, lo, hi, mode);
-        int h = k + 1 < run ? quant1(load1(x, xe + k + 1, xt), s, inv, zf, lo, hi, mode) : 0;
+        int l = quant1(load1(x, xe + k, xt), p.s, p.inv, p.zf, p.lo, p.hi, p.mode);
+        int h = k + 1 < run ? quant1(load1(x, xe + k + 1, xt), p.s, p.inv, p.zf, p.lo, p.hi, p.mode)
+                            : 0;
         q[qb + (e + k) / 2] = (uchar)((l & 15) | ((h & 15) << 4));
     }
 }
@@ -57,15 +75,35 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
     ulong j = get_global_id(0), p = get_global_id(1) * gpi;
     if (p >= ngran) return;
     if (gpi > 1) {
+        if (j > 0) return; /* dimension 0 is 1 here, rounded up to a work-group size */
+        /* Parameters 16 blocks at a time with vector ops (a block of 32 elements is
+         * only two vectors, so per-block scalar setup and broadcasts would cost as
+         * much as the blocks); each block then reads its lane from private memory. */
         ulong pend = min(ngran, p + gpi);
         ulong o = p / nblocks, b = p - o * nblocks, e = o * axis_len + b * block;
-        for (; p < pend; p++) {
-            ulong len = min(block, axis_len - b * block);
-            float s = scale[soff + p];
-            float zf = has_zp ? (float)zp[zoff + p] : 0.0f;
-            quant_run_const(x, xoff + e, xt, q, qb, e, bits4, s, zf, mode, qmin, qmax, len);
-            e += len;
-            if (++b == nblocks) b = 0;
+        while (p < pend) {
+            ulong m = min((ulong)16, pend - p);
+            float16 s16, zf16 = (float16)(0.0f);
+            if (m == 16) {
+                s16 = vload16(0, scale + soff + p);
+                if (has_zp) zf16 = convert_float16(vload16(0, zp + zoff + p));
+            } else {
+                float sa[16], za[16];
+                for (ulong i = 0; i < 16; i++) {
+                    ulong pi = p + min(i, m - 1);
+                    sa[i] = scale[soff + pi];
+                    za[i] = has_zp ? (float)zp[zoff + pi] : 0.0f;
+                }
+                s16 = vload16(0, sa);
+                zf16 = vload16(0, za);
+            }
+            qpar16_t P = qpar16_make(s16, zf16, qmin, qmax, mode);
+            for (ulong i = 0; i < m; i++, p++) {
+                ulong len = min(block, axis_len - b * block);
+                quant_run(x, xoff + e, xt, q, qb, e, bits4, &P, i, len);
+                e += len;
+                if (++b == nblocks) b = 0;
+            }
         }
         return;
     }
@@ -73,13 +111,13 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
     ulong cnt = w.U * w.V, t0 = j * CLQ_QUANT_CHUNK;
     if (t0 >= cnt) return;
     ulong t1 = min(cnt, t0 + CLQ_QUANT_CHUNK);
-    float s = scale[soff + p];
-    float zf = has_zp ? (float)zp[zoff + p] : 0.0f;
+    qpar16_t P = qpar16_make((float16)(scale[soff + p]),
+                             (float16)(has_zp ? (float)zp[zoff + p] : 0.0f), qmin, qmax, mode);
     ulong u = t0 / w.V, v = t0 - u * w.V;
     for (ulong t = t0; t < t1; u++, v = 0) {
         ulong run = min(w.V - v, t1 - t);
         ulong e = w.base + u * w.su + v;
-        quant_run_const(x, xoff + e, xt, q, qb, e, bits4, s, zf, mode, qmin, qmax, run);
+        quant_run(x, xoff + e, xt, q, qb, e, bits4, &P, 0, run);
         t += run;
     }
 }
