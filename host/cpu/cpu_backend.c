@@ -86,6 +86,23 @@ static clq_cpu_isa detect_isa(void) {
 #endif
 }
 
+/* Output bytes from which kernels use non-temporal stores (see
+ * CLQ_CPU_STREAM_MIN_DEFAULT); CLQ_CPU_STREAM_MIN=<bytes> overrides it, so
+ * tests reach the streaming paths with small tensors. */
+static size_t stream_threshold(unsigned flags) {
+    const char *env = clq__getenv(flags, "CLQ_CPU_STREAM_MIN");
+    if (env && *env) {
+        char *end;
+        unsigned long long v = strtoull(env, &end, 10);
+        if (!*end) return (size_t)v;
+    }
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (llc > 0) return (size_t)llc / 4;
+#endif
+    return CLQ_CPU_STREAM_MIN_DEFAULT;
+}
+
 static const char *isa_name(clq_cpu_isa isa) {
     return isa == CLQ_CPU_AVX512 ? "avx512" : isa == CLQ_CPU_AVX2 ? "avx2" : "portable";
 }
@@ -115,6 +132,7 @@ clq_status clq__cpu_init(clq_context *ctx, const clq_context_options *opts) {
         return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate the thread pool");
     }
     st->isa = isa;
+    st->stream_min = stream_threshold(opts ? opts->flags : 0u);
     ctx->ops = &cpu_ops;
     ctx->impl = st;
     int got = clq__cpu_pool_threads(st->pool);

@@ -126,7 +126,7 @@ clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op) {
                uns,
                clq__cpu_span_ptr(op->scale),
                clq__cpu_span_ptr(op->zp)};
-    if (op->lay.n * (sizeof(float) + 1) >= CLQ_CPU_STREAM_MIN) j.flags |= CLQ_CPU_DQ_STREAM;
+    if (op->lay.n * sizeof(float) >= st->stream_min) j.flags |= CLQ_CPU_DQ_STREAM;
     clq__cpu_parallel(st->pool, clq__cpu_nchunks(op->lay.n, CLQ_CPU_CHUNK), dq_chunk, &j);
     return CLQ_SUCCESS;
 }

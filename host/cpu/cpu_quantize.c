@@ -140,7 +140,9 @@ clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op) {
     qjob j = {pick(st->isa),
               {op->xtype, (float)op->qmin, (float)op->qmax, op->rounding == CLQ_ROUND_HALF_AWAY,
                op->reciprocal != 0,
-               op->lay.n * (clq__cpu_dtype_size(op->xtype) + 1) >= CLQ_CPU_STREAM_MIN, 0},
+               (op->qtype == CLQ_S4 || op->qtype == CLQ_U4 ? op->lay.n / 2 : op->lay.n) >=
+                   st->stream_min,
+               0},
               &op->lay,
               clq__cpu_span_ptr(op->x),
               clq__cpu_dtype_size(op->xtype),
