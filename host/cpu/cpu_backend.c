@@ -88,9 +88,10 @@ static clq_cpu_isa detect_isa(void) {
 
 /* Output bytes from which kernels use non-temporal stores (see
  * CLQ_CPU_STREAM_MIN_DEFAULT); CLQ_CPU_STREAM_MIN=<bytes> overrides it, so
- * tests reach the streaming paths with small tensors. */
-static size_t stream_threshold(unsigned flags) {
-    const char *env = clq__getenv(flags, "CLQ_CPU_STREAM_MIN");
+ * tests reach the streaming paths with small tensors. Like CLQ_CPU_ISA it is a
+ * diagnostic knob that changes no result, so CLQ_CONTEXT_IGNORE_ENV leaves it on. */
+static size_t stream_threshold(void) {
+    const char *env = getenv("CLQ_CPU_STREAM_MIN");
     if (env && *env) {
         char *end;
         unsigned long long v = strtoull(env, &end, 10);
@@ -108,10 +109,11 @@ static const char *isa_name(clq_cpu_isa isa) {
 }
 
 clq_status clq__cpu_init(clq_context *ctx, const clq_context_options *opts) {
+    (void)opts; /* the CPU path has no per-context option beyond the thread count */
     clq_cpu_isa isa = detect_isa();
     /* CLQ_CPU_ISA=portable|avx2|avx512 lowers the kernel set (tests, bisecting);
      * it never raises it above what the CPU has */
-    const char *want = clq__getenv(opts ? opts->flags : 0u, "CLQ_CPU_ISA");
+    const char *want = getenv("CLQ_CPU_ISA");
     if (want && *want) {
         clq_cpu_isa w = !strcmp(want, "portable") ? CLQ_CPU_PORTABLE
                         : !strcmp(want, "avx2")   ? CLQ_CPU_AVX2
@@ -132,7 +134,7 @@ clq_status clq__cpu_init(clq_context *ctx, const clq_context_options *opts) {
         return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate the thread pool");
     }
     st->isa = isa;
-    st->stream_min = stream_threshold(opts ? opts->flags : 0u);
+    st->stream_min = stream_threshold();
     ctx->ops = &cpu_ops;
     ctx->impl = st;
     int got = clq__cpu_pool_threads(st->pool);
