@@ -63,28 +63,14 @@ static void seg_vec(void *arg, size_t e, size_t len, size_t p) {
               j->zp ? j->zp + p : NULL);
 }
 
-static void seg_blk(void *arg, size_t e, size_t len, size_t c0, size_t p0) {
+static void seg_blocks(void *arg, size_t e, size_t nblocks, size_t p) {
     const dqchunk *c = arg;
     const dqjob *j = c->job;
-    size_t B = j->lay->block, p = p0 + c0 / B, head = c0 % B;
-    if (head) {
-        size_t m = B - head < len ? B - head : len;
-        seg_run(arg, e, m, p++);
-        e += m;
-        len -= m;
-    }
-    size_t nfull = len / B;
-    if (nfull) {
-        j->k->blocks(j->flags, c->in + (e - c->in_e0), j->y + e, B, nfull, j->scale + p,
-                     j->zp ? j->zp + p : NULL);
-        e += nfull * B;
-        len -= nfull * B;
-        p += nfull;
-    }
-    if (len) seg_run(arg, e, len, p);
+    j->k->blocks(j->flags, c->in + (e - c->in_e0), j->y + e, j->lay->block, nblocks, j->scale + p,
+                 j->zp ? j->zp + p : NULL);
 }
 
-static const clq_cpu_walker dqwalker = {seg_run, seg_vec, seg_blk};
+static const clq_cpu_walker dqwalker = {seg_run, seg_vec, seg_blocks};
 
 static void dq_chunk(void *arg, size_t chunk) {
     const dqjob *j = arg;

@@ -66,16 +66,12 @@ static void seg_vec(void *arg, size_t e, size_t len, size_t p) {
     s->job->k->vec(s->job->xt, s->job->x + e * s->job->xs, len, s->mn + p, s->mx + p);
 }
 
-static void seg_blk(void *arg, size_t e, size_t len, size_t c0, size_t p0) {
+static void seg_blocks(void *arg, size_t e, size_t nblocks, size_t p) {
     size_t B = ((const slice *)arg)->job->lay->block;
-    while (len) {
-        size_t m = B - c0 % B < len ? B - c0 % B : len;
-        seg_run(arg, e, m, p0 + c0 / B);
-        e += m, c0 += m, len -= m;
-    }
+    for (size_t b = 0; b < nblocks; b++) seg_run(arg, e + b * B, B, p + b);
 }
 
-static const clq_cpu_walker mmwalker = {seg_run, seg_vec, seg_blk};
+static const clq_cpu_walker mmwalker = {seg_run, seg_vec, seg_blocks};
 
 static void slice_chunk(void *arg, size_t chunk) {
     const mmjob *j = arg;

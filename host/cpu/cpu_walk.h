@@ -11,10 +11,31 @@ typedef struct clq_cpu_walker {
     void (*run)(void *arg, size_t e, size_t len, size_t p);
     /* element e+j uses param p+j */
     void (*vec)(void *arg, size_t e, size_t len, size_t p);
-    /* PER_BLOCK with inner 1: element e+j sits at index c0+j along the axis and
-     * uses param p0 + (c0+j) / block */
-    void (*blk)(void *arg, size_t e, size_t len, size_t c0, size_t p0);
+    /* PER_BLOCK with inner 1: nblocks whole blocks from element e, block k using
+     * param p+k (partial blocks at a row's ends go to run) */
+    void (*blocks)(void *arg, size_t e, size_t nblocks, size_t p);
 } clq_cpu_walker;
+
+/* A row segment of PER_BLOCK (inner 1) starting at axis index c0, whose row's
+ * first param is p0: a partial head block, whole blocks, a partial tail. */
+static inline void clq__cpu_walk_row_blocks(const clq_layout *l, const clq_cpu_walker *w, void *arg,
+                                            size_t e, size_t len, size_t c0, size_t p0) {
+    size_t B = l->block, p = p0 + c0 / B, head = c0 % B;
+    if (head) {
+        size_t m = B - head < len ? B - head : len;
+        w->run(arg, e, m, p++);
+        e += m;
+        len -= m;
+    }
+    size_t nfull = len / B;
+    if (nfull) {
+        w->blocks(arg, e, nfull, p);
+        e += nfull * B;
+        len -= nfull * B;
+        p += nfull;
+    }
+    if (len) w->run(arg, e, len, p);
+}
 
 static inline void clq__cpu_walk(const clq_layout *l, size_t e0, size_t e1, const clq_cpu_walker *w,
                                  void *arg) {
@@ -29,7 +50,7 @@ static inline void clq__cpu_walk(const clq_layout *l, size_t e0, size_t e1, cons
             if (l->gran == CLQ_PER_AXIS)
                 w->vec(arg, e, len, c);
             else
-                w->blk(arg, e, len, c, row * l->nblocks);
+                clq__cpu_walk_row_blocks(l, w, arg, e, len, c, row * l->nblocks);
             e += len;
         }
     } else {
