@@ -80,43 +80,50 @@ inline __attribute__((always_inline)) int16 quant16_exact(float16 x, float16 s, 
  * fused multiply-add and integer ops, falling back to quant16_exact for any
  * vector holding a lane close to a rounding boundary. The real division and the
  * float rounding cost POCL ~20 vector uops per 16 elements, more than the memory
- * traffic; this path needs about half of that.
+ * traffic; this path needs about half of that. The zero point rides in the fma's
+ * addend, so the clamp bounds are the same for every granule and a granule's fast
+ * path needs only inv and Mz (two broadcasts per block in quantize_gran).
  *
- *   y = clamp(fma(x, inv, M), lo + M, hi + M), M = 1.5 * 2^13, inv = RN(1 / s)
- *   Y = bits(y) - bits(M);   r = Y + 512 + 1024 zp;   q = r >> 10 (low 8 bits)
+ *   y = clamp(fma(x, inv, Mz), qmin + M, qmax + M), M = 1.5 * 2^13, Mz = M + zp,
+ *   NaN y replaced by Mz;   r = bits(y) - bits(M) + 512;   q = r >> 10 (low 8 bits)
  *
  * Proof that q is the contract's result. Let w = x * inv (exact real product),
  * g(t) = t rounded to the nearest multiple of 2^-10 (ties to even), H the set of
- * half-integers k + 1/2, f(t) = round(clamp(t, lo, hi)) in the requested mode.
- * f is monotonic and constant on every interval holding no element of H (lo, hi
- * are integers), in both modes.
- *  - Valid parameters give |lo|, |hi| <= 255, so lo + M and hi + M lie in
- *    [2^13, 2^14), where the f32 grid is 2^-10 and bits are linear: for a clamped y,
- *    Y = 1024 (y - M) exactly. If |w| < 2^12, w + M lies in that binade too and
- *    fma's single rounding gives y - M = g(w) before the clamp, so
- *    y - M = clamp(g(w), lo, hi). If |w| >= 2^12 (Inf included), y lands beyond
- *    the bound of w's sign and is clamped to it.
+ * half-integers k + 1/2, lo = qmin - zp, hi = qmax - zp, f(t) = round(clamp(t, lo,
+ * hi)) in the requested mode. f is monotonic and constant on every interval
+ * holding no element of H (lo, hi are integers), in both modes.
+ *  - Valid parameters give qmin, qmax, zp in [-128, 255], so Mz is exact, qmin + M
+ *    and qmax + M lie in [2^13, 2^14), where the f32 grid is 2^-10 and bits are
+ *    linear: for a clamped y, bits(y) - bits(M) = 1024 (y - M) exactly. If
+ *    |w + zp| < 2^12, w + zp + M lies in [2^13, 2^14] and fma's single rounding
+ *    gives y = M + g(w + zp) = M + zp + g(w) before the clamp (shifting by the
+ *    integer zp keeps the grid and its even points), so after it y - M =
+ *    zp + clamp(g(w), lo, hi) and r = 1024 (clamp(g(w), lo, hi) + zp) + 512.
+ *    If |w + zp| >= 2^12 (Inf included), y lands beyond the bound of that sign and
+ *    is clamped to it; then w has the same sign and |w| > 2^12 - 255 > 256.
  *  - "Near": r mod 1024 == 0, i.e. y - M is a half-integer. The grid holds H,
  *    so every w within 2^-11 of some h in H has g(w) = h (at exactly 2^-11 the tie
- *    goes to the even multiple, which is h); a lane whose y - M = g(w) is not near
- *    therefore has dist(w, H) > 2^-11, and round(g(w)) = round(w) = floor(g(w) +
- *    1/2) = (Y + 512) >> 10 in both modes (g is monotonic; no tie is possible).
- *    A lane clamped to a bound has y - M integer, never near, and q = the bound.
+ *    goes to the even multiple, which is h); a lane whose y - M - zp = g(w) is not
+ *    near therefore has dist(w, H) > 2^-11, and round(g(w)) + zp = round(w) + zp =
+ *    floor(y - M + 1/2) = r >> 10 in both modes (g is monotonic; no tie is
+ *    possible). A lane clamped to a bound has y - M integer, never near, and
+ *    q = qmin or qmax.
  *  - The contract's v is close to w: reciprocal mode, v = RN(w),
  *    |v - w| <= 2^-24 |w| + 2^-150. Division mode: qpar_make sets FAST only when
  *    inv is finite and normal, so inv = (1/s)(1 + e), |e| <= 2^-24, whatever s is
  *    (an s whose 1/s overflows or is denormal keeps the exact path), and with
  *    q* = x / s, w = q*(1 + e) and v = RN(q*): |v - w| <= 2^-23 |q*| + 2^-150.
- *    So |v - w| < 2^-10 for |w| < 2^12, and < 2^-14 for |w| < 256 (the 2^-150
- *    terms cover underflow; denormals are not flushed).
+ *    So |v - w| < 2^-14 for |w| < 256 (the 2^-150 terms cover underflow;
+ *    denormals are not flushed), and v has w's sign with |v| > 256 for
+ *    |w| > 2^12 - 255.
  *  - So for a lane that is not near: if g(w) is inside [lo, hi], then |w| < 256 and
  *    no element of H lies between v and w (dist(w, H) > 2^-11 > |v - w|), so
- *    f(v) = f(w) = q and v is not a tie. If g(w) is beyond a bound, say g(w) > hi,
- *    then w >= hi + 2^-11 and v > hi - 1/2, so f(v) = hi = q (lo likewise).
- *    If |w| >= 2^12, v has w's sign and |v| > 256: f(v) is the same bound.
+ *    f(v) = f(w) and v is not a tie: q = f(v) + zp. If g(w) is beyond a bound, say
+ *    g(w) > hi, then w >= hi + 2^-11 and v > hi - 1/2, so f(v) = hi, q = qmax
+ *    (lo likewise). If |w + zp| >= 2^12, f(v) is the bound of w's sign, as q is.
  *  - NaN: y is NaN exactly when w is (NaN x, or x = 0 times inv = +Inf in
  *    reciprocal mode), which are the lanes where the contract's v is NaN; the
- *    select gives them r = 1024 zp + 512: q = zp, not near.
+ *    select gives them y = Mz, r = 1024 zp + 512: q = zp, not near.
  * A vector with a near lane is recomputed whole by quant16_exact (real division
  * or the product, float rounding in the requested mode), so every lane the proof
  * does not cover, all ties included, gets the contract's result. Near lanes are
@@ -132,18 +139,17 @@ inline int any_lane16(int16 m) {
     return (b.x | b.y) != 0;
 }
 
-/* Quantize parameters of one granule, each as the vector loops use it: glo/ghi are
- * lo/hi on the grid (+ 1.5 * 2^13), zc = 512 - CLQ_GRID_BITS + 1024 zp and
- * zr = 1024 zp + 512 (a NaN lane's grid value). */
+/* Quantize parameters of one granule, each as the vector loops use it: mz = zp on
+ * the grid (+ 1.5 * 2^13), glo/ghi = qmin/qmax on the grid. */
 typedef struct {
-    float s, inv, zf, lo, hi, glo, ghi;
-    int zc, zr, mode;
+    float s, inv, zf, lo, hi, mz, glo, ghi;
+    int mode;
 } qpar_t;
 
 /* The same for 16 consecutive granules, computed with one vector division. */
 typedef struct {
-    float16 s, inv, zf, lo, hi, glo, ghi;
-    int16 zc, zr, mode;
+    float16 s, inv, zf, lo, hi, mz, glo, ghi;
+    int16 mode;
 } qpar16_t;
 
 /* FAST always in reciprocal mode, and in division mode when inv = RN(1 / s) is a
@@ -155,10 +161,9 @@ inline qpar_t qpar_make(float s, float zf, float qmin, float qmax, int mode) {
     p.zf = zf;
     p.lo = qmin - zf;
     p.hi = qmax - zf;
-    p.glo = p.lo + CLQ_GRID_MAGIC;
-    p.ghi = p.hi + CLQ_GRID_MAGIC;
-    p.zr = (int)zf * 1024 + 512;
-    p.zc = p.zr - CLQ_GRID_BITS;
+    p.mz = zf + CLQ_GRID_MAGIC;
+    p.glo = qmin + CLQ_GRID_MAGIC;
+    p.ghi = qmax + CLQ_GRID_MAGIC;
     int fast = (mode & CLQ_MODE_RECIP) || (p.inv <= FLT_MAX && p.inv >= FLT_MIN);
     p.mode = fast ? mode | CLQ_MODE_FAST : mode;
     return p;
@@ -171,10 +176,9 @@ inline qpar16_t qpar16_make(float16 s, float16 zf, float qmin, float qmax, int m
     p.zf = zf;
     p.lo = qmin - zf;
     p.hi = qmax - zf;
-    p.glo = p.lo + CLQ_GRID_MAGIC;
-    p.ghi = p.hi + CLQ_GRID_MAGIC;
-    p.zr = convert_int16(zf) * 1024 + 512;
-    p.zc = p.zr - CLQ_GRID_BITS;
+    p.mz = zf + CLQ_GRID_MAGIC;
+    p.glo = (float16)(qmin + CLQ_GRID_MAGIC);
+    p.ghi = (float16)(qmax + CLQ_GRID_MAGIC);
     int16 fast = (mode & CLQ_MODE_RECIP) ? (int16)(-1) : (p.inv <= FLT_MAX && p.inv >= FLT_MIN);
     p.mode = select((int16)(mode), (int16)(mode | CLQ_MODE_FAST), fast);
     return p;
@@ -188,25 +192,32 @@ inline qpar_t qpar_lane(const qpar16_t *P, ulong i) {
     p.zf = ((const float *)&P->zf)[i];
     p.lo = ((const float *)&P->lo)[i];
     p.hi = ((const float *)&P->hi)[i];
+    p.mz = ((const float *)&P->mz)[i];
     p.glo = ((const float *)&P->glo)[i];
     p.ghi = ((const float *)&P->ghi)[i];
-    p.zc = ((const int *)&P->zc)[i];
-    p.zr = ((const int *)&P->zr)[i];
     p.mode = ((const int *)&P->mode)[i];
     return p;
 }
 
 /* Grid values of 16 lanes in FAST mode: q in bits 10 and up (only the low 8 bits
- * of q are meaningful: the caller stores them truncated to a byte or a nibble). */
-inline __attribute__((always_inline)) int16 quant16_fast(float16 x, float16 s, float16 inv,
-                                                         float16 zf, float16 lo, float16 hi,
-                                                         float16 glo, float16 ghi, int16 zc,
-                                                         int16 zr, int mode) {
-    float16 y = fma(x, inv, (float16)(CLQ_GRID_MAGIC));
+ * of q are meaningful: the caller stores them truncated to a byte or a nibble).
+ * grid16 is the fma path alone; near16 says whether its result must be replaced. */
+inline __attribute__((always_inline)) int16 grid16(float16 x, float16 inv, float16 mz,
+                                                   float16 glo, float16 ghi) {
+    float16 y = fma(x, inv, mz);
     y = select(y, glo, y < glo);
     y = select(y, ghi, y > ghi);
-    int16 r = select(as_int16(y) + zc, zr, y != y);
-    if (any_lane16((r & 1023) == 0)) r = quant16_exact(x, s, inv, zf, lo, hi, mode) << 10;
+    y = select(y, mz, y != y);
+    return as_int16(y) + (512 - CLQ_GRID_BITS);
+}
+inline int near16(int16 r) { return any_lane16((r & 1023) == 0); }
+
+inline __attribute__((always_inline)) int16 quant16_fast(float16 x, float16 s, float16 inv,
+                                                         float16 zf, float16 lo, float16 hi,
+                                                         float16 mz, float16 glo, float16 ghi,
+                                                         int mode) {
+    int16 r = grid16(x, inv, mz, glo, ghi);
+    if (near16(r)) r = quant16_exact(x, s, inv, zf, lo, hi, mode) << 10;
     return r;
 }
 

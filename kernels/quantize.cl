@@ -17,8 +17,8 @@
 #define CLQ_QLOOP(LD, ST)                                                                      \
     if (mode & CLQ_MODE_FAST)                                                                  \
         for (; k + 16 <= run; k += 16)                                                         \
-            ST##G(quant16_fast(LD(xe + k), P.s, P.inv, P.zf, P.lo, P.hi, P.glo, P.ghi, P.zc,   \
-                               P.zr, mode),                                                    \
+            ST##G(quant16_fast(LD(xe + k), P.s, P.inv, P.zf, P.lo, P.hi, P.mz, P.glo, P.ghi,   \
+                               mode),                                                          \
                   e + k);                                                                      \
     else                                                                                       \
         for (; k + 16 <= run; k += 16)                                                         \
@@ -38,10 +38,9 @@ inline __attribute__((always_inline)) void quant_run(const global uchar *x, ulon
     P.zf = (float16)(((const float *)&Pm->zf)[i]);
     P.lo = (float16)(((const float *)&Pm->lo)[i]);
     P.hi = (float16)(((const float *)&Pm->hi)[i]);
+    P.mz = (float16)(((const float *)&Pm->mz)[i]);
     P.glo = (float16)(((const float *)&Pm->glo)[i]);
     P.ghi = (float16)(((const float *)&Pm->ghi)[i]);
-    P.zc = (int16)(((const int *)&Pm->zc)[i]);
-    P.zr = (int16)(((const int *)&Pm->zr)[i]);
     if (xt == CLQ_F32) {
         if (bits4) CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_4) else CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_8)
     } else if (xt == CLQ_F16) {
@@ -64,6 +63,43 @@ inline __attribute__((always_inline)) void quant_run(const global uchar *x, ulon
     }
 }
 
+/* 16 full blocks of `block` elements (a multiple of 16) from element e, every one in
+ * FAST mode (inv16/mz16: their inv and Mz, lane i for block p + i). The hot loop
+ * needs two broadcasts per block and the input/output dispatch is paid once per 16
+ * blocks; the rare vector with a near lane reloads its block's scale and zero
+ * point from global memory for quant16_exact. */
+#define CLQ_BLOOP(LD, ST)                                                                      \
+    for (int i = 0; i < 16; i++) {                                                             \
+        float16 inv = (float16)(inva[i]), mz = (float16)(mza[i]);                              \
+        for (ulong k = 0; k < block; k += 16, e += 16) {                                       \
+            float16 xv = LD(xoff + e);                                                         \
+            int16 r = grid16(xv, inv, mz, glo, ghi);                                           \
+            if (near16(r)) {                                                                   \
+                float s = scale[soff + p + i], zf = has_zp ? (float)zp[zoff + p + i] : 0.0f;   \
+                r = quant16_exact(xv, (float16)(s), inv, (float16)(zf), (float16)(qmin - zf),  \
+                                  (float16)(qmax - zf), mode) << 10;                           \
+            }                                                                                  \
+            ST##G(r, e);                                                                       \
+        }                                                                                      \
+    }
+inline __attribute__((always_inline)) void quant_blocks16(
+    const global uchar *x, ulong xoff, int xt, global uchar *q, ulong qb, int bits4,
+    const global float *scale, ulong soff, const global int *zp, ulong zoff, int has_zp,
+    ulong p, ulong e, ulong block, float16 inv16, float16 mz16, float qmin, float qmax,
+    int mode) {
+    float inva[16], mza[16];
+    vstore16(inv16, 0, inva);
+    vstore16(mz16, 0, mza);
+    float16 glo = (float16)(qmin + CLQ_GRID_MAGIC), ghi = (float16)(qmax + CLQ_GRID_MAGIC);
+    if (xt == CLQ_F32) {
+        if (bits4) CLQ_BLOOP(CLQ_LD_F32, CLQ_ST_4) else CLQ_BLOOP(CLQ_LD_F32, CLQ_ST_8)
+    } else if (xt == CLQ_F16) {
+        if (bits4) CLQ_BLOOP(CLQ_LD_F16, CLQ_ST_4) else CLQ_BLOOP(CLQ_LD_F16, CLQ_ST_8)
+    } else {
+        if (bits4) CLQ_BLOOP(CLQ_LD_BF16, CLQ_ST_4) else CLQ_BLOOP(CLQ_LD_BF16, CLQ_ST_8)
+    }
+}
+
 /* Work item (chunk j, granules g * gpi ...): CLQ_QUANT_CHUNK elements of granule
  * p, or (gpi > 1, mode 2 only) gpi whole consecutive blocks, which follow each
  * other in memory. */
@@ -78,8 +114,10 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
         if (j > 0) return; /* dimension 0 is 1 here, rounded up to a work-group size */
         /* Parameters 16 blocks at a time with vector ops (a block of 32 elements is
          * only two vectors, so per-block scalar setup and broadcasts would cost as
-         * much as the blocks); each block then reads its lane from private memory. */
+         * much as the blocks). 16 full blocks all in FAST mode take quant_blocks16;
+         * other groups read each block's lane of a qpar16_t from private memory. */
         ulong pend = min(ngran, p + gpi);
+        int full = block % 16 == 0 && axis_len % block == 0; /* then block p is at p * block */
         ulong o = p / nblocks, b = p - o * nblocks, e = o * axis_len + b * block;
         while (p < pend) {
             ulong m = min((ulong)16, pend - p);
@@ -87,6 +125,24 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
             if (m == 16) {
                 s16 = vload16(0, scale + soff + p);
                 if (has_zp) zf16 = convert_float16(vload16(0, zp + zoff + p));
+                if (full) {
+                    float16 inv16 = 1.0f / s16;
+                    if ((mode & CLQ_MODE_RECIP) ||
+                        !any_lane16(!(inv16 <= FLT_MAX && inv16 >= FLT_MIN))) {
+                        /* A constant 32 (the usual block) unrolls the vector loop. */
+                        if (block == 32)
+                            quant_blocks16(x, xoff, xt, q, qb, bits4, scale, soff, zp, zoff,
+                                           has_zp, p, e, 32, inv16, zf16 + CLQ_GRID_MAGIC, qmin,
+                                           qmax, mode);
+                        else
+                            quant_blocks16(x, xoff, xt, q, qb, bits4, scale, soff, zp, zoff,
+                                           has_zp, p, e, block, inv16, zf16 + CLQ_GRID_MAGIC,
+                                           qmin, qmax, mode);
+                        p += 16;
+                        e += 16 * block;
+                        continue; /* b is only read when blocks are not all full */
+                    }
+                }
             } else {
                 float sa[16], za[16];
                 for (ulong i = 0; i < 16; i++) {
@@ -99,7 +155,7 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
             }
             qpar16_t P = qpar16_make(s16, zf16, qmin, qmax, mode);
             for (ulong i = 0; i < m; i++, p++) {
-                ulong len = min(block, axis_len - b * block);
+                ulong len = full ? block : min(block, axis_len - b * block);
                 quant_run(x, xoff + e, xt, q, qb, e, bits4, &P, i, len);
                 e += len;
                 if (++b == nblocks) b = 0;
