@@ -259,3 +259,34 @@ TC_BACKEND_TEST(quantize, medium_sizes) {
         tc_run(ctx, &c);
     }
 }
+
+/* Rows of whole blocks, 16 and more of them: the OpenCL kernel takes a grouped
+ * path there (16 blocks at a time, parameters broadcast once per block), and the
+ * CPU its per-block loop; tiny scales make 1/scale overflow so both must fall
+ * back to the division. */
+TC_BACKEND_TEST(quantize, whole_block_groups) {
+    static const size_t blocks[] = {16, 32, 64};
+    static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
+    static const struct {
+        tc_values values;
+        tc_scales scales;
+        clq_rounding rounding;
+        unsigned flags;
+    } modes[] = {{TC_NORMAL, TC_SCALE_NORMAL, CLQ_ROUND_HALF_EVEN, 0},
+                 {TC_HALFWAY, TC_SCALE_NORMAL, CLQ_ROUND_HALF_EVEN, CLQ_QPARAMS_RECIPROCAL},
+                 {TC_HALFWAY, TC_SCALE_NORMAL, CLQ_ROUND_HALF_AWAY, 0},
+                 {TC_NORMAL, TC_SCALE_TINY, CLQ_ROUND_HALF_EVEN, 0}};
+    for (size_t b = 0; b < 3; b++)
+        for (size_t x = 0; x < 3; x++)
+            for (int t = 0; t < 4; t++)
+                for (size_t m = 0; m < 4; m++) {
+                    tc_case c = {.name = "whole block groups", .op = TC_QUANTIZE, .xtype = xtypes[x],
+                                 .qtype = qtypes[t], .ndim = 2, .shape = {64, 1024},
+                                 .gran = CLQ_PER_BLOCK, .axis = 1, .block = blocks[b],
+                                 .values = modes[m].values, .qsource = TC_QP_RANDOM,
+                                 .scales = modes[m].scales, .rounding = modes[m].rounding,
+                                 .qflags = modes[m].flags,
+                                 .seed = 12000 + 64 * b + 16 * x + 4 * (size_t)t + m};
+                    tc_run(ctx, &c);
+                }
+}
