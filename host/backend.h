@@ -72,6 +72,63 @@ typedef struct clq_dequantize_op {
     clq_span scale, zp;
 } clq_dequantize_op;
 
+
+/* ---- int8 GEMM ----------------------------------------------------------
+ * Backends compute in the "s8 domain": a u8 value v is seen as v - 128 (v ^ 0x80
+ * as a signed byte) and its zero point as zp - 128, which leaves every
+ * (v - zp) unchanged and keeps every product within s8 x s8. With a', b' the
+ * s8-domain values, za' = za - 128 [u8 A], rs'[m] = rowsum[m] - 128 K [u8 A],
+ * cs'[n] = sum_k b'[n][k], zb'[n] from the packed weights:
+ *   acc = sum_k a'[m][k] b'[n][k]
+ *   C   = acc - zb'[n] rs'[m] - za' cs'[n] + K za' zb'[n]
+ * all in uint32 wrap-around arithmetic (exact whenever the true C fits int32,
+ * which the api layer guarantees by bounding K). Output stages: see clq_gemm_op. */
+
+/* Packs b (contiguous [n][k] bytes of btype) into the backend's layout: allocates
+ * w->data (recording its choices in w->layout) and writes w->colsum (cs', int32[n]). */
+typedef struct clq_pack_op {
+    clq_dtype btype; /* S8 / U8 */
+    size_t n, k;
+    clq_span b;
+} clq_pack_op;
+
+/* sums[r] = sum_{k<K} a[r * lda + k] of the stored values (u8 as 0..255), int32. */
+typedef struct clq_rowsums_op {
+    clq_dtype atype; /* S8 / U8 */
+    size_t rows, k, lda;
+    clq_span a, sums;
+} clq_rowsums_op;
+
+/* C[m][n] at c + m * ldc + n (elements of ctype); stages:
+ *   S32: C.
+ *   F32: s = sa * sb[n]; y = (float)C * s; y = y + bias[n] (bias given);
+ *        relu: y = y > 0 ? y : +0. Each step one f32 rounding, no fma.
+ *   S8/U8 float: mult = (sa * sb[n]) / sc (f32, correctly rounded division);
+ *        q = rint_half_even(clamp((float)C * mult, qmin - zc, qmax - zc)) + zc.
+ *   S8/U8 fixed: q = clamp(zc + MBQM(C, mult[n or 0], shift[n or 0]), qmin, qmax)
+ *        with gemmlowp's SaturatingRoundingDoublingHighMul + RoundingDivideByPOT,
+ *        the left shift (shift > 0) wrapping mod 2^32. */
+typedef struct clq_gemm_op {
+    const clq_packed_weights *w;
+    size_t m, n, k;
+    clq_dtype atype; /* S8 / U8 */
+    clq_span a;
+    size_t lda;      /* elements; rows contiguous along k */
+    clq_span za;     /* int32[1] stored zero point of A (not s8-domain); buf NULL: 0 */
+    clq_span rowsums; /* int32[m] stored-value row sums; buf NULL: w->zb_all_zero */
+    clq_dtype ctype; /* S32 / F32 / S8 / U8 */
+    clq_span c;
+    size_t ldc;      /* elements */
+    clq_span sa;     /* f32[1]: F32 and float requant */
+    clq_span bias;   /* f32[n], F32 only; buf NULL: none */
+    int relu;
+    clq_span sc, zc; /* requant: f32[1] (float form only), int32[1] (buf NULL: 0) */
+    int fixed_point;
+    clq_span mult, shift; /* int32 each, [n] when mult_per_channel else [1] */
+    int mult_per_channel;
+    int qmin, qmax;
+} clq_gemm_op;
+
 typedef struct clq_backend_ops {
     const char *name;
     void (*destroy)(clq_context *ctx);
@@ -88,6 +145,10 @@ typedef struct clq_backend_ops {
     clq_status (*qparams)(clq_context *ctx, const clq_qparams_op *op);
     clq_status (*quantize)(clq_context *ctx, const clq_quantize_op *op);
     clq_status (*dequantize)(clq_context *ctx, const clq_dequantize_op *op);
+    clq_status (*gemm_pack)(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
+    void (*gemm_unpack)(clq_packed_weights *w); /* frees what gemm_pack kept beyond w->data */
+    clq_status (*rowsums)(clq_context *ctx, const clq_rowsums_op *op);
+    clq_status (*gemm)(clq_context *ctx, const clq_gemm_op *op);
 } clq_backend_ops;
 
 /* Backend constructors: fill ctx->ops, ctx->impl, ctx->device_name. */

@@ -44,6 +44,25 @@ struct clq_buffer {
     int owned;    /* the library allocated host memory (CPU) */
 };
 
+
+/* Packed GEMM weights (api_gemm.c creates and frees; the backend's gemm_pack
+ * fills data/layout/colsum). Zero points are stored in the s8 domain (see backend.h). */
+struct clq_packed_weights {
+    clq_context *ctx;
+    clq_dtype btype; /* S8 / U8 as given */
+    size_t n, k;
+    clq_buffer *data;     /* backend layout */
+    size_t layout[4];     /* the backend's record of that layout (tile sizes, strides) */
+    void *impl;           /* backend extra state, freed by ops->gemm_unpack */
+    clq_buffer *colsum;   /* int32[n]: cs'[n] = sum_k b'[n][k] */
+    clq_buffer *zb;       /* int32[n or 1]: zb'[n] = zb[n] - 128 for u8 */
+    int zb_per_channel;
+    clq_buffer *sb;       /* f32[n or 1], NULL when packed without scales */
+    int sb_per_channel;
+    int zb_all_zero;      /* every zb' is 0: the row sums of A are not needed */
+    unsigned max_dev;     /* max over n, over b in btype of |b - zb[n]| */
+};
+
 /* Object lifetime helpers (context.c, buffer.c), also used by host/api_cl.c.
  * clq__context_new fills the common fields (options, cache_dir, threads) but no
  * backend; clq__context_delete calls ops->destroy when set and frees scratch. */

@@ -235,6 +235,92 @@ CLQ_API clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const c
 CLQ_API clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                         const clq_tensor *y);
 
+
+/* ---- int8 GEMM ---------------------------------------------------------- */
+/* C = (A - za) * (B - zb)^T with int32 accumulation, then an output stage chosen
+ * by C's dtype. Order of operations and bounds: docs/NUMERICS.md ("int8 GEMM"). */
+
+/* Weights packed once into the layout the backend's kernels want, with their
+ * column sums, zero points and (optional) scales. Immutable; may be shared by
+ * calls on its context from one thread at a time. */
+typedef struct clq_packed_weights clq_packed_weights;
+
+/* Flags for clq_weights_pack. */
+#define CLQ_WEIGHTS_TRANSPOSED 0x1u /* b has shape [K, N] instead of [N, K] */
+
+/* b: 2-D s8 or u8, shape [N, K] (PyTorch Linear's weight; [K, N] with
+ * CLQ_WEIGHTS_TRANSPOSED), any strides and offset.
+ * qp: qtype == b->dtype; CLQ_PER_TENSOR, or CLQ_PER_AXIS on b's N axis (0, or 1 when
+ * transposed); zero_point NULL means 0; scale may be NULL when only s32 output is
+ * wanted. Zero points and scales are copied (and checked) at pack time: qp's
+ * buffers may be reused afterwards. scheme, rounding and block_size are ignored. */
+CLQ_API clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
+                                    unsigned flags, clq_packed_weights **out);
+CLQ_API void clq_weights_destroy(clq_packed_weights *w);
+/* N (output channels) and K (reduction length) of packed weights. */
+CLQ_API size_t clq_weights_n(const clq_packed_weights *w);
+CLQ_API size_t clq_weights_k(const clq_packed_weights *w);
+/* Largest K for which C is exact in int32 for an A of atype with zero point za
+ * against these weights' type and zero points: floor((2^31 - 1) /
+ * (max|a - za| * max_n max|b - zb[n]|)). clq_gemm refuses a larger K. */
+CLQ_API size_t clq_gemm_max_k(clq_dtype atype, int32_t za, const clq_packed_weights *w);
+
+/* Flags for clq_gemm_options.flags. */
+#define CLQ_GEMM_RELU 0x1u        /* f32 output: y = y > 0 ? y : 0 after the bias */
+#define CLQ_GEMM_FIXED_POINT 0x2u /* s8/u8 output: gemmlowp/TFLite int32 multiplier + shift
+                                     instead of the float multiplier sa * sb[n] / sc */
+
+typedef struct clq_gemm_options {
+    size_t struct_size;
+    unsigned flags;              /* CLQ_GEMM_* */
+    /* f32 output: optional bias, f32 [N] at an element offset. */
+    clq_buffer *bias;
+    size_t bias_offset;
+    /* s8/u8 output: C's per-tensor scale (float multiplier only) and zero point;
+     * qtype must equal C's dtype. */
+    const clq_qparams *c_qparams;
+    /* CLQ_GEMM_FIXED_POINT: int32 multipliers (in [2^30, 2^31) or 0) and shifts (> 0: left),
+     * 1 value each, or N when multiplier_per_channel; see clq_quantize_multiplier. */
+    clq_buffer *multiplier;
+    size_t multiplier_offset;
+    clq_buffer *shift;
+    size_t shift_offset;
+    int multiplier_per_channel;
+    /* Optional int32 row sums of A's stored values over K, one per row of A (as
+     * written by clq_quantize_rowsums); computed by the call when absent. */
+    clq_buffer *a_rowsums;
+    size_t a_rowsums_offset;
+} clq_gemm_options;
+
+CLQ_API void clq_gemm_options_init(clq_gemm_options *options);
+
+/* a: s8/u8 of shape [..., M, K] (leading dims are a batch: M rows of every batch
+ * run against the same weights), any strides and offset.
+ * a_qp: qtype == a->dtype, CLQ_PER_TENSOR; zero_point NULL means 0; scale needed
+ * for f32 and float-multiplier s8/u8 output. Unless CLQ_QPARAMS_TRUSTED, the zero
+ * point (and scale) are read back and checked.
+ * c: shape [..., M, N] matching a's leading dims; its dtype picks the stage:
+ *   CLQ_S32  raw:          C
+ *   CLQ_F32  dequantized:  (float)C * (sa * sb[n]) + bias[n], optional ReLU
+ *   CLQ_S8 / CLQ_U8 requantized: saturate(round_half_even((float)C * (sa * sb[n] / sc)) + zc),
+ *            or with CLQ_GEMM_FIXED_POINT saturate(zc + MultiplyByQuantizedMultiplier(C, m, s)).
+ * options may be NULL for s32 output. M, N or K = 0 are valid (K = 0: C is the
+ * stage applied to 0). */
+CLQ_API clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
+                            const clq_packed_weights *w, const clq_gemm_options *options,
+                            const clq_tensor *c);
+
+/* TFLite's QuantizeMultiplier: real = multiplier * 2^(shift - 31), multiplier in
+ * [2^30, 2^31) (0 for real == 0). real must be finite and >= 0. */
+CLQ_API clq_status clq_quantize_multiplier(double real, int32_t *multiplier, int *shift);
+
+/* clq_quantize, and the int32 sums of y's stored values along its last axis (one per
+ * row: numel / shape[ndim-1] values at an element offset), for clq_gemm_options.a_rowsums.
+ * y must be 8-bit. */
+CLQ_API clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                        const clq_tensor *y, clq_buffer *rowsums,
+                                        size_t rowsums_offset);
+
 #ifdef __cplusplus
 }
 #endif
