@@ -25,27 +25,76 @@ static clq_status prepare_quantize(clq_context *ctx, const clq_tensor *x, const 
     return CLQ_SUCCESS;
 }
 
-/* Gathers x and stages y if needed, runs the kernel, scatters y. */
+/* Row sums requested with a quantize: y's rows along its last axis, int32. */
+typedef struct rowsums_req {
+    clq_span out; /* buf NULL: none */
+    size_t rows, k;
+} rowsums_req;
+
+static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, clq_buffer *buf,
+                                size_t offset, rowsums_req *rq) {
+    if (y->dtype != CLQ_S8 && y->dtype != CLQ_U8)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "y->dtype = %s: row sums are for 8-bit outputs", clq_dtype_name(y->dtype));
+    if (y->ndim < 1)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "y->ndim = 0: row sums need rows");
+    if (!ctx->ops->rowsums)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED, "the %s backend has no row sums",
+                          ctx->ops->name);
+    rq->k = y->shape[y->ndim - 1];
+    rq->rows = 1;
+    for (int d = 0; d < y->ndim - 1; d++) rq->rows *= y->shape[d];
+    return clq__check_array(ctx, buf, "rowsums", offset, rq->rows, 4, &rq->out);
+}
+
+/* After the quantize kernel: row sums from the contiguous q, then y's scatter. */
+static clq_status finish_quantize(clq_context *ctx, const clq_tensor *y,
+                                  const clq_tensor_info *yi, const clq_quantize_op *op,
+                                  const rowsums_req *rq) {
+    clq_status st = CLQ_SUCCESS;
+    if (rq && rq->out.buf && rq->rows) {
+        clq_rowsums_op ro = {op->qtype, rq->rows, rq->k, rq->k, op->q, rq->out};
+        st = ctx->ops->rowsums(ctx, &ro);
+    }
+    if (st == CLQ_SUCCESS && op->lay.n) st = clq__scatter(ctx, y, yi, &op->q);
+    return st;
+}
+
+/* Gathers x and stages y if needed, runs the kernel, sums rows, scatters y. */
 static clq_status run_quantize(clq_context *ctx, const clq_tensor *x, const clq_tensor_info *xi,
-                               const clq_tensor *y, const clq_tensor_info *yi, clq_quantize_op *op) {
+                               const clq_tensor *y, const clq_tensor_info *yi, clq_quantize_op *op,
+                               const rowsums_req *rq) {
     clq_status st = clq__gather(ctx, x, xi, &op->x);
     if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, yi, &op->q);
-    if (st == CLQ_SUCCESS) st = ctx->ops->quantize(ctx, op);
-    if (st == CLQ_SUCCESS) st = clq__scatter(ctx, y, yi, &op->q);
+    if (st == CLQ_SUCCESS && op->lay.n) st = ctx->ops->quantize(ctx, op);
+    if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, yi, op, rq);
     return st;
+}
+
+static clq_status quantize_static(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                  const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
+                                  int want_rowsums) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    clq_tensor_info xi, yi;
+    clq_quantize_op op;
+    rowsums_req rq = {{NULL, 0}, 0, 0};
+    clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
+    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, rs, rs_offset, &rq);
+    if (st == CLQ_SUCCESS)
+        st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
+    if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, op.qmin, op.qmax);
+    if (st != CLQ_SUCCESS || (op.lay.n == 0 && rq.rows == 0)) return st;
+    return run_quantize(ctx, x, &xi, y, &yi, &op, &rq);
 }
 
 clq_status clq_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                         const clq_tensor *y) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
-    clq_tensor_info xi, yi;
-    clq_quantize_op op;
-    clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
-    if (st == CLQ_SUCCESS)
-        st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
-    if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, op.qmin, op.qmax);
-    if (st != CLQ_SUCCESS || op.lay.n == 0) return st;
-    return run_quantize(ctx, x, &xi, y, &yi, &op);
+    return quantize_static(ctx, x, qp, y, NULL, 0, 0);
+}
+
+clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                const clq_tensor *y, clq_buffer *rowsums, size_t rowsums_offset) {
+    return quantize_static(ctx, x, qp, y, rowsums, rowsums_offset, 1);
 }
 
 clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qparams *qp,
@@ -81,12 +130,15 @@ clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qpara
     return st;
 }
 
-clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
-                                const clq_tensor *y) {
+static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                   const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
+                                   int want_rowsums) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
     clq_tensor_info xi, yi;
     clq_quantize_op op;
+    rowsums_req rq = {{NULL, 0}, 0, 0};
     clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
+    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, rs, rs_offset, &rq);
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, clq__qparams_need_zero_point(qp),
                                         &op.scale, &op.zp);
@@ -111,8 +163,19 @@ clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq
                          .qtype = qp->qtype, .qmin = op.qmin, .qmax = op.qmax,
                          .scale = op.scale, .zp = op.zp};
     st = ctx->ops->qparams(ctx, &qo);
-    if (st != CLQ_SUCCESS || op.lay.n == 0) return st;
-    st = ctx->ops->quantize(ctx, &op);
-    if (st == CLQ_SUCCESS) st = clq__scatter(ctx, y, &yi, &op.q);
+    if (st != CLQ_SUCCESS) return st;
+    if (op.lay.n) st = ctx->ops->quantize(ctx, &op);
+    if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, &yi, &op, &rq);
     return st;
+}
+
+clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                const clq_tensor *y) {
+    return quantize_dynamic(ctx, x, qp, y, NULL, 0, 0);
+}
+
+clq_status clq_quantize_dynamic_rowsums(clq_context *ctx, const clq_tensor *x,
+                                        const clq_qparams *qp, const clq_tensor *y,
+                                        clq_buffer *rowsums, size_t rowsums_offset) {
+    return quantize_dynamic(ctx, x, qp, y, rowsums, rowsums_offset, 1);
 }

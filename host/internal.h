@@ -19,6 +19,7 @@ enum {
     CLQ_SCRATCH_MAX,
     CLQ_SCRATCH_PART_MIN,
     CLQ_SCRATCH_PART_MAX,
+    CLQ_SCRATCH_ROWSUMS, /* clq_gemm: row sums of A when the caller gave none */
     CLQ_SCRATCH_COUNT
 };
 

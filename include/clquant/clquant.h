@@ -320,6 +320,11 @@ CLQ_API clq_status clq_quantize_multiplier(double real, int32_t *multiplier, int
 CLQ_API clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                         const clq_tensor *y, clq_buffer *rowsums,
                                         size_t rowsums_offset);
+/* clq_quantize_dynamic with the same row sums: the activation path of a quantized
+ * linear layer (A and its row sums in one call, nothing read back). */
+CLQ_API clq_status clq_quantize_dynamic_rowsums(clq_context *ctx, const clq_tensor *x,
+                                                const clq_qparams *qp, const clq_tensor *y,
+                                                clq_buffer *rowsums, size_t rowsums_offset);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,14 @@
+/* api_gemm.h: helpers shared by the GEMM entry points (api_gemm.c, api_gemm_pack.c). */
+#ifndef CLQ_API_GEMM_H
+#define CLQ_API_GEMM_H
+
+#include "validate.h"
+
+/* Fixed-point requantization shifts are accepted in [MIN, MAX]: a left shift of 31
+ * or more would move every bit out of int32, a right shift beyond 31 likewise. */
+#define CLQ_GEMM_MIN_SHIFT (-31)
+#define CLQ_GEMM_MAX_SHIFT 30
+
+/* max over the values v of type t of |v - zp|. */
+CLQ_HIDDEN unsigned clq__gemm_dev(clq_dtype t, int32_t zp);
+#endif
