@@ -43,7 +43,7 @@ typedef enum clq_status {
     CLQ_ERROR_NO_DEVICE = 4,        /* no OpenCL platform/device matched */
     CLQ_ERROR_BUILD_FAILED = 5,     /* OpenCL program build failed: clq_context_build_log */
     CLQ_ERROR_OPENCL = 6,           /* an OpenCL call failed at run time */
-    CLQ_ERROR_OVERFLOW = 7,         /* a size computation would overflow size_t */
+    CLQ_ERROR_OVERFLOW = 7,         /* a size would overflow size_t, or a GEMM K its exact int32 range */
     CLQ_ERROR_CONTEXT_MISMATCH = 8, /* a buffer belongs to another context */
     CLQ_ERROR_OUT_OF_BOUNDS = 9,    /* shape/strides/offset overrun the buffer */
     CLQ_ERROR_INVALID_QPARAMS = 10, /* a scale not finite and > 0, or a zero point out of range */
