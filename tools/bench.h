@@ -1,10 +1,12 @@
 /* bench.h: helpers shared by the files of clquant-bench: timing, fatal errors,
- * the peer copy each op is compared with, and the cold/warm startup section. */
+ * the peer copy each op is compared with, the cold/warm startup section, and the
+ * int8 GEMM subcommand with its peers. */
 #ifndef CLQ_BENCH_H
 #define CLQ_BENCH_H
 
 #include <clquant/clquant.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Monotonic clock, seconds. */
 double bench_now(void);
@@ -18,6 +20,14 @@ const char *bench_loadavg(char *buf, size_t size);
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* On failure: prints what failed, the status name and the context's message, exits 1. */
 void bench_check(const clq_context *ctx, clq_status st, const char *what);
+
+/* --backend's value: auto, opencl or cpu; exits with a message otherwise. */
+clq_backend bench_parse_backend(const char *v);
+const char *bench_backend_text(clq_backend b);
+/* Makes --backend win over CLQ_BACKEND (children inherit it), with a note. */
+void bench_apply_backend_arg(const char *backend_arg, int quiet);
+/* The "# clquant-bench" title and the backend / device / fallback lines. */
+void bench_print_header(clq_context *ctx, const char *backend_arg);
 
 /* A context on `backend` (options otherwise default, so the environment applies);
  * exits with the library's own message when creation fails. */
@@ -47,5 +57,39 @@ int bench_startup_probe(clq_backend backend);
  * warm (same dirs), prints both and warm/cold against the goal. Returns non-zero
  * only when a probe could not be run. */
 int bench_startup_section(clq_backend backend, const char *backend_arg);
+
+/* ---- int8 GEMM (bench_gemm.c) ----
+ * `clquant-bench gemm [options]`: argv[0] is "gemm"; self is the full argv (the
+ * bench may re-run itself with OpenBLAS's environment set). Returns the exit code. */
+int bench_gemm_main(int argc, char **argv, char **self);
+
+/* One shape's operands as the peers get them: A [M, K] u8 with zero point za,
+ * B [N, K] s8 (a row per output channel) with one zero point zb for all channels. */
+typedef struct bench_gemm_shape {
+    size_t m, n, k;
+    const uint8_t *a;
+    int32_t za;
+    const int8_t *b;
+    int32_t zb;
+} bench_gemm_shape;
+
+typedef enum bench_gemm_peer_kind {
+    GEMM_PEER_CLBLAST,  /* SGEMM of (A - za)(B - zb)^T on the context's OpenCL queue */
+    GEMM_PEER_ONEDNN,   /* u8s8s32 matmul with both zero points, CPU */
+    GEMM_PEER_OPENBLAS  /* SGEMM, CPU */
+} bench_gemm_peer_kind;
+
+typedef struct bench_gemm_peer bench_gemm_peer;
+const char *bench_gemm_peer_name(bench_gemm_peer_kind kind);
+/* Whether the peer was found at build time (CLQ_HAVE_CLBLAST, _DNNL, _OPENBLAS). */
+int bench_gemm_peer_built(bench_gemm_peer_kind kind);
+/* Sets the peer up on s (whose arrays must outlive it), runs it once and checks a
+ * few entries of its result; NULL when it was not built in. Exits on failure. */
+bench_gemm_peer *bench_gemm_peer_create(bench_gemm_peer_kind kind, clq_context *ctx,
+                                        const bench_gemm_shape *s);
+const char *bench_gemm_peer_describe(const bench_gemm_peer *p);
+/* Seconds of one call, finished (wall clock). */
+double bench_gemm_peer_once(bench_gemm_peer *p);
+void bench_gemm_peer_destroy(bench_gemm_peer *p);
 
 #endif

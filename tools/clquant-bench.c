@@ -1,5 +1,6 @@
 /* clquant-bench.c: measures clquant's ops on one backend, each against a plain
- * copy of the same bytes in the same run, and cold vs warm startup. Public API only. */
+ * copy of the same bytes in the same run, and cold vs warm startup; `gemm` runs
+ * the int8 GEMM section (bench_gemm.c) instead. Public API only. */
 #include "bench.h"
 
 #include <clquant/clquant_cl.h>
@@ -113,8 +114,32 @@ static size_t dtype_bytes(clq_dtype t, size_t n) {
 
 static const char *dtype_text(clq_dtype t) { return clq_dtype_name(t); }
 
-static const char *backend_text(clq_backend b) {
+const char *bench_backend_text(clq_backend b) {
     return b == CLQ_BACKEND_OPENCL ? "opencl" : b == CLQ_BACKEND_CPU ? "cpu" : "auto";
+}
+
+clq_backend bench_parse_backend(const char *v) {
+    if (v && !strcmp(v, "auto")) return CLQ_BACKEND_AUTO;
+    if (v && !strcmp(v, "opencl")) return CLQ_BACKEND_OPENCL;
+    if (v && !strcmp(v, "cpu")) return CLQ_BACKEND_CPU;
+    bench_die("--backend wants auto, opencl or cpu, got '%s'", v ? v : "(nothing)");
+}
+
+void bench_apply_backend_arg(const char *backend_arg, int quiet) {
+    if (!backend_arg) return;
+    const char *env = getenv("CLQ_BACKEND");
+    if (env && strcmp(env, backend_arg) && !quiet)
+        fprintf(stderr, "clquant-bench: --backend %s overrides CLQ_BACKEND=%s\n", backend_arg, env);
+    setenv("CLQ_BACKEND", backend_arg, 1);
+}
+
+void bench_print_header(clq_context *ctx, const char *backend_arg) {
+    const char *fallback = clq_context_fallback_reason(ctx);
+    printf("# clquant-bench %s (library %s)\n\n", CLQ_VERSION_STRING, clq_version_string());
+    printf("- backend: %s (requested: %s)\n", bench_backend_text(clq_context_backend(ctx)),
+           backend_arg ? backend_arg : "default");
+    printf("- device: %s\n", clq_context_device_name(ctx));
+    printf("- fallback: %s\n", fallback[0] ? fallback : "none");
 }
 
 static void gran_text(const bench_case *c, char *buf, size_t size) {
@@ -148,6 +173,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: clquant-bench [--backend auto|opencl|cpu] [--size-mib N] [--runs N]\n"
             "                     [--ops LIST] [--quick]\n"
+            "       clquant-bench gemm [options]   (int8 GEMM; clquant-bench gemm --help)\n"
             "  --backend   context backend (default: the library default, AUTO, or CLQ_BACKEND)\n"
             "  --size-mib  working set: size of the f32 tensor in MiB (default %d; --quick: %d)\n"
             "  --runs      timed runs per case, median reported, %d..%d (default %d; --quick: %d)\n"
@@ -189,11 +215,7 @@ static void parse_args(int argc, char **argv, bench_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "--backend")) {
-            if (!v) bench_die("--backend wants auto, opencl or cpu");
-            if (!strcmp(v, "auto")) a->backend = CLQ_BACKEND_AUTO;
-            else if (!strcmp(v, "opencl")) a->backend = CLQ_BACKEND_OPENCL;
-            else if (!strcmp(v, "cpu")) a->backend = CLQ_BACKEND_CPU;
-            else bench_die("--backend wants auto, opencl or cpu, got '%s'", v);
+            a->backend = bench_parse_backend(v);
             a->backend_arg = v;
             i++;
         } else if (!strcmp(s, "--size-mib")) {
@@ -418,15 +440,10 @@ static size_t fit_device(clq_context *ctx, size_t size_mib) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "gemm")) return bench_gemm_main(argc - 1, argv + 1, argv);
     bench_args a;
     parse_args(argc, argv, &a);
-    if (a.backend_arg) {
-        /* The command line wins over the environment the library reads (children inherit it). */
-        const char *env = getenv("CLQ_BACKEND");
-        if (env && strcmp(env, a.backend_arg) && !a.probe)
-            fprintf(stderr, "clquant-bench: --backend %s overrides CLQ_BACKEND=%s\n", a.backend_arg, env);
-        setenv("CLQ_BACKEND", a.backend_arg, 1);
-    }
+    bench_apply_backend_arg(a.backend_arg, a.probe);
     if (a.probe) return bench_startup_probe(a.backend);
 
     bench_data d;
@@ -434,13 +451,7 @@ int main(int argc, char **argv) {
     d.ctx = bench_context_create(a.backend);
     clq_context *ctx = d.ctx;
     int opencl = clq_context_backend(ctx) == CLQ_BACKEND_OPENCL;
-    const char *fallback = clq_context_fallback_reason(ctx);
-
-    printf("# clquant-bench %s (library %s)\n\n", CLQ_VERSION_STRING, clq_version_string());
-    printf("- backend: %s (requested: %s)\n", backend_text(clq_context_backend(ctx)),
-           a.backend_arg ? a.backend_arg : "default");
-    printf("- device: %s\n", clq_context_device_name(ctx));
-    printf("- fallback: %s\n", fallback[0] ? fallback : "none");
+    bench_print_header(ctx, a.backend_arg);
 
     size_t nwant = case_count_wanted(&a);
     row_result res[NCASES];
@@ -529,6 +540,6 @@ int main(int argc, char **argv) {
     clq_context_destroy(ctx);
 
     int rc = 0;
-    if (wanted(&a, "startup")) rc = bench_startup_section(used, backend_text(used));
+    if (wanted(&a, "startup")) rc = bench_startup_section(used, bench_backend_text(used));
     return rc;
 }
