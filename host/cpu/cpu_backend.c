@@ -69,6 +69,10 @@ static const clq_backend_ops cpu_ops = {
     clq__cpu_qparams,
     clq__cpu_quantize,
     clq__cpu_dequantize,
+    clq__cpu_gemm_pack,
+    NULL, /* gemm_unpack: nothing beyond w->data */
+    clq__cpu_gemm_rowsums,
+    clq__cpu_gemm,
 };
 
 static clq_cpu_isa detect_isa(void) {

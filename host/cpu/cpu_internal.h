@@ -1,5 +1,5 @@
 /* cpu_internal.h: the CPU backend's state and the per-ISA kernel tables that the
- * op drivers (cpu_quantize.c, cpu_dequantize.c, cpu_minmax.c) call. */
+ * op drivers (cpu_quantize.c, cpu_dequantize.c, cpu_minmax.c) call, and the ops. */
 #ifndef CLQ_CPU_INTERNAL_H
 #define CLQ_CPU_INTERNAL_H
 
@@ -127,5 +127,9 @@ clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op);
 clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op);
 clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op);
 clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op);
+/* int8 GEMM (cpu_gemm.c); packed weights keep nothing beyond w->data, so no gemm_unpack. */
+clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
+clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op);
+clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op);
 
 #endif

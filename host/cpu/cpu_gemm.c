@@ -1,0 +1,272 @@
+/* cpu_gemm.c: the int8 GEMM ops of the CPU path: weight packing (with column sums),
+ * row sums of A, and the blocked, multi-threaded driver around the micro-kernels. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_gemm_kernel.h"
+#include "cpu_gemm_stage.h"
+#include "cpu_internal.h"
+
+#define NR CLQ_CPU_GEMM_NR
+#define KALIGN CLQ_CPU_GEMM_KALIGN
+
+/* Blocking. A K panel of one NR-row B slice (NR * kc bytes) stays in L1 while the
+ * kernel walks the packed A block (mc x kc s16) from L2; long panels amortise the
+ * kernels' final horizontal sums. The int32 accumulators of a block (mc x nc) stay
+ * in L2 across K panels. */
+#define GEMM_KC_MAX ((size_t)1024)
+#define GEMM_A_BYTES ((size_t)512 << 10)
+#define GEMM_ACC_BYTES ((size_t)256 << 10)
+#define GEMM_NC_MAX ((size_t)1024)
+#define GEMM_NC_MIN ((size_t)16)
+#define GEMM_MC_MAX ((size_t)256)
+/* Tasks per thread to aim for when splitting N, so that uneven tasks even out. */
+#define GEMM_TASKS_PER_THREAD 4
+
+static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
+
+static const clq_cpu_gemm_kernel *pick_kernel(clq_cpu_isa isa) {
+#if CLQ_CPU_X86
+    if (isa == CLQ_CPU_AVX512) return &clq__cpu_gemm_avx512;
+    if (isa == CLQ_CPU_AVX2) return &clq__cpu_gemm_avx2;
+#else
+    (void)isa;
+#endif
+    return &clq__cpu_gemm_portable;
+}
+
+/* ---- packing B ---------------------------------------------------------- */
+
+#define PACK_ROWS ((size_t)64)
+
+typedef struct pack_job {
+    const uint8_t *b;
+    uint8_t flip;
+    size_t n, k, kp;
+    int8_t *dst;
+    int32_t *colsum;
+} pack_job;
+
+static void pack_chunk(void *arg, size_t chunk) {
+    const pack_job *j = arg;
+    size_t r1 = (chunk + 1) * PACK_ROWS, np = round_up(j->n, NR);
+    if (r1 > np) r1 = np;
+    for (size_t r = chunk * PACK_ROWS; r < r1; r++) {
+        int8_t *d = j->dst + r * j->kp;
+        size_t kv = r < j->n ? j->k : 0;
+        const uint8_t *s = j->b + r * j->k;
+        int32_t sum = 0;
+        for (size_t p = 0; p < kv; p++) {
+            d[p] = (int8_t)(s[p] ^ j->flip);
+            sum += d[p];
+        }
+        memset(d + kv, 0, j->kp - kv);
+        if (r < j->n) j->colsum[r] = sum;
+    }
+}
+
+clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
+    clq_cpu_state *st = ctx->impl;
+    size_t kp = round_up(op->k, KALIGN), np = round_up(op->n, NR);
+    if (kp && np > SIZE_MAX / kp)
+        return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: packed weights of %zu x %zu overflow",
+                          op->n, op->k);
+    clq_status s = clq_buffer_create(ctx, np * kp, &w->data);
+    if (s != CLQ_SUCCESS) return s;
+    w->layout[0] = CLQ_CPU_GEMM_B_ROWS;
+    w->layout[1] = NR;
+    w->layout[2] = kp;
+    w->layout[3] = np;
+    pack_job j = {clq__cpu_span_ptr(op->b), op->btype == CLQ_U8 ? 0x80 : 0, op->n, op->k, kp,
+                  w->data->host, w->colsum ? w->colsum->host : NULL};
+    if (kp) clq__cpu_parallel(st->pool, clq__cpu_nchunks(np, PACK_ROWS), pack_chunk, &j);
+    else if (op->n) memset(j.colsum, 0, op->n * sizeof *j.colsum);
+    return CLQ_SUCCESS;
+}
+
+/* ---- row sums of A ------------------------------------------------------ */
+
+typedef struct rowsum_job {
+    const clq_rowsums_op *op;
+    const uint8_t *a;
+    int32_t *sums;
+    size_t rows_per_chunk;
+} rowsum_job;
+
+static void rowsum_chunk(void *arg, size_t chunk) {
+    const rowsum_job *j = arg;
+    size_t r0 = chunk * j->rows_per_chunk, r1 = r0 + j->rows_per_chunk;
+    if (r1 > j->op->rows) r1 = j->op->rows;
+    size_t k = j->op->k;
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *a = j->a + r * j->op->lda;
+        int32_t s = 0;
+        if (j->op->atype == CLQ_U8)
+            for (size_t p = 0; p < k; p++) s += a[p];
+        else
+            for (size_t p = 0; p < k; p++) s += (int8_t)a[p];
+        j->sums[r] = s;
+    }
+}
+
+clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
+    clq_cpu_state *st = ctx->impl;
+    if (op->rows == 0) return CLQ_SUCCESS;
+    /* about 64 KiB of A per chunk */
+    size_t per = op->k ? ((size_t)64 << 10) / op->k : op->rows;
+    rowsum_job j = {op, clq__cpu_span_ptr(op->a), clq__cpu_span_ptr(op->sums), per ? per : 1};
+    clq__cpu_parallel(st->pool, clq__cpu_nchunks(op->rows, j.rows_per_chunk), rowsum_chunk, &j);
+    return CLQ_SUCCESS;
+}
+
+/* ---- the GEMM driver ---------------------------------------------------- */
+
+typedef struct gemm_job {
+    const clq_cpu_gemm_kernel *kern;
+    clq_cpu_gemm_epi epi;
+    const uint8_t *a;
+    size_t lda;
+    int a_u8;
+    const int8_t *b;
+    size_t kp;                 /* packed B row stride, K rounded up to KALIGN */
+    size_t m, n, k, kc, mc, nc, mb, ntasks;
+    char *ws;                  /* one workspace of ws_size bytes per chunk */
+    size_t ws_size;
+    atomic_size_t next;
+} gemm_job;
+
+/* Workspace carve-up; every piece starts 64-byte aligned. */
+typedef struct gemm_ws {
+    int16_t *apack;  /* mc x kc */
+    int32_t *acc;    /* mc x nc */
+    int32_t *tile;   /* MR_MAX x NR */
+    clq_cpu_gemm_cols cols;
+} gemm_ws;
+
+static size_t ws_layout(const gemm_job *j, char *base, gemm_ws *w) {
+    size_t off = 0;
+#define WS_TAKE(ptr, bytes)                                      \
+    do {                                                         \
+        if (base) ptr = (void *)(base + off);                    \
+        off += round_up((bytes), 64);                            \
+    } while (0)
+    gemm_ws d;
+    gemm_ws *o = w ? w : &d;
+    WS_TAKE(o->apack, j->mc * j->kc * sizeof(int16_t));
+    WS_TAKE(o->acc, j->mc * j->nc * sizeof(int32_t));
+    WS_TAKE(o->tile, CLQ_CPU_GEMM_MR_MAX * NR * sizeof(int32_t));
+    WS_TAKE(o->cols.colterm, j->nc * 4);
+    WS_TAKE(o->cols.zb, j->nc * 4);
+    WS_TAKE(o->cols.f, j->nc * 4);
+    WS_TAKE(o->cols.mult, j->nc * 4);
+    WS_TAKE(o->cols.shift, j->nc * 4);
+#undef WS_TAKE
+    return off;
+}
+
+/* One block: rows [m0, m0 + rows) x columns [n0, n0 + cols), all of K. */
+static void gemm_block(const gemm_job *j, const gemm_ws *w, size_t m0, size_t rows, size_t n0,
+                       size_t cols) {
+    const clq_cpu_gemm_kernel *kern = j->kern;
+    size_t mr = (size_t)kern->mr, ncp = round_up(cols, NR), ld = j->nc;
+    if (j->kp == 0)
+        for (size_t i = 0; i < rows; i++) memset(w->acc + i * ld, 0, ncp * sizeof(int32_t));
+    for (size_t k0 = 0; k0 < j->kp; k0 += j->kc) {
+        size_t kc = j->kp - k0 < j->kc ? j->kp - k0 : j->kc;
+        clq__cpu_gemm_pack_a(j->a + m0 * j->lda, j->lda, j->a_u8, rows, k0, kc, j->k, w->apack);
+        for (size_t jr = 0; jr < ncp; jr += NR) {
+            const int8_t *b = j->b + (n0 + jr) * j->kp + k0;
+            for (size_t ir = 0; ir < rows; ir += mr) {
+                size_t r = rows - ir < mr ? rows - ir : mr;
+                const int16_t *a = w->apack + ir * kc;
+                int32_t *acc = w->acc + ir * ld + jr;
+                if (k0 == 0) {
+                    kern->ukr[r - 1](kc, a, b, j->kp, acc, ld);
+                    continue;
+                }
+                kern->ukr[r - 1](kc, a, b, j->kp, w->tile, NR);
+                for (size_t i = 0; i < r; i++)
+                    for (size_t c = 0; c < NR; c++)
+                        acc[i * ld + c] =
+                            (int32_t)((uint32_t)acc[i * ld + c] + (uint32_t)w->tile[i * NR + c]);
+            }
+        }
+    }
+    clq__cpu_gemm_epi_cols(&j->epi, n0, cols, &w->cols);
+    clq__cpu_gemm_epi_rows(&j->epi, &w->cols, w->acc, ld, m0, rows, n0, cols);
+}
+
+/* A chunk is one worker's share: it takes blocks until none is left, so a thread
+ * that starts late or runs slow simply takes fewer. */
+static void gemm_chunk(void *arg, size_t chunk) {
+    gemm_job *j = arg;
+    gemm_ws w;
+    ws_layout(j, j->ws + chunk * j->ws_size, &w);
+    for (;;) {
+        size_t t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (t >= j->ntasks) break;
+        /* consecutive tasks share a column block, so threads share its B in cache */
+        size_t mi = t % j->mb, ni = t / j->mb;
+        size_t m0 = mi * j->mc, n0 = ni * j->nc;
+        size_t rows = j->m - m0 < j->mc ? j->m - m0 : j->mc;
+        size_t cols = j->n - n0 < j->nc ? j->n - n0 : j->nc;
+        gemm_block(j, &w, m0, rows, n0, cols);
+    }
+}
+
+/* kc, mc, nc and the task grid for this shape and thread count. */
+static void plan(gemm_job *j, int threads) {
+    size_t kp = j->kp, np = round_up(j->n, NR), mr = (size_t)j->kern->mr;
+    size_t panels = kp > GEMM_KC_MAX ? (kp + GEMM_KC_MAX - 1) / GEMM_KC_MAX : 1;
+    j->kc = kp ? round_up((kp + panels - 1) / panels, KALIGN) : KALIGN;
+    size_t mc = GEMM_A_BYTES / (j->kc * sizeof(int16_t));
+    mc = mc < GEMM_MC_MAX ? mc : GEMM_MC_MAX;
+    mc = mc / mr * mr;
+    if (mc < mr) mc = mr;
+    j->mc = j->m < mc ? j->m : mc;
+    j->mb = (j->m + j->mc - 1) / j->mc;
+    size_t nc = GEMM_ACC_BYTES / (j->mc * sizeof(int32_t));
+    nc = nc < GEMM_NC_MAX ? nc : GEMM_NC_MAX;
+    nc = nc / NR * NR;
+    if (nc < GEMM_NC_MIN) nc = GEMM_NC_MIN;
+    if (nc > np) nc = np;
+    /* split N further until every thread has a few tasks (small M: GEMV splits N) */
+    size_t want = (size_t)threads * GEMM_TASKS_PER_THREAD;
+    while (j->mb * ((np + nc - 1) / nc) < want && nc / 2 >= GEMM_NC_MIN)
+        nc = round_up(nc / 2, NR);
+    j->nc = nc;
+    j->ntasks = j->mb * ((j->n + nc - 1) / nc);
+}
+
+clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op) {
+    clq_cpu_state *st = ctx->impl;
+    const clq_packed_weights *w = op->w;
+    if (w->layout[0] != CLQ_CPU_GEMM_B_ROWS || w->layout[1] != NR)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "cpu: the weights were not packed by the CPU backend");
+    if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
+    gemm_job j;
+    memset(&j, 0, sizeof j);
+    j.kern = pick_kernel(st->isa);
+    clq__cpu_gemm_epi_init(op, &j.epi);
+    j.a = clq__cpu_span_ptr(op->a);
+    j.lda = op->lda;
+    j.a_u8 = op->atype == CLQ_U8;
+    j.b = w->data->host;
+    j.kp = w->layout[2];
+    j.m = op->m, j.n = op->n, j.k = op->k;
+    int threads = clq__cpu_pool_threads(st->pool);
+    plan(&j, threads);
+    size_t nchunks = j.ntasks < (size_t)threads ? j.ntasks : (size_t)threads;
+    j.ws_size = ws_layout(&j, NULL, NULL);
+    void *ws = NULL;
+    if (posix_memalign(&ws, 64, nchunks * j.ws_size) != 0)
+        return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY,
+                          "cpu: cannot allocate %zu bytes of GEMM workspace", nchunks * j.ws_size);
+    j.ws = ws;
+    atomic_init(&j.next, 0);
+    clq__cpu_parallel(st->pool, nchunks, gemm_chunk, &j);
+    free(ws);
+    return CLQ_SUCCESS;
+}
