@@ -345,6 +345,10 @@ const clq_backend_ops clq__cl_ops = {
     .qparams = clq__cl_qparams,
     .quantize = clq__cl_quantize,
     .dequantize = clq__cl_dequantize,
+    .gemm_pack = clq__cl_gemm_pack,
+    .gemm_unpack = clq__cl_gemm_unpack,
+    .rowsums = clq__cl_rowsums,
+    .gemm = clq__cl_gemm,
 };
 
 /* POCL 3.1 crashes when several threads enumerate platforms and create contexts at

@@ -16,6 +16,10 @@ typedef struct clq_cl_tuning {
     unsigned minmax_chunk; /* elements per work item in min/max (multiple of 16) */
     unsigned copy_chunk;   /* innermost elements per work item in copy_strided */
     size_t local_size;     /* 1D work-group size; 0: let the runtime choose */
+    unsigned gemm_nr;      /* GEMM: columns per packed panel and per work item (multiple of 4) */
+    unsigned gemm_mr;      /* GEMM: rows per work item */
+    unsigned gemm_small_m; /* GEMM: M below this runs the 1-row tile (a stream over B) */
+    size_t gemm_local[2];  /* GEMM work-group size (panels, row tiles) */
 } clq_cl_tuning;
 
 enum { CLQ_CL_MAX_PROGRAMS = 8, CLQ_CL_MAX_KERNELS = 48 };
@@ -89,6 +93,10 @@ clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op);
 clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op);
 clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op);
 clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op);
+clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
+void clq__cl_gemm_unpack(clq_packed_weights *w);
+clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op);
+clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op);
 
 /* How the granule-wise kernels walk a layout (cl_layout.c): granule p covers
  * {base(p) + u * su + v : u < U(p), v < V}, v contiguous (kernels/common.cl). */

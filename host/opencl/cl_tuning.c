@@ -17,9 +17,9 @@ typedef struct tuning_entry {
 static const tuning_entry table[] = {
     /* POCL's CPU device: 4096 elements per work item keeps the per-item setup
      * (a few 64-bit divisions) far below the memory time. */
-    {"Portable Computing Language", CL_DEVICE_TYPE_CPU, {4096, 16384, 64, 0}},
-    {NULL, CL_DEVICE_TYPE_CPU, {4096, 16384, 64, 0}},
-    {NULL, 0, {256, 4096, 16, 0}},
+    {"Portable Computing Language", CL_DEVICE_TYPE_CPU, {4096, 16384, 64, 0, 32, 6, 4, {1, 1}}},
+    {NULL, CL_DEVICE_TYPE_CPU, {4096, 16384, 64, 0, 32, 6, 4, {1, 1}}},
+    {NULL, 0, {256, 4096, 16, 0, 16, 4, 4, {16, 4}}},
 };
 
 void clq__cl_choose_tuning(clq_cl_impl *impl) {
@@ -43,6 +43,7 @@ void clq__cl_choose_tuning(clq_cl_impl *impl) {
     impl->tuning = pick->tuning;
     snprintf(impl->options, sizeof impl->options,
              "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt -DCLQ_QUANT_CHUNK=%u "
-             "-DCLQ_MINMAX_CHUNK=%u -DCLQ_COPY_CHUNK=%u",
-             impl->tuning.quant_chunk, impl->tuning.minmax_chunk, impl->tuning.copy_chunk);
+             "-DCLQ_MINMAX_CHUNK=%u -DCLQ_COPY_CHUNK=%u -DCLQ_GEMM_NR=%u -DCLQ_GEMM_MR=%u",
+             impl->tuning.quant_chunk, impl->tuning.minmax_chunk, impl->tuning.copy_chunk,
+             impl->tuning.gemm_nr, impl->tuning.gemm_mr);
 }

@@ -1,0 +1,151 @@
+/* cl_gemm.c: enqueues kernels/gemm.cl: weight packing (panels of CLQ_GEMM_NR columns,
+ * column sums on the device), row sums of A, and the GEMM with its output stage. */
+#include <string.h>
+
+#include "cl_internal.h"
+
+/* w->layout: [0] columns per panel, [1] K rounded up to 4, [2] panels. */
+enum { LAY_NR, LAY_KP, LAY_PANELS };
+
+static cl_mem mem_of(const clq_buffer *b) { return (cl_mem)b->handle; }
+
+/* Sets the arguments and enqueues with a fixed work-group size, global rounded up
+ * to it (the kernels skip the extra items): POCL compiles a kernel once per
+ * work-group size, and the sizes it picks itself follow the global size. */
+static clq_status run_local(clq_context *ctx, cl_kernel k, const char *what,
+                            const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global,
+                            const size_t *local) {
+    for (int i = 0; i < nargs; i++) {
+        cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+        if (err != CL_SUCCESS)
+            return clq__error(ctx, CLQ_ERROR_INTERNAL, "%s: clSetKernelArg(%d): %s", what, i,
+                              clq__cl_error_name(err));
+    }
+    size_t g[3];
+    for (cl_uint d = 0; d < dims; d++) {
+        if (global[d] == 0) return CLQ_SUCCESS;
+        g[d] = clq__cl_div_up(global[d], local[d]) * local[d];
+    }
+    cl_int err = clEnqueueNDRangeKernel(clq_cl(ctx)->queue, k, dims, NULL, g, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return clq__error(ctx,
+                          err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
+                                  err == CL_OUT_OF_HOST_MEMORY
+                              ? CLQ_ERROR_OUT_OF_MEMORY
+                              : CLQ_ERROR_OPENCL,
+                          "%s: clEnqueueNDRangeKernel: %s", what, clq__cl_error_name(err));
+    return CLQ_SUCCESS;
+}
+
+clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
+    clq_cl_impl *impl = clq_cl(ctx);
+    size_t nr = impl->tuning.gemm_nr;
+    size_t kp = (op->k + 3) / 4 * 4, panels = clq__cl_div_up(op->n, nr);
+    w->layout[LAY_NR] = nr;
+    w->layout[LAY_KP] = kp;
+    w->layout[LAY_PANELS] = panels;
+    clq_status st = clq_buffer_create(ctx, panels * nr * kp, &w->data);
+    if (st != CLQ_SUCCESS || op->n == 0) return st;
+    cl_mem packed = mem_of(w->data), colsum = mem_of(w->colsum), b = colsum;
+    cl_ulong boff = 0, n = op->n, k = op->k, kpl = kp;
+    if (op->b.buf) st = clq__cl_span(ctx, op->b, 1, "gemm pack b", &b, &boff);
+    if (st != CLQ_SUCCESS) return st;
+    cl_uchar bx = op->btype == CLQ_U8 ? 0x80 : 0;
+    cl_kernel kern;
+    st = clq__cl_kernel(ctx, "gemm", "gemm_pack", &kern);
+    if (st != CLQ_SUCCESS) return st;
+    clq_cl_arg a[] = {CLQ_ARG(b),      CLQ_ARG(boff), CLQ_ARG(n),  CLQ_ARG(k),
+                      CLQ_ARG(bx),     CLQ_ARG(packed), CLQ_ARG(kpl), CLQ_ARG(colsum)};
+    size_t g[1] = {panels * nr}, l[1] = {nr};
+    return run_local(ctx, kern, "gemm_pack", a, (int)(sizeof a / sizeof a[0]), 1, g, l);
+}
+
+void clq__cl_gemm_unpack(clq_packed_weights *w) { (void)w; }
+
+clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
+    if (op->rows == 0) return CLQ_SUCCESS;
+    cl_mem a, sums;
+    cl_ulong aoff = 0, soff, lda = op->lda, k = op->k, rows = op->rows;
+    clq_status st = clq__cl_span(ctx, op->sums, 4, "row sums", &sums, &soff);
+    if (st != CLQ_SUCCESS) return st;
+    a = sums; /* K = 0 reads nothing */
+    if (op->k && (st = clq__cl_span(ctx, op->a, 1, "row sums a", &a, &aoff)) != CLQ_SUCCESS)
+        return st;
+    cl_int is_s8 = op->atype == CLQ_S8;
+    cl_kernel kern;
+    st = clq__cl_kernel(ctx, "gemm", "gemm_rowsums", &kern);
+    if (st != CLQ_SUCCESS) return st;
+    clq_cl_arg args[] = {CLQ_ARG(a),     CLQ_ARG(aoff), CLQ_ARG(lda),  CLQ_ARG(k),
+                         CLQ_ARG(is_s8), CLQ_ARG(sums), CLQ_ARG(soff), CLQ_ARG(rows)};
+    size_t g[1] = {op->rows}, l[1] = {1};
+    return run_local(ctx, kern, "gemm_rowsums", args, (int)(sizeof args / sizeof args[0]), 1, g, l);
+}
+
+/* A span's cl_mem and element offset, or (dummy, 0) with present = 0 when absent:
+ * the kernels never read an absent argument, but it must be a valid cl_mem. */
+typedef struct opt_arg {
+    cl_mem mem;
+    cl_ulong off;
+    cl_int present;
+} opt_arg;
+
+static clq_status opt_span(clq_context *ctx, clq_span s, size_t elem, const char *what,
+                           cl_mem dummy, opt_arg *out) {
+    out->mem = dummy;
+    out->off = 0;
+    out->present = s.buf != NULL;
+    return s.buf ? clq__cl_span(ctx, s, elem, what, &out->mem, &out->off) : CLQ_SUCCESS;
+}
+
+clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op) {
+    clq_cl_impl *impl = clq_cl(ctx);
+    const clq_packed_weights *w = op->w;
+    if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
+    if (w->layout[LAY_NR] != impl->tuning.gemm_nr)
+        return clq__error(ctx, CLQ_ERROR_INTERNAL, "packed weights have %zu-column panels, "
+                          "the kernels %u", w->layout[LAY_NR], impl->tuning.gemm_nr);
+    cl_mem dummy = mem_of(w->colsum);
+    size_t csize = op->ctype == CLQ_S32 || op->ctype == CLQ_F32 ? 4 : 1;
+    opt_arg a, c, za, rs, sa, sb, bias, sc, zc, mult, shift;
+    clq_status st = opt_span(ctx, op->k ? op->a : (clq_span){NULL, 0}, 1, "gemm a", dummy, &a);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->c, csize, "gemm c", dummy, &c);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->za, 4, "gemm za", dummy, &za);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->rowsums, 4, "gemm row sums", dummy, &rs);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->sa, 4, "gemm sa", dummy, &sa);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->bias, 4, "gemm bias", dummy, &bias);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->sc, 4, "gemm sc", dummy, &sc);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->zc, 4, "gemm zc", dummy, &zc);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->mult, 4, "gemm multiplier", dummy, &mult);
+    if (st == CLQ_SUCCESS) st = opt_span(ctx, op->shift, 4, "gemm shift", dummy, &shift);
+    if (st != CLQ_SUCCESS) return st;
+    sb.mem = w->sb ? mem_of(w->sb) : dummy;
+    cl_int sb_pc = w->sb_per_channel, zb_pc = w->zb_per_channel;
+    cl_mem colsum = mem_of(w->colsum), zb = mem_of(w->zb), B = mem_of(w->data);
+    cl_ulong m = op->m, n = op->n, k = op->k, lda = op->lda, ldc = op->ldc;
+    cl_ulong kp = w->layout[LAY_KP];
+    cl_int a_u8 = op->atype == CLQ_U8, ctype = op->ctype, relu = op->relu;
+    cl_int fixed = op->fixed_point, mult_pc = op->mult_per_channel, qmin = op->qmin,
+           qmax = op->qmax;
+
+    int small = op->m < impl->tuning.gemm_small_m;
+    const char *name = small ? "gemm_tile1" : "gemm_tile";
+    size_t mr = small ? 1 : impl->tuning.gemm_mr;
+    cl_kernel kern;
+    st = clq__cl_kernel(ctx, "gemm", name, &kern);
+    if (st != CLQ_SUCCESS) return st;
+    clq_cl_arg args[] = {
+        CLQ_ARG(a.mem),     CLQ_ARG(a.off),      CLQ_ARG(lda),        CLQ_ARG(B),
+        CLQ_ARG(kp),        CLQ_ARG(m),          CLQ_ARG(n),          CLQ_ARG(k),
+        CLQ_ARG(a_u8),      CLQ_ARG(za.mem),     CLQ_ARG(za.off),     CLQ_ARG(za.present),
+        CLQ_ARG(rs.mem),    CLQ_ARG(rs.off),     CLQ_ARG(rs.present), CLQ_ARG(colsum),
+        CLQ_ARG(zb),        CLQ_ARG(zb_pc),      CLQ_ARG(c.mem),      CLQ_ARG(c.off),
+        CLQ_ARG(ldc),       CLQ_ARG(ctype),      CLQ_ARG(sa.mem),     CLQ_ARG(sa.off),
+        CLQ_ARG(sb.mem),    CLQ_ARG(sb_pc),      CLQ_ARG(bias.mem),   CLQ_ARG(bias.off),
+        CLQ_ARG(bias.present), CLQ_ARG(relu),    CLQ_ARG(sc.mem),     CLQ_ARG(sc.off),
+        CLQ_ARG(zc.mem),    CLQ_ARG(zc.off),     CLQ_ARG(zc.present), CLQ_ARG(fixed),
+        CLQ_ARG(mult.mem),  CLQ_ARG(mult.off),   CLQ_ARG(shift.mem),  CLQ_ARG(shift.off),
+        CLQ_ARG(mult_pc),   CLQ_ARG(qmin),       CLQ_ARG(qmax)};
+    size_t g[2] = {w->layout[LAY_PANELS], clq__cl_div_up(op->m, mr)};
+    size_t l[2] = {impl->tuning.gemm_local[0], impl->tuning.gemm_local[1]};
+    return run_local(ctx, kern, name, args, (int)(sizeof args / sizeof args[0]), 2, g, l);
+}

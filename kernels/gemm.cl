@@ -1,0 +1,359 @@
+/* gemm.cl: int8 GEMM in the s8 domain of host/backend.h: weight packing with column
+ * sums, row sums of A, the tiled kernel, its dot-product variant, and the output stages. */
+
+/* Tile sizes (the host passes per-device values, host/opencl/cl_tuning.c).
+ * NR: columns of a packed panel and of a work item's tile (multiple of 4);
+ * MR: rows of a work item's tile in the generic kernel; MR1 the same for small M. */
+#ifndef CLQ_GEMM_NR
+#define CLQ_GEMM_NR 16
+#endif
+#ifndef CLQ_GEMM_MR
+#define CLQ_GEMM_MR 6
+#endif
+#define NR CLQ_GEMM_NR
+
+/* Packed B: panel p holds columns [p NR, p NR + NR) over kp (K rounded up to 4)
+ * as [k / 4][column][k % 4] s8 bytes, zero past K and past N: a work item reads
+ * 4 NR contiguous bytes per 4 k. */
+
+typedef struct __attribute__((packed)) {
+    uchar4 v;
+} clq_u8x4;
+inline uchar4 load_u8x4(const global uchar *p) { return ((const global clq_u8x4 *)p)->v; }
+
+/* One work item per packed column j < panels * NR: its bytes in the s8 domain (bx
+ * is 0x80 for u8 weights) and cs'[j] for j < n. */
+kernel void gemm_pack(const global uchar *b, ulong boff, ulong n, ulong k, uchar bx,
+                      global uchar *packed, ulong kp, global int *colsum) {
+    ulong j = get_global_id(0);
+    global uchar *dst = packed + (j / NR) * NR * kp + (j % NR) * 4;
+    const global uchar *src = b + boff + j * k;
+    int sum = 0; /* |sum| <= 128 k, far inside int for any k the api accepts */
+    for (ulong q = 0; q < kp / 4; q++) {
+        uchar4 v = (uchar4)(0);
+        if (j < n) {
+            ulong k0 = 4 * q;
+            if (k0 + 4 <= k) {
+                v = load_u8x4(src + k0) ^ (uchar4)(bx);
+            } else {
+                for (ulong i = 0; k0 + i < k; i++) ((uchar *)&v)[i] = src[k0 + i] ^ bx;
+            }
+        }
+        int4 s = convert_int4(as_char4(v));
+        sum += (s.x + s.y) + (s.z + s.w);
+        *(global clq_u8x4 *)(dst + q * NR * 4) = (clq_u8x4){v};
+    }
+    if (j < n) colsum[j] = sum;
+}
+
+/* sums[r] = sum_k a[r lda + k] of the stored values (is_s8 says how bytes read). */
+kernel void gemm_rowsums(const global uchar *a, ulong aoff, ulong lda, ulong k, int is_s8,
+                         global int *sums, ulong soff, ulong rows) {
+    ulong r = get_global_id(0);
+    if (r >= rows) return;
+    const global uchar *p = a + aoff + r * lda;
+    int16 acc = 0;
+    ulong i = 0;
+    for (; i + 16 <= k; i += 16) {
+        uchar16 v = load_u8x16(p + i);
+        acc += is_s8 ? convert_int16(as_char16(v)) : convert_int16(v);
+    }
+    int8 h = acc.lo + acc.hi;
+    int4 q = h.lo + h.hi;
+    int s = (q.x + q.y) + (q.z + q.w);
+    for (; i < k; i++) s += is_s8 ? (int)as_char(p[i]) : (int)p[i];
+    sums[soff + r] = s;
+}
+
+/* ---- output stages -------------------------------------------------------- */
+
+/* Stage codes: clq_dtype values of C. */
+#define CLQ_C_F32 1
+#define CLQ_C_S8 4
+#define CLQ_C_U8 5
+#define CLQ_C_S32 8
+
+/* What the epilogue needs besides C: everything per launch, read once per work item. */
+typedef struct {
+    int ctype, fixed, relu, has_bias, has_rs, qmin, qmax, zc;
+    uint za; /* za' */
+    uint kk; /* K mod 2^32 */
+    float sa, sc;
+} stage_t;
+
+/* Per-column values for 4 columns starting at n0 (columns past N get harmless values). */
+typedef struct {
+    uint4 zb, colterm;
+    float4 f;    /* F32: sa * sb[n]; float requant: (sa * sb[n]) / sc */
+    float4 bias;
+    int4 mult, shift;
+} cols_t;
+
+inline int4 gather4(const global int *p, ulong off, int per_channel, ulong n0, ulong n) {
+    if (!per_channel) return (int4)(p[off]);
+    int4 v;
+    v.x = p[off + n0];
+    v.y = p[off + min(n0 + 1, n - 1)];
+    v.z = p[off + min(n0 + 2, n - 1)];
+    v.w = p[off + min(n0 + 3, n - 1)];
+    return v;
+}
+
+/* C = acc - zb' rs' - za' cs' + K za' zb' (uint wrap-around): colterm holds the
+ * last two terms. */
+inline cols_t stage_cols(const stage_t *st, ulong n0, ulong n, const global int *colsum,
+                         const global int *zb, int zb_pc, const global float *sb, int sb_pc,
+                         const global float *bias, ulong bias_off, const global int *mult,
+                         ulong mult_off, const global int *shift, ulong shift_off, int mult_pc) {
+    cols_t c;
+    uint4 z = as_uint4(gather4(zb, 0, zb_pc, n0, n));
+    uint4 cs = as_uint4(gather4(colsum, 0, 1, n0, n));
+    c.zb = z;
+    c.colterm = st->kk * st->za * z - st->za * cs;
+    if (st->ctype == CLQ_C_S32) return c;
+    if (st->ctype == CLQ_C_F32 || !st->fixed) {
+        float4 s = st->sa * as_float4(gather4((const global int *)sb, 0, sb_pc, n0, n));
+        c.f = st->ctype == CLQ_C_F32 ? s : s / st->sc;
+        if (st->has_bias) c.bias = as_float4(gather4((const global int *)bias, bias_off, 1, n0, n));
+    } else {
+        c.mult = gather4(mult, mult_off, mult_pc, n0, n);
+        c.shift = gather4(shift, shift_off, mult_pc, n0, n);
+    }
+    return c;
+}
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, lane-wise;
+ * the left shift wraps mod 2^32 (shifts are in [-31, 30]). */
+inline int4 mbqm4(int4 x, int4 m, int4 shift) {
+    int4 left = max(shift, 0), right = max(-shift, 0);
+    x = as_int4(as_uint4(x) << as_uint4(left));
+    long4 ab = convert_long4(x) * convert_long4(m);
+    long4 nudge = select((long4)(1 - (1 << 30)), (long4)(1 << 30), ab >= 0);
+    int4 high = convert_int4((ab + nudge) / (1L << 31));
+    high = select(high, (int4)(INT_MAX), (x == m) & (x == INT_MIN));
+    int4 mask = convert_int4(((long4)(1) << convert_long4(right)) - 1);
+    int4 rem = high & mask;
+    int4 thr = (mask >> 1) + select((int4)(0), (int4)(1), high < 0);
+    return (high >> right) + select((int4)(0), (int4)(1), rem > thr);
+}
+
+/* Applies the stage to 4 columns of one row and stores the ncols (1..4) that exist. */
+inline void stage_store(const stage_t *st, const cols_t *cc, uint4 c, uint rs, global uchar *C,
+                        ulong e, int ncols) {
+    if (st->has_rs) c -= cc->zb * rs;
+    c += cc->colterm;
+    int4 v = as_int4(c);
+    if (st->ctype == CLQ_C_S32 || st->ctype == CLQ_C_F32) {
+        if (st->ctype == CLQ_C_F32) {
+            float4 y = convert_float4(v) * cc->f;
+            if (st->has_bias) y = y + cc->bias;
+            if (st->relu) y = select((float4)(0.0f), y, y > 0.0f);
+            v = as_int4(y);
+        }
+        global int *p = (global int *)C + e;
+        if (ncols == 4) {
+            vstore4(v, 0, p);
+        } else {
+            p[0] = v.x;
+            if (ncols > 1) p[1] = v.y;
+            if (ncols > 2) p[2] = v.z;
+        }
+        return;
+    }
+    if (st->fixed) {
+        long4 q = convert_long4(mbqm4(v, cc->mult, cc->shift)) + (long)st->zc;
+        v = convert_int4(clamp(q, (long4)(st->qmin), (long4)(st->qmax)));
+    } else {
+        float4 y = convert_float4(v) * cc->f;
+        float lo = (float)(st->qmin - st->zc), hi = (float)(st->qmax - st->zc);
+        y = select(y, (float4)(lo), y < lo);
+        y = select(y, (float4)(hi), y > hi);
+        y = (y + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC;
+        v = convert_int4(y) + st->zc;
+    }
+    uchar4 b = convert_uchar4(v); /* low bytes: s8 and u8 alike */
+    global uchar *p = C + e;
+    if (ncols == 4) {
+        *(global clq_u8x4 *)p = (clq_u8x4){b};
+    } else {
+        p[0] = b.x;
+        if (ncols > 1) p[1] = b.y;
+        if (ncols > 2) p[2] = b.z;
+    }
+}
+
+inline stage_t stage_load(int ctype, ulong k, int a_u8, const global int *za, ulong za_off,
+                          int has_za, int has_rs, const global float *sa, ulong sa_off,
+                          int has_bias, int relu, const global float *sc, ulong sc_off,
+                          const global int *zc, ulong zc_off, int has_zc, int fixed, int qmin,
+                          int qmax) {
+    stage_t st;
+    st.ctype = ctype;
+    st.fixed = fixed;
+    st.relu = relu;
+    st.has_bias = has_bias;
+    st.has_rs = has_rs;
+    st.qmin = qmin;
+    st.qmax = qmax;
+    st.zc = has_zc ? zc[zc_off] : 0;
+    st.za = (uint)(has_za ? za[za_off] : 0) - (a_u8 ? 128u : 0u);
+    st.kk = (uint)k;
+    int fl = ctype == CLQ_C_F32 || ((ctype == CLQ_C_S8 || ctype == CLQ_C_U8) && !fixed);
+    st.sa = fl ? sa[sa_off] : 1.0f;
+    st.sc = fl && ctype != CLQ_C_F32 ? sc[sc_off] : 1.0f;
+    return st;
+}
+
+/* The kernel arguments after A and B, shared by every GEMM kernel. */
+#define GEMM_STAGE_PARAMS                                                                    \
+    ulong m, ulong n, ulong k, int a_u8, const global int *za, ulong za_off, int has_za,     \
+        const global int *rowsums, ulong rs_off, int has_rs, const global int *colsum,       \
+        const global int *zb, int zb_pc, global uchar *C, ulong c_off, ulong ldc, int ctype, \
+        const global float *sa, ulong sa_off, const global float *sb, int sb_pc,             \
+        const global float *bias, ulong bias_off, int has_bias, int relu,                    \
+        const global float *sc, ulong sc_off, const global int *zc, ulong zc_off,            \
+        int has_zc, int fixed, const global int *mult, ulong mult_off,                       \
+        const global int *shift, ulong shift_off, int mult_pc, int qmin, int qmax
+
+#define GEMM_STAGE_LOAD                                                                      \
+    stage_load(ctype, k, a_u8, za, za_off, has_za, has_rs, sa, sa_off, has_bias, relu, sc,   \
+               sc_off, zc, zc_off, has_zc, fixed, qmin, qmax)
+#define GEMM_STAGE_COLS(n0)                                                                  \
+    stage_cols(&st, (n0), n, colsum, zb, zb_pc, sb, sb_pc, bias, bias_off, mult, mult_off,   \
+               shift, shift_off, mult_pc)
+
+/* ---- generic kernel ------------------------------------------------------- */
+
+/* Work-item tiles multiply 4 s8-domain values of A (one "quad", k = 4q..4q+3) by
+ * the 4 values of each column of B at the same k, as 16-bit products added in
+ * pairs: an accumulator lane pair (2c, 2c+1) holds column c's sums over k % 4 in
+ * {0, 1} and {2, 3}. On x86 runtimes with AVX-512BW (POCL's CPU device) that is
+ * vpmaddwd on 8 columns, written as the builtin because LLVM does not find it in
+ * the portable expression (it emits 32-bit vpmulld); with AVX-512 VNNI the add is
+ * fused (vpdpwssd). Elsewhere the portable form works on 4 columns. */
+#if defined(__AVX512BW__) && defined(__x86_64__)
+typedef short v32s __attribute__((vector_size(64)));
+typedef char v32c __attribute__((vector_size(32)));
+typedef int v16i __attribute__((vector_size(64)));
+typedef uint v8u __attribute__((vector_size(32)));
+#define VC 8
+#define ACC_ZERO ((v16i){})
+typedef v16i acc_t;
+typedef v32s opnd_t;
+inline opnd_t b_load(const global char *p) {
+    return __builtin_convertvector(*(const global v32c *)p, v32s);
+}
+/* The quad in every 32-bit lane, then one sign extension (vpbroadcastd, vpmovsxbw). */
+inline opnd_t a_bcast(uint quad) {
+    return __builtin_convertvector((v32c)((v8u){} + quad), v32s);
+}
+inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) {
+#ifdef __AVX512VNNI__
+    return __builtin_ia32_vpdpwssd512(acc, (v16i)a, (v16i)b);
+#else
+    return acc + __builtin_ia32_pmaddwd512(a, b);
+#endif
+}
+/* Column sums of columns [4 h, 4 h + 4) of an accumulator. */
+inline uint4 acc_cols(acc_t acc, int h) {
+    int8 e = __builtin_astype(__builtin_shufflevector(acc, acc, 0, 2, 4, 6, 8, 10, 12, 14), int8);
+    int8 o = __builtin_astype(__builtin_shufflevector(acc, acc, 1, 3, 5, 7, 9, 11, 13, 15), int8);
+    int8 s = e + o;
+    return as_uint4(h ? s.hi : s.lo);
+}
+#else
+#define VC 4
+#define ACC_ZERO ((int8)(0))
+typedef int8 acc_t;
+typedef short16 opnd_t;
+inline opnd_t b_load(const global char *p) { return convert_short16(*(const global char16 *)p); }
+inline opnd_t a_bcast(uint quad) {
+    short4 s = convert_short4(as_char4(quad));
+    return (short16)(s, s, s, s);
+}
+inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) {
+    return acc + convert_int8(a.even) * convert_int8(b.even) +
+           convert_int8(a.odd) * convert_int8(b.odd);
+}
+inline uint4 acc_cols(acc_t acc, int h) { return as_uint4(acc.even + acc.odd); }
+#endif
+#define NV (NR / VC) /* accumulators per row */
+
+typedef struct __attribute__((packed)) {
+    uint v;
+} clq_u32p;
+
+/* A quad at p in the s8 domain; the tail form reads only `valid` bytes and gives 0
+ * for the rest. */
+inline uint a_quad(const global uchar *p, uint ax) { return ((const global clq_u32p *)p)->v ^ ax; }
+inline uint a_quad_tail(const global uchar *p, uint ax, ulong valid) {
+    uint v = 0;
+    for (ulong i = 0; i < valid; i++) v |= (uint)(p[i] ^ (uchar)ax) << (8 * i);
+    return v;
+}
+
+/* One work item: rows [mr i, mr i + mr) x panel p. mr is a constant after inlining
+ * (CLQ_GEMM_MR, or 1 for small M, where the work is a stream over B), so the
+ * unrolled loops leave acc in registers. */
+inline __attribute__((always_inline)) void gemm_tile_body(
+    const global uchar *A, ulong a_off, ulong lda, const global char *B, ulong kp,
+    GEMM_STAGE_PARAMS, const int mr) {
+    ulong p = get_global_id(0), i = get_global_id(1);
+    ulong n0 = p * NR, m0 = i * mr;
+    if (n0 >= n || m0 >= m) return;
+    uint ax = a_u8 ? 0x80808080u : 0u;
+    const global uchar *arow[CLQ_GEMM_MR];
+    _Pragma("unroll") for (int r = 0; r < mr; r++) arow[r] = A + a_off + min(m0 + r, m - 1) * lda;
+    const global char *bp = B + p * NR * kp;
+    acc_t acc[CLQ_GEMM_MR][NV];
+    _Pragma("unroll") for (int r = 0; r < mr; r++)
+        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = ACC_ZERO;
+    ulong kq = k / 4;
+    for (ulong q = 0; q < kq; q++) {
+        opnd_t bv[NV];
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = b_load(bp + (q * NV + v) * 4 * VC);
+        _Pragma("unroll") for (int r = 0; r < mr; r++) {
+            opnd_t av = a_bcast(a_quad(arow[r] + 4 * q, ax));
+            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = mac(acc[r][v], av, bv[v]);
+        }
+    }
+    if (k % 4) {
+        opnd_t bv[NV];
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = b_load(bp + (kq * NV + v) * 4 * VC);
+        _Pragma("unroll") for (int r = 0; r < mr; r++) {
+            opnd_t av = a_bcast(a_quad_tail(arow[r] + 4 * kq, ax, k % 4));
+            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = mac(acc[r][v], av, bv[v]);
+        }
+    }
+    stage_t st = GEMM_STAGE_LOAD;
+    int ncols = (int)min((ulong)NR, n - n0);
+    /* The stages run from memory: unrolled over the whole tile they would make
+     * the kernel many times larger for no gain. */
+    uint4 sums[CLQ_GEMM_MR][NR / 4];
+    _Pragma("unroll") for (int r = 0; r < mr; r++)
+        _Pragma("unroll") for (int t = 0; t < NR / 4; t++)
+            sums[r][t] = acc_cols(acc[r][t / (VC / 4)], t % (VC / 4));
+    for (int t = 0; 4 * t < ncols; t++) {
+        cols_t cc = GEMM_STAGE_COLS(n0 + 4 * t);
+        for (int r = 0; r < mr && m0 + r < m; r++) {
+            uint rs = has_rs ? (uint)rowsums[rs_off + m0 + r] - (a_u8 ? 128u * (uint)k : 0u) : 0u;
+            stage_store(&st, &cc, sums[r][t], rs, C, c_off + (m0 + r) * ldc + n0 + 4 * t,
+                        min(4, ncols - 4 * t));
+        }
+    }
+}
+
+#define GEMM_STAGE_ARGS                                                                      \
+    m, n, k, a_u8, za, za_off, has_za, rowsums, rs_off, has_rs, colsum, zb, zb_pc, C, c_off, \
+        ldc, ctype, sa, sa_off, sb, sb_pc, bias, bias_off, has_bias, relu, sc, sc_off, zc,   \
+        zc_off, has_zc, fixed, mult, mult_off, shift, shift_off, mult_pc, qmin, qmax
+
+kernel void gemm_tile(const global uchar *A, ulong a_off, ulong lda, const global char *B,
+                      ulong kp, GEMM_STAGE_PARAMS) {
+    gemm_tile_body(A, a_off, lda, B, kp, GEMM_STAGE_ARGS, CLQ_GEMM_MR);
+}
+
+kernel void gemm_tile1(const global uchar *A, ulong a_off, ulong lda, const global char *B,
+                       ulong kp, GEMM_STAGE_PARAMS) {
+    gemm_tile_body(A, a_off, lda, B, kp, GEMM_STAGE_ARGS, 1);
+}
