@@ -72,4 +72,32 @@ void ref_quantize(clq_dtype xtype, const void *x, const ref_view *v, const ref_g
                   const float *scale, const int32_t *zp, clq_dtype qtype, int narrow,
                   clq_rounding rounding, int reciprocal, int32_t *q);
 
+/* ---- int8 GEMM ---- */
+/* A matrix of 8-bit stored values: element (r, c) at offset + r * rs + c * cs. */
+typedef struct ref_mat {
+    clq_dtype dtype; /* S8 / U8 */
+    const void *data;
+    size_t offset;
+    ptrdiff_t rs, cs;
+} ref_mat;
+
+/* c[i * n + j] = sum_k (a(i, k) - za) * (b(j, k) - zb[j or 0]) exactly in int64;
+ * b is indexed [n][k] whatever its memory layout. */
+void ref_gemm_exact(size_t m, size_t n, size_t k, const ref_mat *a, int32_t za, const ref_mat *b,
+                    const int32_t *zb, int zb_per_channel, int64_t *c);
+/* floor((2^31 - 1) / (max|a - za| * max_j max|b - zb[j]|)) over the types' full ranges. */
+size_t ref_gemm_max_k(clq_dtype atype, int32_t za, clq_dtype btype, const int32_t *zb, size_t nzb);
+
+/* Output stages of one accumulator c (exact, in int32). */
+float ref_gemm_f32(int32_t c, float sa, float sb, const float *bias, int relu);
+int32_t ref_gemm_requant_float(int32_t c, float sa, float sb, float sc, int32_t zc, int qmin, int qmax);
+int32_t ref_gemm_requant_fixed(int32_t c, int32_t mult, int shift, int32_t zc, int qmin, int qmax);
+
+/* gemmlowp / TFLite fixed-point pieces, as those libraries define them. */
+int32_t ref_srdhm(int32_t a, int32_t b);         /* SaturatingRoundingDoublingHighMul */
+int32_t ref_rdbpot(int32_t x, int exponent);      /* RoundingDivideByPOT, 0 <= exponent <= 31 */
+int32_t ref_mbqm(int32_t x, int32_t mult, int shift); /* MultiplyByQuantizedMultiplier */
+/* TFLite's QuantizeMultiplier (frexp, round half away, 2^31 carried into the shift). */
+void ref_quantize_multiplier(double real, int32_t *mult, int *shift);
+
 #endif

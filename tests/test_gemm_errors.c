@@ -1,0 +1,419 @@
+/* test_gemm_errors.c: bad arguments to clq_weights_pack, clq_gemm and clq_quantize_rowsums
+ * on every backend: each returns its status, names the argument in the context's message,
+ * and leaves every output (C, row sums, the weights handle) untouched. */
+#include "common.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+
+enum { M = 5, K = 8, N = 3, CB = 4 * M * N + 64 };
+
+typedef struct fixture {
+    clq_context *ctx, *other;
+    clq_buffer *ab, *sab, *zab, *bb, *sbb, *zbb, *biasb, *scb, *zcb, *multb, *shiftb, *rsb, *xb;
+    clq_buffer *c32b, *c8b, *cfb, *rsout, *foreign;
+    clq_tensor a, b, c32, c8, cf, x;
+    clq_qparams aqp, bqp, cqp;
+    clq_packed_weights *w, *w_noscale, *w_other;
+    clq_gemm_options o8, of; /* valid options: u8 float multiplier, f32 with bias */
+} fixture;
+
+static void setup(fixture *f, clq_context *ctx) {
+    memset(f, 0, sizeof *f);
+    f->ctx = ctx;
+    f->other = tc_context(CLQ_BACKEND_CPU);
+    int8_t a[M * K], b[N * K];
+    float x[M * K];
+    for (int i = 0; i < M * K; i++) a[i] = (int8_t)(i * 7 - 100), x[i] = (float)i * 0.25f - 3.0f;
+    for (int i = 0; i < N * K; i++) b[i] = (int8_t)(50 - i * 3);
+    float sa = 0.02f, sb[N] = {0.01f, 0.02f, 0.03f}, bias[N] = {1, 2, 3}, sc = 0.5f;
+    int32_t za = -3, zb[N] = {1, -2, 3}, zc = 7, mult[N] = {1 << 30, 1 << 30, 1 << 30}, shift[N] = {-8, -8, -8};
+    static const int32_t zeros[M * K];
+    f->ab = tc_buffer(ctx, sizeof a, a);
+    f->xb = tc_buffer(ctx, sizeof x, x);
+    f->sab = tc_buffer(ctx, 4, &sa);
+    f->zab = tc_buffer(ctx, 4, &za);
+    f->bb = tc_buffer(ctx, sizeof b, b);
+    f->sbb = tc_buffer(ctx, sizeof sb, sb);
+    f->zbb = tc_buffer(ctx, sizeof zb, zb);
+    f->biasb = tc_buffer(ctx, sizeof bias, bias);
+    f->scb = tc_buffer(ctx, 4, &sc);
+    f->zcb = tc_buffer(ctx, 4, &zc);
+    f->multb = tc_buffer(ctx, sizeof mult, mult);
+    f->shiftb = tc_buffer(ctx, sizeof shift, shift);
+    f->rsb = tc_buffer(ctx, 4 * M, zeros);
+    f->c32b = tc_buffer(ctx, CB, NULL);
+    f->c8b = tc_buffer(ctx, CB, NULL);
+    f->cfb = tc_buffer(ctx, CB, NULL);
+    f->rsout = tc_buffer(ctx, 4 * M + 16, NULL);
+    f->foreign = tc_buffer(f->other, sizeof zeros, zeros);
+    size_t ash[2] = {M, K}, bsh[2] = {N, K}, csh[2] = {M, N};
+    clq_tensor_init(&f->a, CLQ_S8, 2, ash, f->ab);
+    clq_tensor_init(&f->x, CLQ_F32, 2, ash, f->xb);
+    clq_tensor_init(&f->b, CLQ_S8, 2, bsh, f->bb);
+    clq_tensor_init(&f->c32, CLQ_S32, 2, csh, f->c32b);
+    clq_tensor_init(&f->c8, CLQ_U8, 2, csh, f->c8b);
+    clq_tensor_init(&f->cf, CLQ_F32, 2, csh, f->cfb);
+    clq_qparams_init(&f->aqp);
+    f->aqp.qtype = CLQ_S8;
+    f->aqp.scale = f->sab;
+    f->aqp.zero_point = f->zab;
+    clq_qparams_init(&f->bqp);
+    f->bqp.qtype = CLQ_S8;
+    f->bqp.granularity = CLQ_PER_AXIS;
+    f->bqp.scale = f->sbb;
+    f->bqp.zero_point = f->zbb;
+    clq_qparams_init(&f->cqp);
+    f->cqp.qtype = CLQ_U8;
+    f->cqp.scale = f->scb;
+    f->cqp.zero_point = f->zcb;
+    TC_OK(ctx, clq_weights_pack(ctx, &f->b, &f->bqp, 0, &f->w));
+    clq_qparams q = f->bqp;
+    q.scale = NULL;
+    TC_OK(ctx, clq_weights_pack(ctx, &f->b, &q, 0, &f->w_noscale));
+    clq_buffer *ob = tc_buffer(f->other, sizeof b, b);
+    clq_tensor obt = f->b;
+    obt.buffer = ob;
+    clq_qparams oq;
+    clq_qparams_init(&oq);
+    TC_OK(f->other, clq_weights_pack(f->other, &obt, &oq, 0, &f->w_other));
+    clq_buffer_destroy(ob);
+    clq_gemm_options_init(&f->o8);
+    f->o8.c_qparams = &f->cqp;
+    clq_gemm_options_init(&f->of);
+    f->of.bias = f->biasb;
+    f->of.flags = CLQ_GEMM_RELU;
+    /* the fixture is valid: each stage runs */
+    TC_OK(ctx, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &f->c32));
+    TC_OK(ctx, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &f->c8));
+    TC_OK(ctx, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->of, &f->cf));
+    TC_OK(ctx, clq_context_finish(ctx));
+    clq_buffer *outs[] = {f->c32b, f->c8b, f->cfb};
+    unsigned char s[CB];
+    memset(s, TC_SENTINEL, sizeof s);
+    for (int i = 0; i < 3; i++) TC_OK(ctx, clq_buffer_write(outs[i], 0, CB, s));
+}
+
+static void teardown(fixture *f) {
+    clq_weights_destroy(f->w);
+    clq_weights_destroy(f->w_noscale);
+    clq_weights_destroy(f->w_other);
+    clq_buffer *bufs[] = {f->ab, f->sab, f->zab, f->bb, f->sbb, f->zbb, f->biasb, f->scb, f->zcb, f->multb, f->shiftb,
+                          f->rsb, f->xb, f->c32b, f->c8b, f->cfb, f->rsout, f->foreign};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clq_buffer_destroy(bufs[i]);
+    clq_context_destroy(f->other);
+}
+
+/* The message names `word` as an identifier (not inside a longer one). */
+static int names(const char *msg, const char *word) {
+    size_t n = strlen(word);
+    for (const char *p = msg; (p = strstr(p, word)) != NULL; p++) {
+        int before = p == msg || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        int after = !(isalnum((unsigned char)p[n]) || p[n] == '_');
+        if (before && after) return 1;
+    }
+    return 0;
+}
+
+static void expect(fixture *f, clq_status got, clq_status want, const char *word, const char *what) {
+    const char *msg = clq_context_error_message(f->ctx);
+    cr_assert(got == want, "%s [%s]: expected %s, got %s (message: \"%s\")", what, clq_context_device_name(f->ctx),
+              clq_status_string(want), clq_status_string(got), msg);
+    if (word) cr_expect(names(msg, word), "%s: the message \"%s\" does not name \"%s\"", what, msg, word);
+    clq_status st = clq_context_finish(f->ctx);
+    cr_assert(st == CLQ_SUCCESS, "%s: clq_context_finish: %s", what, clq_status_string(st));
+    tc_assert_untouched(f->c32b, CB, what);
+    tc_assert_untouched(f->c8b, CB, what);
+    tc_assert_untouched(f->cfb, CB, what);
+    tc_assert_untouched(f->rsout, 4 * M + 16, what);
+}
+#define EXPECT(f, call, want, word) expect(f, (call), want, word, #call)
+
+/* A failed pack leaves *out as it was. */
+static void expect_pack(fixture *f, const clq_tensor *b, const clq_qparams *qp, unsigned flags, clq_status want,
+                        const char *word, const char *what) {
+    clq_packed_weights *w = (clq_packed_weights *)f; /* any recognisable non-NULL value */
+    clq_status st = clq_weights_pack(f->ctx, b, qp, flags, &w);
+    cr_assert(w == (clq_packed_weights *)f, "%s: *out written by a failed pack", what);
+    expect(f, st, want, word, what);
+}
+
+TC_BACKEND_TEST(gemm_errors, null_pointers) {
+    fixture F, *f = &F;
+    setup(f, ctx);
+    cr_assert_eq(clq_gemm(NULL, &f->a, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT);
+    EXPECT(f, clq_gemm(ctx, NULL, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a");
+    EXPECT(f, clq_gemm(ctx, &f->a, NULL, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a_qp");
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, NULL, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "w");
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, NULL), CLQ_ERROR_INVALID_ARGUMENT, "c");
+    clq_tensor t = f->a;
+    t.buffer = NULL;
+    EXPECT(f, clq_gemm(ctx, &t, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a");
+    t = f->c8;
+    t.buffer = NULL;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &t), CLQ_ERROR_INVALID_ARGUMENT, "c");
+    /* s8/u8 output without options, hence without c_qparams */
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "c_qparams");
+    clq_gemm_options o = f->o8;
+    o.flags = CLQ_GEMM_FIXED_POINT;
+    o.shift = f->shiftb;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "multiplier");
+    o.multiplier = f->multb;
+    o.shift = NULL;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "shift");
+
+    clq_packed_weights *w = NULL;
+    cr_assert_eq(clq_weights_pack(NULL, &f->b, &f->bqp, 0, &w), CLQ_ERROR_INVALID_ARGUMENT);
+    expect_pack(f, NULL, &f->bqp, 0, CLQ_ERROR_INVALID_ARGUMENT, "b", "pack b NULL");
+    expect_pack(f, &f->b, NULL, 0, CLQ_ERROR_INVALID_ARGUMENT, "qp", "pack qp NULL");
+    EXPECT(f, clq_weights_pack(ctx, &f->b, &f->bqp, 0, NULL), CLQ_ERROR_INVALID_ARGUMENT, "out");
+    clq_weights_destroy(NULL);
+
+    cr_assert_eq(clq_quantize_rowsums(NULL, &f->x, &f->aqp, &f->a, f->rsout, 0), CLQ_ERROR_INVALID_ARGUMENT);
+    EXPECT(f, clq_quantize_rowsums(ctx, &f->x, &f->aqp, &f->a, NULL, 0), CLQ_ERROR_INVALID_ARGUMENT, "rowsums");
+    teardown(f);
+}
+
+TC_BACKEND_TEST(gemm_errors, dtypes_and_shapes) {
+    fixture F, *f = &F;
+    setup(f, ctx);
+    clq_tensor t = f->a;
+    t.dtype = CLQ_F32;
+    t.buffer = f->xb;
+    EXPECT(f, clq_gemm(ctx, &t, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a");
+    t.dtype = CLQ_S4;
+    EXPECT(f, clq_gemm(ctx, &t, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a");
+    t = f->c8;
+    t.dtype = CLQ_S4;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &t), CLQ_ERROR_INVALID_ARGUMENT, "c");
+    t.dtype = CLQ_F16;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &t), CLQ_ERROR_INVALID_ARGUMENT, "c");
+    clq_qparams q = f->aqp;
+    q.qtype = CLQ_U8; /* A is s8 */
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a_qp");
+    clq_qparams cq = f->cqp;
+    cq.qtype = CLQ_S8; /* C is u8 */
+    clq_gemm_options o = f->o8;
+    o.c_qparams = &cq;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "c_qparams");
+
+    /* K of A against the weights' K; C's M and N; ranks */
+    t = f->a;
+    t.shape[1] = K - 1;
+    EXPECT(f, clq_gemm(ctx, &t, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a");
+    t = f->c32;
+    t.shape[1] = N - 1;
+    t.strides[0] = N;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &t), CLQ_ERROR_INVALID_ARGUMENT, "c");
+    t = f->c32;
+    t.shape[0] = M - 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &t), CLQ_ERROR_INVALID_ARGUMENT, "c");
+    size_t c3[3] = {1, M, N}, a1[1] = {K};
+    clq_tensor_init(&t, CLQ_S32, 3, c3, f->c32b);
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &t), CLQ_ERROR_INVALID_ARGUMENT, "c");
+    clq_tensor_init(&t, CLQ_S8, 1, a1, f->ab);
+    EXPECT(f, clq_gemm(ctx, &t, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a");
+
+    /* weights: dtype, rank, per-axis on K instead of N */
+    t = f->b;
+    t.dtype = CLQ_F32;
+    t.buffer = f->xb;
+    expect_pack(f, &t, &f->bqp, 0, CLQ_ERROR_INVALID_ARGUMENT, "b", "pack b f32");
+    t.dtype = CLQ_S32;
+    expect_pack(f, &t, &f->bqp, 0, CLQ_ERROR_INVALID_ARGUMENT, "b", "pack b s32");
+    clq_tensor_init(&t, CLQ_S8, 1, a1, f->bb);
+    expect_pack(f, &t, &f->bqp, 0, CLQ_ERROR_INVALID_ARGUMENT, "b", "pack b 1-d");
+    q = f->bqp;
+    q.axis = 1;
+    expect_pack(f, &f->b, &q, 0, CLQ_ERROR_INVALID_ARGUMENT, "axis", "pack per-axis on K");
+    expect_pack(f, &f->b, &f->bqp, CLQ_WEIGHTS_TRANSPOSED, CLQ_ERROR_INVALID_ARGUMENT, "axis",
+                "pack transposed, per-axis on axis 0");
+    q = f->bqp;
+    q.qtype = CLQ_U8;
+    expect_pack(f, &f->b, &q, 0, CLQ_ERROR_INVALID_ARGUMENT, "qp", "pack qtype u8 for s8 b");
+    expect_pack(f, &f->b, &f->bqp, 0x100u, CLQ_ERROR_INVALID_ARGUMENT, "flags", "pack unknown flag");
+
+    /* option fields that do not apply, unknown flags, an old struct */
+    o = f->of;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "bias");
+    o = f->o8;
+    o.flags = 0x80u;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "flags");
+    o = f->o8;
+    o.struct_size = 0;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "struct_size");
+
+    /* row sums want an 8-bit y (s4 is fine for clq_quantize) */
+    size_t xsh[2] = {M, K};
+    clq_tensor_init(&t, CLQ_S4, 2, xsh, f->c8b);
+    q = f->aqp;
+    q.qtype = CLQ_S4;
+    EXPECT(f, clq_quantize_rowsums(ctx, &f->x, &q, &t, f->rsout, 0), CLQ_ERROR_INVALID_ARGUMENT, "y");
+    teardown(f);
+}
+
+TC_BACKEND_TEST(gemm_errors, qparams) {
+    fixture F, *f = &F;
+    setup(f, ctx);
+    clq_qparams q = f->aqp;
+    q.granularity = CLQ_PER_AXIS;
+    q.axis = 0;
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, NULL, &f->c32), CLQ_ERROR_UNSUPPORTED, "a_qp");
+
+    /* A's zero point out of s8's range, then its scale, when a stage needs it */
+    int32_t bad_za[] = {128, -129}, za = -3;
+    for (int i = 0; i < 2; i++) {
+        TC_OK(ctx, clq_buffer_write(f->zab, 0, 4, &bad_za[i]));
+        EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_QPARAMS, "zero_point");
+    }
+    TC_OK(ctx, clq_buffer_write(f->zab, 0, 4, &za));
+    static const float bad_s[] = {0.0f, -1.0f, NAN, INFINITY};
+    float sa = 0.02f, sc = 0.5f;
+    for (int i = 0; i < 4; i++) {
+        TC_OK(ctx, clq_buffer_write(f->sab, 0, 4, &bad_s[i]));
+        EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->of, &f->cf), CLQ_ERROR_INVALID_QPARAMS, "scale");
+        TC_OK(ctx, clq_buffer_write(f->scb, 0, 4, &bad_s[i]));
+        TC_OK(ctx, clq_buffer_write(f->sab, 0, 4, &sa));
+        EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &f->c8), CLQ_ERROR_INVALID_QPARAMS, "scale");
+        TC_OK(ctx, clq_buffer_write(f->scb, 0, 4, &sc));
+    }
+    int32_t bad_zc = 256, zc = 7;
+    TC_OK(ctx, clq_buffer_write(f->zcb, 0, 4, &bad_zc));
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &f->c8), CLQ_ERROR_INVALID_QPARAMS, "zero_point");
+    TC_OK(ctx, clq_buffer_write(f->zcb, 0, 4, &zc));
+
+    /* scales missing for the stages that need them */
+    q = f->aqp;
+    q.scale = NULL;
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, &f->of, &f->cf), CLQ_ERROR_INVALID_ARGUMENT, "scale");
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, &f->o8, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "scale");
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w_noscale, &f->of, &f->cf), CLQ_ERROR_INVALID_ARGUMENT, "w");
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w_noscale, &f->o8, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "w");
+    clq_qparams cq = f->cqp;
+    cq.scale = NULL;
+    clq_gemm_options o = f->o8;
+    o.c_qparams = &cq;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "scale");
+    o = f->o8;
+    o.c_qparams = NULL;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "c_qparams");
+
+    /* fixed point: shifts outside [-31, 30], negative multipliers */
+    o = f->o8;
+    o.flags = CLQ_GEMM_FIXED_POINT;
+    o.multiplier = f->multb;
+    o.shift = f->shiftb;
+    int32_t bad_shift[] = {31, -32, 100}, shift = -8, bad_mult = -5, mult = 1 << 30;
+    for (int i = 0; i < 3; i++) {
+        TC_OK(ctx, clq_buffer_write(f->shiftb, 0, 4, &bad_shift[i]));
+        EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_QPARAMS, "shift");
+    }
+    TC_OK(ctx, clq_buffer_write(f->shiftb, 0, 4, &shift));
+    TC_OK(ctx, clq_buffer_write(f->multb, 8, 4, &bad_mult));
+    o.multiplier_per_channel = 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_INVALID_QPARAMS, "multiplier");
+    TC_OK(ctx, clq_buffer_write(f->multb, 8, 4, &mult));
+
+    /* weights' zero points and scales, checked at pack */
+    static const struct {
+        clq_dtype t;
+        int32_t z;
+    } bad_zb[] = {{CLQ_S8, 128}, {CLQ_S8, -129}, {CLQ_U8, 256}, {CLQ_U8, -1}};
+    for (int i = 0; i < 4; i++) {
+        int32_t zb[N] = {0, bad_zb[i].z, 0};
+        clq_buffer *zbb = tc_buffer(ctx, sizeof zb, zb);
+        clq_tensor t = f->b;
+        t.dtype = bad_zb[i].t;
+        q = f->bqp;
+        q.qtype = bad_zb[i].t;
+        q.zero_point = zbb;
+        expect_pack(f, &t, &q, 0, CLQ_ERROR_INVALID_QPARAMS, "zero_point", "pack zb out of range");
+        clq_buffer_destroy(zbb);
+    }
+    float sb[N] = {0.1f, 0.0f, 0.2f};
+    clq_buffer *sbb = tc_buffer(ctx, sizeof sb, sb);
+    q = f->bqp;
+    q.scale = sbb;
+    expect_pack(f, &f->b, &q, 0, CLQ_ERROR_INVALID_QPARAMS, "scale", "pack scale 0");
+    clq_buffer_destroy(sbb);
+    teardown(f);
+}
+
+TC_BACKEND_TEST(gemm_errors, contexts_and_bounds) {
+    fixture F, *f = &F;
+    setup(f, ctx);
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w_other, NULL, &f->c32), CLQ_ERROR_CONTEXT_MISMATCH, "w");
+    clq_tensor t = f->a;
+    t.buffer = f->foreign;
+    EXPECT(f, clq_gemm(ctx, &t, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_CONTEXT_MISMATCH, "a");
+    clq_gemm_options o = f->of;
+    o.bias = f->foreign;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->cf), CLQ_ERROR_CONTEXT_MISMATCH, "bias");
+    t = f->b;
+    t.buffer = f->foreign;
+    expect_pack(f, &t, &f->bqp, 0, CLQ_ERROR_CONTEXT_MISMATCH, "b", "pack b of another context");
+
+    /* out of bounds: A, C, B, and each parameter array one element short */
+    t = f->a;
+    t.offset = 1;
+    EXPECT(f, clq_gemm(ctx, &t, &f->aqp, f->w, NULL, &f->c32), CLQ_ERROR_OUT_OF_BOUNDS, "a");
+    t = f->c32;
+    t.offset = CB / 4 - M * N + 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &t), CLQ_ERROR_OUT_OF_BOUNDS, "c");
+    t = f->c32;
+    t.strides[0] = 100;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &t), CLQ_ERROR_OUT_OF_BOUNDS, "c");
+    t = f->b;
+    t.offset = 2;
+    expect_pack(f, &t, &f->bqp, 0, CLQ_ERROR_OUT_OF_BOUNDS, "b", "pack b past its buffer");
+    clq_qparams q = f->bqp;
+    q.zero_point_offset = 1;
+    expect_pack(f, &f->b, &q, 0, CLQ_ERROR_OUT_OF_BOUNDS, "zero_point", "pack zb past its buffer");
+    q = f->aqp;
+    q.scale_offset = 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, &f->of, &f->cf), CLQ_ERROR_OUT_OF_BOUNDS, "scale");
+    o = f->of;
+    o.bias_offset = 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->cf), CLQ_ERROR_OUT_OF_BOUNDS, "bias");
+    o = f->o8;
+    o.flags = CLQ_GEMM_FIXED_POINT;
+    o.multiplier = f->multb;
+    o.shift = f->shiftb;
+    o.multiplier_per_channel = 1;
+    o.shift_offset = 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->c8), CLQ_ERROR_OUT_OF_BOUNDS, "shift");
+    o = f->of;
+    o.a_rowsums = f->rsb;
+    o.a_rowsums_offset = 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &o, &f->cf), CLQ_ERROR_OUT_OF_BOUNDS, "a_rowsums");
+    EXPECT(f, clq_quantize_rowsums(ctx, &f->x, &f->aqp, &f->a, f->rsout, 5), CLQ_ERROR_OUT_OF_BOUNDS, "rowsums");
+
+    /* a TRUSTED A zero point is not read: the bound assumes the worst one (|a - za| <= 255);
+     * B s8 with zero point 0 (|b - zb| <= 128): 65793 then, 131071 for za = 0 */
+    size_t kbad = 65794, ash[2] = {1, kbad}, bsh[2] = {1, kbad}, csh[2] = {1, 1};
+    clq_buffer *ab = tc_buffer(ctx, kbad, NULL), *bb = tc_buffer(ctx, kbad, NULL);
+    clq_tensor at, bt, ct;
+    clq_tensor_init(&at, CLQ_S8, 2, ash, ab);
+    clq_tensor_init(&bt, CLQ_S8, 2, bsh, bb);
+    clq_tensor_init(&ct, CLQ_S32, 2, csh, f->c32b);
+    clq_qparams_init(&q);
+    clq_packed_weights *w = NULL;
+    TC_OK(ctx, clq_weights_pack(ctx, &bt, &q, 0, &w));
+    cr_assert(clq_gemm_max_k(CLQ_S8, -128, w) == kbad - 1 && clq_gemm_max_k(CLQ_S8, 0, w) == 131071,
+              "clq_gemm_max_k: %zu and %zu", clq_gemm_max_k(CLQ_S8, -128, w), clq_gemm_max_k(CLQ_S8, 0, w));
+    q = f->aqp;
+    q.zero_point = NULL; /* za = 0 */
+    TC_OK(ctx, clq_gemm(ctx, &at, &q, w, NULL, &ct));
+    TC_OK(ctx, clq_context_finish(ctx));
+    unsigned char s[CB];
+    memset(s, TC_SENTINEL, sizeof s);
+    TC_OK(ctx, clq_buffer_write(f->c32b, 0, CB, s));
+    q = f->aqp;
+    q.flags = CLQ_QPARAMS_TRUSTED;
+    EXPECT(f, clq_gemm(ctx, &at, &q, w, NULL, &ct), CLQ_ERROR_OVERFLOW, "K");
+    clq_weights_destroy(w);
+    clq_buffer_destroy(ab);
+    clq_buffer_destroy(bb);
+    teardown(f);
+}
