@@ -15,7 +15,7 @@
  * kernel walks the packed A block (mc x kc s16) from L2; long panels amortise the
  * kernels' final horizontal sums. The int32 accumulators of a block (mc x nc) stay
  * in L2 across K panels. */
-#define GEMM_KC_MAX ((size_t)1024)
+#define GEMM_KC_MAX ((size_t)4096)
 #define GEMM_A_BYTES ((size_t)512 << 10)
 #define GEMM_ACC_BYTES ((size_t)256 << 10)
 #define GEMM_NC_MAX ((size_t)1024)
@@ -124,6 +124,7 @@ clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
 
 typedef struct gemm_job {
     const clq_cpu_gemm_kernel *kern;
+    clq_cpu_gemm_epi_fn epi_rows;
     clq_cpu_gemm_epi epi;
     const uint8_t *a;
     size_t lda;
@@ -194,7 +195,7 @@ static void gemm_block(const gemm_job *j, const gemm_ws *w, size_t m0, size_t ro
         }
     }
     clq__cpu_gemm_epi_cols(&j->epi, n0, cols, &w->cols);
-    clq__cpu_gemm_epi_rows(&j->epi, &w->cols, w->acc, ld, m0, rows, n0, cols);
+    j->epi_rows(&j->epi, &w->cols, w->acc, ld, m0, rows, n0, cols);
 }
 
 /* A chunk is one worker's share: it takes blocks until none is left, so a thread
@@ -249,6 +250,7 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op) {
     gemm_job j;
     memset(&j, 0, sizeof j);
     j.kern = pick_kernel(st->isa);
+    j.epi_rows = clq__cpu_gemm_epi_rows(st->isa);
     clq__cpu_gemm_epi_init(op, &j.epi);
     j.a = clq__cpu_span_ptr(op->a);
     j.lda = op->lda;

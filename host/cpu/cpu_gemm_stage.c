@@ -5,6 +5,9 @@
 
 #include "cpu_gemm_stage.h"
 #include "cpu_internal.h"
+#if CLQ_CPU_X86
+#include "cpu_simd.h"
+#endif
 
 void clq__cpu_gemm_epi_init(const clq_gemm_op *op, clq_cpu_gemm_epi *e) {
     const clq_packed_weights *w = op->w;
@@ -59,74 +62,117 @@ void clq__cpu_gemm_epi_cols(const clq_cpu_gemm_epi *e, size_t n0, size_t cols,
 }
 
 /* gemmlowp's SaturatingRoundingDoublingHighMul(x << left, m) then RoundingDivideByPOT
- * by right, the left shift wrapping mod 2^32 as TFLite's x * (1 << left) does. */
-static int32_t mbqm(int32_t x, int32_t m, int shift) {
-    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+ * by right, the left shift wrapping mod 2^32 as TFLite's x * (1 << left) does.
+ * gemmlowp divides ab + nudge by 2^31 truncating toward zero, the nudge 2^30 for
+ * ab >= 0 and 1 - 2^30 below; both branches equal floor((ab + 2^30) / 2^31): for
+ * ab < 0, trunc((ab + 1 - 2^30) / 2^31) = ceil(..) = floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31).
+ * The low 32 bits of that shift are the same for a logical shift, which every
+ * vector ISA has for 64-bit lanes. The division by 2^right stays in 32 bits (mask,
+ * remainder, threshold as gemmlowp writes it). No branch, so the loop vectorises. */
+static inline __attribute__((always_inline)) int32_t mbqm(int32_t x, int32_t m, int32_t shift) {
+    int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
     int32_t a = (int32_t)((uint32_t)x << left);
-    int64_t ab = (int64_t)a * m;
-    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    int32_t hi = (int32_t)(uint32_t)((uint64_t)((int64_t)a * m + (INT64_C(1) << 30)) >> 31);
     /* a == m == INT32_MIN is the one product whose quotient leaves int32 */
-    int32_t hi = a == m && a == INT32_MIN ? INT32_MAX
-                                          : (int32_t)((ab + nudge) / (INT64_C(1) << 31));
-    int64_t mask = (INT64_C(1) << right) - 1;
-    int64_t rem = hi & mask, threshold = (mask >> 1) + (hi < 0);
-    return (int32_t)(((int64_t)hi >> right) + (rem > threshold));
+    hi = a == m && a == INT32_MIN ? INT32_MAX : hi;
+    uint32_t mask = (1u << right) - 1u; /* right <= 31: the api bounds shifts to [-31, 30] */
+    uint32_t rem = (uint32_t)hi & mask, threshold = (mask >> 1) + (hi < 0);
+    return (hi >> right) + (rem > threshold);
 }
 
 /* Round half to even of |v| <= 2^22: v + 1.5 * 2^23 lands where the spacing of floats
  * is 1, so the addition itself rounds (default rounding mode, no contraction). */
-static inline float round_even_small(float v) {
+static inline __attribute__((always_inline)) float round_even_small(float v) {
     const float magic = 12582912.0f;
     return (v + magic) - magic;
 }
 
-void clq__cpu_gemm_epi_rows(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,
-                            const int32_t *acc, size_t ldacc, size_t m0, size_t rows, size_t n0,
-                            size_t cols) {
-    const uint32_t *ct = t->colterm, *zb = t->zb;
-    const float *f = t->f;
+/* [qmin - zc, qmax - zc] within int32 (zc may be anything when the caller set TRUSTED). */
+static void requant_bounds(const clq_cpu_gemm_epi *e, int32_t *lo, int32_t *hi) {
+    int64_t l = (int64_t)e->qmin - e->zc, h = (int64_t)e->qmax - e->zc;
+    *lo = (int32_t)(l < INT32_MIN ? INT32_MIN : l > INT32_MAX ? INT32_MAX : l);
+    *hi = (int32_t)(h < INT32_MIN ? INT32_MIN : h > INT32_MAX ? INT32_MAX : h);
+}
+
+/* Every field the loops use is a local: the u8 stores may alias anything, and would
+ * otherwise make the compiler reload e's fields each element. The result + zc is
+ * added in uint32 (the same low byte) after clamping to [qmin - zc, qmax - zc]. */
+static inline __attribute__((always_inline)) void epi_rows(
+    const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t, const int32_t *acc, size_t ldacc,
+    size_t m0, size_t rows, size_t n0, size_t cols) {
+    const uint32_t *restrict ct = t->colterm, *restrict zb = t->zb;
+    const float *restrict f = t->f, *restrict bias = e->bias ? e->bias + n0 : NULL;
+    const int32_t *restrict mult = t->mult, *restrict shift = t->shift;
+    const int32_t *rsp = e->rs;
+    uint32_t rs_bias = (uint32_t)e->rs_bias, zc = (uint32_t)e->zc;
+    int relu = e->relu, fixed = e->fixed;
+    clq_dtype ctype = e->ctype;
+    int32_t lo = 0, hi = 0;
+    if (ctype == CLQ_S8 || ctype == CLQ_U8) requant_bounds(e, &lo, &hi);
+    float flo = (float)lo, fhi = (float)hi;
+    int small = lo >= -4194304 && hi <= 4194304;
     for (size_t i = 0; i < rows; i++) {
         size_t m = m0 + i;
-        const int32_t *ar = acc + i * ldacc;
-        uint32_t rs = e->rs ? (uint32_t)e->rs[m] - e->rs_bias : 0u;
+        const int32_t *restrict ar = acc + i * ldacc;
+        uint32_t rs = rsp ? (uint32_t)rsp[m] - rs_bias : 0u;
         char *crow = e->c + (m * e->ldc + n0) * e->csize;
-        if (e->ctype == CLQ_S32) {
-            int32_t *o = (int32_t *)crow;
+        if (ctype == CLQ_S32) {
+            int32_t *restrict o = (int32_t *)crow;
             for (size_t j = 0; j < cols; j++) o[j] = (int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs);
-        } else if (e->ctype == CLQ_F32) {
-            float *o = (float *)crow;
+        } else if (ctype == CLQ_F32) {
+            float *restrict o = (float *)crow;
             for (size_t j = 0; j < cols; j++)
                 o[j] = (float)(int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs) * f[j];
-            if (e->bias)
-                for (size_t j = 0; j < cols; j++) o[j] = o[j] + e->bias[n0 + j];
-            if (e->relu)
+            if (bias)
+                for (size_t j = 0; j < cols; j++) o[j] = o[j] + bias[j];
+            if (relu)
                 for (size_t j = 0; j < cols; j++) o[j] = o[j] > 0.0f ? o[j] : 0.0f;
-        } else if (!e->fixed) {
-            /* bounds as integers first: qmin - zc is exact in float */
-            float lo = (float)((int64_t)e->qmin - e->zc), hi = (float)((int64_t)e->qmax - e->zc);
-            int small = lo >= -4194304.0f && hi <= 4194304.0f;
-            uint8_t *o = (uint8_t *)crow;
-            /* + zc in uint32: the same low byte, and no overflow for a trusted zc out of range */
-            uint32_t zc = (uint32_t)e->zc;
-            if (small)
-                for (size_t j = 0; j < cols; j++) {
-                    float v = (float)(int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs) * f[j];
-                    v = v < lo ? lo : v > hi ? hi : v;
-                    o[j] = (uint8_t)((uint32_t)(int32_t)round_even_small(v) + zc);
-                }
-            else
-                for (size_t j = 0; j < cols; j++) {
-                    float v = (float)(int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs) * f[j];
-                    v = v < lo ? lo : v > hi ? hi : v;
-                    o[j] = (uint8_t)((uint32_t)(int32_t)nearbyintf(v) + zc);
-                }
-        } else {
-            uint8_t *o = (uint8_t *)crow;
+        } else if (fixed) {
+            uint8_t *restrict o = (uint8_t *)crow;
             for (size_t j = 0; j < cols; j++) {
-                int32_t c = (int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs);
-                int64_t q = (int64_t)e->zc + mbqm(c, t->mult[j], t->shift[j]);
-                o[j] = (uint8_t)(q < e->qmin ? e->qmin : q > e->qmax ? e->qmax : q);
+                int32_t r = mbqm((int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs), mult[j], shift[j]);
+                r = r < lo ? lo : r > hi ? hi : r;
+                o[j] = (uint8_t)((uint32_t)r + zc);
+            }
+        } else if (small) {
+            uint8_t *restrict o = (uint8_t *)crow;
+            for (size_t j = 0; j < cols; j++) {
+                float v = (float)(int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs) * f[j];
+                v = v < flo ? flo : v > fhi ? fhi : v;
+                o[j] = (uint8_t)((uint32_t)(int32_t)round_even_small(v) + zc);
+            }
+        } else {
+            uint8_t *restrict o = (uint8_t *)crow;
+            for (size_t j = 0; j < cols; j++) {
+                float v = (float)(int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs) * f[j];
+                v = v < flo ? flo : v > fhi ? fhi : v;
+                o[j] = (uint8_t)((uint32_t)(int32_t)nearbyintf(v) + zc);
             }
         }
     }
+}
+
+#define EPI_ROWS(TARGET, NAME)                                                                  \
+    TARGET static void NAME(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,             \
+                            const int32_t *acc, size_t ldacc, size_t m0, size_t rows, size_t n0, \
+                            size_t cols) {                                                      \
+        epi_rows(e, t, acc, ldacc, m0, rows, n0, cols);                                         \
+    }
+
+/* The same loops compiled per ISA, as the micro-kernels are: the fixed-point stage
+ * needs 64-bit lane products and per-lane shifts that the baseline lacks. */
+EPI_ROWS(, epi_rows_portable)
+#if CLQ_CPU_X86
+EPI_ROWS(CLQ_T256, epi_rows_avx2)
+EPI_ROWS(CLQ_T512, epi_rows_avx512)
+#endif
+
+clq_cpu_gemm_epi_fn clq__cpu_gemm_epi_rows(clq_cpu_isa isa) {
+#if CLQ_CPU_X86
+    if (isa == CLQ_CPU_AVX512) return epi_rows_avx512;
+    if (isa == CLQ_CPU_AVX2) return epi_rows_avx2;
+#else
+    (void)isa;
+#endif
+    return epi_rows_portable;
 }

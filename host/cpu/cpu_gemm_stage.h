@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "cpu_internal.h"
 
 /* What one op's epilogue needs, read once from its clq_gemm_op. */
 typedef struct clq_cpu_gemm_epi {
@@ -46,8 +46,10 @@ void clq__cpu_gemm_epi_init(const clq_gemm_op *op, clq_cpu_gemm_epi *e);
 void clq__cpu_gemm_epi_cols(const clq_cpu_gemm_epi *e, size_t n0, size_t cols,
                             const clq_cpu_gemm_cols *t);
 /* Writes C[m0 + i][n0 + j] for i < rows, j < cols from acc[i * ldacc + j]. */
-void clq__cpu_gemm_epi_rows(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,
-                            const int32_t *acc, size_t ldacc, size_t m0, size_t rows, size_t n0,
-                            size_t cols);
+typedef void (*clq_cpu_gemm_epi_fn)(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,
+                                    const int32_t *acc, size_t ldacc, size_t m0, size_t rows,
+                                    size_t n0, size_t cols);
+/* That function compiled for isa. */
+clq_cpu_gemm_epi_fn clq__cpu_gemm_epi_rows(clq_cpu_isa isa);
 
 #endif
