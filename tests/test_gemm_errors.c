@@ -155,6 +155,12 @@ TC_BACKEND_TEST(gemm_errors, null_pointers) {
     EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &t), CLQ_ERROR_INVALID_ARGUMENT, "c");
     /* s8/u8 output without options, hence without c_qparams */
     EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, NULL, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "c_qparams");
+    t = f->c8;
+    t.dtype = CLQ_S8;
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->of, &t), CLQ_ERROR_INVALID_ARGUMENT, "bias");
+    clq_gemm_options none;
+    clq_gemm_options_init(&none);
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &none, &t), CLQ_ERROR_INVALID_ARGUMENT, "c_qparams");
     clq_gemm_options o = f->o8;
     o.flags = CLQ_GEMM_FIXED_POINT;
     o.shift = f->shiftb;
