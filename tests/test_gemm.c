@@ -1,6 +1,7 @@
 /* test_gemm.c: clq_gemm on every backend against tests/ref/ref_gemm.c, bit for bit: every
  * A/B type and zero point, per-tensor and per-channel B, each output stage, shapes that fit
- * no tile, strided/batched/transposed layouts, empty shapes and saturation. */
+ * no tile, strided/batched/transposed layouts, empty shapes, saturation, rounding ties and
+ * the float multiplier's order of operations. */
 #include "gemm_case.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 /* test_gemm_bounds.c: the int32 bound on K (the largest K exact, one more refused, the
- * bound's values), row sums from clq_quantize_rowsums, and clq_quantize_multiplier. */
+ * bound's values), row sums from clq_quantize[_dynamic]_rowsums, clq_quantize_multiplier. */
 #include "gemm_case.h"
 
 #include <inttypes.h>
