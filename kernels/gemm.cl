@@ -227,11 +227,12 @@ inline stage_t stage_load(int ctype, ulong k, int a_u8, const global int *za, ul
 /* Work-item tiles multiply 4 s8-domain values of A (one "quad", k = 4q..4q+3) by
  * the 4 values of each column of B at the same k, as 16-bit products added in
  * pairs: an accumulator lane pair (2c, 2c+1) holds column c's sums over k % 4 in
- * {0, 1} and {2, 3}. On x86 runtimes with AVX-512BW (POCL's CPU device) that is
- * vpmaddwd on 8 columns, written as the builtin because LLVM does not find it in
- * the portable expression (it emits 32-bit vpmulld); with AVX-512 VNNI the add is
- * fused (vpdpwssd). Elsewhere the portable form works on 4 columns. */
-#if defined(__AVX512BW__) && defined(__x86_64__)
+ * {0, 1} and {2, 3}. On x86 runtimes (POCL's CPU device) that is vpmaddwd, on 8
+ * columns with AVX-512BW and on 4 with AVX2, written as the builtin because LLVM
+ * does not find it in the portable expression (it emits 32-bit vpmulld); with
+ * AVX-512 VNNI the add is fused (vpdpwssd). Elsewhere, or with
+ * CLQ_GEMM_PORTABLE, the portable form works on 4 columns. */
+#if defined(__x86_64__) && defined(__AVX512BW__) && !defined(CLQ_GEMM_PORTABLE)
 typedef short v32s __attribute__((vector_size(64)));
 typedef char v32c __attribute__((vector_size(32)));
 typedef int v16i __attribute__((vector_size(64)));
@@ -244,9 +245,7 @@ inline opnd_t b_load(const global char *p) {
     return __builtin_convertvector(*(const global v32c *)p, v32s);
 }
 /* The quad in every 32-bit lane, then one sign extension (vpbroadcastd, vpmovsxbw). */
-inline opnd_t a_bcast(uint quad) {
-    return __builtin_convertvector((v32c)((v8u){} + quad), v32s);
-}
+inline opnd_t a_bcast(uint quad) { return __builtin_convertvector((v32c)((v8u){} + quad), v32s); }
 inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) {
 #ifdef __AVX512VNNI__
     return __builtin_ia32_vpdpwssd512(acc, (v16i)a, (v16i)b);
@@ -260,6 +259,25 @@ inline uint4 acc_cols(acc_t acc, int h) {
     int8 o = __builtin_astype(__builtin_shufflevector(acc, acc, 1, 3, 5, 7, 9, 11, 13, 15), int8);
     int8 s = e + o;
     return as_uint4(h ? s.hi : s.lo);
+}
+#elif defined(__x86_64__) && defined(__AVX2__) && !defined(CLQ_GEMM_PORTABLE)
+typedef short v16s __attribute__((vector_size(32)));
+typedef char v16c __attribute__((vector_size(16)));
+typedef int v8i __attribute__((vector_size(32)));
+typedef uint v4u __attribute__((vector_size(16)));
+#define VC 4
+#define ACC_ZERO ((v8i){})
+typedef v8i acc_t;
+typedef v16s opnd_t;
+inline opnd_t b_load(const global char *p) {
+    return __builtin_convertvector(*(const global v16c *)p, v16s);
+}
+inline opnd_t a_bcast(uint quad) { return __builtin_convertvector((v16c)((v4u){} + quad), v16s); }
+inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) { return acc + __builtin_ia32_pmaddwd256(a, b); }
+inline uint4 acc_cols(acc_t acc, int h) {
+    int4 e = __builtin_astype(__builtin_shufflevector(acc, acc, 0, 2, 4, 6), int4);
+    int4 o = __builtin_astype(__builtin_shufflevector(acc, acc, 1, 3, 5, 7), int4);
+    return as_uint4(e + o);
 }
 #else
 #define VC 4
@@ -278,6 +296,9 @@ inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) {
 inline uint4 acc_cols(acc_t acc, int h) { return as_uint4(acc.even + acc.odd); }
 #endif
 #define NV (NR / VC) /* accumulators per row */
+#if NR % VC != 0
+#error "CLQ_GEMM_NR must be a multiple of the columns per accumulator (8 with AVX-512BW, else 4)"
+#endif
 
 typedef struct __attribute__((packed)) {
     uint v;
@@ -295,10 +316,10 @@ inline uint a_quad_tail(const global uchar *p, uint ax, ulong valid) {
 /* One work item: rows [mr i, mr i + mr) x panel p. mr is a constant after inlining
  * (CLQ_GEMM_MR, or 1 for small M, where the work is a stream over B), so the
  * unrolled loops leave acc in registers. */
-inline __attribute__((always_inline)) void gemm_tile_body(
+static inline __attribute__((always_inline)) void gemm_tile_body(
     const global uchar *A, ulong a_off, ulong lda, const global char *B, ulong kp,
     GEMM_STAGE_PARAMS, const int mr) {
-    ulong p = get_global_id(0), i = get_global_id(1);
+    ulong i = get_global_id(0), p = get_global_id(1);
     ulong n0 = p * NR, m0 = i * mr;
     if (n0 >= n || m0 >= m) return;
     uint ax = a_u8 ? 0x80808080u : 0u;
@@ -356,4 +377,112 @@ kernel void gemm_tile(const global uchar *A, ulong a_off, ulong lda, const globa
 kernel void gemm_tile1(const global uchar *A, ulong a_off, ulong lda, const global char *B,
                        ulong kp, GEMM_STAGE_PARAMS) {
     gemm_tile_body(A, a_off, lda, B, kp, GEMM_STAGE_ARGS, 1);
+}
+
+/* ---- dot-product variant ---------------------------------------------------- */
+
+/* For devices with an int8 dot product (cl_khr_integer_dot_product, or NVIDIA's
+ * dp4a from compute capability 6.1): a work group computes a DBM x DBN block of C
+ * from A and B quads staged in local memory, DKQ quads of K at a time; each work
+ * item owns DTM rows (strided by DBM / DTM) and 4 adjacent columns. The host
+ * builds with CLQ_GEMM_DOT_NATIVE = 1 (khr) or 2 (NVIDIA PTX); without it the
+ * dot is emulated, which only serves to test this kernel on other devices. */
+#ifndef CLQ_GEMM_DOT_BM
+#define CLQ_GEMM_DOT_BM 64
+#endif
+#ifndef CLQ_GEMM_DOT_BN
+#define CLQ_GEMM_DOT_BN 64
+#endif
+#ifndef CLQ_GEMM_DOT_TM
+#define CLQ_GEMM_DOT_TM 4
+#endif
+#ifndef CLQ_GEMM_DOT_KQ
+#define CLQ_GEMM_DOT_KQ 8
+#endif
+#define DBM CLQ_GEMM_DOT_BM
+#define DBN CLQ_GEMM_DOT_BN
+#define DTM CLQ_GEMM_DOT_TM
+#define DKQ CLQ_GEMM_DOT_KQ
+#define DLX (DBN / 4)   /* work items along N */
+#define DLY (DBM / DTM) /* work items along M */
+
+#if CLQ_GEMM_DOT_NATIVE == 1
+#pragma OPENCL EXTENSION cl_khr_integer_dot_product : enable
+inline int dot4(uint a, uint b, int acc) { return acc + dot(as_char4(a), as_char4(b)); }
+#elif CLQ_GEMM_DOT_NATIVE == 2
+inline int dot4(uint a, uint b, int acc) {
+    int r;
+    asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+#else
+inline int dot4(uint a, uint b, int acc) {
+    int4 x = convert_int4(as_char4(a)) * convert_int4(as_char4(b));
+    return acc + ((x.x + x.y) + (x.z + x.w));
+}
+#endif
+
+/* Work-group size (DLX, DLY); global (DLX * ceil(n / DBN), DLY * ceil(m / DBM)).
+ * The packed panels must hold a multiple of 4 columns (CLQ_GEMM_NR). */
+kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot(
+    const global uchar *A, ulong a_off, ulong lda, const global char *B, ulong kp,
+    GEMM_STAGE_PARAMS) {
+    local uint a_s[DKQ][DBM];
+    local uint b_s[DKQ][DBN];
+    int tx = get_local_id(0), ty = get_local_id(1), lid = ty * DLX + tx;
+    ulong n0 = get_group_id(0) * DBN, m0 = get_group_id(1) * DBM;
+    uint ax = a_u8 ? 0x80808080u : 0u;
+    int acc[DTM][4];
+    for (int r = 0; r < DTM; r++)
+        for (int c = 0; c < 4; c++) acc[r][c] = 0;
+    ulong kq_all = kp / 4;
+    for (ulong q0 = 0; q0 < kq_all; q0 += DKQ) {
+        /* stage A: quad (q, row) for q < DKQ, row < DBM; zero past K, rows clamped */
+        for (int e = lid; e < DKQ * DBM; e += DLX * DLY) {
+            int q = e / DBM, row = e % DBM;
+            ulong kq = q0 + q, mr = min(m0 + row, m - 1);
+            uint v = 0;
+            if (4 * kq + 4 <= k) {
+                v = a_quad(A + a_off + mr * lda + 4 * kq, ax);
+            } else if (4 * kq < k) {
+                v = a_quad_tail(A + a_off + mr * lda + 4 * kq, ax, k - 4 * kq);
+            }
+            a_s[q][row] = v;
+        }
+        /* stage B: quad (q, column) from its panel; zero past kp and past the panels */
+        for (int e = lid; e < DKQ * DBN; e += DLX * DLY) {
+            int q = e / DBN, col = e % DBN;
+            ulong kq = q0 + q, j = n0 + col;
+            uint v = 0;
+            if (kq < kq_all && j < n) {
+                const global uint *panel = (const global uint *)(B + (j / NR) * NR * kp);
+                v = panel[kq * NR + j % NR];
+            }
+            b_s[q][col] = v;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int q = 0; q < DKQ; q++) {
+            uint b0 = b_s[q][4 * tx], b1 = b_s[q][4 * tx + 1], b2 = b_s[q][4 * tx + 2],
+                 b3 = b_s[q][4 * tx + 3];
+            for (int r = 0; r < DTM; r++) {
+                uint a = a_s[q][ty + r * DLY];
+                acc[r][0] = dot4(a, b0, acc[r][0]);
+                acc[r][1] = dot4(a, b1, acc[r][1]);
+                acc[r][2] = dot4(a, b2, acc[r][2]);
+                acc[r][3] = dot4(a, b3, acc[r][3]);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    ulong c0 = n0 + 4 * tx;
+    if (c0 >= n) return;
+    stage_t st = GEMM_STAGE_LOAD;
+    cols_t cc = GEMM_STAGE_COLS(c0);
+    for (int r = 0; r < DTM; r++) {
+        ulong row = m0 + ty + r * DLY;
+        if (row >= m) break;
+        uint rs = has_rs ? (uint)rowsums[rs_off + row] - (a_u8 ? 128u * (uint)k : 0u) : 0u;
+        uint4 c = as_uint4((int4)(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+        stage_store(&st, &cc, c, rs, C, c_off + row * ldc + c0, (int)min((ulong)4, n - c0));
+    }
 }

@@ -127,9 +127,25 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op) {
     cl_int fixed = op->fixed_point, mult_pc = op->mult_per_channel, qmin = op->qmin,
            qmax = op->qmax;
 
-    int small = op->m < impl->tuning.gemm_small_m;
-    const char *name = small ? "gemm_tile1" : "gemm_tile";
-    size_t mr = small ? 1 : impl->tuning.gemm_mr;
+    const char *name;
+    size_t g[2], l[2];
+    const clq_cl_tuning *t = &impl->tuning;
+    if (impl->gemm_dot) {
+        /* blocks of gemm_dot[0] rows x gemm_dot[1] columns, 4 columns and
+         * gemm_dot[0] / gemm_dot[2] rows per work item */
+        name = "gemm_dot";
+        l[0] = t->gemm_dot[1] / 4;
+        l[1] = t->gemm_dot[0] / t->gemm_dot[2];
+        g[0] = clq__cl_div_up(op->n, t->gemm_dot[1]) * l[0];
+        g[1] = clq__cl_div_up(op->m, t->gemm_dot[0]) * l[1];
+    } else {
+        int small = op->m < t->gemm_small_m;
+        name = small ? "gemm_tile1" : "gemm_tile";
+        g[0] = clq__cl_div_up(op->m, small ? 1 : t->gemm_mr);
+        g[1] = w->layout[LAY_PANELS];
+        l[0] = t->gemm_local[0];
+        l[1] = t->gemm_local[1];
+    }
     cl_kernel kern;
     st = clq__cl_kernel(ctx, "gemm", name, &kern);
     if (st != CLQ_SUCCESS) return st;
@@ -145,7 +161,5 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op) {
         CLQ_ARG(zc.mem),    CLQ_ARG(zc.off),     CLQ_ARG(zc.present), CLQ_ARG(fixed),
         CLQ_ARG(mult.mem),  CLQ_ARG(mult.off),   CLQ_ARG(shift.mem),  CLQ_ARG(shift.off),
         CLQ_ARG(mult_pc),   CLQ_ARG(qmin),       CLQ_ARG(qmax)};
-    size_t g[2] = {w->layout[LAY_PANELS], clq__cl_div_up(op->m, mr)};
-    size_t l[2] = {impl->tuning.gemm_local[0], impl->tuning.gemm_local[1]};
     return run_local(ctx, kern, name, args, (int)(sizeof args / sizeof args[0]), 2, g, l);
 }

@@ -19,8 +19,16 @@ typedef struct clq_cl_tuning {
     unsigned gemm_nr;      /* GEMM: columns per packed panel and per work item (multiple of 4) */
     unsigned gemm_mr;      /* GEMM: rows per work item */
     unsigned gemm_small_m; /* GEMM: M below this runs the 1-row tile (a stream over B) */
-    size_t gemm_local[2];  /* GEMM work-group size (panels, row tiles) */
+    size_t gemm_local[2];  /* GEMM work-group size (row tiles, panels) */
+    unsigned gemm_dot[4];  /* dot-product variant: block rows, block columns, rows per work
+                              item, quads of K per local-memory stage */
 } clq_cl_tuning;
+
+/* Device queries not in every CL header (cl_ext.h names them without the CLQ_ prefix). */
+#define CLQ_CL_DEVICE_INTEGER_DOT_PRODUCT_CAPABILITIES_KHR 0x1073
+#define CLQ_CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_KHR (1u << 1)
+#define CLQ_CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
+#define CLQ_CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV 0x4001
 
 enum { CLQ_CL_MAX_PROGRAMS = 8, CLQ_CL_MAX_KERNELS = 48 };
 
@@ -40,6 +48,10 @@ typedef struct clq_cl_impl {
     char driver_version[128];
     char device_version[128];
     clq_cl_tuning tuning;
+    unsigned env_flags;  /* the context's flags (CLQ_CONTEXT_IGNORE_ENV), for the GEMM knobs */
+    int gemm_dot_native; /* int8 dot product: 0 none, 1 cl_khr_integer_dot_product, 2 NVIDIA dp4a */
+    int gemm_dot;        /* run the dot-product variant (CLQ_GEMM_DOT overrides the default) */
+    int gemm_portable;   /* CLQ_GEMM_PORTABLE=1: generic kernel without target builtins */
     char options[512]; /* build options, tuning macros included */
     cl_program programs[CLQ_CL_MAX_PROGRAMS]; /* by index into clq_kernel_sources, lazily */
     const char *program_names[CLQ_CL_MAX_PROGRAMS];
