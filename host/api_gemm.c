@@ -62,6 +62,7 @@ static clq_status check_shapes(clq_context *ctx, const clq_tensor *a, const clq_
                                const clq_packed_weights *w, const clq_tensor *c,
                                clq_tensor_info *ai, clq_tensor_info *ci, clq_gemm_op *op) {
     if (!w) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "w is NULL");
+    if (!a_qp) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "a_qp is NULL");
     if (w->ctx != ctx)
         return clq__error(ctx, CLQ_ERROR_CONTEXT_MISMATCH, "w was packed on another context");
     clq_status st = clq__check_tensor(ctx, a, "a", CLQ_INPUT, ai);
@@ -77,7 +78,7 @@ static clq_status check_shapes(clq_context *ctx, const clq_tensor *a, const clq_
                           "a->shape[%d] = %zu but the weights have K = %zu", a->ndim - 1,
                           a->shape[a->ndim - 1], w->k);
     clq_layout lay;
-    st = clq__check_qparams_desc(ctx, a_qp, a->ndim, a->shape, &lay);
+    st = clq__check_qparams_desc_as(ctx, a_qp, "a_qp", a->ndim, a->shape, &lay);
     if (st != CLQ_SUCCESS) return st;
     if (a_qp->qtype != a->dtype)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "a_qp->qtype = %s but a->dtype = %s",
@@ -117,7 +118,7 @@ static clq_status check_shapes(clq_context *ctx, const clq_tensor *a, const clq_
 /* za and sa of A; the K bound, which needs za's value unless a_qp is TRUSTED
  * (then the worst zero point of A's type is assumed). */
 static clq_status check_a_params(clq_context *ctx, const clq_qparams *a_qp, int need_scale,
-                                 clq_gemm_op *op) {
+                                 clq_gemm_op *op, float *sa_out) {
     clq_status st;
     int32_t za = 0;
     int trusted = (a_qp->flags & CLQ_QPARAMS_TRUSTED) != 0;
@@ -146,6 +147,7 @@ static clq_status check_a_params(clq_context *ctx, const clq_qparams *a_qp, int 
         if (!(isfinite(sa) && sa > 0.0f))
             return clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
                               "a_qp->scale[0] = %g: a scale must be finite and > 0", (double)sa);
+        *sa_out = trusted ? 0.0f : sa;
     }
     size_t max_k = clq_gemm_max_k(op->atype, za, op->w);
     if (op->k > max_k)
@@ -159,7 +161,8 @@ static clq_status check_a_params(clq_context *ctx, const clq_qparams *a_qp, int 
 }
 
 /* The f32 output's bias and ReLU, or the s8/u8 output's qparams and multipliers. */
-static clq_status check_stage(clq_context *ctx, const clq_gemm_options *o, clq_gemm_op *op) {
+static clq_status check_stage(clq_context *ctx, const clq_gemm_options *o, clq_gemm_op *op,
+                              float *sc_out) {
     int fixed = (o->flags & CLQ_GEMM_FIXED_POINT) != 0;
     int requant = op->ctype == CLQ_S8 || op->ctype == CLQ_U8;
     if (op->ctype != CLQ_F32 && (o->bias || (o->flags & CLQ_GEMM_RELU)))
@@ -190,7 +193,8 @@ static clq_status check_stage(clq_context *ctx, const clq_gemm_options *o, clq_g
                           clq_dtype_name(op->ctype));
     clq_layout lay;
     size_t one = 1;
-    clq_status st = clq__check_qparams_desc(ctx, cq, 1, &one, &lay);
+    clq_status st =
+        clq__check_qparams_desc_as(ctx, cq, "options->c_qparams", 1, &one, &lay);
     if (st != CLQ_SUCCESS) return st;
     if (cq->qtype != op->ctype || cq->granularity != CLQ_PER_TENSOR)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
@@ -222,6 +226,7 @@ static clq_status check_stage(clq_context *ctx, const clq_gemm_options *o, clq_g
             return clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
                               "c_qparams->scale[0] = %g: a scale must be finite and > 0",
                               (double)sc);
+        *sc_out = trusted ? 0.0f : sc;
         return CLQ_SUCCESS;
     }
     op->fixed_point = 1;
@@ -293,8 +298,16 @@ clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_
     clq_status st = check_shapes(ctx, a, a_qp, w, c, &ai, &ci, &op);
     int fixed = (o->flags & CLQ_GEMM_FIXED_POINT) != 0;
     int need_sa = op.ctype == CLQ_F32 || ((op.ctype == CLQ_S8 || op.ctype == CLQ_U8) && !fixed);
-    if (st == CLQ_SUCCESS) st = check_stage(ctx, o, &op);
-    if (st == CLQ_SUCCESS) st = check_a_params(ctx, a_qp, need_sa, &op);
+    float sa = 0.0f, sc = 0.0f; /* 0: not read back */
+    if (st == CLQ_SUCCESS) st = check_stage(ctx, o, &op, &sc);
+    if (st == CLQ_SUCCESS) st = check_a_params(ctx, a_qp, need_sa, &op, &sa);
+    /* mult = (sa * sb[n]) / sc grows with sb[n]: its largest value must be finite,
+     * or (float)0 * inf would give NaN. */
+    if (st == CLQ_SUCCESS && sa > 0.0f && sc > 0.0f && !isfinite((sa * w->sb_max) / sc))
+        st = clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
+                        "the requantization multiplier a_qp->scale * max b scale / c scale = "
+                        "%g * %g / %g is not finite in f32",
+                        (double)sa, (double)w->sb_max, (double)sc);
     if (st != CLQ_SUCCESS || op.m == 0 || op.n == 0) return st;
 
     int a_staged, c_staged;

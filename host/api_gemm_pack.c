@@ -96,6 +96,7 @@ static clq_status copy_b_qparams(clq_context *ctx, const clq_qparams *qp, size_t
                             "qp->scale[%zu] = %g: a scale must be finite and > 0", i, (double)s[i]);
             goto done;
         }
+        if (s && s[i] > w->sb_max) w->sb_max = s[i];
         unsigned dev = clq__gemm_dev(w->btype, z[i]);
         if (dev > w->max_dev) w->max_dev = dev;
         z[i] -= shift;
@@ -128,7 +129,8 @@ clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qpa
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "b->dtype = %s: weights are s8 or u8",
                           clq_dtype_name(b->dtype));
     if (b->ndim != 2)
-        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "b->ndim = %d: weights are 2-D ([N, K] or [K, N])",
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "b->ndim = %d: weights are 2-D ([N, K] or [K, N])",
                           b->ndim);
     int tr = (flags & CLQ_WEIGHTS_TRANSPOSED) != 0;
     size_t count;

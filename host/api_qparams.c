@@ -20,30 +20,35 @@ void clq_qparams_init(clq_qparams *qp) {
     (CLQ_QPARAMS_NARROW_RANGE | CLQ_QPARAMS_RECIPROCAL | CLQ_QPARAMS_TRUSTED)
 
 /* Fields every use of a qparams reads (not its granularity or buffers). */
-static clq_status check_common(clq_context *ctx, const clq_qparams *qp) {
-    if (!qp) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "qp is NULL");
+static clq_status check_common(clq_context *ctx, const clq_qparams *qp, const char *name) {
+    if (!qp) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "%s is NULL", name);
     if (qp->struct_size < sizeof(clq_qparams))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "qp->struct_size = %zu; call clq_qparams_init", qp->struct_size);
+                          "%s->struct_size = %zu; call clq_qparams_init", name, qp->struct_size);
     if (!clq__dtype_is_quant(qp->qtype))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "qp->qtype = %s (%d): expected s8, u8, s4 or u4",
+                          "%s->qtype = %s (%d): expected s8, u8, s4 or u4", name,
                           clq_dtype_name(qp->qtype), (int)qp->qtype);
     if (qp->scheme != CLQ_AFFINE && qp->scheme != CLQ_SYMMETRIC)
-        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "qp->scheme = %d is not a clq_scheme",
-                          (int)qp->scheme);
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "%s->scheme = %d is not a clq_scheme",
+                          name, (int)qp->scheme);
     if (qp->rounding != CLQ_ROUND_HALF_EVEN && qp->rounding != CLQ_ROUND_HALF_AWAY)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "qp->rounding = %d is not a clq_rounding", (int)qp->rounding);
+                          "%s->rounding = %d is not a clq_rounding", name, (int)qp->rounding);
     if (qp->flags & ~CLQ_QPARAMS_KNOWN_FLAGS)
-        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "qp->flags = 0x%x has unknown bits",
-                          qp->flags);
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "%s->flags = 0x%x has unknown bits",
+                          name, qp->flags);
     return CLQ_SUCCESS;
 }
 
 clq_status clq__check_qparams_desc(clq_context *ctx, const clq_qparams *qp, int ndim,
                                    const size_t *shape, clq_layout *lay) {
-    clq_status st = check_common(ctx, qp);
+    return clq__check_qparams_desc_as(ctx, qp, "qp", ndim, shape, lay);
+}
+
+clq_status clq__check_qparams_desc_as(clq_context *ctx, const clq_qparams *qp, const char *name,
+                                      int ndim, const size_t *shape, clq_layout *lay) {
+    clq_status st = check_common(ctx, qp, name);
     if (st != CLQ_SUCCESS) return st;
     size_t n = 1;
     int zero = 0;
@@ -67,12 +72,13 @@ clq_status clq__check_qparams_desc(clq_context *ctx, const clq_qparams *qp, int 
         break;
     default:
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "qp->granularity = %d is not a clq_granularity", (int)qp->granularity);
+                          "%s->granularity = %d is not a clq_granularity", name,
+                          (int)qp->granularity);
     }
     int axis = qp->axis < 0 ? qp->axis + ndim : qp->axis;
     if (axis < 0 || axis >= ndim)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "qp->axis = %d is out of range for a %d-d tensor", qp->axis, ndim);
+                          "%s->axis = %d is out of range for a %d-d tensor", name, qp->axis, ndim);
     /* The products of the outer and inner dims cannot overflow: n did not. */
     lay->outer = lay->inner = 1;
     for (int d = 0; d < axis; d++) lay->outer *= shape[d];
@@ -84,8 +90,8 @@ clq_status clq__check_qparams_desc(clq_context *ctx, const clq_qparams *qp, int 
     }
     if (qp->block_size == 0 || (lay->axis_len > 0 && qp->block_size > lay->axis_len))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "qp->block_size = %zu must be in [1, shape[%d] = %zu]", qp->block_size,
-                          axis, lay->axis_len);
+                          "%s->block_size = %zu must be in [1, shape[%d] = %zu]", name,
+                          qp->block_size, axis, lay->axis_len);
     lay->block = qp->block_size;
     lay->nblocks = lay->axis_len / lay->block + (lay->axis_len % lay->block != 0);
     lay->nparams = lay->outer * lay->nblocks * lay->inner; /* <= n, or 0 */
@@ -176,7 +182,7 @@ clq_status clq_qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size_t 
                                    clq_buffer *max_in, size_t max_offset, size_t count,
                                    const clq_qparams *qp) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
-    clq_status st = check_common(ctx, qp);
+    clq_status st = check_common(ctx, qp, "qp");
     if (st != CLQ_SUCCESS) return st;
     clq_qparams_op op;
     memset(&op, 0, sizeof op);

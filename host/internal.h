@@ -60,6 +60,7 @@ struct clq_packed_weights {
     int zb_per_channel;
     clq_buffer *sb;       /* f32[n or 1], NULL when packed without scales */
     int sb_per_channel;
+    float sb_max;         /* largest weight scale (0 without scales) */
     int zb_all_zero;      /* every zb' is 0: the row sums of A are not needed */
     unsigned max_dev;     /* max over n, over b in btype of |b - zb[n]| */
 };

@@ -23,6 +23,10 @@ CLQ_HIDDEN clq_status clq__check_same_shape(clq_context *ctx, const clq_tensor *
  * a tensor of this shape. Does not look at the buffers. */
 CLQ_HIDDEN clq_status clq__check_qparams_desc(clq_context *ctx, const clq_qparams *qp, int ndim,
                                               const size_t *shape, clq_layout *lay);
+/* The same, naming the argument (e.g. "a_qp") in messages. */
+CLQ_HIDDEN clq_status clq__check_qparams_desc_as(clq_context *ctx, const clq_qparams *qp,
+                                                 const char *name, int ndim, const size_t *shape,
+                                                 clq_layout *lay);
 /* scale (and zero point, when needed or given) buffers hold count values. */
 CLQ_HIDDEN clq_status clq__check_qparams_buffers(clq_context *ctx, const clq_qparams *qp,
                                                  size_t count, int need_zero_point,
