@@ -253,6 +253,17 @@ inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) {
     return acc + __builtin_ia32_pmaddwd512(a, b);
 #endif
 }
+/* A staged in private memory (see gemm_tile_body): 32 bytes of A to s16, and a
+ * staged quad (4 s16 in a ulong) to every 64-bit lane (vpbroadcastq from memory). */
+#define CLQ_GEMM_STAGE_A 32
+typedef struct __attribute__((packed)) {
+    v32c v;
+} clq_v32c_p;
+inline void a_cvt(private short *d, const global uchar *s, char ax) {
+    *(private v32s *)d = __builtin_convertvector(((const global clq_v32c_p *)s)->v ^ ax, v32s);
+}
+typedef long v8l __attribute__((vector_size(64)));
+inline opnd_t a_bcast4(ulong s4) { return (opnd_t)((v8l){} + (long)s4); }
 /* Column sums of columns [4 h, 4 h + 4) of an accumulator. */
 inline uint4 acc_cols(acc_t acc, int h) {
     int8 e = __builtin_astype(__builtin_shufflevector(acc, acc, 0, 2, 4, 6, 8, 10, 12, 14), int8);
@@ -274,6 +285,15 @@ inline opnd_t b_load(const global char *p) {
 }
 inline opnd_t a_bcast(uint quad) { return __builtin_convertvector((v16c)((v4u){} + quad), v16s); }
 inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) { return acc + __builtin_ia32_pmaddwd256(a, b); }
+#define CLQ_GEMM_STAGE_A 16
+typedef struct __attribute__((packed)) {
+    v16c v;
+} clq_v16c_p;
+inline void a_cvt(private short *d, const global uchar *s, char ax) {
+    *(private v16s *)d = __builtin_convertvector(((const global clq_v16c_p *)s)->v ^ ax, v16s);
+}
+typedef long v4l __attribute__((vector_size(32)));
+inline opnd_t a_bcast4(ulong s4) { return (opnd_t)((v4l){} + (long)s4); }
 inline uint4 acc_cols(acc_t acc, int h) {
     int4 e = __builtin_astype(__builtin_shufflevector(acc, acc, 0, 2, 4, 6), int4);
     int4 o = __builtin_astype(__builtin_shufflevector(acc, acc, 1, 3, 5, 7), int4);
@@ -313,6 +333,20 @@ inline uint a_quad_tail(const global uchar *p, uint ax, ulong valid) {
     return v;
 }
 
+#ifdef CLQ_GEMM_STAGE_A
+#define KCQ 64 /* quads of A staged at a time */
+/* nb (a multiple of 4) s8-domain values of A from s, as s16 at d; avail: the
+ * bytes left in the row (the values past it are 0). */
+inline void a_stage(private short *d, const global uchar *s, ulong avail, int nb, char ax) {
+    int i = 0;
+    if (avail >= (ulong)nb)
+        for (; i + CLQ_GEMM_STAGE_A <= nb; i += CLQ_GEMM_STAGE_A) a_cvt(d + i, s + i, ax);
+    int end = (int)min((ulong)nb, avail);
+    for (; i < end; i++) d[i] = (short)as_char((uchar)(s[i] ^ ax));
+    for (; i < nb; i++) d[i] = 0;
+}
+#endif
+
 /* One work item: rows [mr i, mr i + mr) x panel p. mr is a constant after inlining
  * (CLQ_GEMM_MR, or 1 for small M, where the work is a stream over B), so the
  * unrolled loops leave acc in registers. */
@@ -329,6 +363,28 @@ static inline __attribute__((always_inline)) void gemm_tile_body(
     acc_t acc[CLQ_GEMM_MR][NV];
     _Pragma("unroll") for (int r = 0; r < mr; r++)
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = ACC_ZERO;
+#ifdef CLQ_GEMM_STAGE_A
+    /* A's rows are converted to s16 in private memory KCQ quads at a time, so the
+     * inner loop broadcasts them straight from memory: the conversion (a shuffle
+     * port uop per quad and row otherwise, on the port the adds need) is done
+     * once per CLQ_GEMM_STAGE_A bytes instead. */
+    ulong apq[CLQ_GEMM_MR][KCQ] __attribute__((aligned(64)));
+    ulong kq_all = kp / 4;
+    for (ulong q0 = 0; q0 < kq_all; q0 += KCQ) {
+        int nq = (int)min((ulong)KCQ, kq_all - q0);
+        _Pragma("unroll") for (int r = 0; r < mr; r++)
+            a_stage((private short *)apq[r], arow[r] + 4 * q0, k - 4 * q0, 4 * nq, (char)ax);
+        for (int q = 0; q < nq; q++) {
+            opnd_t bv[NV];
+            _Pragma("unroll") for (int v = 0; v < NV; v++)
+                bv[v] = b_load(bp + ((q0 + q) * NV + v) * 4 * VC);
+            _Pragma("unroll") for (int r = 0; r < mr; r++) {
+                opnd_t av = a_bcast4(apq[r][q]);
+                _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = mac(acc[r][v], av, bv[v]);
+            }
+        }
+    }
+#else
     ulong kq = k / 4;
     for (ulong q = 0; q < kq; q++) {
         opnd_t bv[NV];
@@ -346,6 +402,7 @@ static inline __attribute__((always_inline)) void gemm_tile_body(
             _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = mac(acc[r][v], av, bv[v]);
         }
     }
+#endif
     stage_t st = GEMM_STAGE_LOAD;
     int ncols = (int)min((ulong)NR, n - n0);
     /* The stages run from memory: unrolled over the whole tile they would make
