@@ -463,8 +463,18 @@ kernel void gemm_tile1(const global uchar *A, ulong a_off, ulong lda, const glob
 #define DLX (DBN / 4)   /* work items along N */
 #define DLY (DBM / DTM) /* work items along M */
 
+#if DBM % DTM != 0 || DBN % 4 != 0 || NR % 4 != 0
+#error "CLQ_GEMM_DOT_BM must be a multiple of CLQ_GEMM_DOT_TM, CLQ_GEMM_DOT_BN and CLQ_GEMM_NR of 4"
+#endif
+
+/* The host saw the extension; the compiler must declare it too, or the variant
+ * falls back to the emulated dot rather than failing to build. */
+#if CLQ_GEMM_DOT_NATIVE == 1 && !defined(cl_khr_integer_dot_product) && \
+    !defined(__opencl_c_integer_dot_product_input_4x8bit)
+#undef CLQ_GEMM_DOT_NATIVE
+#define CLQ_GEMM_DOT_NATIVE 0
+#endif
 #if CLQ_GEMM_DOT_NATIVE == 1
-#pragma OPENCL EXTENSION cl_khr_integer_dot_product : enable
 inline int dot4(uint a, uint b, int acc) { return acc + dot(as_char4(a), as_char4(b)); }
 #elif CLQ_GEMM_DOT_NATIVE == 2
 inline int dot4(uint a, uint b, int acc) {

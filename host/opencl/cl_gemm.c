@@ -60,8 +60,6 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
     return run_local(ctx, kern, "gemm_pack", a, (int)(sizeof a / sizeof a[0]), 1, g, l);
 }
 
-void clq__cl_gemm_unpack(clq_packed_weights *w) { (void)w; }
-
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
     if (op->rows == 0) return CLQ_SUCCESS;
     cl_mem a, sums;
