@@ -22,8 +22,8 @@ static const tuning_entry table[] = {
      * (AVX-512: 32 zmm registers) a 6 x 32 tile is 24 accumulators, 4 of B and
      * one of A; one work item per work group. */
     {"Portable Computing Language", CL_DEVICE_TYPE_CPU, 16,
-     {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {16, 16, 4, 4}}},
-    {NULL, CL_DEVICE_TYPE_CPU, 16, {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {16, 16, 4, 4}}},
+     {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {32, 64, 2, 4}}},
+    {NULL, CL_DEVICE_TYPE_CPU, 16, {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {32, 64, 2, 4}}},
     /* AVX2 and narrower: 16 vector registers, a 3 x 16 tile. */
     {NULL, CL_DEVICE_TYPE_CPU, 0, {4096, 16384, 64, 0, 16, 3, 4, {1, 1}, {16, 16, 4, 4}}},
     /* GPUs: generic 4 x 16 tiles, 64 work items per group; the dot-product
@@ -86,9 +86,11 @@ void clq__cl_choose_tuning(clq_cl_impl *impl) {
     impl->gemm_dot_native = dot_product_kind(impl->device);
     /* CLQ_GEMM_DOT=0 runs the generic GEMM kernel where a dot product exists, =1
      * the dot-product variant where none does (emulated: for tests only);
-     * CLQ_GEMM_PORTABLE=1 builds the generic kernel without target builtins. */
-    const char *dot = clq__getenv(impl->env_flags, "CLQ_GEMM_DOT");
-    const char *portable = clq__getenv(impl->env_flags, "CLQ_GEMM_PORTABLE");
+     * CLQ_GEMM_PORTABLE=1 builds the generic kernel without target builtins. Like
+     * CLQ_CPU_ISA they change no result, so CLQ_CONTEXT_IGNORE_ENV leaves them on
+     * (the tests run their OpenCL cases once per variant that way). */
+    const char *dot = clq__getenv(0, "CLQ_GEMM_DOT");
+    const char *portable = clq__getenv(0, "CLQ_GEMM_PORTABLE");
     impl->gemm_dot = dot ? strcmp(dot, "0") != 0 : impl->gemm_dot_native != 0;
     impl->gemm_portable = portable && strcmp(portable, "0") != 0;
     snprintf(impl->options, sizeof impl->options,
