@@ -284,6 +284,13 @@ TC_BACKEND_TEST(gemm_errors, qparams) {
         EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &f->c8), CLQ_ERROR_INVALID_QPARAMS, "scale");
         TC_OK(ctx, clq_buffer_write(f->scb, 0, 4, &sc));
     }
+    /* every scale valid, but (sa * sb[n]) / sc overflows f32 */
+    float huge = 3e38f, tiny = 1e-3f;
+    TC_OK(ctx, clq_buffer_write(f->sab, 0, 4, &huge));
+    TC_OK(ctx, clq_buffer_write(f->scb, 0, 4, &tiny));
+    EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &f->c8), CLQ_ERROR_INVALID_QPARAMS, "scale");
+    TC_OK(ctx, clq_buffer_write(f->sab, 0, 4, &sa));
+    TC_OK(ctx, clq_buffer_write(f->scb, 0, 4, &sc));
     int32_t bad_zc = 256, zc = 7;
     TC_OK(ctx, clq_buffer_write(f->zcb, 0, 4, &bad_zc));
     EXPECT(f, clq_gemm(ctx, &f->a, &f->aqp, f->w, &f->o8, &f->c8), CLQ_ERROR_INVALID_QPARAMS, "zero_point");
