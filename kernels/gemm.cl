@@ -3,7 +3,7 @@
 
 /* Tile sizes (the host passes per-device values, host/opencl/cl_tuning.c).
  * NR: columns of a packed panel and of a work item's tile (multiple of 4);
- * MR: rows of a work item's tile in the generic kernel; MR1 the same for small M. */
+ * MR: rows of a work item's tile in the generic kernel (gemm_tile1 has 1). */
 #ifndef CLQ_GEMM_NR
 #define CLQ_GEMM_NR 16
 #endif
@@ -28,7 +28,7 @@ kernel void gemm_pack(const global uchar *b, ulong boff, ulong n, ulong k, uchar
     ulong j = get_global_id(0);
     global uchar *dst = packed + (j / NR) * NR * kp + (j % NR) * 4;
     const global uchar *src = b + boff + j * k;
-    int sum = 0; /* |sum| <= 128 k, far inside int for any k the api accepts */
+    uint sum = 0; /* mod 2^32, as the epilogue uses it (K is not bounded at pack time) */
     for (ulong q = 0; q < kp / 4; q++) {
         uchar4 v = (uchar4)(0);
         if (j < n) {
@@ -39,30 +39,31 @@ kernel void gemm_pack(const global uchar *b, ulong boff, ulong n, ulong k, uchar
                 for (ulong i = 0; k0 + i < k; i++) ((uchar *)&v)[i] = src[k0 + i] ^ bx;
             }
         }
-        int4 s = convert_int4(as_char4(v));
+        uint4 s = as_uint4(convert_int4(as_char4(v)));
         sum += (s.x + s.y) + (s.z + s.w);
         *(global clq_u8x4 *)(dst + q * NR * 4) = (clq_u8x4){v};
     }
-    if (j < n) colsum[j] = sum;
+    if (j < n) colsum[j] = (int)sum;
 }
 
-/* sums[r] = sum_k a[r lda + k] of the stored values (is_s8 says how bytes read). */
+/* sums[r] = sum_k a[r lda + k] of the stored values (is_s8 says how bytes read),
+ * mod 2^32 like every correction term. */
 kernel void gemm_rowsums(const global uchar *a, ulong aoff, ulong lda, ulong k, int is_s8,
                          global int *sums, ulong soff, ulong rows) {
     ulong r = get_global_id(0);
     if (r >= rows) return;
     const global uchar *p = a + aoff + r * lda;
-    int16 acc = 0;
+    uint16 acc = 0;
     ulong i = 0;
     for (; i + 16 <= k; i += 16) {
         uchar16 v = load_u8x16(p + i);
-        acc += is_s8 ? convert_int16(as_char16(v)) : convert_int16(v);
+        acc += is_s8 ? as_uint16(convert_int16(as_char16(v))) : convert_uint16(v);
     }
-    int8 h = acc.lo + acc.hi;
-    int4 q = h.lo + h.hi;
-    int s = (q.x + q.y) + (q.z + q.w);
-    for (; i < k; i++) s += is_s8 ? (int)as_char(p[i]) : (int)p[i];
-    sums[soff + r] = s;
+    uint8 h = acc.lo + acc.hi;
+    uint4 q = h.lo + h.hi;
+    uint s = (q.x + q.y) + (q.z + q.w);
+    for (; i < k; i++) s += is_s8 ? (uint)(int)as_char(p[i]) : (uint)p[i];
+    sums[soff + r] = (int)s;
 }
 
 /* ---- output stages -------------------------------------------------------- */
@@ -171,7 +172,7 @@ inline void stage_store(const stage_t *st, const cols_t *cc, uint4 c, uint rs, g
         y = (y + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC;
         v = convert_int4(y) + st->zc;
     }
-    uchar4 b = convert_uchar4(v); /* low bytes: s8 and u8 alike */
+    uchar4 b = convert_uchar4(v & 255); /* the low bytes, s8 and u8 alike */
     global uchar *p = C + e;
     if (ncols == 4) {
         *(global clq_u8x4 *)p = (clq_u8x4){b};
@@ -229,9 +230,8 @@ inline stage_t stage_load(int ctype, ulong k, int a_u8, const global int *za, ul
  * pairs: an accumulator lane pair (2c, 2c+1) holds column c's sums over k % 4 in
  * {0, 1} and {2, 3}. On x86 runtimes (POCL's CPU device) that is vpmaddwd, on 8
  * columns with AVX-512BW and on 4 with AVX2, written as the builtin because LLVM
- * does not find it in the portable expression (it emits 32-bit vpmulld); with
- * AVX-512 VNNI the add is fused (vpdpwssd). Elsewhere, or with
- * CLQ_GEMM_PORTABLE, the portable form works on 4 columns. */
+ * does not find it in the portable expression (it emits 32-bit vpmulld).
+ * Elsewhere, or with CLQ_GEMM_PORTABLE, the portable form works on 4 columns. */
 #if defined(__x86_64__) && defined(__AVX512BW__) && !defined(CLQ_GEMM_PORTABLE)
 typedef short v32s __attribute__((vector_size(64)));
 typedef char v32c __attribute__((vector_size(32)));
@@ -246,13 +246,7 @@ inline opnd_t b_load(const global char *p) {
 }
 /* The quad in every 32-bit lane, then one sign extension (vpbroadcastd, vpmovsxbw). */
 inline opnd_t a_bcast(uint quad) { return __builtin_convertvector((v32c)((v8u){} + quad), v32s); }
-inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) {
-#ifdef __AVX512VNNI__
-    return __builtin_ia32_vpdpwssd512(acc, (v16i)a, (v16i)b);
-#else
-    return acc + __builtin_ia32_pmaddwd512(a, b);
-#endif
-}
+inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) { return acc + __builtin_ia32_pmaddwd512(a, b); }
 /* A staged in private memory (see gemm_tile_body): 32 bytes of A to s16, and a
  * staged quad (4 s16 in a ulong) to every 64-bit lane (vpbroadcastq from memory). */
 #define CLQ_GEMM_STAGE_A 32
@@ -494,8 +488,9 @@ inline int dot4(uint a, uint b, int acc) {
 kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot(
     const global uchar *A, ulong a_off, ulong lda, const global char *B, ulong kp,
     GEMM_STAGE_PARAMS) {
-    local uint a_s[DKQ][DBM];
-    local uint b_s[DKQ][DBN];
+    /* a_s rows padded: the staging writes walk q fastest (coalesced along K) */
+    local uint a_s[DKQ][DBM + 1];
+    local uint4 b_s[DKQ][DBN / 4];
     int tx = get_local_id(0), ty = get_local_id(1), lid = ty * DLX + tx;
     ulong n0 = get_group_id(0) * DBN, m0 = get_group_id(1) * DBM;
     uint ax = a_u8 ? 0x80808080u : 0u;
@@ -506,7 +501,7 @@ kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot(
     for (ulong q0 = 0; q0 < kq_all; q0 += DKQ) {
         /* stage A: quad (q, row) for q < DKQ, row < DBM; zero past K, rows clamped */
         for (int e = lid; e < DKQ * DBM; e += DLX * DLY) {
-            int q = e / DBM, row = e % DBM;
+            int q = e % DKQ, row = e / DKQ;
             ulong kq = q0 + q, mr = min(m0 + row, m - 1);
             uint v = 0;
             if (4 * kq + 4 <= k) {
@@ -525,18 +520,17 @@ kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot(
                 const global uint *panel = (const global uint *)(B + (j / NR) * NR * kp);
                 v = panel[kq * NR + j % NR];
             }
-            b_s[q][col] = v;
+            ((local uint *)b_s[q])[col] = v;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int q = 0; q < DKQ; q++) {
-            uint b0 = b_s[q][4 * tx], b1 = b_s[q][4 * tx + 1], b2 = b_s[q][4 * tx + 2],
-                 b3 = b_s[q][4 * tx + 3];
+            uint4 b = b_s[q][tx];
             for (int r = 0; r < DTM; r++) {
                 uint a = a_s[q][ty + r * DLY];
-                acc[r][0] = dot4(a, b0, acc[r][0]);
-                acc[r][1] = dot4(a, b1, acc[r][1]);
-                acc[r][2] = dot4(a, b2, acc[r][2]);
-                acc[r][3] = dot4(a, b3, acc[r][3]);
+                acc[r][0] = dot4(a, b.x, acc[r][0]);
+                acc[r][1] = dot4(a, b.y, acc[r][1]);
+                acc[r][2] = dot4(a, b.z, acc[r][2]);
+                acc[r][3] = dot4(a, b.w, acc[r][3]);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);

@@ -200,7 +200,6 @@ static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options
             }
             impl->platform = plats[pi];
             impl->device = devs[di];
-            impl->env_flags = opts->flags;
             cl_context_properties props[] = {CL_CONTEXT_PLATFORM,
                                              (cl_context_properties)plats[pi], 0};
             impl->context = clCreateContext(props, 1, &devs[di], NULL, NULL, &err);

@@ -48,7 +48,6 @@ typedef struct clq_cl_impl {
     char driver_version[128];
     char device_version[128];
     clq_cl_tuning tuning;
-    unsigned env_flags;  /* the context's flags (CLQ_CONTEXT_IGNORE_ENV), for the GEMM knobs */
     int gemm_dot_native; /* int8 dot product: 0 none, 1 cl_khr_integer_dot_product, 2 NVIDIA dp4a */
     int gemm_dot;        /* run the dot-product variant (CLQ_GEMM_DOT overrides the default) */
     int gemm_portable;   /* CLQ_GEMM_PORTABLE=1: generic kernel without target builtins */

@@ -22,8 +22,8 @@ static const tuning_entry table[] = {
      * (AVX-512: 32 zmm registers) a 6 x 32 tile is 24 accumulators, 4 of B and
      * one of A; one work item per work group. */
     {"Portable Computing Language", CL_DEVICE_TYPE_CPU, 16,
-     {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {32, 64, 2, 4}}},
-    {NULL, CL_DEVICE_TYPE_CPU, 16, {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {32, 64, 2, 4}}},
+     {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {16, 16, 4, 4}}},
+    {NULL, CL_DEVICE_TYPE_CPU, 16, {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {16, 16, 4, 4}}},
     /* AVX2 and narrower: 16 vector registers, a 3 x 16 tile. */
     {NULL, CL_DEVICE_TYPE_CPU, 0, {4096, 16384, 64, 0, 16, 3, 4, {1, 1}, {16, 16, 4, 4}}},
     /* GPUs: generic 4 x 16 tiles, 64 work items per group; the dot-product
