@@ -16,13 +16,14 @@
 #define BUDGET_S 2.0       /* timed seconds per variant when --runs is not given */
 #define QUICK_BUDGET_S 0.5
 #define SETTLE_S 0.2       /* pause before a block of another library's runs: spinning pools idle */
+#define SA 0.02f          /* A's scale (f32 stage) */
 #define ZA_ON 131          /* A's zero point (u8) with zero points on */
 #define ZB_PEER 3          /* oneDNN's weights zero point: per tensor only (see bench_gemm_peer.c) */
 #define GOAL_ZP_RATIO 1.10 /* zero points on / off time, K >= 256 */
 #define GOAL_ZP_MIN_K 256
 #define GOAL_CLBLAST 2.0   /* POCL: int8 GOPS / CLBlast SGEMM GFLOPS at 1024 and 2048 */
 #define AIM_CLBLAST 4.0
-#define NCHECK 16          /* sampled entries of C checked per s32 variant */
+#define NCHECK 16          /* sampled entries of C checked per variant */
 #define XSTR(x) STR(x)
 #define STR(x) #x
 
@@ -230,7 +231,7 @@ static void shape_fill_host(shape_data *d) {
 }
 
 static void shape_setup(clq_context *ctx, shape_data *d, double *pack_s) {
-    const float sa = 0.02f;
+    const float sa = SA;
     const int32_t za = ZA_ON;
     size_t ash[2] = {d->m, d->k}, bsh[2] = {d->n, d->k}, csh[2] = {d->m, d->n};
     shape_fill_host(d);
@@ -303,12 +304,15 @@ static double variant_once(clq_context *ctx, shape_data *d, variant v) {
     return bench_now() - t0;
 }
 
-/* Sampled entries of the s32 result against exact int64 sums: speed of a wrong
- * answer is no result. */
-static void check_s32(clq_context *ctx, shape_data *d, variant v) {
+/* Sampled entries against exact int64 sums, the f32 stage in its documented order
+ * (s = sa * sb[n]; y = (float)C * s + bias[n], each step rounded): speed of a
+ * wrong answer is no result. */
+static void check_result(clq_context *ctx, shape_data *d, variant v) {
     int32_t *c = malloc(d->m * d->n * sizeof *c);
+    float *y = (float *)(void *)c;
     if (!c) bench_die("out of host memory reading C back");
-    bench_check(ctx, clq_buffer_read(d->bc32, 0, d->m * d->n * 4, c), "clq_buffer_read(C)");
+    bench_check(ctx, clq_buffer_read(v == V_F32 ? d->bcf : d->bc32, 0, d->m * d->n * 4, c),
+                "clq_buffer_read(C)");
     uint32_t s = 12345;
     for (int i = 0; i < NCHECK; i++) {
         size_t m = i == 0 ? 0 : i == 1 ? d->m - 1 : next_random(&s) % d->m;
@@ -319,9 +323,16 @@ static void check_s32(clq_context *ctx, shape_data *d, variant v) {
             int32_t b = d->b[n * d->k + k] - (v == V_OFF ? 0 : d->zb[n]);
             want += (int64_t)a * b;
         }
-        if (c[m * d->n + n] != want)
+        if (v == V_F32) {
+            float scale = SA * d->sb[n], fy = (float)(int32_t)want * scale;
+            fy = fy + d->bias[n];
+            if (memcmp(&fy, &y[m * d->n + n], sizeof fy))
+                bench_die("clq_gemm (%s) gave C[%zu][%zu] = %.9g, expected %.9g", variant_text[v], m, n,
+                          (double)y[m * d->n + n], (double)fy);
+        } else if (c[m * d->n + n] != want) {
             bench_die("clq_gemm (%s) gave C[%zu][%zu] = %d, expected %lld", variant_text[v], m, n,
                       (int)c[m * d->n + n], (long long)want);
+        }
     }
     free(c);
 }
@@ -358,7 +369,7 @@ static void run_shape(clq_context *ctx, const gemm_args *a, int opencl, size_t i
     double warm = 0;
     for (int v = 0; v < nv; v++) {
         variant_once(ctx, &d, (variant)v);
-        if (v != V_F32) check_s32(ctx, &d, (variant)v);
+        check_result(ctx, &d, (variant)v);
         double t = variant_once(ctx, &d, (variant)v);
         warm = t > warm ? t : warm;
     }
@@ -501,8 +512,8 @@ int bench_gemm_main(int argc, char **argv, char **self) {
            a.quick ? QUICK_BUDGET_S : BUDGET_S, AUTO_MIN_RUNS, AUTO_MAX_RUNS,
            SETTLE_S);
     printf("- GOPS: 2*M*N*K / median seconds * 1e-9 (GFLOPS for the SGEMM peers, same count); int8 / "
-           "peer columns: peer time / clq_gemm s32 zp on time (> 1: clq faster); every result checked "
-           "at %d sampled entries\n", NCHECK);
+           "peer columns: peer time / clq_gemm s32 zp on time (> 1: clq faster); each clq variant's "
+           "result checked bit-exactly at %d sampled entries, each peer's at 4\n", NCHECK);
     for (int k = 0; k < NPEERS; k++) {
         if (!peer_wanted(&a, opencl, (bench_gemm_peer_kind)k)) continue;
         if (peer_desc[k][0]) printf("- peer: %s\n", peer_desc[k]);
