@@ -285,7 +285,8 @@ static void shape_setup(clq_context *ctx, shape_data *d, double *pack_s) {
 static void shape_release(shape_data *d) {
     clq_weights_destroy(d->w_off);
     clq_weights_destroy(d->w_on);
-    clq_buffer *bufs[] = {d->ba_s8, d->ba_u8, d->bb, d->bc32, d->bcf, d->bzb, d->bsb, d->bbias, d->bza, d->bsa};
+    clq_buffer *bufs[] = {d->ba_s8, d->ba_u8, d->bb,  d->bc32, d->bcf,
+                          d->bzb,   d->bsb,   d->bbias, d->bza, d->bsa};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clq_buffer_destroy(bufs[i]);
     free(d->a_u8);
     free(d->a_s8);
@@ -297,9 +298,12 @@ static void shape_release(shape_data *d) {
 
 static double variant_once(clq_context *ctx, shape_data *d, variant v) {
     double t0 = bench_now();
-    if (v == V_OFF) bench_check(ctx, clq_gemm(ctx, &d->ta_s8, &d->qa_off, d->w_off, NULL, &d->tc32), "clq_gemm(zero points off)");
-    else if (v == V_ON) bench_check(ctx, clq_gemm(ctx, &d->ta_u8, &d->qa_on, d->w_on, NULL, &d->tc32), "clq_gemm(zero points on)");
-    else bench_check(ctx, clq_gemm(ctx, &d->ta_u8, &d->qa_on, d->w_on, &d->f32_opts, &d->tcf), "clq_gemm(f32)");
+    clq_status st;
+    if (v == V_OFF) st = clq_gemm(ctx, &d->ta_s8, &d->qa_off, d->w_off, NULL, &d->tc32);
+    else if (v == V_ON) st = clq_gemm(ctx, &d->ta_u8, &d->qa_on, d->w_on, NULL, &d->tc32);
+    else st = clq_gemm(ctx, &d->ta_u8, &d->qa_on, d->w_on, &d->f32_opts, &d->tcf);
+    bench_check(ctx, st, v == V_OFF ? "clq_gemm(zero points off)" : v == V_ON ? "clq_gemm(zero points on)"
+                                                                         : "clq_gemm(f32)");
     bench_check(ctx, clq_context_finish(ctx), "clq_context_finish");
     return bench_now() - t0;
 }
@@ -384,17 +388,17 @@ static void run_shape(clq_context *ctx, const gemm_args *a, int opencl, size_t i
 
     bench_gemm_shape ps = {d.m, d.n, d.k, d.a_u8, ZA_ON, d.b, ZB_PEER};
     for (int k = 0; k < NPEERS; k++) {
-        if (!peer_wanted(a, opencl, (bench_gemm_peer_kind)k) || !bench_gemm_peer_built((bench_gemm_peer_kind)k))
-            continue;
+        bench_gemm_peer_kind kind = (bench_gemm_peer_kind)k;
+        if (!peer_wanted(a, opencl, kind) || !bench_gemm_peer_built(kind)) continue;
         fprintf(stderr, "[%zu/%zu] %zux%zux%zu: %s: set-up, warm-up and check ...\n", idx + 1,
-                a->nshapes, d.m, d.n, d.k, bench_gemm_peer_name((bench_gemm_peer_kind)k));
-        bench_gemm_peer *p = bench_gemm_peer_create((bench_gemm_peer_kind)k, ctx, &ps);
+                a->nshapes, d.m, d.n, d.k, bench_gemm_peer_name(kind));
+        bench_gemm_peer *p = bench_gemm_peer_create(kind, ctx, &ps);
         snprintf(peer_desc[k], PEER_DESC_SIZE, "%s", bench_gemm_peer_describe(p));
         settle();
         double pw = bench_gemm_peer_once(p), tp[GEMM_MAX_RUNS];
         r->peer_runs[k] = runs_for(a, pw);
         fprintf(stderr, "[%zu/%zu] %zux%zux%zu: %s, %d runs (%.3f s each) ...\n", idx + 1, a->nshapes,
-                d.m, d.n, d.k, bench_gemm_peer_name((bench_gemm_peer_kind)k), r->peer_runs[k], pw);
+                d.m, d.n, d.k, bench_gemm_peer_name(kind), r->peer_runs[k], pw);
         for (int i = 0; i < r->peer_runs[k]; i++) tp[i] = bench_gemm_peer_once(p);
         r->peer_sec[k] = bench_median(tp, r->peer_runs[k]);
         bench_gemm_peer_destroy(p);
@@ -465,9 +469,9 @@ static int print_goals(const gemm_args *a, int opencl, const shape_result *res, 
         }
         double q = r->peer_sec[GEMM_PEER_CLBLAST] / r->sec[V_ON];
         int ok = q >= GOAL_CLBLAST;
+        const char *verdict = !ok ? "NOT MET" : q >= AIM_CLBLAST ? "met, aim met" : "met";
         printf("- int8 (s32, zero points on) >= %.0fx CLBlast SGEMM (aim %.0fx), %zux%zux%zu: %.2fx: %s\n",
-               GOAL_CLBLAST, AIM_CLBLAST, r->m, r->n, r->k, q, ok ? (q >= AIM_CLBLAST ? "met, aim met" : "met")
-               : "NOT MET");
+               GOAL_CLBLAST, AIM_CLBLAST, r->m, r->n, r->k, q, verdict);
         *met += ok;
         miss += !ok;
     }

@@ -230,7 +230,8 @@ static void onednn_once(bench_gemm_peer *p) {
 #ifdef CLQ_HAVE_OPENBLAS
 static void openblas_create(bench_gemm_peer *p) {
     const char *env = getenv("OPENBLAS_CORETYPE");
-    snprintf(p->desc, sizeof p->desc, "OpenBLAS SGEMM (row-major, B transposed), %s, core %s (OPENBLAS_CORETYPE=%s), %d threads",
+    snprintf(p->desc, sizeof p->desc,
+             "OpenBLAS SGEMM (row-major, B transposed), %s, core %s (OPENBLAS_CORETYPE=%s), %d threads",
              openblas_get_config(), openblas_get_corename(), env ? env : "unset",
              openblas_get_num_threads());
 }
