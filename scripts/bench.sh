@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: sets up (benchmark peers included), builds, and runs clquant-bench on the
-# default device. Extra arguments go to clquant-bench.
+# default device: the quantization ops, then the int8 GEMM. Arguments, when given,
+# go to one clquant-bench run instead (e.g. `bash scripts/bench.sh gemm --quick`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --bench
@@ -9,4 +10,6 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target clquant-bench
 export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$PWD/$build/pocl-cache}
 export CLQ_CACHE_DIR=${CLQ_CACHE_DIR:-$PWD/$build/clq-cache}
-exec "$build/clquant-bench" "$@"
+if [ $# -gt 0 ]; then exec "$build/clquant-bench" "$@"; fi
+"$build/clquant-bench"
+exec "$build/clquant-bench" gemm
