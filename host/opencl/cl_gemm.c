@@ -1,7 +1,5 @@
 /* cl_gemm.c: enqueues kernels/gemm.cl: weight packing (panels of CLQ_GEMM_NR columns,
  * column sums on the device), row sums of A, and the GEMM with its output stage. */
-#include <string.h>
-
 #include "cl_internal.h"
 
 /* w->layout: [0] columns per panel, [1] K rounded up to 4, [2] panels. */
