@@ -2,6 +2,7 @@
  * which turns one case descriptor into inputs, a library call and a bit-exact check. */
 #include "common.h"
 
+#include <ctype.h>
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
@@ -173,6 +174,16 @@ int tc_contains(const char *haystack, const char *needle) {
     size_t n = strlen(needle);
     for (; haystack && *haystack; haystack++)
         if (strncasecmp(haystack, needle, n) == 0) return 1;
+    return 0;
+}
+
+int tc_names(const char *msg, const char *word) {
+    size_t n = strlen(word);
+    for (const char *p = msg; (p = strstr(p, word)) != NULL; p++) {
+        int before = p == msg || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        int after = !(isalnum((unsigned char)p[n]) || p[n] == '_');
+        if (before && after) return 1;
+    }
     return 0;
 }
 

@@ -119,5 +119,7 @@ const char *tc_gran_name(clq_granularity g);
 void tc_format_index(int ndim, const size_t *shape, size_t lin, char *buf, size_t size);
 /* Case-insensitive substring test. */
 int tc_contains(const char *haystack, const char *needle);
+/* An error message names `word` as an identifier (not inside a longer one). */
+int tc_names(const char *msg, const char *word);
 
 #endif

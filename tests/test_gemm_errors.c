@@ -105,22 +105,11 @@ static void teardown(fixture *f) {
     clq_context_destroy(f->other);
 }
 
-/* The message names `word` as an identifier (not inside a longer one). */
-static int names(const char *msg, const char *word) {
-    size_t n = strlen(word);
-    for (const char *p = msg; (p = strstr(p, word)) != NULL; p++) {
-        int before = p == msg || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
-        int after = !(isalnum((unsigned char)p[n]) || p[n] == '_');
-        if (before && after) return 1;
-    }
-    return 0;
-}
-
 static void expect(fixture *f, clq_status got, clq_status want, const char *word, const char *what) {
     const char *msg = clq_context_error_message(f->ctx);
     cr_assert(got == want, "%s [%s]: expected %s, got %s (message: \"%s\")", what, clq_context_device_name(f->ctx),
               clq_status_string(want), clq_status_string(got), msg);
-    if (word) cr_expect(names(msg, word), "%s: the message \"%s\" does not name \"%s\"", what, msg, word);
+    if (word) cr_expect(tc_names(msg, word), "%s: the message \"%s\" does not name \"%s\"", what, msg, word);
     clq_status st = clq_context_finish(f->ctx);
     cr_assert(st == CLQ_SUCCESS, "%s: clq_context_finish: %s", what, clq_status_string(st));
     tc_assert_untouched(f->c32b, CB, what);

@@ -298,8 +298,9 @@ clq_status clq__cl_span(clq_context *ctx, clq_span s, size_t elem, const char *w
     return CLQ_SUCCESS;
 }
 
-clq_status clq__cl_run(clq_context *ctx, cl_kernel k, const char *what, const clq_cl_arg *args,
-                       int nargs, cl_uint dims, const size_t *global) {
+clq_status clq__cl_run_local(clq_context *ctx, cl_kernel k, const char *what,
+                             const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global,
+                             const size_t *local) {
     for (int i = 0; i < nargs; i++) {
         cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (err != CL_SUCCESS)
@@ -309,16 +310,8 @@ clq_status clq__cl_run(clq_context *ctx, cl_kernel k, const char *what, const cl
     size_t g[3];
     for (cl_uint d = 0; d < dims; d++) {
         if (global[d] == 0) return CLQ_SUCCESS;
-        g[d] = global[d];
-    }
-    const size_t *local = NULL;
-    size_t l[3] = {1, 1, 1};
-    size_t ls = clq_cl(ctx)->tuning.local_size;
-    if (ls) {
-        /* Round dimension 0 up to the work-group size; kernels ignore the extra ids. */
-        l[0] = ls;
-        g[0] = clq__cl_div_up(g[0], ls) * ls;
-        local = l;
+        /* Rounded up to the work-group size; kernels ignore the extra ids. */
+        g[d] = local ? clq__cl_div_up(global[d], local[d]) * local[d] : global[d];
     }
     cl_int err = clEnqueueNDRangeKernel(clq_cl(ctx)->queue, k, dims, NULL, g, local, 0, NULL, NULL);
     if (err != CL_SUCCESS)
@@ -329,6 +322,13 @@ clq_status clq__cl_run(clq_context *ctx, cl_kernel k, const char *what, const cl
                               : CLQ_ERROR_OPENCL,
                           "%s: clEnqueueNDRangeKernel: %s", what, clq__cl_error_name(err));
     return CLQ_SUCCESS;
+}
+
+clq_status clq__cl_run(clq_context *ctx, cl_kernel k, const char *what, const clq_cl_arg *args,
+                       int nargs, cl_uint dims, const size_t *global) {
+    size_t ls = clq_cl(ctx)->tuning.local_size;
+    size_t l[3] = {ls, 1, 1};
+    return clq__cl_run_local(ctx, k, what, args, nargs, dims, global, ls ? l : NULL);
 }
 
 const clq_backend_ops clq__cl_ops = {

@@ -7,34 +7,9 @@ enum { LAY_NR, LAY_KP, LAY_PANELS };
 
 static cl_mem mem_of(const clq_buffer *b) { return (cl_mem)b->handle; }
 
-/* Sets the arguments and enqueues with a fixed work-group size, global rounded up
- * to it (the kernels skip the extra items): POCL compiles a kernel once per
- * work-group size, and the sizes it picks itself follow the global size. */
-static clq_status run_local(clq_context *ctx, cl_kernel k, const char *what,
-                            const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global,
-                            const size_t *local) {
-    for (int i = 0; i < nargs; i++) {
-        cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
-        if (err != CL_SUCCESS)
-            return clq__error(ctx, CLQ_ERROR_INTERNAL, "%s: clSetKernelArg(%d): %s", what, i,
-                              clq__cl_error_name(err));
-    }
-    size_t g[3];
-    for (cl_uint d = 0; d < dims; d++) {
-        if (global[d] == 0) return CLQ_SUCCESS;
-        g[d] = clq__cl_div_up(global[d], local[d]) * local[d];
-    }
-    cl_int err = clEnqueueNDRangeKernel(clq_cl(ctx)->queue, k, dims, NULL, g, local, 0, NULL, NULL);
-    if (err != CL_SUCCESS)
-        return clq__error(ctx,
-                          err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
-                                  err == CL_OUT_OF_HOST_MEMORY
-                              ? CLQ_ERROR_OUT_OF_MEMORY
-                              : CLQ_ERROR_OPENCL,
-                          "%s: clEnqueueNDRangeKernel: %s", what, clq__cl_error_name(err));
-    return CLQ_SUCCESS;
-}
-
+/* Every GEMM kernel runs with a fixed work-group size (clq__cl_run_local): POCL
+ * compiles a kernel once per work-group size, and the sizes it picks itself
+ * follow the global size. */
 clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
     clq_cl_impl *impl = clq_cl(ctx);
     size_t nr = impl->tuning.gemm_nr;
@@ -55,7 +30,7 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
     clq_cl_arg a[] = {CLQ_ARG(b),      CLQ_ARG(boff), CLQ_ARG(n),  CLQ_ARG(k),
                       CLQ_ARG(bx),     CLQ_ARG(packed), CLQ_ARG(kpl), CLQ_ARG(colsum)};
     size_t g[1] = {panels * nr}, l[1] = {nr};
-    return run_local(ctx, kern, "gemm_pack", a, (int)(sizeof a / sizeof a[0]), 1, g, l);
+    return clq__cl_run_local(ctx, kern, "gemm_pack", a, (int)(sizeof a / sizeof a[0]), 1, g, l);
 }
 
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
@@ -74,7 +49,7 @@ clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
     clq_cl_arg args[] = {CLQ_ARG(a),     CLQ_ARG(aoff), CLQ_ARG(lda),  CLQ_ARG(k),
                          CLQ_ARG(is_s8), CLQ_ARG(sums), CLQ_ARG(soff), CLQ_ARG(rows)};
     size_t g[1] = {op->rows}, l[1] = {1};
-    return run_local(ctx, kern, "gemm_rowsums", args, (int)(sizeof args / sizeof args[0]), 1, g, l);
+    return clq__cl_run_local(ctx, kern, "gemm_rowsums", args, (int)(sizeof args / sizeof args[0]), 1, g, l);
 }
 
 /* A span's cl_mem and element offset, or (dummy, 0) with present = 0 when absent:
@@ -157,5 +132,5 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op) {
         CLQ_ARG(zc.mem),    CLQ_ARG(zc.off),     CLQ_ARG(zc.present), CLQ_ARG(fixed),
         CLQ_ARG(mult.mem),  CLQ_ARG(mult.off),   CLQ_ARG(shift.mem),  CLQ_ARG(shift.off),
         CLQ_ARG(mult_pc),   CLQ_ARG(qmin),       CLQ_ARG(qmax)};
-    return run_local(ctx, kern, name, args, (int)(sizeof args / sizeof args[0]), 2, g, l);
+    return clq__cl_run_local(ctx, kern, name, args, (int)(sizeof args / sizeof args[0]), 2, g, l);
 }

@@ -88,6 +88,11 @@ typedef struct clq_cl_arg {
 #define CLQ_ARG(v) ((clq_cl_arg){sizeof(v), &(v)})
 clq_status clq__cl_run(clq_context *ctx, cl_kernel k, const char *what, const clq_cl_arg *args,
                        int nargs, cl_uint dims, const size_t *global);
+/* The same with the caller's work-group size (local NULL: the runtime's choice);
+ * each global size is rounded up to a multiple of it. */
+clq_status clq__cl_run_local(clq_context *ctx, cl_kernel k, const char *what,
+                             const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global,
+                             const size_t *local);
 
 /* The cl_mem of a span and its byte offset as an element offset (elem bytes);
  * UNSUPPORTED if the offset is not a multiple of elem. */
