@@ -18,14 +18,17 @@ typedef struct tuning_entry {
  * work-item loop is a plain loop there); GPUs want many small work items. */
 static const tuning_entry table[] = {
     /* POCL's CPU device: 4096 elements per work item keeps the per-item setup
-     * (a few 64-bit divisions) far below the memory time. GEMM: with 16 int lanes
+     * (a few 64-bit divisions) far below the memory time. One work item per work
+     * group: POCL compiles a kernel once per work-group size, and the size it picks
+     * itself follows the global size, so every new tensor length cost a compile
+     * (1.5-4.5 s each here); a fixed size compiles once. GEMM: with 16 int lanes
      * (AVX-512: 32 zmm registers) a 6 x 32 tile is 24 accumulators, 4 of B and
      * one of A; one work item per work group. */
     {"Portable Computing Language", CL_DEVICE_TYPE_CPU, 16,
-     {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {16, 16, 4, 4}}},
-    {NULL, CL_DEVICE_TYPE_CPU, 16, {4096, 16384, 64, 0, 32, 6, 4, {1, 1}, {16, 16, 4, 4}}},
+     {4096, 16384, 64, 1, 32, 6, 4, {1, 1}, {16, 16, 4, 4}}},
+    {NULL, CL_DEVICE_TYPE_CPU, 16, {4096, 16384, 64, 1, 32, 6, 4, {1, 1}, {16, 16, 4, 4}}},
     /* AVX2 and narrower: 16 vector registers, a 3 x 16 tile. */
-    {NULL, CL_DEVICE_TYPE_CPU, 0, {4096, 16384, 64, 0, 16, 3, 4, {1, 1}, {16, 16, 4, 4}}},
+    {NULL, CL_DEVICE_TYPE_CPU, 0, {4096, 16384, 64, 1, 16, 3, 4, {1, 1}, {16, 16, 4, 4}}},
     /* GPUs: generic 4 x 16 tiles, 64 work items per group; the dot-product
      * variant 64 x 64 blocks of 256 work items, 4 x 4 each. */
     {NULL, 0, 0, {256, 4096, 16, 0, 16, 4, 4, {4, 16}, {64, 64, 4, 8}}},
