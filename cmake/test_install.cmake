@@ -1,5 +1,6 @@
 # test_install.cmake: installs the build into BUILD_DIR/_install, then builds examples/
-# against it twice (CMake package, pkg-config) and runs both on the CPU path.
+# (quickstart, linear) against it twice (CMake package, pkg-config) and runs them on
+# the CPU path.
 set(prefix ${BUILD_DIR}/_install)
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -16,6 +17,7 @@ run(${CMAKE_COMMAND} --build ${BUILD_DIR}/_consumer)
 set(ENV{CLQ_BACKEND} cpu)
 set(ENV{CLQ_CACHE_DIR} ${CACHE_DIR}/clq)
 run(${BUILD_DIR}/_consumer/quickstart)
+run(${BUILD_DIR}/_consumer/linear)
 # pkg-config, linking the shared library found through the .pc file
 find_program(PKG_CONFIG pkg-config REQUIRED)
 set(ENV{PKG_CONFIG_PATH} ${prefix}/lib/pkgconfig:${prefix}/lib64/pkgconfig)
@@ -28,3 +30,6 @@ separate_arguments(flags UNIX_COMMAND "${flags}")
 run(cc -std=c11 -o ${BUILD_DIR}/_consumer/quickstart_pc ${SRC_DIR}/examples/quickstart.c ${flags}
     -Wl,-rpath,${prefix}/lib)
 run(${BUILD_DIR}/_consumer/quickstart_pc)
+run(cc -std=c11 -o ${BUILD_DIR}/_consumer/linear_pc ${SRC_DIR}/examples/linear.c ${flags} -lm
+    -Wl,-rpath,${prefix}/lib)
+run(${BUILD_DIR}/_consumer/linear_pc)
