@@ -209,7 +209,7 @@ static clq_status check_stage(clq_context *ctx, const clq_gemm_options *o, clq_g
                               1, 4, &op->zc);
         if (st == CLQ_SUCCESS && !trusted) st = read_values(op->zc, 1, &zc);
         if (st != CLQ_SUCCESS) return st;
-        if (zc < op->qmin || zc > op->qmax)
+        if (!trusted && (zc < op->qmin || zc > op->qmax))
             return clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
                               "c_qparams->zero_point[0] = %d is outside [%d, %d]", (int)zc,
                               op->qmin, op->qmax);
@@ -303,6 +303,10 @@ clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_
     if (st == CLQ_SUCCESS) st = check_a_params(ctx, a_qp, need_sa, &op, &sa);
     /* mult = (sa * sb[n]) / sc grows with sb[n]: its largest value must be finite,
      * or (float)0 * inf would give NaN. */
+    if (st == CLQ_SUCCESS && op.ctype == CLQ_F32 && sa > 0.0f && !isfinite(sa * w->sb_max))
+        st = clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
+                        "the f32 output scale a_qp->scale * max b scale = %g * %g is not finite "
+                        "in f32", (double)sa, (double)w->sb_max);
     if (st == CLQ_SUCCESS && sa > 0.0f && sc > 0.0f && !isfinite((sa * w->sb_max) / sc))
         st = clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
                         "the requantization multiplier a_qp->scale * max b scale / c scale = "

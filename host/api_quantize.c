@@ -44,7 +44,12 @@ static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, clq_buffe
     rq->k = y->shape[y->ndim - 1];
     rq->rows = 1;
     for (int d = 0; d < y->ndim - 1; d++) rq->rows *= y->shape[d];
-    return clq__check_array(ctx, buf, "rowsums", offset, rq->rows, 4, &rq->out);
+    clq_status st = clq__check_array(ctx, buf, "rowsums", offset, rq->rows, 4, &rq->out);
+    if (st != CLQ_SUCCESS) return st;
+    /* Zero rows load the row-sum code (an OpenCL program on first use) now, so that
+     * its failure comes before y is written. */
+    clq_rowsums_op none = {y->dtype, 0, rq->k, rq->k, {NULL, 0}, rq->out};
+    return ctx->ops->rowsums(ctx, &none);
 }
 
 /* After the quantize kernel: row sums from the contiguous q, then y's scatter. */
@@ -130,6 +135,24 @@ clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qpara
     return st;
 }
 
+/* The dynamic path's min/max (into scratch) and qparams (into qp's buffers). */
+static clq_status dynamic_qparams(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                  const clq_quantize_op *op) {
+    size_t np = op->lay.nparams;
+    clq_buffer *bmin = NULL, *bmax = NULL;
+    clq_status st = clq__scratch(ctx, CLQ_SCRATCH_MIN, np * 4, &bmin);
+    if (st == CLQ_SUCCESS) st = clq__scratch(ctx, CLQ_SCRATCH_MAX, np * 4, &bmax);
+    if (st != CLQ_SUCCESS) return st;
+    clq_minmax_op mm = {.xtype = x->dtype, .x = op->x, .lay = op->lay,
+                        .min = {bmin, 0}, .max = {bmax, 0}};
+    st = ctx->ops->minmax(ctx, &mm);
+    if (st != CLQ_SUCCESS) return st;
+    clq_qparams_op qo = {.min = mm.min, .max = mm.max, .count = np, .scheme = qp->scheme,
+                         .qtype = qp->qtype, .qmin = op->qmin, .qmax = op->qmax,
+                         .scale = op->scale, .zp = op->zp};
+    return ctx->ops->qparams(ctx, &qo);
+}
+
 static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                    const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
                                    int want_rowsums) {
@@ -143,26 +166,14 @@ static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const 
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, clq__qparams_need_zero_point(qp),
                                         &op.scale, &op.zp);
     size_t np = op.lay.nparams;
-    if (st != CLQ_SUCCESS || np == 0) return st;
+    if (st != CLQ_SUCCESS || (np == 0 && rq.rows == 0)) return st;
 
     /* min/max into scratch, qparams into the caller's buffers, then quantize:
-     * all enqueued in order, nothing read back. */
-    clq_minmax_op mm = {.xtype = x->dtype, .lay = op.lay};
-    clq_buffer *bmin = NULL, *bmax = NULL;
+     * all enqueued in order, nothing read back. No parameters (an empty axis) but
+     * rows: only the row sums (all 0) are written. */
     st = clq__gather(ctx, x, &xi, &op.x);
     if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, &yi, &op.q);
-    if (st == CLQ_SUCCESS) st = clq__scratch(ctx, CLQ_SCRATCH_MIN, np * 4, &bmin);
-    if (st == CLQ_SUCCESS) st = clq__scratch(ctx, CLQ_SCRATCH_MAX, np * 4, &bmax);
-    if (st != CLQ_SUCCESS) return st;
-    mm.x = op.x;
-    mm.min = (clq_span){bmin, 0};
-    mm.max = (clq_span){bmax, 0};
-    st = ctx->ops->minmax(ctx, &mm);
-    if (st != CLQ_SUCCESS) return st;
-    clq_qparams_op qo = {.min = mm.min, .max = mm.max, .count = np, .scheme = qp->scheme,
-                         .qtype = qp->qtype, .qmin = op.qmin, .qmax = op.qmax,
-                         .scale = op.scale, .zp = op.zp};
-    st = ctx->ops->qparams(ctx, &qo);
+    if (st == CLQ_SUCCESS && np) st = dynamic_qparams(ctx, x, qp, &op);
     if (st != CLQ_SUCCESS) return st;
     if (op.lay.n) st = ctx->ops->quantize(ctx, &op);
     if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, &yi, &op, &rq);

@@ -86,10 +86,14 @@ TC_BACKEND_TEST(gemm, layouts) {
     static const gstage st[] = {
         {CLQ_S32, 0, 0, 0, 0}, {CLQ_F32, RELU, 1, 0, 0}, {CLQ_U8, 0, 0, 0, 0}, {CLQ_S8, FIXED, 0, 1, 0}};
     static const gstage st_ns[] = {{CLQ_S32, 0, 0, 0, 0}, {CLQ_U8, FIXED, 0, 0, 0}, {CLQ_S8, FIXED, 0, 1, 0}};
+    /* TRUSTED C qparams are not read back: u8 narrow range ([1, 255]) must still run. */
+    static const gstage st_tr[] = {{CLQ_S32, 0, 0, 0, 0}, {CLQ_F32, RELU, 1, 0, 0}, {CLQ_U8, 0, 0, 0, 1},
+                                   {CLQ_U8, FIXED, 0, 1, 1}, {CLQ_S8, 0, 0, 0, 1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gcase c = cases[i];
         c.seed = 2000 + i;
         if (c.no_scales) gc_run_case(ctx, &c, st_ns, 3);
+        else if (c.trusted) gc_run_case(ctx, &c, st_tr, 5);
         else gc_run_case(ctx, &c, st, 4);
     }
 }

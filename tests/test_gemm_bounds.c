@@ -245,6 +245,73 @@ TC_BACKEND_TEST(gemm, rowsums_from_quantize) {
 }
 
 /* ---- clq_quantize_multiplier against TFLite's QuantizeMultiplier ---- */
+/* An empty last axis with one parameter per index of it: no parameters at all, but
+ * every row exists and its sum (0) is written, by both row-sum calls. */
+TC_BACKEND_TEST(gemm, rowsums_empty_rows) {
+    size_t shape[2] = {3, 0};
+    float one = 1.0f;
+    int32_t zero = 0;
+    clq_buffer *xb = tc_buffer(ctx, 4, &one), *yb = tc_buffer(ctx, 4, NULL);
+    clq_buffer *sb = tc_buffer(ctx, 4, &one), *zb = tc_buffer(ctx, 4, &zero);
+    for (int dyn = 0; dyn < 2; dyn++) {
+        int32_t init[5] = {111, 222, 333, 444, 555}, got[5];
+        clq_buffer *rsb = tc_buffer(ctx, sizeof init, init);
+        clq_tensor xt, yt;
+        clq_tensor_init(&xt, CLQ_F32, 2, shape, xb);
+        clq_tensor_init(&yt, CLQ_U8, 2, shape, yb);
+        clq_qparams qp;
+        clq_qparams_init(&qp);
+        qp.qtype = CLQ_U8;
+        qp.granularity = CLQ_PER_AXIS;
+        qp.axis = 1;
+        qp.scale = sb;
+        qp.zero_point = zb;
+        if (dyn) TC_OK(ctx, clq_quantize_dynamic_rowsums(ctx, &xt, &qp, &yt, rsb, 1));
+        else TC_OK(ctx, clq_quantize_rowsums(ctx, &xt, &qp, &yt, rsb, 1));
+        tc_read(rsb, sizeof got, got);
+        cr_assert(got[0] == 111 && got[1] == 0 && got[2] == 0 && got[3] == 0 && got[4] == 555,
+                  "%s: row sums %d %d %d %d %d, expected 111 0 0 0 555",
+                  dyn ? "dynamic" : "static", got[0], got[1], got[2], got[3], got[4]);
+        clq_buffer_destroy(rsb);
+    }
+    clq_buffer *bufs[] = {xb, yb, sb, zb};
+    for (size_t i = 0; i < 4; i++) clq_buffer_destroy(bufs[i]);
+}
+
+/* sa * sb[n] beyond f32 would make the f32 stage infinite (NaN for C = 0): refused. */
+TC_BACKEND_TEST(gemm, f32_scale_overflow) {
+    size_t bshape[2] = {2, 3}, ashape[2] = {1, 3}, cshape[2] = {1, 2};
+    int8_t b[6] = {1, 2, 3, 4, 5, 6}, a[3] = {1, 0, -1};
+    float sb = 1e30f, sa = 1e10f, c[2] = {-1.0f, -2.0f};
+    clq_buffer *bb = tc_buffer(ctx, 6, b), *ab = tc_buffer(ctx, 3, a), *cb = tc_buffer(ctx, 8, c);
+    clq_buffer *sbb = tc_buffer(ctx, 4, &sb), *sab = tc_buffer(ctx, 4, &sa);
+    clq_tensor bt, at, ct;
+    clq_tensor_init(&bt, CLQ_S8, 2, bshape, bb);
+    clq_tensor_init(&at, CLQ_S8, 2, ashape, ab);
+    clq_tensor_init(&ct, CLQ_F32, 2, cshape, cb);
+    clq_qparams bq, aq;
+    clq_qparams_init(&bq);
+    bq.scale = sbb;
+    clq_qparams_init(&aq);
+    aq.scale = sab;
+    clq_packed_weights *w = NULL;
+    TC_OK(ctx, clq_weights_pack(ctx, &bt, &bq, 0, &w));
+    clq_status st = clq_gemm(ctx, &at, &aq, w, NULL, &ct);
+    cr_assert(st == CLQ_ERROR_INVALID_QPARAMS, "expected CLQ_ERROR_INVALID_QPARAMS, got %s",
+              clq_status_string(st));
+    cr_assert(tc_names(clq_context_error_message(ctx), "scale"), "message: %s",
+              clq_context_error_message(ctx));
+    float got[2];
+    tc_read(cb, 8, got);
+    cr_assert(got[0] == -1.0f && got[1] == -2.0f, "C was written: %g %g", got[0], got[1]);
+    sa = 1e-10f; /* 1e20: finite */
+    TC_OK(ctx, clq_buffer_write(sab, 0, 4, &sa));
+    TC_OK(ctx, clq_gemm(ctx, &at, &aq, w, NULL, &ct));
+    clq_weights_destroy(w);
+    clq_buffer *bufs[] = {bb, ab, cb, sbb, sab};
+    for (size_t i = 0; i < 5; i++) clq_buffer_destroy(bufs[i]);
+}
+
 Test(gemm, quantize_multiplier) {
     static const double reals[] = {0.0, -0.0, 1.0, 0.5, 0.25, 0.75, 1.5, 2.0, 1e-3, 3.14159e-5, 0.3, 1.0 / 3.0,
                                    1.0 - 0x1p-33, 1.0 - 0x1p-31, 0.5 - 0x1p-34, 0x1p-31, 0x1p-32, 0x1.8p-32,

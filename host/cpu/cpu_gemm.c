@@ -56,13 +56,13 @@ static void pack_chunk(void *arg, size_t chunk) {
         int8_t *d = j->dst + r * j->kp;
         size_t kv = r < j->n ? j->k : 0;
         const uint8_t *s = j->b + r * j->k;
-        int32_t sum = 0;
+        uint32_t sum = 0; /* wraps mod 2^32, as the contract says */
         for (size_t p = 0; p < kv; p++) {
             d[p] = (int8_t)(s[p] ^ j->flip);
-            sum += d[p];
+            sum += (uint32_t)(int32_t)d[p];
         }
         memset(d + kv, 0, j->kp - kv);
-        if (r < j->n) j->colsum[r] = sum;
+        if (r < j->n) j->colsum[r] = (int32_t)sum;
     }
 }
 
@@ -101,12 +101,12 @@ static void rowsum_chunk(void *arg, size_t chunk) {
     size_t k = j->op->k;
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *a = j->a + r * j->op->lda;
-        int32_t s = 0;
+        uint32_t s = 0; /* wraps mod 2^32: rows longer than 2^23 bytes */
         if (j->op->atype == CLQ_U8)
             for (size_t p = 0; p < k; p++) s += a[p];
         else
-            for (size_t p = 0; p < k; p++) s += (int8_t)a[p];
-        j->sums[r] = s;
+            for (size_t p = 0; p < k; p++) s += (uint32_t)(int32_t)(int8_t)a[p];
+        j->sums[r] = (int32_t)s;
     }
 }
 

@@ -34,18 +34,19 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
 }
 
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
-    if (op->rows == 0) return CLQ_SUCCESS;
+    /* The kernel first: rows = 0 preloads it (clq_quantize_rowsums does, so that a
+     * build failure comes before y is written). */
+    cl_kernel kern;
+    clq_status st = clq__cl_kernel(ctx, "gemm", "gemm_rowsums", &kern);
+    if (st != CLQ_SUCCESS || op->rows == 0) return st;
     cl_mem a, sums;
     cl_ulong aoff = 0, soff, lda = op->lda, k = op->k, rows = op->rows;
-    clq_status st = clq__cl_span(ctx, op->sums, 4, "row sums", &sums, &soff);
+    st = clq__cl_span(ctx, op->sums, 4, "row sums", &sums, &soff);
     if (st != CLQ_SUCCESS) return st;
     a = sums; /* K = 0 reads nothing */
     if (op->k && (st = clq__cl_span(ctx, op->a, 1, "row sums a", &a, &aoff)) != CLQ_SUCCESS)
         return st;
     cl_int is_s8 = op->atype == CLQ_S8;
-    cl_kernel kern;
-    st = clq__cl_kernel(ctx, "gemm", "gemm_rowsums", &kern);
-    if (st != CLQ_SUCCESS) return st;
     clq_cl_arg args[] = {CLQ_ARG(a),     CLQ_ARG(aoff), CLQ_ARG(lda),  CLQ_ARG(k),
                          CLQ_ARG(is_s8), CLQ_ARG(sums), CLQ_ARG(soff), CLQ_ARG(rows)};
     size_t g[1] = {op->rows}, l[1] = {1};

@@ -279,8 +279,9 @@ typedef struct clq_gemm_options {
     /* s8/u8 output: C's per-tensor scale (float multiplier only) and zero point;
      * qtype must equal C's dtype. */
     const clq_qparams *c_qparams;
-    /* CLQ_GEMM_FIXED_POINT: int32 multipliers (in [2^30, 2^31) or 0) and shifts (> 0: left),
-     * 1 value each, or N when multiplier_per_channel; see clq_quantize_multiplier. */
+    /* CLQ_GEMM_FIXED_POINT: int32 multipliers (>= 0; clq_quantize_multiplier makes them in
+     * [2^30, 2^31) or 0) and shifts in [-31, 30] (> 0: left), 1 value each, or N when
+     * multiplier_per_channel. */
     clq_buffer *multiplier;
     size_t multiplier_offset;
     clq_buffer *shift;
@@ -311,7 +312,8 @@ CLQ_API clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qpa
                             const clq_tensor *c);
 
 /* TFLite's QuantizeMultiplier: real = multiplier * 2^(shift - 31), multiplier in
- * [2^30, 2^31) (0 for real == 0). real must be finite and >= 0. */
+ * [2^30, 2^31) (0 for real == 0, and for real < 2^-32 where every bit would shift out).
+ * INVALID_ARGUMENT for real negative, not finite, or >= 2^30 (a shift above 30). */
 CLQ_API clq_status clq_quantize_multiplier(double real, int32_t *multiplier, int *shift);
 
 /* clq_quantize, and the int32 sums of y's stored values along its last axis (one per
