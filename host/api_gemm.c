@@ -39,7 +39,8 @@ static int as_rows(const clq_tensor *t, size_t cols, size_t *ld) {
 /* Where the op reads A / writes C: in place when the view is rows at a stride,
  * else a contiguous scratch copy (C is scattered back after the kernel). */
 static clq_status rows_span(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *ti,
-                            size_t cols, int role, clq_span *span, size_t *ld, int *staged) {
+                            size_t cols, int role, clq_span *span, size_t *ld, int *staged,
+                            clq_pass pass) {
     size_t esize = (size_t)clq__dtype_bits(t->dtype) / 8;
     *staged = 0;
     if (as_rows(t, cols, ld)) {
@@ -49,7 +50,8 @@ static clq_status rows_span(clq_context *ctx, const clq_tensor *t, const clq_ten
     }
     *staged = 1;
     *ld = cols;
-    return role == CLQ_INPUT ? clq__gather(ctx, t, ti, span) : clq__output_span(ctx, t, ti, span);
+    return role == CLQ_INPUT ? clq__gather(ctx, t, ti, span, pass)
+                             : clq__output_span(ctx, t, ti, span);
 }
 
 /* Reads back n int32 (or f32) values for the checks a non-TRUSTED call makes. */
@@ -257,7 +259,8 @@ static clq_status check_stage(clq_context *ctx, const clq_gemm_options *o, clq_g
 
 /* The caller's row sums, or none when no zb' is 0 (w->zb_all_zero), or scratch
  * filled by the backend. */
-static clq_status row_sums(clq_context *ctx, const clq_gemm_options *o, clq_gemm_op *op) {
+static clq_status row_sums(clq_context *ctx, const clq_gemm_options *o, clq_gemm_op *op,
+                           clq_pass pass) {
     if (o->a_rowsums) {
         clq_status st = clq__check_array(ctx, o->a_rowsums, "options->a_rowsums",
                                          o->a_rowsums_offset, op->m, 4, &op->rowsums);
@@ -273,7 +276,7 @@ static clq_status row_sums(clq_context *ctx, const clq_gemm_options *o, clq_gemm
     if (st != CLQ_SUCCESS) return st;
     op->rowsums.offset = 0;
     clq_rowsums_op rs = {op->atype, op->m, op->k, op->lda, op->a, op->rowsums};
-    return ctx->ops->rowsums(ctx, &rs);
+    return ctx->ops->rowsums(ctx, &rs, pass);
 }
 
 clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
@@ -314,11 +317,15 @@ clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_
                         (double)sa, (double)w->sb_max, (double)sc);
     if (st != CLQ_SUCCESS || op.m == 0 || op.n == 0) return st;
 
-    int a_staged, c_staged;
-    st = rows_span(ctx, a, &ai, op.k, CLQ_INPUT, &op.a, &op.lda, &a_staged);
-    if (st == CLQ_SUCCESS) st = rows_span(ctx, c, &ci, op.n, CLQ_OUTPUT, &op.c, &op.ldc, &c_staged);
-    if (st == CLQ_SUCCESS) st = row_sums(ctx, o, &op);
-    if (st == CLQ_SUCCESS) st = ctx->ops->gemm(ctx, &op);
-    if (st == CLQ_SUCCESS && c_staged) st = clq__scatter(ctx, c, &ci, &op.c);
-    return st;
+    for (CLQ_EACH_PASS(pass)) {
+        int a_staged, c_staged;
+        st = rows_span(ctx, a, &ai, op.k, CLQ_INPUT, &op.a, &op.lda, &a_staged, pass);
+        if (st == CLQ_SUCCESS)
+            st = rows_span(ctx, c, &ci, op.n, CLQ_OUTPUT, &op.c, &op.ldc, &c_staged, pass);
+        if (st == CLQ_SUCCESS) st = row_sums(ctx, o, &op, pass);
+        if (st == CLQ_SUCCESS) st = ctx->ops->gemm(ctx, &op, pass);
+        if (st == CLQ_SUCCESS && c_staged) st = clq__scatter(ctx, c, &ci, &op.c, pass);
+        if (st != CLQ_SUCCESS) return st;
+    }
+    return CLQ_SUCCESS;
 }

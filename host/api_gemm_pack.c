@@ -155,7 +155,7 @@ clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qpa
     clq_tensor_info nki;
     clq_pack_op op = {w->btype, w->n, w->k, {NULL, 0}};
     st = clq__check_tensor(ctx, &nk, "b", CLQ_INPUT, &nki);
-    if (st == CLQ_SUCCESS) st = clq__gather(ctx, &nk, &nki, &op.b);
+    if (st == CLQ_SUCCESS) st = clq__gather(ctx, &nk, &nki, &op.b, CLQ_PASS_RUN);
     if (st == CLQ_SUCCESS) st = ctx->ops->gemm_pack(ctx, &op, w);
     if (st != CLQ_SUCCESS) goto fail;
     *out = w;

@@ -33,7 +33,10 @@ clq_status clq_minmax(clq_context *ctx, const clq_tensor *x, const clq_qparams *
                           min_offset + np, max_offset, max_offset + np);
     if (np == 0) return CLQ_SUCCESS;
     op.xtype = x->dtype;
-    st = clq__gather(ctx, x, &xi, &op.x);
-    if (st != CLQ_SUCCESS) return st;
-    return ctx->ops->minmax(ctx, &op);
+    for (CLQ_EACH_PASS(pass)) {
+        st = clq__gather(ctx, x, &xi, &op.x, pass);
+        if (st == CLQ_SUCCESS) st = ctx->ops->minmax(ctx, &op, pass);
+        if (st != CLQ_SUCCESS) return st;
+    }
+    return CLQ_SUCCESS;
 }

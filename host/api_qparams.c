@@ -196,5 +196,7 @@ clq_status clq_qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size_t 
     op.scheme = qp->scheme;
     op.qtype = qp->qtype;
     clq__qrange(qp->qtype, (qp->flags & CLQ_QPARAMS_NARROW_RANGE) != 0, &op.qmin, &op.qmax);
-    return ctx->ops->qparams(ctx, &op);
+    for (CLQ_EACH_PASS(pass))
+        if ((st = ctx->ops->qparams(ctx, &op, pass)) != CLQ_SUCCESS) return st;
+    return CLQ_SUCCESS;
 }

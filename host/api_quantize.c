@@ -44,35 +44,30 @@ static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, clq_buffe
     rq->k = y->shape[y->ndim - 1];
     rq->rows = 1;
     for (int d = 0; d < y->ndim - 1; d++) rq->rows *= y->shape[d];
-    clq_status st = clq__check_array(ctx, buf, "rowsums", offset, rq->rows, 4, &rq->out);
-    if (st != CLQ_SUCCESS) return st;
-    /* Zero rows load the row-sum code (an OpenCL program on first use) now, so that
-     * its failure comes before y is written. */
-    clq_rowsums_op none = {y->dtype, 0, rq->k, rq->k, {NULL, 0}, rq->out};
-    return ctx->ops->rowsums(ctx, &none);
+    return clq__check_array(ctx, buf, "rowsums", offset, rq->rows, 4, &rq->out);
 }
 
 /* After the quantize kernel: row sums from the contiguous q, then y's scatter. */
 static clq_status finish_quantize(clq_context *ctx, const clq_tensor *y,
                                   const clq_tensor_info *yi, const clq_quantize_op *op,
-                                  const rowsums_req *rq) {
+                                  const rowsums_req *rq, clq_pass pass) {
     clq_status st = CLQ_SUCCESS;
     if (rq && rq->out.buf && rq->rows) {
         clq_rowsums_op ro = {op->qtype, rq->rows, rq->k, rq->k, op->q, rq->out};
-        st = ctx->ops->rowsums(ctx, &ro);
+        st = ctx->ops->rowsums(ctx, &ro, pass);
     }
-    if (st == CLQ_SUCCESS && op->lay.n) st = clq__scatter(ctx, y, yi, &op->q);
+    if (st == CLQ_SUCCESS && op->lay.n) st = clq__scatter(ctx, y, yi, &op->q, pass);
     return st;
 }
 
 /* Gathers x and stages y if needed, runs the kernel, sums rows, scatters y. */
 static clq_status run_quantize(clq_context *ctx, const clq_tensor *x, const clq_tensor_info *xi,
                                const clq_tensor *y, const clq_tensor_info *yi, clq_quantize_op *op,
-                               const rowsums_req *rq) {
-    clq_status st = clq__gather(ctx, x, xi, &op->x);
+                               const rowsums_req *rq, clq_pass pass) {
+    clq_status st = clq__gather(ctx, x, xi, &op->x, pass);
     if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, yi, &op->q);
-    if (st == CLQ_SUCCESS && op->lay.n) st = ctx->ops->quantize(ctx, op);
-    if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, yi, op, rq);
+    if (st == CLQ_SUCCESS && op->lay.n) st = ctx->ops->quantize(ctx, op, pass);
+    if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, yi, op, rq, pass);
     return st;
 }
 
@@ -89,7 +84,9 @@ static clq_status quantize_static(clq_context *ctx, const clq_tensor *x, const c
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
     if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, op.qmin, op.qmax);
     if (st != CLQ_SUCCESS || (op.lay.n == 0 && rq.rows == 0)) return st;
-    return run_quantize(ctx, x, &xi, y, &yi, &op, &rq);
+    for (CLQ_EACH_PASS(pass))
+        if ((st = run_quantize(ctx, x, &xi, y, &yi, &op, &rq, pass)) != CLQ_SUCCESS) return st;
+    return CLQ_SUCCESS;
 }
 
 clq_status clq_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
@@ -128,16 +125,19 @@ clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qpara
     if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, qmin, qmax);
     if (st != CLQ_SUCCESS || op.lay.n == 0) return st;
     op.qtype = q->dtype;
-    st = clq__gather(ctx, q, &qi, &op.q);
-    if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, &yi, &op.y);
-    if (st == CLQ_SUCCESS) st = ctx->ops->dequantize(ctx, &op);
-    if (st == CLQ_SUCCESS) st = clq__scatter(ctx, y, &yi, &op.y);
-    return st;
+    for (CLQ_EACH_PASS(pass)) {
+        st = clq__gather(ctx, q, &qi, &op.q, pass);
+        if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, &yi, &op.y);
+        if (st == CLQ_SUCCESS) st = ctx->ops->dequantize(ctx, &op, pass);
+        if (st == CLQ_SUCCESS) st = clq__scatter(ctx, y, &yi, &op.y, pass);
+        if (st != CLQ_SUCCESS) return st;
+    }
+    return CLQ_SUCCESS;
 }
 
 /* The dynamic path's min/max (into scratch) and qparams (into qp's buffers). */
 static clq_status dynamic_qparams(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
-                                  const clq_quantize_op *op) {
+                                  const clq_quantize_op *op, clq_pass pass) {
     size_t np = op->lay.nparams;
     clq_buffer *bmin = NULL, *bmax = NULL;
     clq_status st = clq__scratch(ctx, CLQ_SCRATCH_MIN, np * 4, &bmin);
@@ -145,12 +145,12 @@ static clq_status dynamic_qparams(clq_context *ctx, const clq_tensor *x, const c
     if (st != CLQ_SUCCESS) return st;
     clq_minmax_op mm = {.xtype = x->dtype, .x = op->x, .lay = op->lay,
                         .min = {bmin, 0}, .max = {bmax, 0}};
-    st = ctx->ops->minmax(ctx, &mm);
+    st = ctx->ops->minmax(ctx, &mm, pass);
     if (st != CLQ_SUCCESS) return st;
     clq_qparams_op qo = {.min = mm.min, .max = mm.max, .count = np, .scheme = qp->scheme,
                          .qtype = qp->qtype, .qmin = op->qmin, .qmax = op->qmax,
                          .scale = op->scale, .zp = op->zp};
-    return ctx->ops->qparams(ctx, &qo);
+    return ctx->ops->qparams(ctx, &qo, pass);
 }
 
 static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
@@ -171,13 +171,15 @@ static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const 
     /* min/max into scratch, qparams into the caller's buffers, then quantize:
      * all enqueued in order, nothing read back. No parameters (an empty axis) but
      * rows: only the row sums (all 0) are written. */
-    st = clq__gather(ctx, x, &xi, &op.x);
-    if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, &yi, &op.q);
-    if (st == CLQ_SUCCESS && np) st = dynamic_qparams(ctx, x, qp, &op);
-    if (st != CLQ_SUCCESS) return st;
-    if (op.lay.n) st = ctx->ops->quantize(ctx, &op);
-    if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, &yi, &op, &rq);
-    return st;
+    for (CLQ_EACH_PASS(pass)) {
+        st = clq__gather(ctx, x, &xi, &op.x, pass);
+        if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, &yi, &op.q);
+        if (st == CLQ_SUCCESS && np) st = dynamic_qparams(ctx, x, qp, &op, pass);
+        if (st == CLQ_SUCCESS && op.lay.n) st = ctx->ops->quantize(ctx, &op, pass);
+        if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, &yi, &op, &rq, pass);
+        if (st != CLQ_SUCCESS) return st;
+    }
+    return CLQ_SUCCESS;
 }
 
 clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,

@@ -153,12 +153,12 @@ static clq_status span_or_scratch(clq_context *ctx, int slot, const clq_tensor *
 }
 
 clq_status clq__gather(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *info,
-                       clq_span *out) {
+                       clq_span *out, clq_pass pass) {
     clq_status st = span_or_scratch(ctx, CLQ_SCRATCH_IN, t, info, out);
     if (st != CLQ_SUCCESS || info->contiguous) return st;
     clq_tensor dst;
     clq_tensor_init(&dst, t->dtype, t->ndim, t->shape, out->buf);
-    return ctx->ops->copy_strided(ctx, t, &dst);
+    return ctx->ops->copy_strided(ctx, t, &dst, pass);
 }
 
 clq_status clq__output_span(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *info,
@@ -167,9 +167,9 @@ clq_status clq__output_span(clq_context *ctx, const clq_tensor *t, const clq_ten
 }
 
 clq_status clq__scatter(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *info,
-                        const clq_span *staged) {
+                        const clq_span *staged, clq_pass pass) {
     if (info->contiguous) return CLQ_SUCCESS;
     clq_tensor src;
     clq_tensor_init(&src, t->dtype, t->ndim, t->shape, staged->buf);
-    return ctx->ops->copy_strided(ctx, &src, t);
+    return ctx->ops->copy_strided(ctx, &src, t, pass);
 }

@@ -129,6 +129,13 @@ typedef struct clq_gemm_op {
     int qmin, qmax;
 } clq_gemm_op;
 
+/* Every op that writes a caller's output runs in two passes over the same code
+ * (docs/DESIGN.md, "Two passes"): CLQ_PASS_PREPARE resolves everything that may fail
+ * (programs, kernels, scratch, argument spans) and writes nothing; CLQ_PASS_RUN then
+ * enqueues, and fails only at run time. A composite op prepares every step before
+ * the first one runs, so a failure leaves every output untouched. */
+typedef enum clq_pass { CLQ_PASS_PREPARE, CLQ_PASS_RUN } clq_pass;
+
 typedef struct clq_backend_ops {
     const char *name;
     void (*destroy)(clq_context *ctx);
@@ -140,15 +147,16 @@ typedef struct clq_backend_ops {
     clq_status (*finish)(clq_context *ctx);
     /* dst = src element-wise; same ndim/shape, same element size (1, 2 or 4 bytes,
      * never 4-bit); strides in elements, may be 0 in src. */
-    clq_status (*copy_strided)(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst);
-    clq_status (*minmax)(clq_context *ctx, const clq_minmax_op *op);
-    clq_status (*qparams)(clq_context *ctx, const clq_qparams_op *op);
-    clq_status (*quantize)(clq_context *ctx, const clq_quantize_op *op);
-    clq_status (*dequantize)(clq_context *ctx, const clq_dequantize_op *op);
+    clq_status (*copy_strided)(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst,
+                                 clq_pass pass);
+    clq_status (*minmax)(clq_context *ctx, const clq_minmax_op *op, clq_pass pass);
+    clq_status (*qparams)(clq_context *ctx, const clq_qparams_op *op, clq_pass pass);
+    clq_status (*quantize)(clq_context *ctx, const clq_quantize_op *op, clq_pass pass);
+    clq_status (*dequantize)(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass);
     clq_status (*gemm_pack)(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
     void (*gemm_unpack)(clq_packed_weights *w); /* frees what gemm_pack kept beyond w->data */
-    clq_status (*rowsums)(clq_context *ctx, const clq_rowsums_op *op);
-    clq_status (*gemm)(clq_context *ctx, const clq_gemm_op *op);
+    clq_status (*rowsums)(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
+    clq_status (*gemm)(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 } clq_backend_ops;
 
 /* Backend constructors: fill ctx->ops, ctx->impl, ctx->device_name. */

@@ -39,14 +39,17 @@ CLQ_HIDDEN int clq__qparams_need_zero_point(const clq_qparams *qp);
 /* An f32 array argument of count values at element offset off. */
 CLQ_HIDDEN clq_status clq__check_array(clq_context *ctx, clq_buffer *buf, const char *name,
                                        size_t off, size_t count, size_t elem, clq_span *out);
+/* The two passes of backend.h, in order: for (CLQ_EACH_PASS(p)) { ... } */
+#define CLQ_EACH_PASS(p) clq_pass p = CLQ_PASS_PREPARE; p <= CLQ_PASS_RUN; p = (clq_pass)(p + 1)
 /* The contiguous data of a checked tensor: its own span, or a scratch copy. */
 CLQ_HIDDEN clq_status clq__gather(clq_context *ctx, const clq_tensor *t,
-                                  const clq_tensor_info *info, clq_span *out);
+                                  const clq_tensor_info *info, clq_span *out, clq_pass pass);
 /* Where an op writes a checked output: its own span, or scratch to scatter after. */
 CLQ_HIDDEN clq_status clq__output_span(clq_context *ctx, const clq_tensor *t,
                                        const clq_tensor_info *info, clq_span *out);
 CLQ_HIDDEN clq_status clq__scatter(clq_context *ctx, const clq_tensor *t,
-                                   const clq_tensor_info *info, const clq_span *staged);
+                                   const clq_tensor_info *info, const clq_span *staged,
+                                   clq_pass pass);
 /* x a float tensor and the layout qp gives it (api_minmax.c). */
 CLQ_HIDDEN clq_status clq__prepare_minmax(clq_context *ctx, const clq_tensor *x,
                                           const clq_qparams *qp, clq_tensor_info *xi,

@@ -98,7 +98,8 @@ static const clq_cpu_dqkernels *pick(clq_cpu_isa isa) {
     return &clq__cpu_dqk_portable;
 }
 
-clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op) {
+clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass) {
+    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
     clq_cpu_state *st = ctx->impl;
     if (op->lay.n == 0) return CLQ_SUCCESS;
     int four = op->qtype == CLQ_S4 || op->qtype == CLQ_U4;

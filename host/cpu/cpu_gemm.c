@@ -110,7 +110,8 @@ static void rowsum_chunk(void *arg, size_t chunk) {
     }
 }
 
-clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
+clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
+    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
     clq_cpu_state *st = ctx->impl;
     if (op->rows == 0) return CLQ_SUCCESS;
     /* about 64 KiB of A per chunk */
@@ -240,7 +241,7 @@ static void plan(gemm_job *j, int threads) {
     j->ntasks = j->mb * ((j->n + nc - 1) / nc);
 }
 
-clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op) {
+clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) {
     clq_cpu_state *st = ctx->impl;
     const clq_packed_weights *w = op->w;
     if (w->layout[0] != CLQ_CPU_GEMM_B_ROWS || w->layout[1] != NR)
@@ -262,13 +263,11 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op) {
     plan(&j, threads);
     size_t nchunks = j.ntasks < (size_t)threads ? j.ntasks : (size_t)threads;
     j.ws_size = ws_layout(&j, NULL, NULL);
-    void *ws = NULL;
-    if (posix_memalign(&ws, 64, nchunks * j.ws_size) != 0)
-        return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY,
-                          "cpu: cannot allocate %zu bytes of GEMM workspace", nchunks * j.ws_size);
-    j.ws = ws;
+    clq_buffer *ws = NULL; /* 64-byte aligned, kept for the next call */
+    clq_status rc = clq__scratch(ctx, CLQ_SCRATCH_WORK, nchunks * j.ws_size, &ws);
+    if (rc != CLQ_SUCCESS || pass == CLQ_PASS_PREPARE) return rc;
+    j.ws = ws->host;
     atomic_init(&j.next, 0);
     clq__cpu_parallel(st->pool, nchunks, gemm_chunk, &j);
-    free(ws);
     return CLQ_SUCCESS;
 }

@@ -122,14 +122,16 @@ static inline void *clq__cpu_span_ptr(clq_span s) {
 }
 
 /* The ops (one file each). */
-clq_status clq__cpu_copy_strided(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst);
-clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op);
-clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op);
-clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op);
-clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op);
+/* CLQ_PASS_PREPARE (backend.h) only acquires what may fail: workspace in scratch. */
+clq_status clq__cpu_copy_strided(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst,
+                                  clq_pass pass);
+clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op, clq_pass pass);
+clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass pass);
+clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass);
+clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass);
 /* int8 GEMM (cpu_gemm.c); packed weights keep nothing beyond w->data, so no gemm_unpack. */
 clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
-clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op);
-clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op);
+clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
+clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 
 #endif

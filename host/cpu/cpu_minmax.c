@@ -149,13 +149,14 @@ static const clq_cpu_mmkernels *pick(clq_cpu_isa isa) {
     return &clq__cpu_mmk_portable;
 }
 
-clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op) {
+clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op, clq_pass pass) {
     clq_cpu_state *st = ctx->impl;
     const clq_layout *l = &op->lay;
     size_t np = l->nparams, n = l->n;
     mmjob j = {pick(st->isa), l, op->xtype, clq__cpu_span_ptr(op->x), clq__cpu_dtype_size(op->xtype),
                clq__cpu_span_ptr(op->min), clq__cpu_span_ptr(op->max), NULL, NULL, 0, 0};
     if (n == 0) {
+        if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS;
         for (size_t i = 0; i < np; i++) j.mn[i] = 0.0f, j.mx[i] = 0.0f;
         return CLQ_SUCCESS;
     }
@@ -163,6 +164,7 @@ clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op) {
     if (l->gran == CLQ_PER_BLOCK && np > 64) {
         j.per_chunk = CLQ_CPU_CHUNK / (l->block * l->inner);
         if (j.per_chunk == 0) j.per_chunk = 1;
+        if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS;
         clq__cpu_parallel(st->pool, clq__cpu_nchunks(l->outer * l->nblocks, j.per_chunk),
                           block_chunk, &j);
         return CLQ_SUCCESS;
@@ -172,6 +174,7 @@ clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op) {
         if (j.per_chunk == 0) j.per_chunk = 1;
         /* column ranges only pay when each row segment they read is long */
         if (j.per_chunk * l->inner >= 256) {
+            if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS;
             clq__cpu_parallel(st->pool, clq__cpu_nchunks(l->axis_len, j.per_chunk), column_chunk, &j);
             return CLQ_SUCCESS;
         }
@@ -182,10 +185,10 @@ clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op) {
     if (nslices > cap) nslices = cap;
     j.slice_len = (n + nslices - 1) / nslices;
     nslices = clq__cpu_nchunks(n, j.slice_len);
-    j.pmn = malloc(2 * nslices * np * sizeof(float));
-    if (!j.pmn)
-        return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu minmax: no memory for %zu partial pairs",
-                          nslices * np);
+    clq_buffer *part = NULL; /* kept in scratch, so the run pass cannot fail */
+    clq_status rc = clq__scratch(ctx, CLQ_SCRATCH_PART_MIN, 2 * nslices * np * sizeof(float), &part);
+    if (rc != CLQ_SUCCESS || pass == CLQ_PASS_PREPARE) return rc;
+    j.pmn = part->host;
     j.pmx = j.pmn + nslices * np;
     clq__cpu_parallel(st->pool, nslices, slice_chunk, &j);
     for (size_t p = 0; p < np; p++) {
@@ -197,6 +200,5 @@ clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op) {
         clq__minmax_finish(&lo, &hi);
         j.mn[p] = lo, j.mx[p] = hi;
     }
-    free(j.pmn);
     return CLQ_SUCCESS;
 }

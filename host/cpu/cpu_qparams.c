@@ -57,7 +57,8 @@ static void qp_chunk(void *arg, size_t chunk) {
     }
 }
 
-clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op) {
+clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass pass) {
+    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
     clq_cpu_state *st = ctx->impl;
     qpjob j = {clq__cpu_span_ptr(op->min),
                clq__cpu_span_ptr(op->max),

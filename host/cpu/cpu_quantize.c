@@ -120,7 +120,8 @@ static const clq_cpu_qkernels *pick(clq_cpu_isa isa) {
     return &clq__cpu_qk_portable;
 }
 
-clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op) {
+clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass) {
+    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
     clq_cpu_state *st = ctx->impl;
     if (op->lay.n == 0) return CLQ_SUCCESS;
     qjob j = {pick(st->isa),

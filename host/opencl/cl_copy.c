@@ -2,7 +2,8 @@
  * element strides, 1/2/4-byte elements). */
 #include "cl_internal.h"
 
-clq_status clq__cl_copy_strided(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst) {
+clq_status clq__cl_copy_strided(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst,
+                                 clq_pass pass) {
     clq_cl_impl *impl = clq_cl(ctx);
     int esize = clq__dtype_bits(src->dtype) / 8;
     static const char *names[5] = {NULL, "copy_strided1", "copy_strided2", NULL, "copy_strided4"};
@@ -29,5 +30,5 @@ clq_status clq__cl_copy_strided(clq_context *ctx, const clq_tensor *src, const c
     clq_cl_arg a[] = {CLQ_ARG(sm),    CLQ_ARG(soff), CLQ_ARG(dm),   CLQ_ARG(doff),  CLQ_ARG(ndim),
                       CLQ_ARG(shape), CLQ_ARG(sstr), CLQ_ARG(dstr), CLQ_ARG(nouter)};
     size_t g[2] = {clq__cl_div_up(last, impl->tuning.copy_chunk), nouter};
-    return clq__cl_run(ctx, k, names[esize], a, (int)(sizeof a / sizeof a[0]), 2, g);
+    return clq__cl_run(ctx, pass, k, names[esize], a, (int)(sizeof a / sizeof a[0]), 2, g);
 }

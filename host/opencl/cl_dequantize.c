@@ -2,7 +2,7 @@
  * (granule walk, or per-column rows when the parameters run along the rows). */
 #include "cl_internal.h"
 
-clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op) {
+clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass) {
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_layout *l = &op->lay;
     if (l->n == 0) return CLQ_SUCCESS;
@@ -31,7 +31,7 @@ clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op) {
                           CLQ_ARG(rlen), CLQ_ARG(pr[0]), CLQ_ARG(pr[1]), CLQ_ARG(pr[2]),
                           CLQ_ARG(pr[3])};
         size_t g[2] = {clq__cl_div_up(rlen, chunk), rows};
-        return clq__cl_run(ctx, k, "dequantize_cols", a, (int)(sizeof a / sizeof a[0]), 2, g);
+        return clq__cl_run(ctx, pass, k, "dequantize_cols", a, (int)(sizeof a / sizeof a[0]), 2, g);
     }
     clq_cl_walk w;
     clq__cl_walk_init(l, chunk, &w);
@@ -43,5 +43,5 @@ clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op) {
                       CLQ_ARG(w.ngran), CLQ_ARG(w.gpi),    CLQ_ARG(w.n),     CLQ_ARG(w.outer),
                       CLQ_ARG(w.axis_len), CLQ_ARG(w.inner), CLQ_ARG(w.nblocks), CLQ_ARG(w.block)};
     size_t g[2] = {w.nparts, clq__cl_div_up(w.ngran, w.gpi)};
-    return clq__cl_run(ctx, k, "dequantize_gran", a, (int)(sizeof a / sizeof a[0]), 2, g);
+    return clq__cl_run(ctx, pass, k, "dequantize_gran", a, (int)(sizeof a / sizeof a[0]), 2, g);
 }

@@ -298,9 +298,10 @@ clq_status clq__cl_span(clq_context *ctx, clq_span s, size_t elem, const char *w
     return CLQ_SUCCESS;
 }
 
-clq_status clq__cl_run_local(clq_context *ctx, cl_kernel k, const char *what,
+clq_status clq__cl_run_local(clq_context *ctx, clq_pass pass, cl_kernel k, const char *what,
                              const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global,
                              const size_t *local) {
+    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS;
     for (int i = 0; i < nargs; i++) {
         cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (err != CL_SUCCESS)
@@ -324,11 +325,11 @@ clq_status clq__cl_run_local(clq_context *ctx, cl_kernel k, const char *what,
     return CLQ_SUCCESS;
 }
 
-clq_status clq__cl_run(clq_context *ctx, cl_kernel k, const char *what, const clq_cl_arg *args,
-                       int nargs, cl_uint dims, const size_t *global) {
+clq_status clq__cl_run(clq_context *ctx, clq_pass pass, cl_kernel k, const char *what,
+                       const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global) {
     size_t ls = clq_cl(ctx)->tuning.local_size;
     size_t l[3] = {ls, 1, 1};
-    return clq__cl_run_local(ctx, k, what, args, nargs, dims, global, ls ? l : NULL);
+    return clq__cl_run_local(ctx, pass, k, what, args, nargs, dims, global, ls ? l : NULL);
 }
 
 const clq_backend_ops clq__cl_ops = {

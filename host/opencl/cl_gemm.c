@@ -30,15 +30,14 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
     clq_cl_arg a[] = {CLQ_ARG(b),      CLQ_ARG(boff), CLQ_ARG(n),  CLQ_ARG(k),
                       CLQ_ARG(bx),     CLQ_ARG(packed), CLQ_ARG(kpl), CLQ_ARG(colsum)};
     size_t g[1] = {panels * nr}, l[1] = {nr};
-    return clq__cl_run_local(ctx, kern, "gemm_pack", a, (int)(sizeof a / sizeof a[0]), 1, g, l);
+    return clq__cl_run_local(ctx, CLQ_PASS_RUN, kern, "gemm_pack", a, (int)(sizeof a / sizeof a[0]), 1, g, l);
 }
 
-clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
-    /* The kernel first: rows = 0 preloads it (clq_quantize_rowsums does, so that a
-     * build failure comes before y is written). */
+clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
+    if (op->rows == 0) return CLQ_SUCCESS;
     cl_kernel kern;
     clq_status st = clq__cl_kernel(ctx, "gemm", "gemm_rowsums", &kern);
-    if (st != CLQ_SUCCESS || op->rows == 0) return st;
+    if (st != CLQ_SUCCESS) return st;
     cl_mem a, sums;
     cl_ulong aoff = 0, soff, lda = op->lda, k = op->k, rows = op->rows;
     st = clq__cl_span(ctx, op->sums, 4, "row sums", &sums, &soff);
@@ -50,7 +49,7 @@ clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op) {
     clq_cl_arg args[] = {CLQ_ARG(a),     CLQ_ARG(aoff), CLQ_ARG(lda),  CLQ_ARG(k),
                          CLQ_ARG(is_s8), CLQ_ARG(sums), CLQ_ARG(soff), CLQ_ARG(rows)};
     size_t g[1] = {op->rows}, l[1] = {1};
-    return clq__cl_run_local(ctx, kern, "gemm_rowsums", args, (int)(sizeof args / sizeof args[0]), 1, g, l);
+    return clq__cl_run_local(ctx, pass, kern, "gemm_rowsums", args, (int)(sizeof args / sizeof args[0]), 1, g, l);
 }
 
 /* A span's cl_mem and element offset, or (dummy, 0) with present = 0 when absent:
@@ -69,7 +68,7 @@ static clq_status opt_span(clq_context *ctx, clq_span s, size_t elem, const char
     return s.buf ? clq__cl_span(ctx, s, elem, what, &out->mem, &out->off) : CLQ_SUCCESS;
 }
 
-clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op) {
+clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) {
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_packed_weights *w = op->w;
     if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
@@ -133,5 +132,5 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op) {
         CLQ_ARG(zc.mem),    CLQ_ARG(zc.off),     CLQ_ARG(zc.present), CLQ_ARG(fixed),
         CLQ_ARG(mult.mem),  CLQ_ARG(mult.off),   CLQ_ARG(shift.mem),  CLQ_ARG(shift.off),
         CLQ_ARG(mult_pc),   CLQ_ARG(qmin),       CLQ_ARG(qmax)};
-    return clq__cl_run_local(ctx, kern, name, args, (int)(sizeof args / sizeof args[0]), 2, g, l);
+    return clq__cl_run_local(ctx, pass, kern, name, args, (int)(sizeof args / sizeof args[0]), 2, g, l);
 }

@@ -86,11 +86,12 @@ typedef struct clq_cl_arg {
     const void *value;
 } clq_cl_arg;
 #define CLQ_ARG(v) ((clq_cl_arg){sizeof(v), &(v)})
-clq_status clq__cl_run(clq_context *ctx, cl_kernel k, const char *what, const clq_cl_arg *args,
-                       int nargs, cl_uint dims, const size_t *global);
+/* In CLQ_PASS_PREPARE nothing is set or enqueued (the kernel is already resolved). */
+clq_status clq__cl_run(clq_context *ctx, clq_pass pass, cl_kernel k, const char *what,
+                       const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global);
 /* The same with the caller's work-group size (local NULL: the runtime's choice);
  * each global size is rounded up to a multiple of it. */
-clq_status clq__cl_run_local(clq_context *ctx, cl_kernel k, const char *what,
+clq_status clq__cl_run_local(clq_context *ctx, clq_pass pass, cl_kernel k, const char *what,
                              const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global,
                              const size_t *local);
 
@@ -104,14 +105,15 @@ static inline size_t clq__cl_div_up(size_t a, size_t b) { return a / b + (a % b 
 extern const clq_backend_ops clq__cl_ops;
 
 /* Op entry points (one file each). */
-clq_status clq__cl_copy_strided(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst);
-clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op);
-clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op);
-clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op);
-clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op);
+clq_status clq__cl_copy_strided(clq_context *ctx, const clq_tensor *src, const clq_tensor *dst,
+                                 clq_pass pass);
+clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op, clq_pass pass);
+clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass pass);
+clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass);
+clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass);
 clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
-clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op);
-clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op);
+clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
+clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 
 /* How the granule-wise kernels walk a layout (cl_layout.c): granule p covers
  * {base(p) + u * su + v : u < U(p), v < V}, v contiguous (kernels/common.cl). */

@@ -2,7 +2,7 @@
  * work item's chunk, else partials in scratch buffers folded by minmax_finish. */
 #include "cl_internal.h"
 
-clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op) {
+clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op, clq_pass pass) {
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_layout *l = &op->lay;
     if (l->nparams == 0) return CLQ_SUCCESS;
@@ -37,7 +37,7 @@ clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op) {
                       CLQ_ARG(w.n),      CLQ_ARG(w.outer),  CLQ_ARG(w.axis_len), CLQ_ARG(w.inner),
                       CLQ_ARG(w.nblocks), CLQ_ARG(w.block)};
     size_t g[2] = {w.nparts, clq__cl_div_up(w.ngran, w.gpi)};
-    st = clq__cl_run(ctx, k, "minmax_gran", a, (int)(sizeof a / sizeof a[0]), 2, g);
+    st = clq__cl_run(ctx, pass, k, "minmax_gran", a, (int)(sizeof a / sizeof a[0]), 2, g);
     if (st != CLQ_SUCCESS || final) return st;
 
     st = clq__cl_kernel(ctx, "minmax", "minmax_finish", &k);
@@ -45,5 +45,5 @@ clq_status clq__cl_minmax(clq_context *ctx, const clq_minmax_op *op) {
     clq_cl_arg b[] = {CLQ_ARG(pmn), CLQ_ARG(pmx),   CLQ_ARG(w.nparts), CLQ_ARG(mn),
                       CLQ_ARG(mnoff), CLQ_ARG(mx), CLQ_ARG(mxoff),    CLQ_ARG(w.ngran)};
     size_t g1[1] = {w.ngran};
-    return clq__cl_run(ctx, k, "minmax_finish", b, (int)(sizeof b / sizeof b[0]), 1, g1);
+    return clq__cl_run(ctx, pass, k, "minmax_finish", b, (int)(sizeof b / sizeof b[0]), 1, g1);
 }

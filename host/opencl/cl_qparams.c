@@ -1,7 +1,7 @@
 /* cl_qparams.c: enqueues kernels/qparams.cl (scale and zero point from min/max). */
 #include "cl_internal.h"
 
-clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op) {
+clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass pass) {
     if (op->count == 0) return CLQ_SUCCESS;
     cl_mem mn, mx, s, z;
     cl_ulong mnoff, mxoff, soff, zoff = 0;
@@ -24,5 +24,5 @@ clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op) {
                       CLQ_ARG(sym_zp), CLQ_ARG(s),  CLQ_ARG(soff),   CLQ_ARG(z),
                       CLQ_ARG(zoff), CLQ_ARG(has_zp)};
     size_t g[1] = {op->count};
-    return clq__cl_run(ctx, k, "qparams", a, (int)(sizeof a / sizeof a[0]), 1, g);
+    return clq__cl_run(ctx, pass, k, "qparams", a, (int)(sizeof a / sizeof a[0]), 1, g);
 }

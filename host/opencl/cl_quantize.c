@@ -2,7 +2,7 @@
  * choosing the granule walk, the per-column row walk, or the byte-wise 4-bit path. */
 #include "cl_internal.h"
 
-clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op) {
+clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass) {
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_layout *l = &op->lay;
     if (l->n == 0) return CLQ_SUCCESS;
@@ -31,7 +31,7 @@ clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op) {
                           CLQ_ARG(rlen), CLQ_ARG(pr[0]), CLQ_ARG(pr[1]), CLQ_ARG(pr[2]),
                           CLQ_ARG(pr[3]), CLQ_ARG(qmin), CLQ_ARG(qmax),  CLQ_ARG(mode)};
         size_t g[2] = {clq__cl_div_up(rlen, chunk), rows};
-        return clq__cl_run(ctx, k, "quantize_cols", a, (int)(sizeof a / sizeof a[0]), 2, g);
+        return clq__cl_run(ctx, pass, k, "quantize_cols", a, (int)(sizeof a / sizeof a[0]), 2, g);
     }
 
     clq_cl_walk w;
@@ -53,7 +53,7 @@ clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op) {
                           CLQ_ARG(w.nblocks),  CLQ_ARG(w.block), CLQ_ARG(qmin),
                           CLQ_ARG(qmax),       CLQ_ARG(mode)};
         size_t g[2] = {w.nparts, clq__cl_div_up(w.ngran, w.gpi)};
-        return clq__cl_run(ctx, k, "quantize_gran", a, (int)(sizeof a / sizeof a[0]), 2, g);
+        return clq__cl_run(ctx, pass, k, "quantize_gran", a, (int)(sizeof a / sizeof a[0]), 2, g);
     }
 
     st = clq__cl_kernel(ctx, "quantize", "quantize_any4", &k);
@@ -67,5 +67,5 @@ clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op) {
                       CLQ_ARG(axis_len), CLQ_ARG(inner), CLQ_ARG(nblocks), CLQ_ARG(block),
                       CLQ_ARG(qmin),   CLQ_ARG(qmax),  CLQ_ARG(mode)};
     size_t g[1] = {clq__cl_div_up(l->n, 2)};
-    return clq__cl_run(ctx, k, "quantize_any4", a, (int)(sizeof a / sizeof a[0]), 1, g);
+    return clq__cl_run(ctx, pass, k, "quantize_any4", a, (int)(sizeof a / sizeof a[0]), 1, g);
 }
