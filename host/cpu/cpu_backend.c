@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include "cpu_internal.h"
+#if CLQ_CPU_X86
+#include <cpuid.h>
+#endif
 
 static void cpu_destroy(clq_context *ctx) {
     clq_cpu_state *st = ctx->impl;
@@ -75,16 +78,39 @@ static const clq_backend_ops cpu_ops = {
     clq__cpu_gemm,
 };
 
+#if CLQ_CPU_X86
+/* CPUID leaf 1 ECX: f16c (bit 29; clang 14/15 reject "f16c" in
+ * __builtin_cpu_supports) and OSXSAVE (bit 27), and XCR0: which register
+ * state the OS saves (SSE|AVX = 0x6, plus opmask and ZMM for AVX-512 = 0xe6).
+ * A feature the OS does not save is unusable whatever CPUID says. */
+static void cpuid_bits(int *f16c, unsigned *xcr0) {
+    unsigned a, b, c, d;
+    *f16c = 0;
+    *xcr0 = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
+    *f16c = (c >> 29) & 1;
+    if ((c >> 27) & 1) {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        *xcr0 = lo;
+    }
+}
+#endif
+
 static clq_cpu_isa detect_isa(void) {
 #if !CLQ_CPU_X86
     return CLQ_CPU_PORTABLE;
 #else
+    int f16c;
+    unsigned xcr0;
+    cpuid_bits(&f16c, &xcr0);
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    if ((xcr0 & 0xe6) == 0xe6 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && f16c)
         return CLQ_CPU_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
+    if ((xcr0 & 0x6) == 0x6 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        f16c)
         return CLQ_CPU_AVX2;
     return CLQ_CPU_PORTABLE;
 #endif
