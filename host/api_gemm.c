@@ -279,10 +279,9 @@ static clq_status row_sums(clq_context *ctx, const clq_gemm_options *o, clq_gemm
     return ctx->ops->rowsums(ctx, &rs, pass);
 }
 
-clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
-                    const clq_packed_weights *w, const clq_gemm_options *options,
-                    const clq_tensor *c) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
+                       const clq_packed_weights *w, const clq_gemm_options *options,
+                       const clq_tensor *c) {
     clq_gemm_options defaults;
     clq_gemm_options_init(&defaults);
     const clq_gemm_options *o = options ? options : &defaults;
@@ -328,4 +327,11 @@ clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_
         if (st != CLQ_SUCCESS) return st;
     }
     return CLQ_SUCCESS;
+}
+
+clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
+                    const clq_packed_weights *w, const clq_gemm_options *options,
+                    const clq_tensor *c) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(ctx, gemm(ctx, a, a_qp, w, options, c));
 }

@@ -27,12 +27,15 @@ size_t clq_weights_k(const clq_packed_weights *w) { return w ? w->k : 0; }
 
 void clq_weights_destroy(clq_packed_weights *w) {
     if (!w) return;
-    if (w->ctx->ops->gemm_unpack) w->ctx->ops->gemm_unpack(w);
+    clq_context *ctx = w->ctx;
+    clq__lock(ctx);
+    if (ctx->ops->gemm_unpack) ctx->ops->gemm_unpack(w);
     clq_buffer_destroy(w->data);
     clq_buffer_destroy(w->colsum);
     clq_buffer_destroy(w->zb);
     clq_buffer_destroy(w->sb);
     free(w);
+    clq__unlock(ctx, CLQ_SUCCESS);
 }
 
 /* The qparams of b: per tensor or per axis on the N axis; returns the count. */
@@ -113,9 +116,8 @@ done:
     return st;
 }
 
-clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
-                            unsigned flags, clq_packed_weights **out) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
+                               unsigned flags, clq_packed_weights **out) {
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "out is NULL");
     if (flags & ~CLQ_WEIGHTS_TRANSPOSED)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "flags = 0x%x has unknown bits", flags);
@@ -163,6 +165,12 @@ clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qpa
 fail:
     clq_weights_destroy(w);
     return st;
+}
+
+clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
+                            unsigned flags, clq_packed_weights **out) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(ctx, weights_pack(ctx, b, qp, flags, out));
 }
 
 clq_status clq_quantize_multiplier(double real, int32_t *multiplier, int *shift) {

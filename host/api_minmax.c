@@ -14,10 +14,9 @@ clq_status clq__prepare_minmax(clq_context *ctx, const clq_tensor *x, const clq_
     return clq__check_qparams_desc(ctx, qp, x->ndim, x->shape, lay);
 }
 
-clq_status clq_minmax(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
-                      clq_buffer *min_out, size_t min_offset, clq_buffer *max_out,
-                      size_t max_offset) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status minmax(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                         clq_buffer *min_out, size_t min_offset, clq_buffer *max_out,
+                         size_t max_offset) {
     clq_minmax_op op;
     memset(&op, 0, sizeof op);
     clq_tensor_info xi;
@@ -39,4 +38,11 @@ clq_status clq_minmax(clq_context *ctx, const clq_tensor *x, const clq_qparams *
         if (st != CLQ_SUCCESS) return st;
     }
     return CLQ_SUCCESS;
+}
+
+clq_status clq_minmax(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                      clq_buffer *min_out, size_t min_offset, clq_buffer *max_out,
+                      size_t max_offset) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(ctx, minmax(ctx, x, qp, min_out, min_offset, max_out, max_offset));
 }

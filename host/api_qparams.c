@@ -178,10 +178,9 @@ int clq__qparams_need_zero_point(const clq_qparams *qp) {
     return qp->scheme == CLQ_AFFINE || clq__symmetric_zero_point(qp->qtype) != 0;
 }
 
-clq_status clq_qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size_t min_offset,
-                                   clq_buffer *max_in, size_t max_offset, size_t count,
-                                   const clq_qparams *qp) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size_t min_offset,
+                                      clq_buffer *max_in, size_t max_offset, size_t count,
+                                      const clq_qparams *qp) {
     clq_status st = check_common(ctx, qp, "qp");
     if (st != CLQ_SUCCESS) return st;
     clq_qparams_op op;
@@ -199,4 +198,11 @@ clq_status clq_qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size_t 
     for (CLQ_EACH_PASS(pass))
         if ((st = ctx->ops->qparams(ctx, &op, pass)) != CLQ_SUCCESS) return st;
     return CLQ_SUCCESS;
+}
+
+clq_status clq_qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size_t min_offset,
+                                   clq_buffer *max_in, size_t max_offset, size_t count,
+                                   const clq_qparams *qp) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(ctx, qparams_from_minmax(ctx, min_in, min_offset, max_in, max_offset, count, qp));
 }

@@ -91,16 +91,16 @@ static clq_status quantize_static(clq_context *ctx, const clq_tensor *x, const c
 
 clq_status clq_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                         const clq_tensor *y) {
-    return quantize_static(ctx, x, qp, y, NULL, 0, 0);
+    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, NULL, 0, 0));
 }
 
 clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                 const clq_tensor *y, clq_buffer *rowsums, size_t rowsums_offset) {
-    return quantize_static(ctx, x, qp, y, rowsums, rowsums_offset, 1);
+    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, rowsums, rowsums_offset, 1));
 }
 
-clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qparams *qp,
-                          const clq_tensor *y) {
+static clq_status dequantize(clq_context *ctx, const clq_tensor *q, const clq_qparams *qp,
+                             const clq_tensor *y) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
     clq_tensor_info qi, yi;
     clq_dequantize_op op;
@@ -133,6 +133,11 @@ clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qpara
         if (st != CLQ_SUCCESS) return st;
     }
     return CLQ_SUCCESS;
+}
+
+clq_status clq_dequantize(clq_context *ctx, const clq_tensor *q, const clq_qparams *qp,
+                          const clq_tensor *y) {
+    return CLQ_LOCKED(ctx, dequantize(ctx, q, qp, y));
 }
 
 /* The dynamic path's min/max (into scratch) and qparams (into qp's buffers). */
@@ -184,11 +189,11 @@ static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const 
 
 clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                 const clq_tensor *y) {
-    return quantize_dynamic(ctx, x, qp, y, NULL, 0, 0);
+    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, NULL, 0, 0));
 }
 
 clq_status clq_quantize_dynamic_rowsums(clq_context *ctx, const clq_tensor *x,
                                         const clq_qparams *qp, const clq_tensor *y,
                                         clq_buffer *rowsums, size_t rowsums_offset) {
-    return quantize_dynamic(ctx, x, qp, y, rowsums, rowsums_offset, 1);
+    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, rowsums, rowsums_offset, 1));
 }

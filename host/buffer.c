@@ -13,8 +13,7 @@ clq_status clq__buffer_new(clq_context *ctx, clq_buffer **out) {
 
 void clq__buffer_free_struct(clq_buffer *buf) { free(buf); }
 
-clq_status clq_buffer_create(clq_context *ctx, size_t bytes, clq_buffer **out) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status buffer_create(clq_context *ctx, size_t bytes, clq_buffer **out) {
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "clq_buffer_create: out is NULL");
     clq_buffer *b = NULL;
     clq_status st = clq__buffer_new(ctx, &b);
@@ -26,8 +25,7 @@ clq_status clq_buffer_create(clq_context *ctx, size_t bytes, clq_buffer **out) {
     return CLQ_SUCCESS;
 }
 
-clq_status clq_buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, clq_buffer **out) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, clq_buffer **out) {
     if (!ptr) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "clq_buffer_wrap_host: ptr is NULL");
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "clq_buffer_wrap_host: out is NULL");
     if (bytes == 0)
@@ -44,8 +42,11 @@ clq_status clq_buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, clq_b
 
 void clq_buffer_destroy(clq_buffer *buf) {
     if (!buf) return;
-    buf->ctx->ops->buffer_destroy(buf);
+    clq_context *ctx = buf->ctx;
+    clq__lock(ctx);
+    ctx->ops->buffer_destroy(buf);
     clq__buffer_free_struct(buf);
+    clq__unlock(ctx, CLQ_SUCCESS);
 }
 
 size_t clq_buffer_size(const clq_buffer *buf) { return buf ? buf->size : 0; }
@@ -61,16 +62,34 @@ static clq_status check_range(clq_buffer *buf, const char *fn, size_t offset, si
     return CLQ_SUCCESS;
 }
 
-clq_status clq_buffer_write(clq_buffer *buf, size_t offset, size_t bytes, const void *src) {
-    if (!buf) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status buffer_write(clq_buffer *buf, size_t offset, size_t bytes, const void *src) {
     clq_status st = check_range(buf, "clq_buffer_write", offset, bytes, src);
     if (st != CLQ_SUCCESS || bytes == 0) return st;
     return buf->ctx->ops->buffer_write(buf, offset, bytes, src);
 }
 
-clq_status clq_buffer_read(clq_buffer *buf, size_t offset, size_t bytes, void *dst) {
-    if (!buf) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status buffer_read(clq_buffer *buf, size_t offset, size_t bytes, void *dst) {
     clq_status st = check_range(buf, "clq_buffer_read", offset, bytes, dst);
     if (st != CLQ_SUCCESS || bytes == 0) return st;
     return buf->ctx->ops->buffer_read(buf, offset, bytes, dst);
+}
+
+clq_status clq_buffer_create(clq_context *ctx, size_t bytes, clq_buffer **out) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(ctx, buffer_create(ctx, bytes, out));
+}
+
+clq_status clq_buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, clq_buffer **out) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(ctx, buffer_wrap_host(ctx, ptr, bytes, out));
+}
+
+clq_status clq_buffer_write(clq_buffer *buf, size_t offset, size_t bytes, const void *src) {
+    if (!buf) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(buf->ctx, buffer_write(buf, offset, bytes, src));
+}
+
+clq_status clq_buffer_read(clq_buffer *buf, size_t offset, size_t bytes, void *dst) {
+    if (!buf) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(buf->ctx, buffer_read(buf, offset, bytes, dst));
 }

@@ -53,10 +53,23 @@ clq_status clq__context_new(const clq_context_options *o, clq_context **out) {
                                  "options->cpu_threads = %d must be >= 0", o->cpu_threads);
     clq_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return clq__create_error(o, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory");
+    pthread_mutexattr_t attr;
+    int err = pthread_mutexattr_init(&attr);
+    if (!err) err = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    if (!err) err = pthread_mutex_init(&ctx->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    if (err) {
+        free(ctx);
+        return clq__create_error(o, CLQ_ERROR_OUT_OF_MEMORY, "cannot create the context's mutex");
+    }
     clq_context_stats_init(&ctx->stats);
     ctx->cpu_threads = o->cpu_threads;
     clq_status st = choose_cache_dir(o, ctx->cache_dir, sizeof ctx->cache_dir);
-    if (st != CLQ_SUCCESS) { free(ctx); return st; }
+    if (st != CLQ_SUCCESS) {
+        pthread_mutex_destroy(&ctx->lock);
+        free(ctx);
+        return st;
+    }
     *out = ctx;
     return CLQ_SUCCESS;
 }
@@ -66,7 +79,17 @@ void clq__context_delete(clq_context *ctx) {
     for (int i = 0; i < CLQ_SCRATCH_COUNT; i++) clq_buffer_destroy(ctx->scratch[i]);
     if (ctx->ops && ctx->ops->destroy) ctx->ops->destroy(ctx);
     free(ctx->build_log);
+    pthread_mutex_destroy(&ctx->lock);
     free(ctx);
+}
+
+void clq__lock(clq_context *ctx) {
+    if (ctx) pthread_mutex_lock(&ctx->lock);
+}
+
+clq_status clq__unlock(clq_context *ctx, clq_status st) {
+    if (ctx) pthread_mutex_unlock(&ctx->lock);
+    return st;
 }
 
 static clq_status backend_from_env(const clq_context_options *o, clq_backend *b) {
@@ -139,7 +162,7 @@ const char *clq_context_build_log(const clq_context *ctx) {
 
 clq_status clq_context_finish(clq_context *ctx) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
-    return ctx->ops->finish(ctx);
+    return CLQ_LOCKED(ctx, ctx->ops->finish(ctx));
 }
 
 clq_status clq_context_get_stats(const clq_context *ctx, clq_context_stats *out) {

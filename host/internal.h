@@ -4,6 +4,7 @@
 #define CLQ_INTERNAL_H
 
 #include <clquant/clquant.h>
+#include <pthread.h>
 #include <stdarg.h>
 
 #include "backend.h"
@@ -25,6 +26,7 @@ enum {
 };
 
 struct clq_context {
+    pthread_mutex_t lock; /* recursive; held by every public call on the context */
     clq_backend kind;
     const clq_backend_ops *ops;
     void *impl; /* backend state */
@@ -73,6 +75,13 @@ CLQ_HIDDEN clq_status clq__context_new(const clq_context_options *opts, clq_cont
 CLQ_HIDDEN void clq__context_delete(clq_context *ctx);
 CLQ_HIDDEN clq_status clq__buffer_new(clq_context *ctx, clq_buffer **out);
 CLQ_HIDDEN void clq__buffer_free_struct(clq_buffer *buf);
+
+/* Every public entry point that uses a context runs as CLQ_LOCKED(ctx, call):
+ * calls on one context from several threads are serialised (the mutex is
+ * recursive, since entry points call each other); NULL ctx locks nothing. */
+CLQ_HIDDEN void clq__lock(clq_context *ctx);
+CLQ_HIDDEN clq_status clq__unlock(clq_context *ctx, clq_status st);
+#define CLQ_LOCKED(ctx, call) (clq__lock(ctx), clq__unlock((ctx), (call)))
 
 /* Records a message on ctx (when ctx != NULL) and returns status. */
 CLQ_HIDDEN clq_status clq__error(clq_context *ctx, clq_status status, const char *fmt, ...)

@@ -83,7 +83,9 @@ typedef struct clq_context_options {
 
 CLQ_API void clq_context_options_init(clq_context_options *options);
 
-/* options may be NULL (defaults). */
+/* options may be NULL (defaults). A context may be used from several threads: calls
+ * on one context (its buffers and packed weights included) are serialised by an
+ * internal lock; separate contexts run fully in parallel. */
 CLQ_API clq_status clq_context_create(const clq_context_options *options, clq_context **out);
 CLQ_API void clq_context_destroy(clq_context *ctx);
 
@@ -92,7 +94,8 @@ CLQ_API clq_backend clq_context_backend(const clq_context *ctx);
 CLQ_API const char *clq_context_device_name(const clq_context *ctx);
 /* Why AUTO fell back to the CPU path, or "" when it did not. */
 CLQ_API const char *clq_context_fallback_reason(const clq_context *ctx);
-/* Message of the last failed call on this context ("" if none): names the argument and value. */
+/* Message of the last failed call on this context ("" if none): names the argument and value.
+ * With threads sharing the context: the most recent failure of any of them. */
 CLQ_API const char *clq_context_error_message(const clq_context *ctx);
 /* OpenCL build log of the last program that failed to build ("" if none). */
 CLQ_API const char *clq_context_build_log(const clq_context *ctx);
@@ -242,7 +245,7 @@ CLQ_API clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, c
 
 /* Weights packed once into the layout the backend's kernels want, with their
  * column sums, zero points and (optional) scales. Immutable; may be shared by
- * calls on its context from one thread at a time. */
+ * any number of calls on its context (calls on one context are serialised). */
 typedef struct clq_packed_weights clq_packed_weights;
 
 /* Flags for clq_weights_pack. */
