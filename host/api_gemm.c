@@ -279,6 +279,25 @@ static clq_status row_sums(clq_context *ctx, const clq_gemm_options *o, clq_gemm
     return ctx->ops->rowsums(ctx, &rs, pass);
 }
 
+/* C against every other argument (A, the parameters, bias, row sums, multipliers). */
+static clq_status check_overlap(clq_context *ctx, const clq_tensor *a, const clq_tensor_info *ai,
+                                const clq_tensor *c, const clq_tensor_info *ci,
+                                const clq_gemm_options *o, const clq_gemm_op *op) {
+    size_t nm = op->mult_per_channel ? op->n : 1;
+    clq_span rs = {o->a_rowsums, o->a_rowsums_offset * 4};
+    clq_extent e[] = {clq__tensor_extent("c", c, ci, 1),
+                      clq__tensor_extent("a", a, ai, 0),
+                      clq__span_extent("a_qp->zero_point", op->za, 1, 4, 0),
+                      clq__span_extent("a_qp->scale", op->sa, 1, 4, 0),
+                      clq__span_extent("options->bias", op->bias, op->n, 4, 0),
+                      clq__span_extent("options->a_rowsums", rs, op->m, 4, 0),
+                      clq__span_extent("c_qparams->scale", op->sc, 1, 4, 0),
+                      clq__span_extent("c_qparams->zero_point", op->zc, 1, 4, 0),
+                      clq__span_extent("options->multiplier", op->mult, nm, 4, 0),
+                      clq__span_extent("options->shift", op->shift, nm, 4, 0)};
+    return clq__check_disjoint(ctx, e, (int)(sizeof e / sizeof e[0]));
+}
+
 static clq_status gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
                        const clq_packed_weights *w, const clq_gemm_options *options,
                        const clq_tensor *c) {
@@ -314,6 +333,7 @@ static clq_status gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams 
                         "the requantization multiplier a_qp->scale * max b scale / c scale = "
                         "%g * %g / %g is not finite in f32",
                         (double)sa, (double)w->sb_max, (double)sc);
+    if (st == CLQ_SUCCESS) st = check_overlap(ctx, a, &ai, c, &ci, o, &op);
     if (st != CLQ_SUCCESS || op.m == 0 || op.n == 0) return st;
 
     for (CLQ_EACH_PASS(pass)) {

@@ -26,10 +26,11 @@ static clq_status minmax(clq_context *ctx, const clq_tensor *x, const clq_qparam
     st = clq__check_array(ctx, min_out, "min_out", min_offset, np, 4, &op.min);
     if (st == CLQ_SUCCESS) st = clq__check_array(ctx, max_out, "max_out", max_offset, np, 4, &op.max);
     if (st != CLQ_SUCCESS) return st;
-    if (min_out == max_out && min_offset < max_offset + np && max_offset < min_offset + np && np)
-        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "min_out [%zu, %zu) and max_out [%zu, %zu) overlap", min_offset,
-                          min_offset + np, max_offset, max_offset + np);
+    clq_extent e[] = {clq__tensor_extent("x", x, &xi, 0),
+                      clq__span_extent("min_out", op.min, np, 4, 1),
+                      clq__span_extent("max_out", op.max, np, 4, 1)};
+    st = clq__check_disjoint(ctx, e, 3);
+    if (st != CLQ_SUCCESS) return st;
     if (np == 0) return CLQ_SUCCESS;
     op.xtype = x->dtype;
     for (CLQ_EACH_PASS(pass)) {

@@ -189,6 +189,13 @@ static clq_status qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size
     if (st == CLQ_SUCCESS) st = clq__check_array(ctx, max_in, "max_in", max_offset, count, 4, &op.max);
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, count, clq__qparams_need_zero_point(qp), &op.scale, &op.zp);
+    if (st == CLQ_SUCCESS) {
+        clq_extent e[] = {clq__span_extent("min_in", op.min, count, 4, 0),
+                          clq__span_extent("max_in", op.max, count, 4, 0),
+                          clq__span_extent("qp->scale", op.scale, count, 4, 1),
+                          clq__span_extent("qp->zero_point", op.zp, count, 4, 1)};
+        st = clq__check_disjoint(ctx, e, 4);
+    }
     if (st != CLQ_SUCCESS) return st;
     if (count == 0) return CLQ_SUCCESS;
     op.count = count;

@@ -47,6 +47,18 @@ static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, clq_buffe
     return clq__check_array(ctx, buf, "rowsums", offset, rq->rows, 4, &rq->out);
 }
 
+/* x, y, the parameters (outputs of the dynamic path) and the row sums. */
+static clq_status check_overlap(clq_context *ctx, const clq_tensor *x, const clq_tensor_info *xi,
+                                const clq_tensor *y, const clq_tensor_info *yi,
+                                const clq_quantize_op *op, const rowsums_req *rq, int params_out) {
+    size_t np = op->lay.nparams;
+    clq_extent e[] = {clq__tensor_extent("x", x, xi, 0), clq__tensor_extent("y", y, yi, 1),
+                      clq__span_extent("qp->scale", op->scale, np, 4, params_out),
+                      clq__span_extent("qp->zero_point", op->zp, np, 4, params_out),
+                      clq__span_extent("rowsums", rq->out, rq->rows, 4, 1)};
+    return clq__check_disjoint(ctx, e, (int)(sizeof e / sizeof e[0]));
+}
+
 /* After the quantize kernel: row sums from the contiguous q, then y's scatter. */
 static clq_status finish_quantize(clq_context *ctx, const clq_tensor *y,
                                   const clq_tensor_info *yi, const clq_quantize_op *op,
@@ -82,6 +94,7 @@ static clq_status quantize_static(clq_context *ctx, const clq_tensor *x, const c
     if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, rs, rs_offset, &rq);
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
+    if (st == CLQ_SUCCESS) st = check_overlap(ctx, x, &xi, y, &yi, &op, &rq, 0);
     if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, op.qmin, op.qmax);
     if (st != CLQ_SUCCESS || (op.lay.n == 0 && rq.rows == 0)) return st;
     for (CLQ_EACH_PASS(pass))
@@ -120,6 +133,13 @@ static clq_status dequantize(clq_context *ctx, const clq_tensor *q, const clq_qp
     st = clq__check_same_shape(ctx, q, "q", y, "y");
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
+    if (st == CLQ_SUCCESS) {
+        size_t np = op.lay.nparams;
+        clq_extent e[] = {clq__tensor_extent("q", q, &qi, 0), clq__tensor_extent("y", y, &yi, 1),
+                          clq__span_extent("qp->scale", op.scale, np, 4, 0),
+                          clq__span_extent("qp->zero_point", op.zp, np, 4, 0)};
+        st = clq__check_disjoint(ctx, e, 4);
+    }
     int qmin, qmax;
     clq__qrange(qp->qtype, (qp->flags & CLQ_QPARAMS_NARROW_RANGE) != 0, &qmin, &qmax);
     if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, qmin, qmax);
@@ -170,6 +190,7 @@ static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const 
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, clq__qparams_need_zero_point(qp),
                                         &op.scale, &op.zp);
+    if (st == CLQ_SUCCESS) st = check_overlap(ctx, x, &xi, y, &yi, &op, &rq, 1);
     size_t np = op.lay.nparams;
     if (st != CLQ_SUCCESS || (np == 0 && rq.rows == 0)) return st;
 

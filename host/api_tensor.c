@@ -1,5 +1,6 @@
 /* api_tensor.c: tensor descriptors and the argument checks every op shares. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,42 @@ clq_status clq__check_tensor(clq_context *ctx, const clq_tensor *t, const char *
     info->numel = n;
     info->contiguous = contiguous;
     info->byte_off = bits == 4 ? t->offset / 2 : t->offset * esize;
+    info->byte_lo = info->byte_hi = 0;
+    if (n > 0 && bits == 4) {
+        info->byte_lo = t->offset / 2;
+        info->byte_hi = (t->offset + n + 1) / 2; /* in bounds: checked above */
+    } else if (n > 0) {
+        info->byte_lo = (t->offset + (size_t)lo) * esize; /* lo <= 0, offset >= -lo */
+        info->byte_hi = (t->offset + (size_t)hi + 1) * esize;
+    }
+    return CLQ_SUCCESS;
+}
+
+/* Where a buffer's bytes live when another clq_buffer may alias them: host memory
+ * the caller wrapped (two wraps of one array are two buffers), else the buffer. */
+static int alias(const clq_extent *a, const clq_extent *b) {
+    if (a->lo >= a->hi || b->lo >= b->hi) return 0;
+    if (a->buf == b->buf) return a->lo < b->hi && b->lo < a->hi;
+    const char *pa = a->buf->wrapped, *pb = b->buf->wrapped;
+    if (!pa || !pb) return 0;
+    uintptr_t alo = (uintptr_t)pa + a->lo, ahi = (uintptr_t)pa + a->hi;
+    uintptr_t blo = (uintptr_t)pb + b->lo, bhi = (uintptr_t)pb + b->hi;
+    return alo < bhi && blo < ahi;
+}
+
+clq_status clq__check_disjoint(clq_context *ctx, const clq_extent *e, int n) {
+    for (int i = 0; i < n; i++) {
+        if (!e[i].buf || !e[i].output) continue;
+        for (int j = 0; j < n; j++) {
+            if (j == i || !e[j].buf || (e[j].output && j < i)) continue; /* each pair once */
+            if (alias(&e[i], &e[j]))
+                return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                                  "%s (bytes [%zu, %zu)) and %s (bytes [%zu, %zu)%s) overlap: an "
+                                  "output may not share memory with another argument",
+                                  e[i].name, e[i].lo, e[i].hi, e[j].name, e[j].lo, e[j].hi,
+                                  e[i].buf == e[j].buf ? ", same buffer" : ", same host memory");
+        }
+    }
     return CLQ_SUCCESS;
 }
 

@@ -36,6 +36,7 @@ static clq_status buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, cl
     st = ctx->ops->buffer_wrap_host(ctx, b, ptr, bytes);
     if (st != CLQ_SUCCESS) { clq__buffer_free_struct(b); return st; }
     b->size = bytes;
+    b->wrapped = ptr;
     *out = b;
     return CLQ_SUCCESS;
 }

@@ -46,6 +46,7 @@ struct clq_buffer {
     void *host;   /* CPU backend: the memory */
     void *handle; /* OpenCL backend: the cl_mem */
     int owned;    /* the library allocated host memory (CPU) */
+    const char *wrapped; /* clq_buffer_wrap_host's ptr (overlap checks), else NULL */
 };
 
 

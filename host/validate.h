@@ -10,7 +10,28 @@ typedef struct clq_tensor_info {
     size_t numel;
     int contiguous;  /* row-major dense (size-1 dims ignored) */
     size_t byte_off; /* contiguous only: byte offset of element 0 */
+    size_t byte_lo, byte_hi; /* the bytes the view reaches: [lo, hi), empty when numel 0 */
 } clq_tensor_info;
+
+/* One argument of a call as the bytes it touches, for clq__check_disjoint. */
+typedef struct clq_extent {
+    const char *name;
+    const clq_buffer *buf; /* NULL: absent */
+    size_t lo, hi;         /* bytes [lo, hi) of buf */
+    int output;
+} clq_extent;
+static inline clq_extent clq__tensor_extent(const char *name, const clq_tensor *t,
+                                            const clq_tensor_info *ti, int output) {
+    return (clq_extent){name, t->buffer, ti->byte_lo, ti->byte_hi, output};
+}
+/* A checked array span of count elements of elem bytes. */
+static inline clq_extent clq__span_extent(const char *name, clq_span s, size_t count, size_t elem,
+                                          int output) {
+    return (clq_extent){name, s.buf, s.offset, s.offset + count * elem, output};
+}
+/* Refuses (INVALID_ARGUMENT, naming both) any output that shares a byte with another
+ * argument of the same call: the same buffer, or two wrapped host ranges that overlap. */
+CLQ_HIDDEN clq_status clq__check_disjoint(clq_context *ctx, const clq_extent *e, int n);
 
 enum { CLQ_INPUT = 0, CLQ_OUTPUT = 1 };
 
