@@ -3,8 +3,10 @@
 #   scripts/setup.sh          build + test dependencies
 #   scripts/setup.sh --bench  also the benchmark peers (CLBlast, oneDNN, OpenBLAS, gemmlowp)
 set -euo pipefail
+# clang + its sanitizer runtime (libclang-rt-dev: Debian's default clang version's
+# libclang-rt-N-dev) for scripts/test.sh's ASan + UBSan build.
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-      libcriterion-dev)
+      libcriterion-dev clang libclang-rt-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libclblast-dev libdnnl-dev libopenblas-dev libgemmlowp-dev)
 fi
