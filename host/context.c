@@ -1,5 +1,6 @@
 /* context.c: context creation (backend choice, AUTO fallback, environment), the
  * accessors, statistics and the scratch buffers ops share. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,10 +168,14 @@ clq_status clq_context_finish(clq_context *ctx) {
 
 clq_status clq_context_get_stats(const clq_context *ctx, clq_context_stats *out) {
     if (!ctx || !out) return CLQ_ERROR_INVALID_ARGUMENT;
-    if (out->struct_size < sizeof(clq_context_stats))
+    /* An older caller's struct is smaller (the first one ended after cache_rejected):
+     * fill what it has and keep its struct_size. */
+    size_t size = out->struct_size;
+    if (size < offsetof(clq_context_stats, cache_refused))
         return clq__error((clq_context *)ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "out->struct_size = %zu; call clq_context_stats_init", out->struct_size);
-    *out = ctx->stats;
+                          "out->struct_size = %zu; call clq_context_stats_init", size);
+    memcpy(out, &ctx->stats, size < sizeof ctx->stats ? size : sizeof ctx->stats);
+    out->struct_size = size;
     return CLQ_SUCCESS;
 }
 

@@ -1,10 +1,13 @@
 /* cl_program.c: lazy per-context program builds from the embedded kernels/<name>.cl
  * (common.cl first), the on-disk program binary cache, and kernel lookup. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cl_internal.h"
@@ -58,73 +61,149 @@ static const clq_kernel_source *find_source(const char *name) {
     return NULL;
 }
 
-/* mkdir -p; errors are left to the file operations that follow. */
+/* mkdir -p; errors are left to the opens that follow. Directories on the way are
+ * made 0755 (they may be shared, as with mkdir -p), the cache directory itself 0700. */
 static void make_dirs(const char *dir) {
     char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
+    int n = snprintf(tmp, sizeof tmp, "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof tmp) return;
+    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = 0; /* "dir/": the leaf is "dir" */
     for (char *p = tmp + 1; *p; p++) {
         if (*p != '/') continue;
         *p = 0;
         mkdir(tmp, 0755);
         *p = '/';
     }
-    mkdir(tmp, 0755);
+    mkdir(tmp, 0700);
 }
 
-static int cache_path(const clq_context *ctx, hash128 key, char *out, size_t size) {
-    int n = snprintf(out, size, "%s/%016llx%016llx.bin", ctx->cache_dir, (unsigned long long)key.a,
-                     (unsigned long long)key.b);
-    return n > 0 && (size_t)n < size;
+/* The cache trusts what this process's user or root owns and nobody else may
+ * write: on POCL a program binary is native code that the runtime runs, and the
+ * checksum only catches accidents (anyone can recompute it). */
+static int trusted(const struct stat *st) {
+    return (st->st_uid == geteuid() || st->st_uid == 0) && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-/* A built program from the cache, or NULL. *rejected is set when a file was there
- * but unusable (stale, corrupt, or refused by the runtime). */
-static cl_program cache_load(clq_context *ctx, hash128 key, int *rejected) {
+enum { CACHE_DIR_OK, CACHE_DIR_NONE, CACHE_DIR_REFUSED };
+
+/* Opens the cache directory (a symlink to it is followed) into *out and checks it:
+ * a directory that trusted() accepts. With create, a missing one is made first. */
+static int cache_dir_open(const clq_context *ctx, int create, int *out) {
+    if (!ctx->cache_dir[0]) return CACHE_DIR_NONE;
+    int fd = open(ctx->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+        make_dirs(ctx->cache_dir);
+        fd = open(ctx->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (fd < 0) return CACHE_DIR_NONE;
+    struct stat st;
+    int r = fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) ? CACHE_DIR_NONE
+            : trusted(&st)                                ? CACHE_DIR_OK
+                                                          : CACHE_DIR_REFUSED;
+    if (r == CACHE_DIR_OK) *out = fd;
+    else close(fd);
+    return r;
+}
+
+/* The entry's file name inside the cache directory. */
+enum { CACHE_NAME_SIZE = 48 };
+static void cache_name(hash128 key, char *out) {
+    snprintf(out, CACHE_NAME_SIZE, "%016llx%016llx.bin", (unsigned long long)key.a,
+             (unsigned long long)key.b);
+}
+
+/* read() until n bytes or end of file: the bytes read, or -1 on an error. */
+static ssize_t read_full(int fd, void *p, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)p + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+static int write_full(int fd, const void *p, size_t n) {
+    while (n) {
+        ssize_t r = write(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return 0;
+        p = (const char *)p + r;
+        n -= (size_t)r;
+    }
+    return 1;
+}
+
+enum { ENTRY_NONE, ENTRY_REJECTED, ENTRY_REFUSED };
+
+/* A built program from the cache entry `name` in the directory dfd, or NULL; then
+ * *why says whether there was no entry, an unusable one (not a regular file, stale,
+ * corrupt, refused by the runtime, or without the kernel it is loaded for), or an
+ * untrusted one (a symlink, or trusted() says no). Nothing but a regular file is
+ * opened (a FIFO would block, a device node may act on open), and the open neither
+ * follows links nor blocks, in case the entry is replaced in between. */
+static cl_program cache_load(clq_context *ctx, int dfd, const char *name, hash128 key,
+                             const char *kernel, int *why) {
     clq_cl_impl *impl = clq_cl(ctx);
-    char path[1200];
-    *rejected = 0;
-    if (!ctx->cache_dir[0] || !cache_path(ctx, key, path, sizeof path)) return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    *rejected = 1;
+    struct stat st;
+    *why = ENTRY_NONE;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return NULL;
+    *why = S_ISLNK(st.st_mode) ? ENTRY_REFUSED : ENTRY_REJECTED;
+    if (!S_ISREG(st.st_mode)) return NULL;
+    int fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        *why = errno == ENOENT ? ENTRY_NONE : errno == ELOOP ? ENTRY_REFUSED : ENTRY_REJECTED;
+        return NULL;
+    }
     cl_program prog = NULL;
     unsigned char *payload = NULL;
     cache_header h;
-    if (fread(&h, sizeof h, 1, f) != 1) goto done;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) goto done;
+    if (!trusted(&st)) {
+        *why = ENTRY_REFUSED;
+        goto done;
+    }
+    /* the file must be exactly header + payload: a forged length never allocates */
+    if (st.st_size < (off_t)sizeof h || read_full(fd, &h, sizeof h) != (ssize_t)sizeof h) goto done;
     if (memcmp(h.magic, CACHE_MAGIC, 8) || h.format != CACHE_FORMAT ||
         h.header_size != sizeof h || h.key[0] != key.a || h.key[1] != key.b ||
-        h.payload_len == 0 || h.payload_len > ((uint64_t)1 << 31))
+        h.payload_len == 0 || h.payload_len > ((uint64_t)1 << 31) ||
+        h.payload_len != (uint64_t)st.st_size - sizeof h)
         goto done;
-    payload = malloc((size_t)h.payload_len);
-    if (!payload || fread(payload, 1, (size_t)h.payload_len, f) != h.payload_len) goto done;
-    if (fgetc(f) != EOF) goto done; /* trailing bytes: not a file we wrote */
-    if (checksum(payload, (size_t)h.payload_len) != h.payload_sum) goto done;
     size_t len = (size_t)h.payload_len;
+    unsigned char extra;
+    payload = malloc(len);
+    if (!payload || read_full(fd, payload, len) != (ssize_t)len) goto done;
+    if (read_full(fd, &extra, 1) != 0) goto done; /* it grew: not a file we wrote */
+    if (checksum(payload, len) != h.payload_sum) goto done;
     const unsigned char *bins[1] = {payload};
     cl_int bstatus = CL_SUCCESS, err;
     prog = clCreateProgramWithBinary(impl->context, 1, &impl->device, &len, bins, &bstatus, &err);
-    if (err != CL_SUCCESS || bstatus != CL_SUCCESS) {
-        if (prog) clReleaseProgram(prog);
-        prog = NULL;
-        goto done;
-    }
-    if (clBuildProgram(prog, 1, &impl->device, impl->options, NULL, NULL) != CL_SUCCESS) {
-        clReleaseProgram(prog);
-        prog = NULL;
-        goto done;
-    }
-    *rejected = 0;
+    if (err != CL_SUCCESS || bstatus != CL_SUCCESS ||
+        clBuildProgram(prog, 1, &impl->device, impl->options, NULL, NULL) != CL_SUCCESS)
+        goto fail;
+    /* A valid binary of another program under this key (copied, or a stale entry
+     * that survived a key change) has no kernel of this one: kernel names are unique
+     * across the library's programs, so the kernel asked for is the test. */
+    cl_kernel k = clCreateKernel(prog, kernel, &err);
+    if (err != CL_SUCCESS) goto fail;
+    clReleaseKernel(k);
+    *why = ENTRY_NONE;
+    goto done;
+fail:
+    if (prog) clReleaseProgram(prog);
+    prog = NULL;
 done:
     free(payload);
-    fclose(f);
+    close(fd);
     return prog;
 }
 
-/* Writes the program's binary to the cache: a unique temporary file in the same
- * directory, then rename(), so readers never see a partial file. Silent on failure. */
-static void cache_store(clq_context *ctx, cl_program prog, hash128 key) {
-    char path[1200], tmp[1300];
-    if (!ctx->cache_dir[0] || !cache_path(ctx, key, path, sizeof path)) return;
+/* Writes the program's binary as the entry `name` of the directory dfd: a new
+ * temporary file (O_EXCL, 0600 whatever the umask, as mkstemp) in the same
+ * directory, then renameat(), so readers never see a partial file. Silent on failure. */
+static void cache_store(cl_program prog, int dfd, const char *name, hash128 key) {
     size_t len = 0;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS ||
         len == 0)
@@ -136,14 +215,24 @@ static void cache_store(clq_context *ctx, cl_program prog, hash128 key) {
         free(bin);
         return;
     }
-    make_dirs(ctx->cache_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
+    char tmp[CACHE_NAME_SIZE + 32];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    hash128 r = hash_init();
+    uint64_t seed[4] = {(uint64_t)getpid(), (uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec,
+                        (uint64_t)(uintptr_t)&ts};
+    hash_bytes(&r, seed, sizeof seed);
+    int fd = -1;
+    for (int attempt = 0; attempt < 64 && fd < 0; attempt++) {
+        hash_bytes(&r, &attempt, sizeof attempt);
+        snprintf(tmp, sizeof tmp, "%s.tmp.%012llx", name, (unsigned long long)(r.a >> 16));
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0) {
         free(bin);
         return;
     }
-    fchmod(fd, 0644); /* mkstemp makes 0600; the cache may be shared by a user's tools */
     cache_header h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, CACHE_MAGIC, 8);
@@ -153,15 +242,15 @@ static void cache_store(clq_context *ctx, cl_program prog, hash128 key) {
     h.key[1] = key.b;
     h.payload_len = len;
     h.payload_sum = checksum(bin, len);
-    FILE *f = fdopen(fd, "wb");
-    int ok = f && fwrite(&h, sizeof h, 1, f) == 1 && fwrite(bin, 1, len, f) == len;
-    if (f) ok = (fclose(f) == 0) && ok;
-    else close(fd);
-    if (!ok || rename(tmp, path) != 0) unlink(tmp);
+    int ok = fchmod(fd, 0600) == 0 && write_full(fd, &h, sizeof h) && write_full(fd, bin, len);
+    ok = close(fd) == 0 && ok;
+    if (!ok || renameat(dfd, tmp, dfd, name) != 0) unlinkat(dfd, tmp, 0);
     free(bin);
 }
 
-static clq_status build_program(clq_context *ctx, int slot, const char *name) {
+/* Builds (or loads from the cache) program `name` into slot; `kernel`, the kernel
+ * wanted from it, is what a cached binary is checked against. */
+static clq_status build_program(clq_context *ctx, int slot, const char *name, const char *kernel) {
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_kernel_source *common = find_source("common"), *src = find_source(name);
     if (!common || !src)
@@ -176,24 +265,35 @@ static clq_status build_program(clq_context *ctx, int slot, const char *name) {
     hash_field(&key, impl->device_version, strlen(impl->device_version));
     hash_field(&key, CLQ_VERSION_STRING, strlen(CLQ_VERSION_STRING));
 
-    int rejected = 0;
-    cl_program prog = cache_load(ctx, key, &rejected);
+    /* The cache: a directory that is refused is neither read nor written, an entry
+     * that is refused or rejected is rebuilt and replaced; either is counted. */
+    char entry[CACHE_NAME_SIZE];
+    cache_name(key, entry);
+    int dfd = -1, why = ENTRY_NONE;
+    int dir = cache_dir_open(ctx, 0, &dfd);
+    if (dir == CACHE_DIR_REFUSED) ctx->stats.cache_refused++;
+    cl_program prog = dir == CACHE_DIR_OK ? cache_load(ctx, dfd, entry, key, kernel, &why) : NULL;
     if (prog) {
+        close(dfd);
         ctx->stats.programs_loaded++;
         impl->programs[slot] = prog;
         return CLQ_SUCCESS;
     }
-    if (rejected) ctx->stats.cache_rejected++;
+    if (why == ENTRY_REJECTED) ctx->stats.cache_rejected++;
+    if (why == ENTRY_REFUSED) ctx->stats.cache_refused++;
 
     const char *srcs[2] = {common->source, src->source};
     size_t lens[2] = {common->length, src->length};
     cl_int err;
     prog = clCreateProgramWithSource(impl->context, 2, srcs, lens, &err);
-    if (err != CL_SUCCESS)
+    if (err != CL_SUCCESS) {
+        if (dfd >= 0) close(dfd);
         return clq__error(ctx, CLQ_ERROR_OPENCL, "clCreateProgramWithSource(\"%s\"): %s", name,
                           clq__cl_error_name(err));
+    }
     err = clBuildProgram(prog, 1, &impl->device, impl->options, NULL, NULL);
     if (err != CL_SUCCESS) {
+        if (dfd >= 0) close(dfd);
         size_t n = 0;
         char *log = NULL;
         if (clGetProgramBuildInfo(prog, impl->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) ==
@@ -212,7 +312,14 @@ static clq_status build_program(clq_context *ctx, int slot, const char *name) {
                           name, clq__cl_error_name(err));
     }
     ctx->stats.programs_built++;
-    cache_store(ctx, prog, key);
+    if (dir == CACHE_DIR_NONE) { /* missing: create it (it may be there by now, or refused) */
+        dir = cache_dir_open(ctx, 1, &dfd);
+        if (dir == CACHE_DIR_REFUSED) ctx->stats.cache_refused++;
+    }
+    if (dir == CACHE_DIR_OK) {
+        cache_store(prog, dfd, entry, key);
+        close(dfd);
+    }
     impl->programs[slot] = prog;
     return CLQ_SUCCESS;
 }
@@ -233,7 +340,7 @@ clq_status clq__cl_kernel(clq_context *ctx, const char *program, const char *nam
         slot = impl->nprograms;
     }
     if (!impl->programs[slot]) {
-        clq_status st = build_program(ctx, slot, program);
+        clq_status st = build_program(ctx, slot, program, name);
         if (st != CLQ_SUCCESS) return st;
         impl->program_names[slot] = program;
         impl->nprograms = slot + 1 > impl->nprograms ? slot + 1 : impl->nprograms;

@@ -107,8 +107,13 @@ typedef struct clq_context_stats {
     unsigned programs_built;     /* compiled from source in this context */
     unsigned programs_loaded;    /* taken from the on-disk program cache */
     unsigned cache_rejected;     /* cache entries found stale or corrupt (then rebuilt) */
+    unsigned cache_refused;      /* program builds that found the cache directory or the entry
+                                    untrusted (owned by another user, writable by group or
+                                    others, a symlink entry) and did not use it */
 } clq_context_stats;
 CLQ_API void clq_context_stats_init(clq_context_stats *stats);
+/* Copies min(out->struct_size, sizeof(clq_context_stats)) bytes, so a caller built
+ * against an older, smaller struct keeps working; out->struct_size is left as it was. */
 CLQ_API clq_status clq_context_get_stats(const clq_context *ctx, clq_context_stats *out);
 
 /* ---- buffers ---------------------------------------------------------- */
