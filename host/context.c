@@ -166,17 +166,23 @@ clq_status clq_context_finish(clq_context *ctx) {
     return CLQ_LOCKED(ctx, ctx->ops->finish(ctx));
 }
 
-clq_status clq_context_get_stats(const clq_context *ctx, clq_context_stats *out) {
-    if (!ctx || !out) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status get_stats(clq_context *ctx, clq_context_stats *out) {
     /* An older caller's struct is smaller (the first one ended after cache_rejected):
      * fill what it has and keep its struct_size. */
     size_t size = out->struct_size;
     if (size < offsetof(clq_context_stats, cache_refused))
-        return clq__error((clq_context *)ctx, CLQ_ERROR_INVALID_ARGUMENT,
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "out->struct_size = %zu; call clq_context_stats_init", size);
     memcpy(out, &ctx->stats, size < sizeof ctx->stats ? size : sizeof ctx->stats);
     out->struct_size = size;
     return CLQ_SUCCESS;
+}
+
+clq_status clq_context_get_stats(const clq_context *ctx, clq_context_stats *out) {
+    if (!ctx || !out) return CLQ_ERROR_INVALID_ARGUMENT;
+    /* the lock, not the object, changes: stats are updated by calls on other threads */
+    clq_context *c = (clq_context *)ctx;
+    return CLQ_LOCKED(c, get_stats(c, out));
 }
 
 clq_status clq__scratch(clq_context *ctx, int slot, size_t bytes, clq_buffer **out) {
