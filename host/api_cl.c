@@ -72,6 +72,20 @@ clq_status clq_context_create_from_cl(cl_context cl_ctx, cl_command_queue queue,
     return CLQ_SUCCESS;
 }
 
+static const char *mem_type_name(cl_mem_object_type t) {
+    switch (t) {
+    case CL_MEM_OBJECT_BUFFER: return "a buffer";
+    case CL_MEM_OBJECT_IMAGE2D: return "an image (CL_MEM_OBJECT_IMAGE2D)";
+    case CL_MEM_OBJECT_IMAGE3D: return "an image (CL_MEM_OBJECT_IMAGE3D)";
+    case CL_MEM_OBJECT_IMAGE2D_ARRAY: return "an image (CL_MEM_OBJECT_IMAGE2D_ARRAY)";
+    case CL_MEM_OBJECT_IMAGE1D: return "an image (CL_MEM_OBJECT_IMAGE1D)";
+    case CL_MEM_OBJECT_IMAGE1D_ARRAY: return "an image (CL_MEM_OBJECT_IMAGE1D_ARRAY)";
+    case CL_MEM_OBJECT_IMAGE1D_BUFFER: return "an image (CL_MEM_OBJECT_IMAGE1D_BUFFER)";
+    case 0x10F7: return "a pipe (CL_MEM_OBJECT_PIPE)";
+    default: return "not a buffer (unknown CL_MEM_TYPE)";
+    }
+}
+
 clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
     if (!is_cl(ctx))
@@ -81,8 +95,21 @@ clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "clq_buffer_wrap_cl: out is NULL");
     cl_context mctx = NULL;
     size_t size = 0;
+    cl_mem_object_type type = 0;
+    cl_mem_flags flags = 0;
+    cl_mem parent = NULL;
     cl_int err = clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
     if (err == CL_SUCCESS) err = clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL);
+    if (err == CL_SUCCESS) err = clGetMemObjectInfo(mem, CL_MEM_TYPE, sizeof type, &type, NULL);
+    if (err == CL_SUCCESS) err = clGetMemObjectInfo(mem, CL_MEM_FLAGS, sizeof flags, &flags, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+    if (err == CL_SUCCESS && type == CL_MEM_OBJECT_BUFFER && parent) {
+        /* a sub-buffer: it inherits the access flags it did not set */
+        cl_mem_flags pflags = 0;
+        err = clGetMemObjectInfo(parent, CL_MEM_FLAGS, sizeof pflags, &pflags, NULL);
+        flags |= pflags & (CL_MEM_READ_ONLY | CL_MEM_WRITE_ONLY);
+    }
     if (err != CL_SUCCESS)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "clq_buffer_wrap_cl: mem is not a valid cl_mem (%s)",
@@ -90,12 +117,19 @@ clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
     if (mctx != clq_cl(ctx)->context)
         return clq__error(ctx, CLQ_ERROR_CONTEXT_MISMATCH,
                           "clq_buffer_wrap_cl: mem belongs to another cl_context than ctx");
+    /* The kernels address memory linearly: an image's bytes are not the tensor's. */
+    if (type != CL_MEM_OBJECT_BUFFER)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "clq_buffer_wrap_cl: mem is %s, not a buffer (CL_MEM_OBJECT_BUFFER)",
+                          mem_type_name(type));
     clq_buffer *b = NULL;
     clq_status st = clq__buffer_new(ctx, &b);
     if (st != CLQ_SUCCESS) return st;
     clRetainMemObject(mem);
     b->handle = mem;
     b->size = size;
+    b->read_only = (flags & CL_MEM_READ_ONLY) != 0;
+    b->write_only = (flags & CL_MEM_WRITE_ONLY) != 0;
     *out = b;
     return CLQ_SUCCESS;
 }

@@ -1,6 +1,7 @@
 /* api_tensor.c: tensor descriptors and the argument checks every op shares. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,13 @@ clq_status clq__check_tensor(clq_context *ctx, const clq_tensor *t, const char *
     if (t->buffer->ctx != ctx)
         return clq__error(ctx, CLQ_ERROR_CONTEXT_MISMATCH,
                           "%s->buffer belongs to another context", name);
+    if (t->buffer->read_only || t->buffer->write_only) { /* a wrapped cl_mem's access flags */
+        char what[96];
+        snprintf(what, sizeof what, "%.80s->buffer", name);
+        clq_status st = role == CLQ_OUTPUT ? clq__check_writable(ctx, t->buffer, what)
+                                           : clq__check_readable(ctx, t->buffer, what);
+        if (st != CLQ_SUCCESS) return st;
+    }
     int bits = clq__dtype_bits(t->dtype);
     if (!bits)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "%s->dtype = %d is not a clq_dtype",

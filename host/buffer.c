@@ -13,6 +13,20 @@ clq_status clq__buffer_new(clq_context *ctx, clq_buffer **out) {
 
 void clq__buffer_free_struct(clq_buffer *buf) { free(buf); }
 
+clq_status clq__check_writable(clq_context *ctx, const clq_buffer *b, const char *name) {
+    if (b && b->read_only)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "%s wraps a CL_MEM_READ_ONLY cl_mem and cannot be an output", name);
+    return CLQ_SUCCESS;
+}
+
+clq_status clq__check_readable(clq_context *ctx, const clq_buffer *b, const char *name) {
+    if (b && b->write_only)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "%s wraps a CL_MEM_WRITE_ONLY cl_mem and cannot be an input", name);
+    return CLQ_SUCCESS;
+}
+
 static clq_status buffer_create(clq_context *ctx, size_t bytes, clq_buffer **out) {
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "clq_buffer_create: out is NULL");
     clq_buffer *b = NULL;

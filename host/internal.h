@@ -47,6 +47,9 @@ struct clq_buffer {
     void *handle; /* OpenCL backend: the cl_mem */
     int owned;    /* the library allocated host memory (CPU) */
     const char *wrapped; /* clq_buffer_wrap_host's ptr (overlap checks), else NULL */
+    /* The device-side access a wrapped cl_mem allows (clq__check_writable/_readable). */
+    int read_only;  /* CL_MEM_READ_ONLY: never an output */
+    int write_only; /* CL_MEM_WRITE_ONLY: never an input */
 };
 
 
@@ -76,6 +79,12 @@ CLQ_HIDDEN clq_status clq__context_new(const clq_context_options *opts, clq_cont
 CLQ_HIDDEN void clq__context_delete(clq_context *ctx);
 CLQ_HIDDEN clq_status clq__buffer_new(clq_context *ctx, clq_buffer **out);
 CLQ_HIDDEN void clq__buffer_free_struct(clq_buffer *buf);
+/* INVALID_ARGUMENT, naming the argument (e.g. "y->buffer"), when b wraps a cl_mem the
+ * kernels may not write (CL_MEM_READ_ONLY) / read (CL_MEM_WRITE_ONLY). Call the first
+ * for every output, the second for every input; an output that the same call reads
+ * back later needs both. b may be NULL (then nothing is checked). */
+CLQ_HIDDEN clq_status clq__check_writable(clq_context *ctx, const clq_buffer *b, const char *name);
+CLQ_HIDDEN clq_status clq__check_readable(clq_context *ctx, const clq_buffer *b, const char *name);
 
 /* Every public entry point that uses a context runs as CLQ_LOCKED(ctx, call):
  * calls on one context from several threads are serialised (the mutex is

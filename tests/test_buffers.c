@@ -1,0 +1,249 @@
+/* test_buffers.c: what a buffer may wrap: clq_buffer_wrap_cl refuses what the ops
+ * cannot use (images, read-only outputs, write-only inputs) and takes sub-buffers. */
+#include "common.h"
+
+#include <clquant/clquant_cl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const float S = 0.1f;
+static const int32_t Z = 3;
+
+static float xval(size_t i) { return (float)((i * 37) % 251) * 0.1f - 12.0f; }
+
+static void fill_x(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = xval(i);
+}
+
+/* Per-tensor s8 parameters S, Z in two small buffers. */
+static clq_qparams s8_params(clq_context *ctx, clq_buffer **sb, clq_buffer **zb) {
+    *sb = tc_buffer(ctx, 4, &S);
+    *zb = tc_buffer(ctx, 4, &Z);
+    clq_qparams qp;
+    clq_qparams_init(&qp);
+    qp.qtype = CLQ_S8;
+    qp.scale = *sb;
+    qp.zero_point = *zb;
+    return qp;
+}
+
+/* y[i] (n s8 values) against the reference of xval(i), checked from the last element
+ * down: a check that starts while the op still runs fails at once. */
+static void check_q(const int8_t *y, size_t n, const char *what) {
+    int8_t want[251];
+    for (size_t i = 0; i < 251; i++)
+        want[i] = (int8_t)ref_quantize_one(xval(i), S, Z, -128, 127, CLQ_ROUND_HALF_EVEN, 0);
+    for (size_t j = n; j-- > 0;)
+        if (y[j] != want[j % 251])
+            cr_assert_fail("%s: element %zu: expected %d got %d", what, j, want[j % 251], y[j]);
+}
+
+/* y = quantize(x), enqueued reps times: the parameters are TRUSTED, so nothing is read
+ * back and the calls return with every kernel still queued. */
+static void quantize_1d(clq_context *ctx, clq_buffer *xb, size_t xoff, clq_buffer *yb,
+                        size_t yoff, size_t n, int reps) {
+    clq_buffer *sb, *zb;
+    clq_qparams qp = s8_params(ctx, &sb, &zb);
+    qp.flags |= CLQ_QPARAMS_TRUSTED;
+    size_t shape[1] = {n};
+    clq_tensor xt, yt;
+    clq_tensor_init(&xt, CLQ_F32, 1, shape, xb);
+    clq_tensor_init(&yt, CLQ_S8, 1, shape, yb);
+    xt.offset = xoff;
+    yt.offset = yoff;
+    for (int r = 0; r < reps; r++) TC_OK(ctx, clq_quantize(ctx, &xt, &qp, &yt));
+    clq_buffer_destroy(sb);
+    clq_buffer_destroy(zb);
+}
+
+/* ---- item 6: what clq_buffer_wrap_cl accepts ---- */
+
+static clq_context *cl_ctx(cl_context *clc, cl_command_queue *q, cl_device_id *dev) {
+    clq_context *ctx = tc_context(CLQ_BACKEND_OPENCL);
+    TC_OK(ctx, clq_context_get_cl(ctx, clc, q, dev));
+    return ctx;
+}
+
+Test(buffers, wrap_cl_refuses_images) {
+    cl_context clc;
+    cl_command_queue q;
+    cl_device_id dev;
+    clq_context *ctx = cl_ctx(&clc, &q, &dev);
+    cl_bool images = CL_FALSE;
+    cr_assert_eq(clGetDeviceInfo(dev, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL),
+                 CL_SUCCESS);
+    if (!images) {
+        clq_context_destroy(ctx);
+        cr_skip_test("the device has no image support");
+    }
+    cl_image_format fmt = {CL_RGBA, CL_UNSIGNED_INT8};
+    cl_image_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.image_type = CL_MEM_OBJECT_IMAGE2D;
+    desc.image_width = 16;
+    desc.image_height = 16;
+    cl_int err;
+    cl_mem im = clCreateImage(clc, CL_MEM_READ_WRITE, &fmt, &desc, NULL, &err);
+    cr_assert_eq(err, CL_SUCCESS, "clCreateImage: %d", err);
+    clq_buffer *b = NULL;
+    cr_assert_eq(clq_buffer_wrap_cl(ctx, im, &b), CLQ_ERROR_INVALID_ARGUMENT,
+                 "a 2-D image was wrapped as a buffer");
+    cr_assert(b == NULL);
+    const char *msg = clq_context_error_message(ctx);
+    cr_assert(tc_contains(msg, "IMAGE2D") && tc_contains(msg, "buffer"), "message \"%s\"", msg);
+    clReleaseMemObject(im);
+    clq_context_destroy(ctx);
+}
+
+static cl_mem cl_buffer(cl_context clc, cl_mem_flags flags, size_t bytes, const void *init) {
+    cl_int err;
+    cl_mem m = clCreateBuffer(clc, flags | (init ? CL_MEM_COPY_HOST_PTR : 0), bytes, (void *)init,
+                              &err);
+    cr_assert_eq(err, CL_SUCCESS, "clCreateBuffer(%zu): %d", bytes, err);
+    return m;
+}
+
+static clq_buffer *wrap(clq_context *ctx, cl_mem m) {
+    clq_buffer *b = NULL;
+    TC_OK(ctx, clq_buffer_wrap_cl(ctx, m, &b));
+    clReleaseMemObject(m); /* the clq_buffer holds its own reference */
+    return b;
+}
+
+static void cl_read(cl_command_queue q, clq_buffer *b, size_t off, size_t bytes, void *dst) {
+    cl_mem m;
+    cr_assert_eq(clq_buffer_get_cl(b, &m), CLQ_SUCCESS);
+    cr_assert_eq(clEnqueueReadBuffer(q, m, CL_TRUE, off, bytes, dst, 0, NULL, NULL), CL_SUCCESS);
+}
+
+Test(buffers, wrap_cl_access_flags) {
+    cl_context clc;
+    cl_command_queue q;
+    cl_device_id dev;
+    clq_context *ctx = cl_ctx(&clc, &q, &dev);
+    enum { N = 1031 };
+    float x[N];
+    int8_t y[N], sent[N];
+    fill_x(x, N);
+    memset(sent, TC_SENTINEL, N);
+    size_t shape[1] = {N};
+    clq_buffer *sb, *zb;
+    clq_qparams qp = s8_params(ctx, &sb, &zb);
+    clq_tensor xt, yt;
+
+    /* a read-only cl_mem cannot be an output: refused, nothing written */
+    clq_buffer *xb = tc_buffer(ctx, sizeof x, x);
+    clq_buffer *ro = wrap(ctx, cl_buffer(clc, CL_MEM_READ_ONLY, N, sent));
+    clq_tensor_init(&xt, CLQ_F32, 1, shape, xb);
+    clq_tensor_init(&yt, CLQ_S8, 1, shape, ro);
+    cr_assert_eq(clq_quantize(ctx, &xt, &qp, &yt), CLQ_ERROR_INVALID_ARGUMENT,
+                 "a CL_MEM_READ_ONLY buffer was accepted as quantize's output");
+    const char *msg = clq_context_error_message(ctx);
+    cr_assert(tc_names(msg, "y") && tc_contains(msg, "CL_MEM_READ_ONLY"), "message \"%s\"", msg);
+    TC_OK(ctx, clq_context_finish(ctx));
+    cl_read(q, ro, 0, N, y);
+    cr_assert_arr_eq(y, sent, N, "the refused output was written");
+    /* dequantize's output too (another op, same check) */
+    int8_t qv[N];
+    memset(qv, 7, N);
+    clq_buffer *qb = tc_buffer(ctx, N, qv);
+    clq_buffer *rof = wrap(ctx, cl_buffer(clc, CL_MEM_READ_ONLY, sizeof x, NULL));
+    clq_tensor qt, ft;
+    clq_tensor_init(&qt, CLQ_S8, 1, shape, qb);
+    clq_tensor_init(&ft, CLQ_F32, 1, shape, rof);
+    cr_assert_eq(clq_dequantize(ctx, &qt, &qp, &ft), CLQ_ERROR_INVALID_ARGUMENT);
+
+    /* a read-only cl_mem is a fine input */
+    clq_buffer *xro = wrap(ctx, cl_buffer(clc, CL_MEM_READ_ONLY, sizeof x, x));
+    clq_buffer *yb = tc_buffer(ctx, N, NULL);
+    clq_tensor_init(&xt, CLQ_F32, 1, shape, xro);
+    clq_tensor_init(&yt, CLQ_S8, 1, shape, yb);
+    TC_OK(ctx, clq_quantize(ctx, &xt, &qp, &yt));
+    tc_read(yb, N, y);
+    check_q(y, N, "read-only input");
+
+    /* a write-only cl_mem cannot be an input, and is a fine output */
+    clq_buffer *wo = wrap(ctx, cl_buffer(clc, CL_MEM_WRITE_ONLY, sizeof x, NULL));
+    clq_buffer *y2 = tc_buffer(ctx, N, NULL);
+    clq_tensor_init(&xt, CLQ_F32, 1, shape, wo);
+    clq_tensor_init(&yt, CLQ_S8, 1, shape, y2);
+    cr_assert_eq(clq_quantize(ctx, &xt, &qp, &yt), CLQ_ERROR_INVALID_ARGUMENT,
+                 "a CL_MEM_WRITE_ONLY buffer was accepted as quantize's input");
+    msg = clq_context_error_message(ctx);
+    cr_assert(tc_names(msg, "x") && tc_contains(msg, "CL_MEM_WRITE_ONLY"), "message \"%s\"", msg);
+    tc_assert_untouched(y2, N, "y");
+    clq_buffer *wy = wrap(ctx, cl_buffer(clc, CL_MEM_WRITE_ONLY, N, NULL));
+    clq_tensor_init(&xt, CLQ_F32, 1, shape, xb);
+    clq_tensor_init(&yt, CLQ_S8, 1, shape, wy);
+    TC_OK(ctx, clq_quantize(ctx, &xt, &qp, &yt));
+    cl_read(q, wy, 0, N, y);
+    check_q(y, N, "write-only output");
+
+    clq_buffer *all[] = {sb, zb, xb, ro, qb, rof, xro, yb, wo, y2, wy};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) clq_buffer_destroy(all[i]);
+    clq_context_destroy(ctx);
+}
+
+/* Sub-buffers are buffers: as input and as output, at the sub-buffer's origin. */
+Test(buffers, wrap_cl_sub_buffer) {
+    cl_context clc;
+    cl_command_queue q;
+    cl_device_id dev;
+    clq_context *ctx = cl_ctx(&clc, &q, &dev);
+    cl_uint align_bits = 0;
+    cr_assert_eq(clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
+                                 NULL),
+                 CL_SUCCESS);
+    size_t align = align_bits / 8 ? align_bits / 8 : 1;
+    enum { N = 1031 };
+    float x[N];
+    int8_t y[N];
+    fill_x(x, N);
+    cl_int err;
+    cl_mem xp = cl_buffer(clc, CL_MEM_READ_WRITE, align + sizeof x + 64, NULL);
+    cr_assert_eq(clEnqueueWriteBuffer(q, xp, CL_TRUE, align, sizeof x, x, 0, NULL, NULL), CL_SUCCESS);
+    cl_buffer_region xr = {align, sizeof x};
+    cl_mem xs = clCreateSubBuffer(xp, 0, CL_BUFFER_CREATE_TYPE_REGION, &xr, &err);
+    cr_assert_eq(err, CL_SUCCESS, "clCreateSubBuffer: %d", err);
+    uint8_t *sent = malloc(2 * align + N);
+    memset(sent, TC_SENTINEL, 2 * align + N);
+    cl_mem yp = cl_buffer(clc, CL_MEM_READ_WRITE, 2 * align + N, sent);
+    cl_buffer_region yr = {align, N};
+    cl_mem ys = clCreateSubBuffer(yp, 0, CL_BUFFER_CREATE_TYPE_REGION, &yr, &err);
+    cr_assert_eq(err, CL_SUCCESS, "clCreateSubBuffer: %d", err);
+    clq_buffer *xb = wrap(ctx, xs), *yb = wrap(ctx, ys);
+    cr_assert_eq(clq_buffer_size(xb), sizeof x);
+    cr_assert_eq(clq_buffer_size(yb), (size_t)N);
+    quantize_1d(ctx, xb, 0, yb, 0, N, 1);
+    uint8_t *got = malloc(2 * align + N);
+    cr_assert_eq(clEnqueueReadBuffer(q, yp, CL_TRUE, 0, 2 * align + N, got, 0, NULL, NULL),
+                 CL_SUCCESS);
+    for (size_t i = 0; i < align; i++)
+        cr_assert(got[i] == TC_SENTINEL && got[align + N + i] == TC_SENTINEL,
+                  "a byte of the parent outside the sub-buffer was written (near %zu)", i);
+    memcpy(y, got + align, N);
+    check_q(y, N, "sub-buffers");
+    /* a sub-buffer of a read-only parent is read-only */
+    cl_mem rp = cl_buffer(clc, CL_MEM_READ_ONLY, 2 * align + N, sent);
+    cl_mem rs = clCreateSubBuffer(rp, 0, CL_BUFFER_CREATE_TYPE_REGION, &yr, &err);
+    cr_assert_eq(err, CL_SUCCESS);
+    clReleaseMemObject(rp);
+    clq_buffer *rb = wrap(ctx, rs);
+    clq_buffer *sb, *zb;
+    clq_qparams qp = s8_params(ctx, &sb, &zb);
+    size_t shape[1] = {N};
+    clq_tensor xt, yt;
+    clq_tensor_init(&xt, CLQ_F32, 1, shape, xb);
+    clq_tensor_init(&yt, CLQ_S8, 1, shape, rb);
+    cr_assert_eq(clq_quantize(ctx, &xt, &qp, &yt), CLQ_ERROR_INVALID_ARGUMENT,
+                 "a sub-buffer of a CL_MEM_READ_ONLY buffer was accepted as an output");
+    free(sent);
+    free(got);
+    clReleaseMemObject(xp);
+    clReleaseMemObject(yp);
+    clq_buffer *all[] = {xb, yb, rb, sb, zb};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) clq_buffer_destroy(all[i]);
+    clq_context_destroy(ctx);
+}
