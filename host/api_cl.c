@@ -105,10 +105,10 @@ clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
     if (err == CL_SUCCESS)
         err = clGetMemObjectInfo(mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
     if (err == CL_SUCCESS && type == CL_MEM_OBJECT_BUFFER && parent) {
-        /* a sub-buffer: it inherits the access flags it did not set */
+        /* a sub-buffer: it inherits the access flags and host memory it did not set */
         cl_mem_flags pflags = 0;
         err = clGetMemObjectInfo(parent, CL_MEM_FLAGS, sizeof pflags, &pflags, NULL);
-        flags |= pflags & (CL_MEM_READ_ONLY | CL_MEM_WRITE_ONLY);
+        flags |= pflags & (CL_MEM_READ_ONLY | CL_MEM_WRITE_ONLY | CL_MEM_USE_HOST_PTR);
     }
     if (err != CL_SUCCESS)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
@@ -130,6 +130,7 @@ clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
     b->size = size;
     b->read_only = (flags & CL_MEM_READ_ONLY) != 0;
     b->write_only = (flags & CL_MEM_WRITE_ONLY) != 0;
+    b->uses_host = (flags & CL_MEM_USE_HOST_PTR) != 0;
     *out = b;
     return CLQ_SUCCESS;
 }

@@ -159,6 +159,10 @@ static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_
     st = clq__check_tensor(ctx, &nk, "b", CLQ_INPUT, &nki);
     if (st == CLQ_SUCCESS) st = clq__gather(ctx, &nk, &nki, &op.b, CLQ_PASS_RUN);
     if (st == CLQ_SUCCESS) st = ctx->ops->gemm_pack(ctx, &op, w);
+    /* docs/API.md lets the caller's weights go once this returns: wait for the kernels
+     * that read b (the gather too, also after a failure). */
+    clq_status fin = ctx->ops->finish(ctx);
+    if (st == CLQ_SUCCESS) st = fin;
     if (st != CLQ_SUCCESS) goto fail;
     *out = w;
     return CLQ_SUCCESS;

@@ -47,6 +47,7 @@ static clq_status buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, cl
     clq_buffer *b = NULL;
     clq_status st = clq__buffer_new(ctx, &b);
     if (st != CLQ_SUCCESS) return st;
+    b->uses_host = 1;
     st = ctx->ops->buffer_wrap_host(ctx, b, ptr, bytes);
     if (st != CLQ_SUCCESS) { clq__buffer_free_struct(b); return st; }
     b->size = bytes;

@@ -47,7 +47,10 @@ struct clq_buffer {
     void *handle; /* OpenCL backend: the cl_mem */
     int owned;    /* the library allocated host memory (CPU) */
     const char *wrapped; /* clq_buffer_wrap_host's ptr (overlap checks), else NULL */
-    /* The device-side access a wrapped cl_mem allows (clq__check_writable/_readable). */
+    /* What the memory is: the caller's host memory (clq_buffer_wrap_host, or a wrapped
+     * cl_mem made with CL_MEM_USE_HOST_PTR; destroy waits for the ops on it), and the
+     * device-side access a wrapped cl_mem allows (clq__check_writable/_readable). */
+    int uses_host;
     int read_only;  /* CL_MEM_READ_ONLY: never an output */
     int write_only; /* CL_MEM_WRITE_ONLY: never an input */
 };

@@ -1,5 +1,7 @@
-/* test_buffers.c: what a buffer may wrap: clq_buffer_wrap_cl refuses what the ops
- * cannot use (images, read-only outputs, write-only inputs) and takes sub-buffers. */
+/* test_buffers.c: buffer life cycle and what a buffer may wrap: clq_buffer_destroy waits
+ * for the ops that use the caller's host memory, clq_weights_pack is done reading its
+ * weights when it returns, clq_buffer_wrap_cl refuses what the ops cannot use (images,
+ * read-only outputs, write-only inputs) and takes sub-buffers. */
 #include "common.h"
 
 #include <clquant/clquant_cl.h>
@@ -7,11 +9,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+/* Elements of the large tensors: 64 MiB of f32, so that an op is still running on the
+ * device when the call that enqueued it returns. */
+#define BIG ((size_t)16 << 20)
+/* The weights: N x K s8, 64 MiB. */
+#define WN ((size_t)4096)
+#define WK ((size_t)16384)
 
 static const float S = 0.1f;
 static const int32_t Z = 3;
 
+/* Pages of their own: munmap makes any late access fault, deterministically. */
+static void *map_pages(size_t bytes) {
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert(p != MAP_FAILED, "mmap(%zu bytes) failed", bytes);
+    return p;
+}
+static void unmap_pages(void *p, size_t bytes) { cr_assert_eq(munmap(p, bytes), 0); }
+
 static float xval(size_t i) { return (float)((i * 37) % 251) * 0.1f - 12.0f; }
+static int8_t bval(size_t n, size_t k) { return (int8_t)((int)((n * 31 + k * 7) % 255) - 127); }
 
 static void fill_x(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = xval(i);
@@ -245,5 +264,155 @@ Test(buffers, wrap_cl_sub_buffer) {
     clReleaseMemObject(yp);
     clq_buffer *all[] = {xb, yb, rb, sb, zb};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) clq_buffer_destroy(all[i]);
+    clq_context_destroy(ctx);
+}
+
+/* ---- item 5: destroy gives the caller's memory back ---- */
+
+/* The caller frees its input right after destroying the buffer that wraps it. */
+TC_BACKEND_TEST(buffers, destroy_waits_for_input) {
+    float *x = map_pages(4 * BIG);
+    fill_x(x, BIG);
+    clq_buffer *xb, *yb = tc_buffer(ctx, BIG, NULL);
+    TC_OK(ctx, clq_buffer_wrap_host(ctx, x, 4 * BIG, &xb));
+    quantize_1d(ctx, xb, 0, yb, 0, BIG, 3);
+    clq_buffer_destroy(xb);
+    unmap_pages(x, 4 * BIG); /* a read after this faults */
+    TC_OK(ctx, clq_context_finish(ctx));
+    int8_t *y = malloc(BIG);
+    tc_read(yb, BIG, y);
+    check_q(y, BIG, "input freed after destroy");
+    free(y);
+    clq_buffer_destroy(yb);
+}
+
+/* Whether the device works on host memory in place, so that wrapped host memory holds
+ * an op's results as soon as it completes (CL_MEM_USE_HOST_PTR may use a device copy). */
+static int shares_host_memory(clq_context *ctx) {
+    if (clq_context_backend(ctx) == CLQ_BACKEND_CPU) return 1;
+    cl_device_id dev;
+    TC_OK(ctx, clq_context_get_cl(ctx, NULL, NULL, &dev));
+    cl_bool unified = CL_FALSE;
+    cr_assert_eq(clGetDeviceInfo(dev, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL),
+                 CL_SUCCESS);
+    return unified == CL_TRUE;
+}
+
+/* The caller reads, then frees, its output right after destroying the buffer. */
+TC_BACKEND_TEST(buffers, destroy_waits_for_output) {
+    float *xh = malloc(4 * BIG);
+    fill_x(xh, BIG);
+    clq_buffer *xb = tc_buffer(ctx, 4 * BIG, xh);
+    free(xh);
+    size_t bytes = BIG + 64;
+    for (int round = 0; round < 2; round++) {
+        int8_t *y = map_pages(bytes);
+        memset(y, TC_SENTINEL, bytes);
+        clq_buffer *yb;
+        TC_OK(ctx, clq_buffer_wrap_host(ctx, y, bytes, &yb));
+        quantize_1d(ctx, xb, 0, yb, 32, BIG, 3);
+        clq_buffer_destroy(yb);
+        /* round 0 looks at the memory first (where the device works in place), round 1
+         * frees it at once: a write after this faults */
+        if (round == 0 && shares_host_memory(ctx)) {
+            check_q(y + 32, BIG, "output read after destroy");
+            for (size_t i = 0; i < 32; i++)
+                cr_assert(y[i] == (int8_t)TC_SENTINEL && y[32 + BIG + i] == (int8_t)TC_SENTINEL,
+                          "sentinel byte near %zu written", i);
+        }
+        unmap_pages(y, bytes);
+    }
+    TC_OK(ctx, clq_context_finish(ctx));
+    clq_buffer_destroy(xb);
+}
+
+/* C[n] = sum_k bval(n, k): A is one row of ones with zero point 0. */
+static void check_gemm_ones(clq_context *ctx, const clq_packed_weights *w, const char *what) {
+    int8_t *ones = malloc(WK);
+    memset(ones, 1, WK);
+    clq_buffer *ab = tc_buffer(ctx, WK, ones), *cb = tc_buffer(ctx, 4 * WN, NULL);
+    free(ones);
+    size_t ashape[2] = {1, WK}, cshape[2] = {1, WN};
+    clq_tensor at, ct;
+    clq_tensor_init(&at, CLQ_S8, 2, ashape, ab);
+    clq_tensor_init(&ct, CLQ_S32, 2, cshape, cb);
+    clq_qparams aq;
+    clq_qparams_init(&aq);
+    aq.qtype = CLQ_S8;
+    TC_OK(ctx, clq_gemm(ctx, &at, &aq, w, NULL, &ct));
+    int32_t *c = malloc(4 * WN);
+    tc_read(cb, 4 * WN, c);
+    for (size_t n = 0; n < WN; n++) {
+        int32_t want = 0;
+        for (size_t k = 0; k < WK; k++) want += bval(n, k);
+        cr_assert_eq(c[n], want, "%s: C[0][%zu]: expected %d got %d", what, n, want, c[n]);
+    }
+    free(c);
+    clq_buffer_destroy(ab);
+    clq_buffer_destroy(cb);
+}
+
+/* docs/API.md: after clq_weights_pack "the caller's W may now go". */
+TC_BACKEND_TEST(buffers, pack_done_with_weights) {
+    int8_t *b = map_pages(WN * WK);
+    size_t shape[2] = {WN, WK};
+    clq_qparams qp;
+    clq_qparams_init(&qp);
+    qp.qtype = CLQ_S8;
+    for (int round = 0; round < 2; round++) {
+        for (size_t n = 0; n < WN; n++)
+            for (size_t k = 0; k < WK; k++) b[n * WK + k] = bval(n, k);
+        clq_buffer *bb;
+        TC_OK(ctx, clq_buffer_wrap_host(ctx, b, WN * WK, &bb));
+        clq_tensor bt;
+        clq_tensor_init(&bt, CLQ_S8, 2, shape, bb);
+        clq_packed_weights *w = NULL;
+        TC_OK(ctx, clq_weights_pack(ctx, &bt, &qp, 0, &w));
+        if (round == 0) {
+            /* the memory is reused while still wrapped: pack must be done reading it */
+            memset(b, 0x55, WN * WK);
+            clq_buffer_destroy(bb);
+        } else {
+            clq_buffer_destroy(bb);
+            unmap_pages(b, WN * WK); /* a read after this faults */
+        }
+        check_gemm_ones(ctx, w, round == 0 ? "weights overwritten after pack"
+                                           : "weights freed after pack and destroy");
+        clq_weights_destroy(w);
+    }
+}
+
+/* A caller's cl_mem on its host memory (CL_MEM_USE_HOST_PTR), whose last reference is
+ * the clq_buffer's: destroy waits as for clq_buffer_wrap_host. A sub-buffer of it too. */
+Test(buffers, wrap_cl_host_ptr_destroy) {
+    cl_context clc;
+    cl_command_queue q;
+    cl_device_id dev;
+    clq_context *ctx = cl_ctx(&clc, &q, &dev);
+    for (int sub = 0; sub < 2; sub++) {
+        float *x = map_pages(4 * BIG);
+        fill_x(x, BIG);
+        cl_int err;
+        cl_mem m = clCreateBuffer(clc, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, 4 * BIG, x, &err);
+        cr_assert_eq(err, CL_SUCCESS);
+        if (sub) {
+            cl_buffer_region r = {0, 4 * BIG};
+            cl_mem s = clCreateSubBuffer(m, 0, CL_BUFFER_CREATE_TYPE_REGION, &r, &err);
+            cr_assert_eq(err, CL_SUCCESS);
+            clReleaseMemObject(m);
+            m = s;
+        }
+        clq_buffer *xb = wrap(ctx, m), *yb = tc_buffer(ctx, BIG, NULL);
+        quantize_1d(ctx, xb, 0, yb, 0, BIG, 3);
+        clq_buffer_destroy(xb);
+        unmap_pages(x, 4 * BIG);
+        TC_OK(ctx, clq_context_finish(ctx));
+        int8_t *y = malloc(BIG);
+        tc_read(yb, BIG, y);
+        check_q(y, BIG, sub ? "USE_HOST_PTR sub-buffer freed after destroy"
+                            : "USE_HOST_PTR cl_mem freed after destroy");
+        free(y);
+        clq_buffer_destroy(yb);
+    }
     clq_context_destroy(ctx);
 }

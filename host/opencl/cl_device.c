@@ -255,7 +255,13 @@ static clq_status cl_buffer_wrap_host(clq_context *ctx, clq_buffer *buf, void *p
     return CLQ_SUCCESS;
 }
 
+/* The caller may free or reuse its host memory as soon as destroy returns (the
+ * clquant.h rule), but releasing a cl_mem only drops a reference: kernels still
+ * queued on it would run on freed memory. So a buffer on the caller's host memory
+ * waits for the queue first. The library's own buffers need not: OpenCL keeps them
+ * until the commands that use them are done. */
 static void cl_buffer_destroy(clq_buffer *buf) {
+    if (buf->handle && buf->uses_host) clFinish(clq_cl(buf->ctx)->queue);
     if (buf->handle) clReleaseMemObject((cl_mem)buf->handle);
     buf->handle = NULL;
 }

@@ -120,8 +120,16 @@ CLQ_API clq_status clq_context_get_stats(const clq_context *ctx, clq_context_sta
 /* Device memory (host memory on the CPU path). Contents start undefined. */
 CLQ_API clq_status clq_buffer_create(clq_context *ctx, size_t bytes, clq_buffer **out);
 /* Wraps caller-owned host memory without copying (CPU: used in place; OpenCL:
- * CL_MEM_USE_HOST_PTR). The memory must outlive the buffer. */
+ * CL_MEM_USE_HOST_PTR). The memory must outlive the buffer: it is the caller's
+ * again once clq_buffer_destroy returns. On OpenCL read results with
+ * clq_buffer_read: a device with its own memory may work on a cached copy of
+ * CL_MEM_USE_HOST_PTR memory. */
 CLQ_API clq_status clq_buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, clq_buffer **out);
+/* NULL does nothing. A buffer on the caller's host memory (clq_buffer_wrap_host, or
+ * a clq_buffer_wrap_cl cl_mem made with CL_MEM_USE_HOST_PTR) first waits for every op
+ * enqueued on its context (as clq_context_finish), so that memory may be freed or
+ * reused as soon as this returns. Other buffers are released at once: an op still
+ * queued on one keeps its device memory until it completes. */
 CLQ_API void clq_buffer_destroy(clq_buffer *buf);
 CLQ_API size_t clq_buffer_size(const clq_buffer *buf);
 /* Blocking copies between host memory and [offset, offset + bytes) of the buffer. */
@@ -261,7 +269,10 @@ typedef struct clq_packed_weights clq_packed_weights;
  * qp: qtype == b->dtype; CLQ_PER_TENSOR, or CLQ_PER_AXIS on b's N axis (0, or 1 when
  * transposed); zero_point NULL means 0; scale may be NULL when only s32 output is
  * wanted. Zero points and scales are copied (and checked) at pack time: qp's
- * buffers may be reused afterwards. scheme, rounding and block_size are ignored. */
+ * buffers may be reused afterwards. scheme, rounding and block_size are ignored.
+ * Returns when b is no longer read (it waits for the packing kernels and what was
+ * queued before them): b's memory may then be overwritten, or freed once its buffer
+ * is destroyed. */
 CLQ_API clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
                                     unsigned flags, clq_packed_weights **out);
 CLQ_API void clq_weights_destroy(clq_packed_weights *w);

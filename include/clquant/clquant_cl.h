@@ -25,7 +25,9 @@ CLQ_API clq_status clq_context_create_from_cl(cl_context cl_ctx, cl_command_queu
 /* Wraps a caller's cl_mem (retained) that must belong to ctx's cl_context. It must be
  * a buffer or sub-buffer (CL_MEM_OBJECT_BUFFER): images and pipes are refused with
  * INVALID_ARGUMENT. Its device access flags hold: an op refuses a CL_MEM_READ_ONLY
- * buffer as an output and a CL_MEM_WRITE_ONLY one as an input (INVALID_ARGUMENT).
+ * buffer as an output and a CL_MEM_WRITE_ONLY one as an input (INVALID_ARGUMENT). A
+ * cl_mem made with CL_MEM_USE_HOST_PTR (or a sub-buffer of one) is host memory for
+ * clq_buffer_destroy, which waits for the context's ops before it drops the reference.
  * CL_MEM_HOST_* flags limit clq_buffer_read/write as they limit the OpenCL calls. */
 CLQ_API clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out);
 
