@@ -1,4 +1,5 @@
 /* buffer.c: device buffers (host memory on the CPU path): create, wrap, read, write. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -44,6 +45,15 @@ static clq_status buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, cl
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "clq_buffer_wrap_host: out is NULL");
     if (bytes == 0)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "clq_buffer_wrap_host: bytes is 0");
+    /* The size is the caller's promise; only what no object can be is refused. */
+    if (bytes > (size_t)PTRDIFF_MAX)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "clq_buffer_wrap_host: bytes = %zu is above PTRDIFF_MAX: no object is "
+                          "that large", bytes);
+    if (bytes > UINTPTR_MAX - (uintptr_t)ptr)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "clq_buffer_wrap_host: ptr %p + bytes %zu runs past the end of the "
+                          "address space", ptr, bytes);
     clq_buffer *b = NULL;
     clq_status st = clq__buffer_new(ctx, &b);
     if (st != CLQ_SUCCESS) return st;

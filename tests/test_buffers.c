@@ -1,7 +1,8 @@
 /* test_buffers.c: buffer life cycle and what a buffer may wrap: clq_buffer_destroy waits
  * for the ops that use the caller's host memory, clq_weights_pack is done reading its
  * weights when it returns, clq_buffer_wrap_cl refuses what the ops cannot use (images,
- * read-only outputs, write-only inputs) and takes sub-buffers. */
+ * read-only outputs, write-only inputs) and takes sub-buffers, clq_buffer_wrap_host
+ * refuses impossible ranges, and device_index on its own picks a device. */
 #include "common.h"
 
 #include <clquant/clquant_cl.h>
@@ -415,4 +416,84 @@ Test(buffers, wrap_cl_host_ptr_destroy) {
         clq_buffer_destroy(yb);
     }
     clq_context_destroy(ctx);
+}
+
+/* ---- item 9: what can be checked of a host range, and device_index alone ---- */
+
+TC_BACKEND_TEST(buffers, wrap_host_impossible_ranges) {
+    static uint64_t mem[8];
+    clq_buffer *b = NULL;
+    cr_assert_eq(clq_buffer_wrap_host(ctx, mem, SIZE_MAX, &b), CLQ_ERROR_INVALID_ARGUMENT,
+                 "SIZE_MAX bytes were accepted");
+    cr_assert(b == NULL);
+    const char *msg = clq_context_error_message(ctx);
+    cr_assert(tc_names(msg, "bytes") && tc_contains(msg, "PTRDIFF_MAX"), "message \"%s\"", msg);
+    cr_assert_eq(clq_buffer_wrap_host(ctx, mem, (size_t)PTRDIFF_MAX + 1, &b),
+                 CLQ_ERROR_INVALID_ARGUMENT);
+    cr_assert(b == NULL);
+    /* a range that runs past the end of the address space (never dereferenced) */
+    void *top = (void *)(UINTPTR_MAX - 15);
+    cr_assert_eq(clq_buffer_wrap_host(ctx, top, 64, &b), CLQ_ERROR_INVALID_ARGUMENT,
+                 "a range that wraps the address space was accepted");
+    cr_assert(b == NULL);
+    msg = clq_context_error_message(ctx);
+    cr_assert(tc_contains(msg, "address space"), "message \"%s\"", msg);
+    /* what can be true is accepted: the size is the caller's promise */
+    TC_OK(ctx, clq_buffer_wrap_host(ctx, mem, sizeof mem, &b));
+    cr_assert_eq(clq_buffer_size(b), sizeof mem);
+    clq_buffer_destroy(b);
+}
+
+/* Every OpenCL device in platform order, as the library enumerates them. */
+static cl_uint all_devices(cl_device_id *devs, cl_uint max) {
+    cl_platform_id plats[16];
+    cl_uint np = 0, total = 0;
+    if (clGetPlatformIDs(16, plats, &np) != CL_SUCCESS) np = 0;
+    if (np > 16) np = 16;
+    for (cl_uint p = 0; p < np; p++) {
+        cl_uint nd = 0;
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 32, devs + total, &nd) != CL_SUCCESS) nd = 0;
+        if (nd > 32) nd = 32;
+        total += nd;
+        if (total + 32 > max) break;
+    }
+    return total;
+}
+
+Test(buffers, device_index_alone) {
+    cl_device_id devs[16 * 32 + 32];
+    cl_uint total = all_devices(devs, sizeof devs / sizeof devs[0]);
+    if (total == 0) tc_skip_or_fail_no_opencl(CLQ_ERROR_NO_DEVICE, "no OpenCL device");
+    unsetenv("CLQ_DEVICE");
+    char why[512];
+    clq_context_options o;
+    clq_context_options_init(&o);
+    o.backend = CLQ_BACKEND_OPENCL;
+    o.flags = CLQ_CONTEXT_IGNORE_ENV;
+    o.cache_dir = getenv("CLQ_CACHE_DIR");
+    o.error_buffer = why;
+    o.error_buffer_size = sizeof why;
+    /* device_index counts the devices of all platforms in order */
+    for (cl_uint i = 0; i < total; i++) {
+        o.device_index = (int)i;
+        clq_context *ctx = NULL;
+        why[0] = 0;
+        clq_status st = clq_context_create(&o, &ctx);
+        if (st == CLQ_ERROR_NO_DEVICE) { /* that device is not usable: the reason says so */
+            cr_assert(why[0] != 0);
+            continue;
+        }
+        cr_assert(st == CLQ_SUCCESS, "device_index %u: %s: %s", i, clq_status_string(st), why);
+        cl_device_id d;
+        TC_OK(ctx, clq_context_get_cl(ctx, NULL, NULL, &d));
+        cr_assert(d == devs[i], "device_index %u alone did not pick device %u of all platforms", i, i);
+        clq_context_destroy(ctx);
+    }
+    o.device_index = (int)total;
+    clq_context *ctx = NULL;
+    cr_assert_eq(clq_context_create(&o, &ctx), CLQ_ERROR_NO_DEVICE,
+                 "device_index %u alone (of %u devices) was ignored", total, total);
+    cr_assert(ctx == NULL);
+    cr_assert(tc_contains(why, "device_index") && tc_contains(why, "out of range"), "reason \"%s\"",
+              why);
 }

@@ -163,6 +163,9 @@ static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options
     }
     char last_why[384] = "";
     int matched = 0;
+    /* device_index without platform_index counts the devices of all platforms in order */
+    int global_d = want_p < 0 ? want_d : -1;
+    cl_uint seen = 0; /* devices of the platforms so far */
     for (cl_uint pi = 0; pi < np; pi++) {
         if (want_p >= 0 && (int)pi != want_p) continue;
         cl_device_id devs[32];
@@ -174,6 +177,9 @@ static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options
             continue;
         }
         if (nd > 32) nd = 32;
+        cl_uint first = seen;
+        seen += nd;
+        if (global_d >= 0 && (global_d < (int)first || global_d >= (int)seen)) continue;
         if (want_p >= 0 && want_d >= (int)nd) {
             snprintf(reason, reason_size, "%sdevice index %d out of range (platform %u has %u)",
                      src, want_d, pi, nd);
@@ -183,6 +189,7 @@ static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options
         info_str(plat_info, plats[pi], CL_PLATFORM_NAME, pname, sizeof pname);
         for (cl_uint di = 0; di < nd; di++) {
             if (want_p >= 0 && want_d >= 0 && (int)di != want_d) continue;
+            if (global_d >= 0 && (int)(first + di) != global_d) continue;
             char dname[128], full[260], why[256];
             info_str(dev_info, devs[di], CL_DEVICE_NAME, dname, sizeof dname);
             snprintf(full, sizeof full, "%s %s", pname, dname);
@@ -218,7 +225,11 @@ static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options
             clq__cl_impl_free(impl);
         }
     }
-    if (want_name && !matched)
+    if (global_d >= 0 && global_d >= (int)seen)
+        snprintf(reason, reason_size,
+                 "%sdevice_index %d out of range (%u devices on %u platforms, counted in order)",
+                 src, global_d, seen, np);
+    else if (want_name && !matched)
         snprintf(reason, reason_size, "%sno OpenCL device matches \"%s\"", src, want_name);
     else if (last_why[0])
         snprintf(reason, reason_size, "%s%s", src, last_why);

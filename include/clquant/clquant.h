@@ -71,7 +71,9 @@ typedef struct clq_context_options {
     size_t struct_size;      /* sizeof(clq_context_options), set by _init */
     clq_backend backend;     /* default AUTO; env CLQ_BACKEND=auto|opencl|cpu overrides */
     int platform_index;      /* -1: any; env CLQ_DEVICE="P:D" overrides */
-    int device_index;        /* -1: first usable on the platform */
+    int device_index;        /* -1: the first usable device. With platform_index >= 0 an
+                                index into that platform's devices; alone, an index into
+                                the devices of all platforms, in platform order */
     const char *device_name; /* substring of "platform device" names; env CLQ_DEVICE=text */
     const char *cache_dir;   /* program cache; NULL: env CLQ_CACHE_DIR, else $XDG_CACHE_HOME/clquant;
                                 "" or "off" disables the cache */
@@ -121,9 +123,11 @@ CLQ_API clq_status clq_context_get_stats(const clq_context *ctx, clq_context_sta
 CLQ_API clq_status clq_buffer_create(clq_context *ctx, size_t bytes, clq_buffer **out);
 /* Wraps caller-owned host memory without copying (CPU: used in place; OpenCL:
  * CL_MEM_USE_HOST_PTR). The memory must outlive the buffer: it is the caller's
- * again once clq_buffer_destroy returns. On OpenCL read results with
- * clq_buffer_read: a device with its own memory may work on a cached copy of
- * CL_MEM_USE_HOST_PTR memory. */
+ * again once clq_buffer_destroy returns. bytes is the caller's promise that
+ * [ptr, ptr + bytes) is its memory, which nothing can check; only what no object can
+ * be is refused (INVALID_ARGUMENT): bytes 0 or above PTRDIFF_MAX, a range past the
+ * end of the address space. On OpenCL read results with clq_buffer_read: a device
+ * with its own memory may work on a cached copy of CL_MEM_USE_HOST_PTR memory. */
 CLQ_API clq_status clq_buffer_wrap_host(clq_context *ctx, void *ptr, size_t bytes, clq_buffer **out);
 /* NULL does nothing. A buffer on the caller's host memory (clq_buffer_wrap_host, or
  * a clq_buffer_wrap_cl cl_mem made with CL_MEM_USE_HOST_PTR) first waits for every op
