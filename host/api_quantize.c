@@ -56,7 +56,11 @@ static clq_status check_overlap(clq_context *ctx, const clq_tensor *x, const clq
                       clq__span_extent("qp->scale", op->scale, np, 4, params_out),
                       clq__span_extent("qp->zero_point", op->zp, np, 4, params_out),
                       clq__span_extent("rowsums", rq->out, rq->rows, 4, 1)};
-    return clq__check_disjoint(ctx, e, (int)(sizeof e / sizeof e[0]));
+    clq_status st = clq__check_disjoint(ctx, e, (int)(sizeof e / sizeof e[0]));
+    /* the dynamic path's parameters are written, then read by the quantize kernel */
+    if (st == CLQ_SUCCESS && params_out) st = clq__check_readable(ctx, op->scale.buf, "qp->scale");
+    if (st == CLQ_SUCCESS && params_out) st = clq__check_readable(ctx, op->zp.buf, "qp->zero_point");
+    return st;
 }
 
 /* After the quantize kernel: row sums from the contiguous q, then y's scatter. */

@@ -157,6 +157,12 @@ static int alias(const clq_extent *a, const clq_extent *b) {
 
 clq_status clq__check_disjoint(clq_context *ctx, const clq_extent *e, int n) {
     for (int i = 0; i < n; i++) {
+        if (!e[i].buf) continue;
+        clq_status st = e[i].output ? clq__check_writable(ctx, e[i].buf, e[i].name)
+                                    : clq__check_readable(ctx, e[i].buf, e[i].name);
+        if (st != CLQ_SUCCESS) return st;
+    }
+    for (int i = 0; i < n; i++) {
         if (!e[i].buf || !e[i].output) continue;
         for (int j = 0; j < n; j++) {
             if (j == i || !e[j].buf || (e[j].output && j < i)) continue; /* each pair once */

@@ -29,8 +29,10 @@ static inline clq_extent clq__span_extent(const char *name, clq_span s, size_t c
                                           int output) {
     return (clq_extent){name, s.buf, s.offset, s.offset + count * elem, output};
 }
-/* Refuses (INVALID_ARGUMENT, naming both) any output that shares a byte with another
- * argument of the same call: the same buffer, or two wrapped host ranges that overlap. */
+/* Every argument of one call: a wrapped cl_mem's access flags allow its role
+ * (clq__check_writable / _readable), and no output shares a byte with another
+ * argument (INVALID_ARGUMENT naming both): the same buffer, or two wrapped host
+ * ranges that overlap. */
 CLQ_HIDDEN clq_status clq__check_disjoint(clq_context *ctx, const clq_extent *e, int n);
 
 enum { CLQ_INPUT = 0, CLQ_OUTPUT = 1 };

@@ -206,6 +206,70 @@ Test(buffers, wrap_cl_access_flags) {
     clq_context_destroy(ctx);
 }
 
+/* The access flags hold for every argument, not only tensors: parameters, min/max,
+ * row sums and the GEMM's bias. */
+Test(buffers, wrap_cl_access_flags_arrays) {
+    cl_context clc;
+    cl_command_queue q;
+    cl_device_id dev;
+    clq_context *ctx = cl_ctx(&clc, &q, &dev);
+    enum { N = 64 };
+    float x[N];
+    fill_x(x, N);
+    unsigned char sent[256];
+    memset(sent, TC_SENTINEL, sizeof sent);
+    size_t shape[2] = {4, N / 4};
+    clq_buffer *xb = tc_buffer(ctx, sizeof x, x), *yb = tc_buffer(ctx, N, NULL);
+    clq_buffer *ro = wrap(ctx, cl_buffer(clc, CL_MEM_READ_ONLY, sizeof sent, sent));
+    clq_buffer *wo = wrap(ctx, cl_buffer(clc, CL_MEM_WRITE_ONLY, sizeof sent, NULL));
+    clq_buffer *okb = tc_buffer(ctx, sizeof sent, NULL);
+    clq_tensor xt, yt;
+    clq_tensor_init(&xt, CLQ_F32, 2, shape, xb);
+    clq_tensor_init(&yt, CLQ_S8, 2, shape, yb);
+    clq_qparams qp;
+    clq_qparams_init(&qp);
+    qp.qtype = CLQ_S8;
+    qp.scale = ro; /* dynamic: the scale is an output */
+    qp.zero_point = okb;
+    struct {
+        clq_status st;
+        const char *name, *flag;
+    } r[6];
+    r[0].st = clq_quantize_dynamic(ctx, &xt, &qp, &yt);
+    r[0].name = "qp->scale", r[0].flag = "CL_MEM_READ_ONLY";
+    qp.scale = wo; /* ... and then read by the quantize kernel */
+    r[1].st = clq_quantize_dynamic(ctx, &xt, &qp, &yt);
+    r[1].name = "qp->scale", r[1].flag = "CL_MEM_WRITE_ONLY";
+    qp.scale = okb;
+    qp.zero_point = okb;
+    qp.zero_point_offset = 8;
+    r[2].st = clq_quantize_rowsums(ctx, &xt, &qp, &yt, ro, 0);
+    r[2].name = "rowsums", r[2].flag = "CL_MEM_READ_ONLY";
+    clq_qparams mq;
+    clq_qparams_init(&mq);
+    r[3].st = clq_minmax(ctx, &xt, &mq, okb, 0, ro, 0);
+    r[3].name = "max_out", r[3].flag = "CL_MEM_READ_ONLY";
+    r[4].st = clq_qparams_from_minmax(ctx, wo, 0, okb, 0, 1, &qp);
+    r[4].name = "min_in", r[4].flag = "CL_MEM_WRITE_ONLY";
+    qp.scale = wo; /* a static quantize reads its scale */
+    qp.flags = CLQ_QPARAMS_TRUSTED;
+    r[5].st = clq_quantize(ctx, &xt, &qp, &yt);
+    r[5].name = "qp->scale", r[5].flag = "CL_MEM_WRITE_ONLY";
+    for (int i = 0; i < 6; i++)
+        cr_assert(r[i].st == CLQ_ERROR_INVALID_ARGUMENT, "case %d (%s %s): got %s", i, r[i].name,
+                  r[i].flag, clq_status_string(r[i].st));
+    const char *msg = clq_context_error_message(ctx);
+    cr_assert(tc_names(msg, "qp->scale") && tc_contains(msg, "CL_MEM_WRITE_ONLY"), "\"%s\"", msg);
+    TC_OK(ctx, clq_context_finish(ctx));
+    unsigned char now[sizeof sent];
+    cl_read(q, ro, 0, sizeof now, now);
+    cr_assert_arr_eq(now, sent, sizeof now, "a refused read-only argument was written");
+    tc_assert_untouched(yb, N, "y");
+    clq_buffer *all[] = {xb, yb, ro, wo, okb};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) clq_buffer_destroy(all[i]);
+    clq_context_destroy(ctx);
+}
+
 /* Sub-buffers are buffers: as input and as output, at the sub-buffer's origin. */
 Test(buffers, wrap_cl_sub_buffer) {
     cl_context clc;
