@@ -14,6 +14,11 @@ clq_status clq_context_create_from_cl(cl_context cl_ctx, cl_command_queue queue,
     clq_context_options defaults;
     clq_context_options_init(&defaults);
     const clq_context_options *o = options ? options : &defaults;
+    /* struct_size first: no other field of a struct smaller than the oldest one is read */
+    if (o->struct_size < offsetof(clq_context_options, error_buffer))
+        return clq__create_error(o, CLQ_ERROR_INVALID_ARGUMENT,
+                                 "options->struct_size = %zu; call clq_context_options_init",
+                                 o->struct_size);
     if (!cl_ctx) return clq__create_error(o, CLQ_ERROR_INVALID_ARGUMENT, "cl_ctx is NULL");
     if (!queue) return clq__create_error(o, CLQ_ERROR_INVALID_ARGUMENT, "queue is NULL");
     if (!out) return clq__create_error(o, CLQ_ERROR_INVALID_ARGUMENT, "out is NULL");

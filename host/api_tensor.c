@@ -118,7 +118,7 @@ clq_status clq__check_tensor(clq_context *ctx, const clq_tensor *t, const char *
     if (n > 0) {
         size_t capacity = bits == 4 ? t->buffer->size * 2 : t->buffer->size / esize;
         size_t last;
-        if (lo < 0 && (size_t)(-lo) > t->offset)
+        if (lo < 0 && (size_t)0 - (size_t)lo > t->offset)
             return clq__error(ctx, CLQ_ERROR_OUT_OF_BOUNDS,
                               "%s: offset %zu with negative strides reaches before the buffer",
                               name, t->offset);
@@ -131,7 +131,8 @@ clq_status clq__check_tensor(clq_context *ctx, const clq_tensor *t, const char *
     }
     info->numel = n;
     info->contiguous = contiguous;
-    info->byte_off = bits == 4 ? t->offset / 2 : t->offset * esize;
+    /* An empty tensor touches nothing, so its offset (any value) gives no address. */
+    info->byte_off = n == 0 ? 0 : bits == 4 ? t->offset / 2 : t->offset * esize;
     info->byte_lo = info->byte_hi = 0;
     if (n > 0 && bits == 4) {
         info->byte_lo = t->offset / 2;

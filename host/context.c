@@ -109,6 +109,11 @@ clq_status clq_context_create(const clq_context_options *options, clq_context **
     clq_context_options defaults;
     clq_context_options_init(&defaults);
     const clq_context_options *o = options ? options : &defaults;
+    /* struct_size first: no other field of a struct smaller than the oldest one is read */
+    if (o->struct_size < offsetof(clq_context_options, error_buffer))
+        return clq__create_error(o, CLQ_ERROR_INVALID_ARGUMENT,
+                                 "options->struct_size = %zu; call clq_context_options_init",
+                                 o->struct_size);
     if (!out) return clq__create_error(o, CLQ_ERROR_INVALID_ARGUMENT, "out is NULL");
     clq_backend b = o->backend;
     if (b != CLQ_BACKEND_AUTO && b != CLQ_BACKEND_OPENCL && b != CLQ_BACKEND_CPU)

@@ -1,5 +1,6 @@
 /* status.c: status strings, error messages, version, and the small type helpers
  * shared by the api layer and the backends. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,13 @@ clq_status clq__error(clq_context *ctx, clq_status status, const char *fmt, ...)
     return status;
 }
 
+/* The error buffer fields are read only when the caller's struct_size covers them: an
+ * older caller's smaller struct has no such fields, and reading them reads past it. */
 clq_status clq__create_error(const clq_context_options *opts, clq_status status, const char *fmt,
                              ...) {
-    if (opts && opts->error_buffer && opts->error_buffer_size > 0) {
+    if (opts && opts->struct_size >= offsetof(clq_context_options, error_buffer_size) +
+                                         sizeof opts->error_buffer_size &&
+        opts->error_buffer && opts->error_buffer_size > 0) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(opts->error_buffer, opts->error_buffer_size, fmt, ap);
