@@ -36,6 +36,17 @@ inline float load1(const global uchar *x, ulong e, int xt) {
     return as_float((uint)((const global ushort *)x)[e] << 16);
 }
 
+/* Zero points as f32, clamped to the qtype's full range first, as every backend does:
+ * a TRUSTED caller may pass any int32 (docs/NUMERICS.md), and the fast path below
+ * assumes zero points in [-128, 255]. From the quantize range [qmin, qmax], narrow or
+ * not: a signed type (qmin < 0) spans [-qmax - 1, qmax], an unsigned one [0, qmax]. */
+inline float zp_clamp1(int z, float qmin, float qmax) {
+    return clamp((float)z, qmin < 0.0f ? -qmax - 1.0f : 0.0f, qmax);
+}
+inline float16 zp_clamp16(int16 z, float qmin, float qmax) {
+    return clamp(convert_float16(z), qmin < 0.0f ? -qmax - 1.0f : 0.0f, qmax);
+}
+
 /* Round half to even without rint(): POCL's rint is a branchy scalar software
  * routine. For |v| <= 2^22, adding and subtracting 1.5 * 2^23 leaves v rounded to
  * an integer by the f32 add itself, which rounds half to even; NaN stays NaN.
@@ -92,7 +103,8 @@ inline __attribute__((always_inline)) int16 quant16_exact(float16 x, float16 s, 
  * half-integers k + 1/2, lo = qmin - zp, hi = qmax - zp, f(t) = round(clamp(t, lo,
  * hi)) in the requested mode. f is monotonic and constant on every interval
  * holding no element of H (lo, hi are integers), in both modes.
- *  - Valid parameters give qmin, qmax, zp in [-128, 255], so Mz is exact, qmin + M
+ *  - Valid parameters give qmin, qmax, zp in [-128, 255] (zp_clamp1/zp_clamp16 make
+ *    sure of it for zero points a TRUSTED caller passed), so Mz is exact, qmin + M
  *    and qmax + M lie in [2^13, 2^14), where the f32 grid is 2^-10 and bits are
  *    linear: for a clamped y, bits(y) - bits(M) = 1024 (y - M) exactly. If
  *    |w + zp| < 2^12, w + zp + M lies in [2^13, 2^14] and fma's single rounding

@@ -23,8 +23,19 @@ inline int qload1(const global uchar *q, ulong qb, ulong e, int bits4, int sgn) 
     return sgn ? (v ^ 8) - 8 : v;
 }
 
+/* A zero point clamped to its qtype's full range first, as every backend does: a
+ * TRUSTED caller may pass any int32 (docs/NUMERICS.md). */
+inline int zp_dq1(int z, int bits4, int sgn) {
+    return clamp(z, sgn ? (bits4 ? -8 : -128) : 0, sgn ? (bits4 ? 7 : 127) : (bits4 ? 15 : 255));
+}
+inline int16 zp_dq16(int16 z, int bits4, int sgn) {
+    return clamp(z, (int16)(sgn ? (bits4 ? -8 : -128) : 0),
+                 (int16)(sgn ? (bits4 ? 7 : 127) : (bits4 ? 15 : 255)));
+}
+
 inline __attribute__((always_inline)) void dequant_run_const(const global uchar *q, ulong qb, int bits4, int sgn,
                               global float *y, ulong yoff, ulong e, float s, int z, ulong run) {
+    z = zp_dq1(z, bits4, sgn);
     float16 s16 = (float16)(s);
     int16 z16 = (int16)(z);
     ulong k = 0;
@@ -87,17 +98,19 @@ kernel void dequantize_cols(const global uchar *q, ulong qb, int bits4, int sgn,
     ulong zb = zoff + (pb - soff);
     ulong e0 = r * rlen, c = c0;
     if (bits4 && ((e0 + c) & 1) && c < c1) {
-        y[yoff + e0 + c] = (float)(qload1(q, qb, e0 + c, 1, sgn) - (has_zp ? zp[zb + c] : 0)) *
-                           scale[pb + c];
+        y[yoff + e0 + c] =
+            (float)(qload1(q, qb, e0 + c, 1, sgn) - (has_zp ? zp_dq1(zp[zb + c], 1, sgn) : 0)) *
+            scale[pb + c];
         c++;
     }
     for (; c + 16 <= c1; c += 16) {
-        int16 z = has_zp ? vload16(0, zp + zb + c) : (int16)(0);
+        int16 z = has_zp ? zp_dq16(vload16(0, zp + zb + c), bits4, sgn) : (int16)(0);
         vstore16(convert_float16(qload16(q, qb, e0 + c, bits4, sgn) - z) *
                      vload16(0, scale + pb + c),
                  0, y + yoff + e0 + c);
     }
     for (; c < c1; c++)
-        y[yoff + e0 + c] = (float)(qload1(q, qb, e0 + c, bits4, sgn) - (has_zp ? zp[zb + c] : 0)) *
+        y[yoff + e0 + c] = (float)(qload1(q, qb, e0 + c, bits4, sgn) -
+                                   (has_zp ? zp_dq1(zp[zb + c], bits4, sgn) : 0)) *
                            scale[pb + c];
 }

@@ -118,13 +118,13 @@ inline cols_t stage_cols(const stage_t *st, ulong n0, ulong n, const global int 
         if (st->has_bias) c.bias = as_float4(gather4((const global int *)bias, bias_off, 1, n0, n));
     } else {
         c.mult = gather4(mult, mult_off, mult_pc, n0, n);
-        c.shift = gather4(shift, shift_off, mult_pc, n0, n);
+        c.shift = clamp(gather4(shift, shift_off, mult_pc, n0, n), -31, 30); /* TRUSTED: any */
     }
     return c;
 }
 
 /* gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, lane-wise;
- * the left shift wraps mod 2^32 (shifts are in [-31, 30]). */
+ * the left shift wraps mod 2^32 (shifts are in [-31, 30]: stage_cols clamps them). */
 inline int4 mbqm4(int4 x, int4 m, int4 shift) {
     int4 left = max(shift, 0), right = max(-shift, 0);
     x = as_int4(as_uint4(x) << as_uint4(left));
@@ -169,6 +169,7 @@ inline void stage_store(const stage_t *st, const cols_t *cc, uint4 c, uint rs, g
         float lo = (float)(st->qmin - st->zc), hi = (float)(st->qmax - st->zc);
         y = select(y, (float4)(lo), y < lo);
         y = select(y, (float4)(hi), y > hi);
+        y = select(y, (float4)(0.0f), isnan(y)); /* a NaN product (TRUSTED scales) gives zc */
         y = (y + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC;
         v = convert_int4(y) + st->zc;
     }
@@ -196,8 +197,13 @@ inline stage_t stage_load(int ctype, ulong k, int a_u8, const global int *za, ul
     st.has_rs = has_rs;
     st.qmin = qmin;
     st.qmax = qmax;
+    /* TRUSTED zero points may be any int32: za and zc are clamped to their types' full
+     * ranges first, as on every backend (docs/NUMERICS.md); so qmin - zc cannot overflow */
     st.zc = has_zc ? zc[zc_off] : 0;
-    st.za = (uint)(has_za ? za[za_off] : 0) - (a_u8 ? 128u : 0u);
+    if (ctype == CLQ_C_S8 || ctype == CLQ_C_U8)
+        st.zc = clamp(st.zc, ctype == CLQ_C_U8 ? 0 : -128, ctype == CLQ_C_U8 ? 255 : 127);
+    int zav = has_za ? za[za_off] : 0;
+    st.za = (uint)clamp(zav, a_u8 ? 0 : -128, a_u8 ? 255 : 127) - (a_u8 ? 128u : 0u);
     st.kk = (uint)k;
     int fl = ctype == CLQ_C_F32 || ((ctype == CLQ_C_S8 || ctype == CLQ_C_U8) && !fixed);
     st.sa = fl ? sa[sa_off] : 1.0f;

@@ -75,7 +75,8 @@ inline __attribute__((always_inline)) void quant_run(const global uchar *x, ulon
             float16 xv = LD(xoff + e);                                                         \
             int16 r = grid16(xv, inv, mz, glo, ghi);                                           \
             if (near16(r)) {                                                                   \
-                float s = scale[soff + p + i], zf = has_zp ? (float)zp[zoff + p + i] : 0.0f;   \
+                float s = scale[soff + p + i];                                                 \
+                float zf = has_zp ? zp_clamp1(zp[zoff + p + i], qmin, qmax) : 0.0f;            \
                 r = quant16_exact(xv, (float16)(s), inv, (float16)(zf), (float16)(qmin - zf),  \
                                   (float16)(qmax - zf), mode) << 10;                           \
             }                                                                                  \
@@ -124,7 +125,7 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
             float16 s16, zf16 = (float16)(0.0f);
             if (m == 16) {
                 s16 = vload16(0, scale + soff + p);
-                if (has_zp) zf16 = convert_float16(vload16(0, zp + zoff + p));
+                if (has_zp) zf16 = zp_clamp16(vload16(0, zp + zoff + p), qmin, qmax);
                 if (full) {
                     float16 inv16 = 1.0f / s16;
                     if ((mode & CLQ_MODE_RECIP) ||
@@ -148,7 +149,7 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
                 for (ulong i = 0; i < 16; i++) {
                     ulong pi = p + min(i, m - 1);
                     sa[i] = scale[soff + pi];
-                    za[i] = has_zp ? (float)zp[zoff + pi] : 0.0f;
+                    za[i] = has_zp ? zp_clamp1(zp[zoff + pi], qmin, qmax) : 0.0f;
                 }
                 s16 = vload16(0, sa);
                 zf16 = vload16(0, za);
@@ -168,7 +169,8 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
     if (t0 >= cnt) return;
     ulong t1 = min(cnt, t0 + CLQ_QUANT_CHUNK);
     qpar16_t P = qpar16_make((float16)(scale[soff + p]),
-                             (float16)(has_zp ? (float)zp[zoff + p] : 0.0f), qmin, qmax, mode);
+                             (float16)(has_zp ? zp_clamp1(zp[zoff + p], qmin, qmax) : 0.0f), qmin,
+                             qmax, mode);
     ulong u = t0 / w.V, v = t0 - u * w.V;
     for (ulong t = t0; t < t1; u++, v = 0) {
         ulong run = min(w.V - v, t1 - t);
@@ -196,14 +198,14 @@ kernel void quantize_cols(const global uchar *x, ulong xoff, int xt, global ucha
     for (; c + 16 <= c1; c += 16) {
         float16 s = vload16(0, scale + pb + c);
         float16 inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
-        float16 zf = has_zp ? convert_float16(vload16(0, zp + zb + c)) : (float16)(0.0f);
+        float16 zf = has_zp ? zp_clamp16(vload16(0, zp + zb + c), qmin, qmax) : (float16)(0.0f);
         int16 v = quant16_exact(load16(x, xoff + e0 + c, xt), s, inv, zf, qmin - zf, qmax - zf,
                                 mode);
         if (bits4) store_u8x8(pack4x16(v), q + qb + (e0 + c) / 2);
         else store_u8x16(convert_uchar16(v), q + qb + e0 + c);
     }
     for (; c < c1; c += 1 + bits4) {
-        float s = scale[pb + c], zf = has_zp ? (float)zp[zb + c] : 0.0f;
+        float s = scale[pb + c], zf = has_zp ? zp_clamp1(zp[zb + c], qmin, qmax) : 0.0f;
         int lo = quant1(load1(x, xoff + e0 + c, xt), s, 1.0f / s, zf, qmin - zf, qmax - zf, mode);
         if (!bits4) {
             q[qb + e0 + c] = (uchar)lo;
@@ -211,7 +213,8 @@ kernel void quantize_cols(const global uchar *x, ulong xoff, int xt, global ucha
         }
         int hi = 0;
         if (c + 1 < c1) {
-            float s1 = scale[pb + c + 1], z1 = has_zp ? (float)zp[zb + c + 1] : 0.0f;
+            float s1 = scale[pb + c + 1],
+                  z1 = has_zp ? zp_clamp1(zp[zb + c + 1], qmin, qmax) : 0.0f;
             hi = quant1(load1(x, xoff + e0 + c + 1, xt), s1, 1.0f / s1, z1, qmin - z1, qmax - z1,
                         mode);
         }
@@ -230,7 +233,7 @@ kernel void quantize_any4(const global uchar *x, ulong xoff, int xt, global ucha
     int v[2] = {0, 0};
     for (int h = 0; h < 2 && e + h < n; h++) {
         ulong p = layout_param(gran, e + h, axis_len, inner, nblocks, block);
-        float s = scale[soff + p], zf = has_zp ? (float)zp[zoff + p] : 0.0f;
+        float s = scale[soff + p], zf = has_zp ? zp_clamp1(zp[zoff + p], qmin, qmax) : 0.0f;
         v[h] = quant1(load1(x, xoff + e + h, xt), s, 1.0f / s, zf, qmin - zf, qmax - zf, mode);
     }
     q[qb + b] = (uchar)((v[0] & 15) | ((v[1] & 15) << 4));

@@ -36,6 +36,13 @@ static inline float clq__load_float(clq_dtype t, const void *x, size_t j) {
     return t == CLQ_F16 ? clq__half_to_float(h) : clq__bf16_to_float(h);
 }
 
+/* A quantize zero point as f32, clamped to [zlo, zhi] (the qtype's full range), as
+ * every backend does first: a TRUSTED caller may pass any int32 (docs/NUMERICS.md). */
+static inline float clq__zp_clamp(int32_t zp, float zlo, float zhi) {
+    float z = (float)zp;
+    return z < zlo ? zlo : z > zhi ? zhi : z;
+}
+
 /* One element of quantize. inv_or_scale is 1/scale in reciprocal mode. A NaN
  * quotient (NaN input, or 0 * Inf from a reciprocal of a denormal scale) gives
  * the zero point, the value 0 itself would get. */

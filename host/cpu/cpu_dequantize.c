@@ -8,12 +8,14 @@ static inline int32_t qval(int flags, uint8_t b) {
 }
 
 static void dk_run(int flags, const uint8_t *q, float *y, size_t n, float scale, int32_t zp) {
+    zp = clq__cpu_dq_zp(flags, zp);
     for (size_t j = 0; j < n; j++) y[j] = (float)(qval(flags, q[j]) - zp) * scale;
 }
 
 static void dk_vec(int flags, const uint8_t *q, float *y, size_t n, const float *scale,
                    const int32_t *zp) {
-    for (size_t j = 0; j < n; j++) y[j] = (float)(qval(flags, q[j]) - (zp ? zp[j] : 0)) * scale[j];
+    for (size_t j = 0; j < n; j++)
+        y[j] = (float)(qval(flags, q[j]) - (zp ? clq__cpu_dq_zp(flags, zp[j]) : 0)) * scale[j];
 }
 
 static void dk_blocks(int flags, const uint8_t *q, float *y, size_t block, size_t nblk,
@@ -103,14 +105,16 @@ clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, cl
     clq_cpu_state *st = ctx->impl;
     if (op->lay.n == 0) return CLQ_SUCCESS;
     int four = op->qtype == CLQ_S4 || op->qtype == CLQ_U4;
-    /* unpacked s4 bytes are sign-extended, u4 ones are 0..15 */
-    int uns = op->qtype == CLQ_U8 || op->qtype == CLQ_U4 ? CLQ_CPU_DQ_UNSIGNED : 0;
+    /* unpacked s4 bytes are sign-extended, u4 ones are 0..15; FOUR gives the zero
+     * points' range */
+    int flags = op->qtype == CLQ_U8 || op->qtype == CLQ_U4 ? CLQ_CPU_DQ_UNSIGNED : 0;
+    if (four) flags |= CLQ_CPU_DQ_FOUR;
     dqjob j = {pick(st->isa),
                &op->lay,
                clq__cpu_span_ptr(op->q),
                clq__cpu_span_ptr(op->y),
                four,
-               uns,
+               flags,
                clq__cpu_span_ptr(op->scale),
                clq__cpu_span_ptr(op->zp)};
     if (op->lay.n * sizeof(float) >= st->stream_min) j.flags |= CLQ_CPU_DQ_STREAM;

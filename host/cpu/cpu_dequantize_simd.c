@@ -37,6 +37,7 @@ CLQ_T512 CLQ_INLINE void dq512_run_body(int uns, int stream, const uint8_t *q, f
 
 CLQ_T512 static void dq512_run(int flags, const uint8_t *q, float *y, size_t n, float scale,
                                int32_t zp) {
+    zp = clq__cpu_dq_zp(flags, zp);
     int stream = (flags & CLQ_CPU_DQ_STREAM) && ((uintptr_t)y & 63) == 0;
     if (flags & CLQ_CPU_DQ_UNSIGNED) {
         if (stream)
@@ -54,18 +55,22 @@ CLQ_T512 static void dq512_run(int flags, const uint8_t *q, float *y, size_t n, 
 CLQ_T512 static void dq512_vec(int flags, const uint8_t *q, float *y, size_t n, const float *scale,
                                const int32_t *zp) {
     int uns = flags & CLQ_CPU_DQ_UNSIGNED;
+    __m512i zlo = _mm512_set1_epi32(clq__cpu_dq_zp(flags, INT32_MIN)),
+            zhi = _mm512_set1_epi32(clq__cpu_dq_zp(flags, INT32_MAX));
     for (size_t j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
         __m512i z = zp ? _mm512_maskz_loadu_epi32(m, zp + j) : _mm512_setzero_si512();
+        z = _mm512_min_epi32(_mm512_max_epi32(z, zlo), zhi); /* clq__cpu_dq_zp */
         __m512 s = _mm512_maskz_loadu_ps(m, scale + j);
         _mm512_mask_storeu_ps(y + j, m, dq512(uns, _mm_maskz_loadu_epi8(m, q + j), z, s));
     }
 }
 
-CLQ_T512 CLQ_INLINE void dq512_blocks_body(int uns, int stream, const uint8_t *q, float *y,
-                                           size_t nblk, const float *scale, const int32_t *zp) {
+CLQ_T512 CLQ_INLINE void dq512_blocks_body(int uns, int stream, int flags, const uint8_t *q,
+                                           float *y, size_t nblk, const float *scale,
+                                           const int32_t *zp) {
     for (size_t b = 0; b < nblk; b++) {
-        __m512i z = _mm512_set1_epi32(zp ? zp[b] : 0);
+        __m512i z = _mm512_set1_epi32(zp ? clq__cpu_dq_zp(flags, zp[b]) : 0);
         __m512 s = _mm512_set1_ps(scale[b]);
         clq__prefetch(q + b * 32);
         __m256i w = _mm256_loadu_si256((const __m256i *)(q + b * 32));
@@ -85,14 +90,14 @@ CLQ_T512 static void dq512_blocks(int flags, const uint8_t *q, float *y, size_t 
     int stream = (flags & CLQ_CPU_DQ_STREAM) && ((uintptr_t)y & 63) == 0;
     if (flags & CLQ_CPU_DQ_UNSIGNED) {
         if (stream)
-            dq512_blocks_body(1, 1, q, y, nblk, scale, zp);
+            dq512_blocks_body(1, 1, flags, q, y, nblk, scale, zp);
         else
-            dq512_blocks_body(1, 0, q, y, nblk, scale, zp);
+            dq512_blocks_body(1, 0, flags, q, y, nblk, scale, zp);
     } else {
         if (stream)
-            dq512_blocks_body(0, 1, q, y, nblk, scale, zp);
+            dq512_blocks_body(0, 1, flags, q, y, nblk, scale, zp);
         else
-            dq512_blocks_body(0, 0, q, y, nblk, scale, zp);
+            dq512_blocks_body(0, 0, flags, q, y, nblk, scale, zp);
     }
 }
 
@@ -135,6 +140,7 @@ CLQ_T256 CLQ_INLINE void dq256_run_body(int uns, const uint8_t *q, float *y, siz
 
 CLQ_T256 static void dq256_run(int flags, const uint8_t *q, float *y, size_t n, float scale,
                                int32_t zp) {
+    zp = clq__cpu_dq_zp(flags, zp);
     if (flags & CLQ_CPU_DQ_UNSIGNED)
         dq256_run_body(1, q, y, n, scale, zp);
     else
@@ -144,14 +150,19 @@ CLQ_T256 static void dq256_run(int flags, const uint8_t *q, float *y, size_t n, 
 CLQ_T256 static void dq256_vec(int flags, const uint8_t *q, float *y, size_t n, const float *scale,
                                const int32_t *zp) {
     int uns = flags & CLQ_CPU_DQ_UNSIGNED;
+    __m256i zlo = _mm256_set1_epi32(clq__cpu_dq_zp(flags, INT32_MIN)),
+            zhi = _mm256_set1_epi32(clq__cpu_dq_zp(flags, INT32_MAX));
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
         __m256i z = zp ? _mm256_loadu_si256((const __m256i *)(zp + j)) : _mm256_setzero_si256();
+        z = _mm256_min_epi32(_mm256_max_epi32(z, zlo), zhi); /* clq__cpu_dq_zp */
         _mm256_storeu_ps(y + j, dq256(uns, _mm_loadl_epi64((const __m128i *)(q + j)), z,
                                       _mm256_loadu_ps(scale + j)));
     }
     for (; j < n; j++)
-        y[j] = (float)((uns ? (int32_t)q[j] : (int32_t)(int8_t)q[j]) - (zp ? zp[j] : 0)) * scale[j];
+        y[j] = (float)((uns ? (int32_t)q[j] : (int32_t)(int8_t)q[j]) -
+                       (zp ? clq__cpu_dq_zp(flags, zp[j]) : 0)) *
+               scale[j];
 }
 
 CLQ_T256 static void dq256_blocks(int flags, const uint8_t *q, float *y, size_t block, size_t nblk,

@@ -3,6 +3,7 @@
  * with per-column terms hoisted (loops kept simple so they vectorise). */
 #include <math.h>
 
+#include "api_gemm.h"
 #include "cpu_gemm_stage.h"
 #include "cpu_internal.h"
 #if CLQ_CPU_X86
@@ -15,7 +16,11 @@ void clq__cpu_gemm_epi_init(const clq_gemm_op *op, clq_cpu_gemm_epi *e) {
     const int32_t *za = clq__cpu_span_ptr(op->za);
     e->ctype = op->ctype;
     e->k = (uint32_t)op->k;
-    e->za = (uint32_t)(za ? *za : 0) - (a_u8 ? 128u : 0u);
+    /* TRUSTED zero points may be any int32: za and zc are clamped to their types'
+     * full ranges first, shifts to [CLQ_GEMM_MIN_SHIFT, CLQ_GEMM_MAX_SHIFT]
+     * (docs/NUMERICS.md), as the OpenCL kernels do */
+    int32_t zav = za ? *za : 0, alo = a_u8 ? 0 : -128, ahi = a_u8 ? 255 : 127;
+    e->za = (uint32_t)(zav < alo ? alo : zav > ahi ? ahi : zav) - (a_u8 ? 128u : 0u);
     e->zb = w->zb->host;
     e->zb_pc = w->zb_per_channel;
     e->cs = w->colsum ? w->colsum->host : NULL;
@@ -30,6 +35,11 @@ void clq__cpu_gemm_epi_init(const clq_gemm_op *op, clq_cpu_gemm_epi *e) {
     e->relu = op->relu;
     e->sc = sc ? *sc : 1.0f;
     e->zc = zc ? *zc : 0;
+    if (op->ctype == CLQ_S8 || op->ctype == CLQ_U8) {
+        int clo, chi;
+        clq__qrange(op->ctype, 0, &clo, &chi);
+        e->zc = e->zc < clo ? clo : e->zc > chi ? chi : e->zc;
+    }
     e->fixed = op->fixed_point;
     e->mult = clq__cpu_span_ptr(op->mult);
     e->shift = clq__cpu_span_ptr(op->shift);
@@ -56,7 +66,10 @@ void clq__cpu_gemm_epi_cols(const clq_cpu_gemm_epi *e, size_t n0, size_t cols,
             t->f[j] = s / e->sc;
         } else if (quant) {
             t->mult[j] = e->mult[e->mult_pc ? n : 0];
-            t->shift[j] = e->shift[e->mult_pc ? n : 0];
+            int32_t sh = e->shift[e->mult_pc ? n : 0];
+            t->shift[j] = sh < CLQ_GEMM_MIN_SHIFT   ? CLQ_GEMM_MIN_SHIFT
+                          : sh > CLQ_GEMM_MAX_SHIFT ? CLQ_GEMM_MAX_SHIFT
+                                                    : sh;
         }
     }
 }
@@ -75,7 +88,7 @@ static inline __attribute__((always_inline)) int32_t mbqm(int32_t x, int32_t m, 
     int32_t hi = (int32_t)(uint32_t)((uint64_t)((int64_t)a * m + (INT64_C(1) << 30)) >> 31);
     /* a == m == INT32_MIN is the one product whose quotient leaves int32 */
     hi = a == m && a == INT32_MIN ? INT32_MAX : hi;
-    uint32_t mask = (1u << right) - 1u; /* right <= 31: the api bounds shifts to [-31, 30] */
+    uint32_t mask = (1u << right) - 1u; /* right <= 31: epi_cols clamps shifts to [-31, 30] */
     uint32_t rem = (uint32_t)hi & mask, threshold = (mask >> 1) + (hi < 0);
     return (hi >> right) + (rem > threshold);
 }
@@ -87,7 +100,7 @@ static inline __attribute__((always_inline)) float round_even_small(float v) {
     return (v + magic) - magic;
 }
 
-/* [qmin - zc, qmax - zc] within int32 (zc may be anything when the caller set TRUSTED). */
+/* [qmin - zc, qmax - zc] (zc is clamped to C's type, so this fits int32 anyway). */
 static void requant_bounds(const clq_cpu_gemm_epi *e, int32_t *lo, int32_t *hi) {
     int64_t l = (int64_t)e->qmin - e->zc, h = (int64_t)e->qmax - e->zc;
     *lo = (int32_t)(l < INT32_MIN ? INT32_MIN : l > INT32_MAX ? INT32_MAX : l);
@@ -139,6 +152,7 @@ static inline __attribute__((always_inline)) void epi_rows(
             for (size_t j = 0; j < cols; j++) {
                 float v = (float)(int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs) * f[j];
                 v = v < flo ? flo : v > fhi ? fhi : v;
+                v = v == v ? v : 0.0f; /* a NaN product (TRUSTED scales) gives zc */
                 o[j] = (uint8_t)((uint32_t)(int32_t)round_even_small(v) + zc);
             }
         } else {
@@ -146,6 +160,7 @@ static inline __attribute__((always_inline)) void epi_rows(
             for (size_t j = 0; j < cols; j++) {
                 float v = (float)(int32_t)((uint32_t)ar[j] + ct[j] - zb[j] * rs) * f[j];
                 v = v < flo ? flo : v > fhi ? fhi : v;
+                v = v == v ? v : 0.0f;
                 o[j] = (uint8_t)((uint32_t)(int32_t)nearbyintf(v) + zc);
             }
         }

@@ -53,6 +53,8 @@ typedef struct clq_cpu_qcfg {
     int reciprocal; /* x * (1.0f / scale) */
     int stream;     /* q may be written with non-temporal stores where aligned */
     int packed;     /* 4-bit q written packed by run/blocks (see packed_ok) */
+    float zlo, zhi; /* the qtype's full range: zero points are clamped to it first (a
+                       TRUSTED caller may pass any int32; docs/NUMERICS.md) */
 } clq_cpu_qcfg;
 
 /* Quantize kernels. q receives one byte per element (the value's low 8 bits;
@@ -80,6 +82,16 @@ typedef struct clq_cpu_qkernels {
  * outputs: no read-for-ownership of lines that are fully overwritten). */
 #define CLQ_CPU_DQ_UNSIGNED 1
 #define CLQ_CPU_DQ_STREAM 2
+#define CLQ_CPU_DQ_FOUR 4 /* the values are 4-bit (unpacked one per byte) */
+
+/* A dequantize zero point clamped to its qtype's full range (flags say which type),
+ * as every backend does first: a TRUSTED caller may pass any int32 (docs/NUMERICS.md). */
+static inline int32_t clq__cpu_dq_zp(int flags, int32_t zp) {
+    int32_t lo = (flags & CLQ_CPU_DQ_UNSIGNED) ? 0 : (flags & CLQ_CPU_DQ_FOUR) ? -8 : -128;
+    int32_t hi = (flags & CLQ_CPU_DQ_UNSIGNED) ? ((flags & CLQ_CPU_DQ_FOUR) ? 15 : 255)
+                                               : ((flags & CLQ_CPU_DQ_FOUR) ? 7 : 127);
+    return zp < lo ? lo : zp > hi ? hi : zp;
+}
 
 /* Dequantize kernels: q holds one value per byte. Same run/vec/blocks shapes as
  * quantize. */

@@ -6,7 +6,7 @@
 
 static void qk_run(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n, float scale,
                    int32_t zp) {
-    float s = cfg->reciprocal ? 1.0f / scale : scale, zpf = (float)zp;
+    float s = cfg->reciprocal ? 1.0f / scale : scale, zpf = clq__zp_clamp(zp, cfg->zlo, cfg->zhi);
     for (size_t j = 0; j < n; j++)
         q[j] = clq__quantize_one(clq__load_float(cfg->xtype, x, j), s, zpf, cfg->qmin, cfg->qmax,
                                  cfg->half_away, cfg->reciprocal);
@@ -16,8 +16,9 @@ static void qk_vec(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n,
                    const float *scale, const int32_t *zp) {
     for (size_t j = 0; j < n; j++) {
         float s = cfg->reciprocal ? 1.0f / scale[j] : scale[j];
-        q[j] = clq__quantize_one(clq__load_float(cfg->xtype, x, j), s, zp ? (float)zp[j] : 0.0f,
-                                 cfg->qmin, cfg->qmax, cfg->half_away, cfg->reciprocal);
+        float zpf = zp ? clq__zp_clamp(zp[j], cfg->zlo, cfg->zhi) : 0.0f;
+        q[j] = clq__quantize_one(clq__load_float(cfg->xtype, x, j), s, zpf, cfg->qmin, cfg->qmax,
+                                 cfg->half_away, cfg->reciprocal);
     }
 }
 
@@ -124,12 +125,14 @@ clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pa
     if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
     clq_cpu_state *st = ctx->impl;
     if (op->lay.n == 0) return CLQ_SUCCESS;
+    int zlo, zhi; /* the zero points' clamp: the qtype's full range */
+    clq__qrange(op->qtype, 0, &zlo, &zhi);
     qjob j = {pick(st->isa),
               {op->xtype, (float)op->qmin, (float)op->qmax, op->rounding == CLQ_ROUND_HALF_AWAY,
                op->reciprocal != 0,
                (op->qtype == CLQ_S4 || op->qtype == CLQ_U4 ? op->lay.n / 2 : op->lay.n) >=
                    st->stream_min,
-               0},
+               0, (float)zlo, (float)zhi},
               &op->lay,
               clq__cpu_span_ptr(op->x),
               clq__cpu_dtype_size(op->xtype),

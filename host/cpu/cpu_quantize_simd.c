@@ -31,7 +31,7 @@ static inline int fast_ok(float scale, int32_t zp, float qmin, float qmax) {
 
 CLQ_T512 CLQ_INLINE void q512_set(q512c *c, const clq_cpu_qcfg *cfg, int kind, float scale,
                                   int32_t zp) {
-    float zpf = (float)zp;
+    float zpf = clq__zp_clamp(zp, cfg->zlo, cfg->zhi);
     int rec = kind == Q_FAST || kind == Q_REC_EVEN || kind == Q_REC_AWAY;
     c->s = _mm512_set1_ps(rec ? 1.0f / scale : scale);
     c->sdiv = _mm512_set1_ps(scale);
@@ -240,13 +240,14 @@ CLQ_T512 static void q512_vec(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q
     const int K = plain_kind(cfg);
     q512c c;
     q512_set(&c, cfg, K, 1.0f, 0);
-    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 one = _mm512_set1_ps(1.0f), zlo = _mm512_set1_ps(cfg->zlo), zhi = _mm512_set1_ps(cfg->zhi);
     for (size_t j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
         clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
         c.s = _mm512_mask_loadu_ps(one, m, scale + j);
         if (cfg->reciprocal) c.s = _mm512_div_ps(one, c.s);
-        c.z = zp ? _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, zp + j)) : _mm512_setzero_ps();
+        __m512 z = zp ? _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, zp + j)) : _mm512_setzero_ps();
+        c.z = _mm512_min_ps(_mm512_max_ps(z, zlo), zhi); /* clq__zp_clamp */
         __m512 xv = clq__ld512(xt, x, j, m);
         __m512 v = cfg->reciprocal ? _mm512_mul_ps(xv, c.s) : _mm512_div_ps(xv, c.s);
         _mm_mask_storeu_epi8(q + j, m, _mm512_cvtepi32_epi8(q512_fin(&c, v, cfg->half_away)));
@@ -316,7 +317,7 @@ CLQ_T256 CLQ_INLINE void st8(uint8_t *q, __m256i v) {
 CLQ_T256 static void q256_run(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n,
                               float scale, int32_t zp) {
     const clq_dtype xt = cfg->xtype;
-    float sv = cfg->reciprocal ? 1.0f / scale : scale, zpf = (float)zp;
+    float sv = cfg->reciprocal ? 1.0f / scale : scale, zpf = clq__zp_clamp(zp, cfg->zlo, cfg->zhi);
     __m256 s = _mm256_set1_ps(sv), z = _mm256_set1_ps(zpf), lo = _mm256_set1_ps(cfg->qmin),
            hi = _mm256_set1_ps(cfg->qmax);
     size_t j = 0;
@@ -333,6 +334,7 @@ CLQ_T256 static void q256_vec(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q
                               const float *scale, const int32_t *zp) {
     const clq_dtype xt = cfg->xtype;
     __m256 lo = _mm256_set1_ps(cfg->qmin), hi = _mm256_set1_ps(cfg->qmax);
+    __m256 zlo = _mm256_set1_ps(cfg->zlo), zhi = _mm256_set1_ps(cfg->zhi);
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
         clq__prefetch((const char *)x + j * clq__cpu_dtype_size(xt));
@@ -340,12 +342,14 @@ CLQ_T256 static void q256_vec(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q
         if (cfg->reciprocal) s = _mm256_div_ps(_mm256_set1_ps(1.0f), s);
         __m256 z = zp ? _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(zp + j)))
                       : _mm256_setzero_ps();
+        z = _mm256_min_ps(_mm256_max_ps(z, zlo), zhi); /* clq__zp_clamp */
         st8(q + j, q256(cfg, clq__ld256(xt, x, j), s, z, lo, hi));
     }
     for (; j < n; j++) {
         float sv = cfg->reciprocal ? 1.0f / scale[j] : scale[j];
-        q[j] = clq__quantize_one(clq__load_float(xt, x, j), sv, zp ? (float)zp[j] : 0.0f, cfg->qmin,
-                                 cfg->qmax, cfg->half_away, cfg->reciprocal);
+        float zpf = zp ? clq__zp_clamp(zp[j], cfg->zlo, cfg->zhi) : 0.0f;
+        q[j] = clq__quantize_one(clq__load_float(xt, x, j), sv, zpf, cfg->qmin, cfg->qmax,
+                                 cfg->half_away, cfg->reciprocal);
     }
 }
 
