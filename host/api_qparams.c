@@ -25,6 +25,10 @@ static clq_status check_common(clq_context *ctx, const clq_qparams *qp, const ch
     if (qp->struct_size < sizeof(clq_qparams))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "%s->struct_size = %zu; call clq_qparams_init", name, qp->struct_size);
+    if (clq__dtype_reserved(qp->qtype))
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "%s->qtype = %d (reserved for s16/u16) is not supported yet", name,
+                          (int)qp->qtype);
     if (!clq__dtype_is_quant(qp->qtype))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "%s->qtype = %s (%d): expected s8, u8, s4 or u4", name,

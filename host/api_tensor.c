@@ -52,6 +52,7 @@ static size_t bytes_for(clq_dtype dtype, size_t n) {
 
 clq_status clq_tensor_bytes(const clq_tensor *t, size_t *out) {
     size_t n;
+    if (t && clq__dtype_reserved(t->dtype)) return CLQ_ERROR_UNSUPPORTED;
     if (!t || !out || t->ndim < 0 || t->ndim > CLQ_MAX_DIMS || !clq__dtype_bits(t->dtype))
         return CLQ_ERROR_INVALID_ARGUMENT;
     if (!numel_checked(t->ndim, t->shape, &n)) return CLQ_ERROR_OVERFLOW;
@@ -76,6 +77,10 @@ clq_status clq__check_tensor(clq_context *ctx, const clq_tensor *t, const char *
         if (st != CLQ_SUCCESS) return st;
     }
     int bits = clq__dtype_bits(t->dtype);
+    if (!bits && clq__dtype_reserved(t->dtype))
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "%s->dtype = %d (reserved for s16/u16) is not supported yet", name,
+                          (int)t->dtype);
     if (!bits)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "%s->dtype = %d is not a clq_dtype",
                           name, (int)t->dtype);

@@ -111,6 +111,7 @@ CLQ_HIDDEN clq_status clq__scratch(clq_context *ctx, int slot, size_t bytes, clq
 CLQ_HIDDEN int clq__dtype_bits(clq_dtype t);           /* 0 for unknown */
 CLQ_HIDDEN int clq__dtype_is_float(clq_dtype t);       /* f32, f16, bf16 */
 CLQ_HIDDEN int clq__dtype_is_quant(clq_dtype t);       /* s8, u8, s4, u4 */
+CLQ_HIDDEN int clq__dtype_reserved(clq_dtype t);       /* codes kept for s16, u16 (clquant.h) */
 CLQ_HIDDEN void clq__qrange(clq_dtype t, int narrow, int *qmin, int *qmax);
 /* Symmetric zero point: 0 for signed types, 2^(bits-1) for unsigned. */
 CLQ_HIDDEN int clq__symmetric_zero_point(clq_dtype t);

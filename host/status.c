@@ -70,6 +70,9 @@ int clq__dtype_bits(clq_dtype t) {
 
 int clq__dtype_is_float(clq_dtype t) { return t == CLQ_F32 || t == CLQ_F16 || t == CLQ_BF16; }
 
+/* 9 and 10: s16 and u16 (include/clquant/clquant.h), not supported yet. */
+int clq__dtype_reserved(clq_dtype t) { return (int)t == 9 || (int)t == 10; }
+
 int clq__dtype_is_quant(clq_dtype t) {
     return t == CLQ_S8 || t == CLQ_U8 || t == CLQ_S4 || t == CLQ_U4;
 }

@@ -540,3 +540,99 @@ Test(hostile, options_older_struct_size) {
     cr_assert_eq(clq_context_create(&o, &ctx), CLQ_ERROR_INVALID_ARGUMENT);
     cr_assert(tc_names(msg, "cpu_threads"), "message: \"%s\"", msg);
 }
+
+/* cpu_threads far above the machine: capped at 4 per online core (at most 1024). */
+Test(hostile, cpu_threads_capped) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    int asks[3] = {2000, 1 << 20, (int)(4 * cores < 1024 ? 4 * cores : 1024)};
+    for (int i = 0; i < 3; i++) {
+        clq_context_options o;
+        clq_context_options_init(&o);
+        o.backend = CLQ_BACKEND_CPU;
+        o.flags = CLQ_CONTEXT_IGNORE_ENV;
+        o.cache_dir = "off";
+        o.cpu_threads = asks[i];
+        clq_context *ctx = tc_context_opts(&o);
+        const char *name = clq_context_device_name(ctx);
+        const char *comma = strchr(name, ',');
+        cr_assert(comma, "device name \"%s\"", name);
+        long got = strtol(comma + 1, NULL, 10);
+        long cap = 4 * cores < 1024 ? 4 * cores : 1024;
+        cr_assert(got >= 1 && got <= cap && got == (asks[i] < cap ? asks[i] : cap),
+                  "cpu_threads %d on %ld cores: \"%s\"", asks[i], cores, name);
+        /* and it still computes */
+        float xs[3] = {1, -2, 3};
+        clq_buffer *xb = tc_buffer(ctx, sizeof xs, xs), *mn = tc_buffer(ctx, 4, NULL),
+                   *mx = tc_buffer(ctx, 4, NULL);
+        size_t shape[1] = {3};
+        clq_tensor x;
+        clq_tensor_init(&x, CLQ_F32, 1, shape, xb);
+        clq_qparams qp;
+        clq_qparams_init(&qp);
+        qp.qtype = CLQ_S8;
+        TC_OK(ctx, clq_minmax(ctx, &x, &qp, mn, 0, mx, 0));
+        float a, b;
+        tc_read(mn, 4, &a);
+        tc_read(mx, 4, &b);
+        cr_assert(a == -2.0f && b == 3.0f);
+        clq_buffer_destroy(xb);
+        clq_buffer_destroy(mn);
+        clq_buffer_destroy(mx);
+        clq_context_destroy(ctx);
+    }
+}
+
+/* ---- dtype codes reserved for s16 / u16 ---------------------------------- */
+
+TC_BACKEND_TEST(hostile, reserved_dtype_codes) {
+    float xs[4] = {1, 2, 3, 4};
+    clq_buffer *xb = tc_buffer(ctx, sizeof xs, xs), *yb = tc_buffer(ctx, 8, NULL);
+    float s = 1.0f;
+    clq_buffer *sb = tc_buffer(ctx, 4, &s);
+    size_t shape[1] = {4};
+    const int reserved[2] = {9, 10};
+    for (int i = 0; i < 2; i++) {
+        clq_dtype code = (clq_dtype)reserved[i];
+        clq_tensor x, y;
+        clq_tensor_init(&x, CLQ_F32, 1, shape, xb);
+        clq_tensor_init(&y, code, 1, shape, yb);
+        clq_qparams qp;
+        clq_qparams_init(&qp);
+        qp.qtype = code;
+        qp.scale = sb;
+        clq_status st = clq_quantize(ctx, &x, &qp, &y);
+        cr_assert_eq(st, CLQ_ERROR_UNSUPPORTED, "dtype %d: %s (%s)", reserved[i],
+                     clq_status_string(st), clq_context_error_message(ctx));
+        /* a supported y, the reserved code only as qp->qtype */
+        clq_tensor_init(&y, CLQ_S8, 1, shape, yb);
+        st = clq_quantize(ctx, &x, &qp, &y);
+        cr_assert_eq(st, CLQ_ERROR_UNSUPPORTED, "qtype %d: %s (%s)", reserved[i],
+                     clq_status_string(st), clq_context_error_message(ctx));
+        size_t bytes = 0;
+        clq_tensor_init(&y, code, 1, shape, yb);
+        cr_assert_eq(clq_tensor_bytes(&y, &bytes), CLQ_ERROR_UNSUPPORTED);
+        tc_assert_untouched(yb, 8, "quantize to a reserved dtype");
+    }
+    /* codes nothing reserves stay invalid */
+    const int invalid[3] = {0, 11, -1};
+    for (int i = 0; i < 3; i++) {
+        clq_tensor x, y;
+        clq_tensor_init(&x, CLQ_F32, 1, shape, xb);
+        clq_tensor_init(&y, (clq_dtype)invalid[i], 1, shape, yb);
+        clq_qparams qp;
+        clq_qparams_init(&qp);
+        qp.qtype = CLQ_S8;
+        qp.scale = sb;
+        cr_assert_eq(clq_quantize(ctx, &x, &qp, &y), CLQ_ERROR_INVALID_ARGUMENT, "dtype %d",
+                     invalid[i]);
+        qp.qtype = (clq_dtype)invalid[i];
+        clq_tensor_init(&y, CLQ_S8, 1, shape, yb);
+        cr_assert_eq(clq_quantize(ctx, &x, &qp, &y), CLQ_ERROR_INVALID_ARGUMENT, "qtype %d",
+                     invalid[i]);
+    }
+    tc_assert_untouched(yb, 8, "quantize to an invalid dtype");
+    clq_buffer_destroy(xb);
+    clq_buffer_destroy(yb);
+    clq_buffer_destroy(sb);
+}

@@ -151,11 +151,13 @@ clq_status clq__cpu_init(clq_context *ctx, const clq_context_options *opts) {
                                                   : isa;
         if (w < isa) isa = w;
     }
-    int n = ctx->cpu_threads;
-    if (n <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (int)(c < 1024 ? c : 1024) : 1;
-    }
+    /* cpu_threads 0: one per online core; any count is capped at 4 per online core
+     * and at 1024 (more threads than that only cost memory and scheduling) */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    long cap = 4 * cores < 1024 ? 4 * cores : 1024;
+    long asked = ctx->cpu_threads > 0 ? ctx->cpu_threads : cores;
+    int n = (int)(asked < cap ? asked : cap);
     clq_cpu_state *st = calloc(1, sizeof *st);
     if (!st) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate the backend state");
     st->pool = clq__cpu_pool_create(n);

@@ -78,7 +78,8 @@ typedef struct clq_context_options {
     const char *cache_dir;   /* program cache; NULL: env CLQ_CACHE_DIR, else $XDG_CACHE_HOME/clquant;
                                 "" or "off" disables the cache */
     unsigned flags;          /* CLQ_CONTEXT_* */
-    int cpu_threads;         /* CPU backend worker threads; 0: one per online core */
+    int cpu_threads;         /* CPU backend worker threads; 0: one per online core; at most
+                                4 per online core and 1024 (a larger count is capped) */
     char *error_buffer;      /* optional: receives why creation failed (NUL-terminated) */
     size_t error_buffer_size;
 } clq_context_options;
@@ -151,6 +152,8 @@ typedef enum clq_dtype {
     CLQ_S4 = 6, /* two per byte, first element in the low nibble (as ONNX) */
     CLQ_U4 = 7,
     CLQ_S32 = 8
+    /* 9 and 10 are reserved for s16 and u16: not supported yet, refused with
+     * CLQ_ERROR_UNSUPPORTED (any other code is CLQ_ERROR_INVALID_ARGUMENT) */
 } clq_dtype;
 
 #define CLQ_MAX_DIMS 8
