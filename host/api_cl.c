@@ -91,8 +91,7 @@ static const char *mem_type_name(cl_mem_object_type t) {
     }
 }
 
-clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+static clq_status buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
     if (!is_cl(ctx))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "clq_buffer_wrap_cl: the context is not an OpenCL context");
@@ -138,6 +137,11 @@ clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
     b->uses_host = (flags & CL_MEM_USE_HOST_PTR) != 0;
     *out = b;
     return CLQ_SUCCESS;
+}
+
+clq_status clq_buffer_wrap_cl(clq_context *ctx, cl_mem mem, clq_buffer **out) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(ctx, buffer_wrap_cl(ctx, mem, out));
 }
 
 clq_status clq_context_get_cl(const clq_context *ctx, cl_context *cl_ctx, cl_command_queue *queue,
