@@ -41,11 +41,10 @@ static int as_rows(const clq_tensor *t, size_t cols, size_t *ld) {
 static clq_status rows_span(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *ti,
                             size_t cols, int role, clq_span *span, size_t *ld, int *staged,
                             clq_pass pass) {
-    size_t esize = (size_t)clq__dtype_bits(t->dtype) / 8;
     *staged = 0;
     if (as_rows(t, cols, ld)) {
         span->buf = t->buffer;
-        span->offset = t->offset * esize;
+        span->offset = ti->byte_off; /* 0 for an empty view, whatever its offset */
         return CLQ_SUCCESS;
     }
     *staged = 1;
