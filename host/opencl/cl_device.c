@@ -161,7 +161,7 @@ static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options
                  want_p, np);
         return CLQ_ERROR_NO_DEVICE;
     }
-    char last_why[384] = "";
+    char last_why[520] = ""; /* "platform / device: why" fits whole */
     int matched = 0;
     /* device_index without platform_index counts the devices of all platforms in order */
     int global_d = want_p < 0 ? want_d : -1;
