@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # check.sh: the suite under AddressSanitizer + UBSan (built with gcc, then clang), then
-# the CPU-path tests under valgrind memcheck. Slow; run before calling an op done (not part of CI).
+# the CPU-path tests under valgrind memcheck, then a bounded run of the fuzz target per
+# backend mode. Slow; run before calling an op done (not part of CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -28,5 +29,10 @@ for t in $build/tests/test_*; do
   echo "valgrind: $t"
   valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
     --trace-children=yes "$t" --jobs 1 --filter "*/*_cpu" >"$t.vg.log" 2>&1 || { fail=1; tail -40 "$t.vg.log"; }
+done
+# The libFuzzer target over the public API (tests/fuzz/run.sh; clang, ASan + UBSan):
+# CLQ_FUZZ_SECONDS per mode (default 60). Issue 7's long run: tests/fuzz/run.sh MODE 1800.
+for mode in cpu opencl diff; do
+  bash tests/fuzz/run.sh $mode "${CLQ_FUZZ_SECONDS:-60}" || fail=1
 done
 exit $fail
