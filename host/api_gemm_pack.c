@@ -65,25 +65,24 @@ static clq_status copy_b_qparams(clq_context *ctx, const clq_qparams *qp, size_t
                                  clq_packed_weights *w) {
     int qmin, qmax;
     clq__qrange(w->btype, 0, &qmin, &qmax);
+    /* the arrays are checked before any allocation sized by count */
+    clq_span zspan = {NULL, 0}, sspan = {NULL, 0};
+    clq_status st = CLQ_SUCCESS;
+    if (qp->zero_point)
+        st = clq__check_array(ctx, qp->zero_point, "qp->zero_point", qp->zero_point_offset, count,
+                              4, &zspan);
+    if (st == CLQ_SUCCESS && qp->scale)
+        st = clq__check_array(ctx, qp->scale, "qp->scale", qp->scale_offset, count, 4, &sspan);
+    if (st != CLQ_SUCCESS) return st;
     int32_t *z = calloc(count, sizeof *z);
     float *s = qp->scale ? malloc(count * sizeof *s) : NULL;
-    clq_span span;
-    clq_status st = CLQ_SUCCESS;
     if (!z || (qp->scale && !s)) {
         st = clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory packing weights");
         goto done;
     }
-    if (qp->zero_point) {
-        st = clq__check_array(ctx, qp->zero_point, "qp->zero_point", qp->zero_point_offset, count,
-                              4, &span);
-        if (st == CLQ_SUCCESS) st = clq_buffer_read(span.buf, span.offset, count * 4, z);
-        if (st != CLQ_SUCCESS) goto done;
-    }
-    if (qp->scale) {
-        st = clq__check_array(ctx, qp->scale, "qp->scale", qp->scale_offset, count, 4, &span);
-        if (st == CLQ_SUCCESS) st = clq_buffer_read(span.buf, span.offset, count * 4, s);
-        if (st != CLQ_SUCCESS) goto done;
-    }
+    if (zspan.buf) st = clq_buffer_read(zspan.buf, zspan.offset, count * 4, z);
+    if (st == CLQ_SUCCESS && sspan.buf) st = clq_buffer_read(sspan.buf, sspan.offset, count * 4, s);
+    if (st != CLQ_SUCCESS) goto done;
     w->zb_all_zero = 1;
     w->max_dev = 0;
     int shift = w->btype == CLQ_U8 ? 128 : 0;
