@@ -29,7 +29,9 @@ export FUZZ_BACKEND=$mode CLQ_CACHE_DIR=$work/clq-cache POCL_CACHE_DIR=$work/poc
 # LLVM's own signal stacks in compiler threads upset ASan's: ASan keeps none.
 leaks=0
 [[ $mode == cpu ]] && leaks=1
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=$leaks:use_sigaltstack=0:abort_on_error=1}
+# A huge staging request (a broadcast view of 2^40 elements) must come back as
+# CLQ_ERROR_OUT_OF_MEMORY, as malloc would answer outside ASan.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=$leaks:use_sigaltstack=0:abort_on_error=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 if [[ ${1:-} =~ ^[0-9]+$ ]]; then
   secs=$1
