@@ -18,6 +18,11 @@ void clq_gemm_options_init(clq_gemm_options *o) {
  * leading dims collapse into one and its last dim is unit-stride. */
 static int as_rows(const clq_tensor *t, size_t cols, size_t *ld) {
     int last = t->ndim - 1;
+    for (int d = 0; d <= last; d++)
+        if (t->shape[d] == 0) { /* nothing is read or written: any stride will do */
+            *ld = cols;
+            return 1;
+        }
     if (cols > 1 && t->strides[last] != 1) return 0;
     size_t len = 1; /* rows seen so far (inner to outer) */
     ptrdiff_t inner = 0;
@@ -28,8 +33,10 @@ static int as_rows(const clq_tensor *t, size_t cols, size_t *ld) {
             if (t->strides[d] < (ptrdiff_t)cols || (cols == 0 && t->strides[d] < 1)) return 0;
             inner = t->strides[d];
             *ld = (size_t)inner;
-        } else if (t->strides[d] != inner * (ptrdiff_t)len) {
-            return 0;
+        } else {
+            ptrdiff_t want;
+            if (__builtin_mul_overflow(inner, (ptrdiff_t)len, &want) || t->strides[d] != want)
+                return 0;
         }
         len *= t->shape[d];
     }
@@ -332,6 +339,11 @@ static clq_status gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams 
                         "the requantization multiplier a_qp->scale * max b scale / c scale = "
                         "%g * %g / %g is not finite in f32",
                         (double)sa, (double)w->sb_max, (double)sc);
+    if (st == CLQ_SUCCESS && o->a_rowsums) { /* checked even when M or N is 0 */
+        clq_span rs;
+        st = clq__check_array(ctx, o->a_rowsums, "options->a_rowsums", o->a_rowsums_offset, op.m,
+                              4, &rs);
+    }
     if (st == CLQ_SUCCESS) st = check_overlap(ctx, a, &ai, c, &ci, o, &op);
     if (st != CLQ_SUCCESS || op.m == 0 || op.n == 0) return st;
 

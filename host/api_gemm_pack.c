@@ -1,6 +1,7 @@
 /* api_gemm_pack.c: clq_weights_pack and the packed weights' life cycle, the int32
  * bound on K (clq_gemm_max_k) and TFLite's clq_quantize_multiplier. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,9 @@ static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_
     st = check_b_qparams(ctx, b, qp, tr ? 1 : 0, &count);
     if (st != CLQ_SUCCESS) return st;
 
+    size_t n = b->shape[tr ? 1 : 0];
+    if (n > (size_t)PTRDIFF_MAX / 4) /* its int32 column sums could not be addressed */
+        return clq__error(ctx, CLQ_ERROR_OVERFLOW, "b: N = %zu output channels is too many", n);
     clq_packed_weights *w = calloc(1, sizeof *w);
     if (!w) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory packing weights");
     w->ctx = ctx;

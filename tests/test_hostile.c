@@ -154,6 +154,62 @@ TC_BACKEND_TEST(hostile, gemm_k0_far_away) {
     clq_buffer_destroy(cb);
 }
 
+/* An empty A of rank 3 with strides near 2^62 (found by fuzz_api: the row-stride
+ * test multiplied them, a signed overflow under UBSan); weights so wide that their
+ * column sums cannot be addressed; row sums that overrun are refused even when M or
+ * N is 0 and nothing would read them. */
+TC_BACKEND_TEST(hostile, gemm_empty_a_huge_strides_and_sizes) {
+    clq_buffer *ab = tc_buffer(ctx, 16, NULL), *bb = tc_buffer(ctx, 16, NULL);
+    clq_buffer *cb = tc_buffer(ctx, 4 * 48 * 3, NULL), *rb = tc_buffer(ctx, 8, NULL);
+    const size_t ashape[3] = {3, 16, 0}, bshape[2] = {3, 0}, cshape[3] = {3, 16, 3};
+    clq_tensor a, b, c;
+    clq_tensor_init(&a, CLQ_S8, 3, ashape, ab);
+    a.strides[0] = (ptrdiff_t)1 << 62, a.strides[1] = -((ptrdiff_t)1 << 62), a.strides[2] = 1;
+    clq_tensor_init(&b, CLQ_S8, 2, bshape, bb);
+    clq_tensor_init(&c, CLQ_S32, 3, cshape, cb);
+    clq_qparams bq, aq;
+    clq_qparams_init(&bq);
+    bq.qtype = CLQ_S8;
+    clq_qparams_init(&aq);
+    aq.qtype = CLQ_S8;
+    clq_packed_weights *w = NULL;
+    TC_OK(ctx, clq_weights_pack(ctx, &b, &bq, 0, &w));
+    TC_OK(ctx, clq_gemm(ctx, &a, &aq, w, NULL, &c));
+    int32_t out[48 * 3];
+    tc_read(cb, sizeof out, out);
+    for (int i = 0; i < 48 * 3; i++) cr_assert_eq(out[i], 0, "C[%d] = %d", i, out[i]);
+
+    /* row sums of 48 rows in an 8-byte buffer, with N = 0 (nothing computed) */
+    clq_packed_weights *w0 = NULL;
+    const size_t b0shape[2] = {0, 0}, c0shape[3] = {3, 16, 0};
+    clq_tensor b0, c0;
+    clq_tensor_init(&b0, CLQ_S8, 2, b0shape, bb);
+    clq_tensor_init(&c0, CLQ_S32, 3, c0shape, cb);
+    TC_OK(ctx, clq_weights_pack(ctx, &b0, &bq, 0, &w0));
+    clq_gemm_options o;
+    clq_gemm_options_init(&o);
+    o.a_rowsums = rb;
+    clq_status st = clq_gemm(ctx, &a, &aq, w0, &o, &c0);
+    cr_assert(st == CLQ_ERROR_OUT_OF_BOUNDS && tc_names(clq_context_error_message(ctx), "options->a_rowsums"),
+              "overrunning row sums with N = 0: %s (%s)", clq_status_string(st),
+              clq_context_error_message(ctx));
+
+    /* [2^62, 0] weights: 2^62 int32 column sums wrap size_t */
+    const size_t bhuge[2] = {(size_t)1 << 62, 0};
+    clq_tensor bh;
+    clq_tensor_init(&bh, CLQ_S8, 2, bhuge, bb);
+    clq_packed_weights *wh = NULL;
+    st = clq_weights_pack(ctx, &bh, &bq, 0, &wh);
+    cr_assert(st == CLQ_ERROR_OVERFLOW && wh == NULL, "[2^62, 0] weights: %s (%s)",
+              clq_status_string(st), clq_context_error_message(ctx));
+    clq_weights_destroy(w);
+    clq_weights_destroy(w0);
+    clq_buffer_destroy(ab);
+    clq_buffer_destroy(bb);
+    clq_buffer_destroy(cb);
+    clq_buffer_destroy(rb);
+}
+
 /* ---- TRUSTED parameters out of range ------------------------------------- */
 
 /* Every backend and CPU kernel set present: [0..2] the CPU path with CLQ_CPU_ISA
