@@ -67,6 +67,28 @@ const char *clq__cl_error_name(cl_int err);
 /* Fills impl->tuning and impl->options for impl->device (cl_tuning.c). */
 void clq__cl_choose_tuning(clq_cl_impl *impl);
 
+/* What the tuning choice reads from a device. clq__cl_choose_tuning fills one from
+ * clGetDeviceInfo; tests/offline_options.c describes devices that are not here, so
+ * the offline compile (scripts/offline-compile.sh) builds the options the host would. */
+typedef struct clq_cl_device_desc {
+    const char *name;          /* "<platform name> <device name>" */
+    cl_device_type type;       /* CL_DEVICE_TYPE */
+    cl_uint native_int_width;  /* CL_DEVICE_NATIVE_VECTOR_WIDTH_INT */
+    const char *extensions;    /* CL_DEVICE_EXTENSIONS */
+    cl_bitfield dot_caps;      /* CL_DEVICE_INTEGER_DOT_PRODUCT_CAPABILITIES_KHR (0: none) */
+    cl_uint nv_cc_major, nv_cc_minor; /* CL_DEVICE_COMPUTE_CAPABILITY_*_NV (0: none) */
+} clq_cl_device_desc;
+/* The tuning table: its rows, one row, and the row a device gets (first match). */
+size_t clq__cl_tuning_rows(void);
+const clq_cl_tuning *clq__cl_tuning_at(size_t row);
+size_t clq__cl_tuning_pick(const clq_cl_device_desc *d);
+/* The int8 dot product a device has: 0 none, 1 cl_khr_integer_dot_product, 2 NVIDIA dp4a. */
+int clq__cl_dot_kind(const clq_cl_device_desc *d);
+/* The build options of every program for a tuning row and GEMM variant (dot_native
+ * as clq__cl_dot_kind; portable: CLQ_GEMM_PORTABLE). 0, or -1 if size was too small. */
+int clq__cl_build_options(char *out, size_t size, const clq_cl_tuning *t, int dot_native,
+                          int portable);
+
 /* Completes a context whose impl has platform/device/context/queue set: queries
  * names, checks the device, fills ctx->ops/device_name (cl_device.c). On failure
  * writes why into reason and leaves the cl objects to the caller. */
