@@ -1,6 +1,15 @@
 /* common.cl: helpers every clquant program shares (prepended to each other kernels/<name>.cl
  * at build time): the numerics of docs/NUMERICS.md, input loads, granule walks. */
 #pragma OPENCL FP_CONTRACT OFF
+/* clang on x86 without AVX-512 (POCL on an AVX2 host) warns at every call that passes
+ * or returns a 16-wide vector by value that this "changes the ABI" (-Wpsabi); POCL prints
+ * "N warnings generated." on the user's stderr. The ABI in question is that of calls
+ * between objects built with different target features; a program here is one module
+ * built with one set, and no kernel takes a vector argument, so nothing can disagree.
+ * (What 16-wide vectors cost on AVX2 is a speed question, not this warning's.) */
+#if defined(__clang__) && defined(__x86_64__)
+#pragma clang diagnostic ignored "-Wpsabi"
+#endif
 
 /* Tuning knobs; the host passes per-device values (host/opencl/cl_tuning.c). */
 #ifndef CLQ_QUANT_CHUNK

@@ -313,7 +313,10 @@ inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) {
     return acc + convert_int8(a.even) * convert_int8(b.even) +
            convert_int8(a.odd) * convert_int8(b.odd);
 }
-inline uint4 acc_cols(acc_t acc, int h) { return as_uint4(acc.even + acc.odd); }
+inline uint4 acc_cols(acc_t acc, int h) {
+    (void)h; /* one accumulator holds 4 columns here */
+    return as_uint4(acc.even + acc.odd);
+}
 #endif
 #define NV (NR / VC) /* accumulators per row */
 #if NR % VC != 0
@@ -477,9 +480,12 @@ kernel void gemm_tile1(const global uchar *A, ulong a_off, ulong lda, const glob
 #if CLQ_GEMM_DOT_NATIVE == 1
 inline int dot4(uint a, uint b, int acc) { return acc + dot(as_char4(a), as_char4(b)); }
 #elif CLQ_GEMM_DOT_NATIVE == 2
+/* Inline PTX. `__asm__`, not `asm`: clang's OpenCL C has no `asm` keyword ("use of
+ * undeclared identifier 'asm'"), the GNU spelling is a keyword in every mode (the
+ * offline compile, scripts/offline-compile.sh, runs this through ptxas). */
 inline int dot4(uint a, uint b, int acc) {
     int r;
-    asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    __asm__("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
 #else

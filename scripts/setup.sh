@@ -4,9 +4,12 @@
 #   scripts/setup.sh --bench  also the benchmark peers (CLBlast, oneDNN, OpenBLAS, gemmlowp)
 set -euo pipefail
 # clang + its sanitizer runtime (libclang-rt-dev: Debian's default clang version's
-# libclang-rt-N-dev) for scripts/test.sh's ASan + UBSan build.
+# libclang-rt-N-dev) for scripts/test.sh's ASan + UBSan build; clang-15 and libclc-15
+# (libclc's NVIDIA PTX and AMD GCN builtins, built by LLVM 15) for the offline compile
+# of the kernels (ctest offline_compile, scripts/offline-compile.sh). ptxas is not a
+# Debian package here: it comes from the CUDA toolkit where one is installed.
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-      libcriterion-dev clang libclang-rt-dev)
+      libcriterion-dev clang libclang-rt-dev clang-15 libclc-15)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libclblast-dev libdnnl-dev libopenblas-dev libgemmlowp-dev)
 fi

@@ -1,0 +1,34 @@
+# offline_compile.cmake (included from the top-level CMakeLists.txt with the tests):
+#   offline_compile  every kernel program, with the build options of every tuning row
+#                    and GEMM variant the host can pick (tests/offline_options.c prints
+#                    them from the library's own code), compiled by clang for NVIDIA PTX
+#                    (then ptxas), AMD GCN and x86 (scripts/offline-compile.sh); fails on
+#                    any error or warning, skipped (77) where clang or libclc is missing.
+#   build_warnings   every program built on the OpenCL device here, with the options the
+#                    library picks for it: fails on a build log or stderr that is not
+#                    empty (tests/build_warnings.c).
+# Neither runs in a sanitizer build: they check the kernels, not the host code, and the
+# Release build of the same tree runs them (scripts/test.sh runs both builds).
+add_executable(clq_offline_options ${PROJECT_SOURCE_DIR}/tests/offline_options.c)
+add_executable(clq_build_warnings ${PROJECT_SOURCE_DIR}/tests/build_warnings.c)
+foreach(t clq_offline_options clq_build_warnings)
+  target_compile_options(${t} PRIVATE ${CLQ_C_FLAGS})
+  target_compile_definitions(${t} PRIVATE _GNU_SOURCE CL_TARGET_OPENCL_VERSION=120)
+  target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/host
+    ${PROJECT_SOURCE_DIR}/host/opencl ${CLQ_GEN_DIR})
+  # The static library: these use its internal (hidden) functions.
+  target_link_libraries(${t} PRIVATE clquant_static)
+endforeach()
+
+if(NOT CLQ_SANITIZE)
+  add_test(NAME offline_compile
+    COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/offline-compile.sh
+            --options $<TARGET_FILE:clq_offline_options> --kernels ${PROJECT_SOURCE_DIR}/kernels
+            --work ${PROJECT_BINARY_DIR}/offline-compile)
+  set_tests_properties(offline_compile PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+  # A fresh POCL cache: a cached program is not compiled, so it would print nothing.
+  add_test(NAME build_warnings
+    COMMAND ${CMAKE_COMMAND} -E env POCL_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache/pocl-build_warnings
+            $<TARGET_FILE:clq_build_warnings>)
+  set_tests_properties(build_warnings PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)
+endif()
