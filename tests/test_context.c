@@ -56,6 +56,59 @@ Test(context, cpu_by_option) {
     clq_context_destroy(ctx);
 }
 
+/* The level word of a CPU device name, "cpu (LEVEL, N threads; ...)", as an index
+ * into CLQ_CPU_ISA's levels in docs/API.md's order (-1: not a level). */
+static int cpu_level_index(clq_context *ctx, char *name, size_t size) {
+    static const char *levels[] = {"portable", "neon", "neon-dot", "avx2", "avx2-vnni",
+                                   "avx512", "avx512-vnni", "amx"};
+    snprintf(name, size, "%s", clq_context_device_name(ctx));
+    size_t len = strncmp(name, "cpu (", 5) == 0 ? strcspn(name + 5, ",") : 0;
+    for (int i = 0; i < (int)(sizeof levels / sizeof *levels); i++)
+        if (len == strlen(levels[i]) && strncmp(name + 5, levels[i], len) == 0) return i;
+    return -1;
+}
+
+static clq_context *cpu_with_isa(const char *isa) {
+    if (isa) setenv("CLQ_CPU_ISA", isa, 1);
+    else unsetenv("CLQ_CPU_ISA");
+    clq_context_options o = env_options(CLQ_BACKEND_CPU);
+    o.flags = CLQ_CONTEXT_IGNORE_ENV; /* CLQ_CPU_ISA is read all the same */
+    return tc_context_opts(&o);
+}
+
+/* CLQ_CPU_ISA caps the kernel sets at a level, never above the CPU's own; unknown
+ * names are ignored; portable runs portable kernels in every family. */
+Test(context, cpu_isa_caps_the_level) {
+    char native[256], got[256];
+    clq_context *ctx = cpu_with_isa(NULL);
+    int top = cpu_level_index(ctx, native, sizeof native);
+    clq_context_destroy(ctx);
+    cr_assert(top >= 0, "device name \"%s\" does not start with a level", native);
+    static const char *same[] = {"", "native", "bogus", "AVX2"};
+    for (int i = 0; i < 4; i++) {
+        ctx = cpu_with_isa(same[i]);
+        cpu_level_index(ctx, got, sizeof got);
+        clq_context_destroy(ctx);
+        cr_assert_str_eq(got, native, "CLQ_CPU_ISA=\"%s\"", same[i]);
+    }
+    ctx = cpu_with_isa("portable");
+    cr_assert_eq(cpu_level_index(ctx, got, sizeof got), 0, "\"%s\"", got);
+    cr_assert(strstr(got, "avx") == NULL && strstr(got, "neon") == NULL, "\"%s\"", got);
+    smoke(ctx);
+    clq_context_destroy(ctx);
+    static const char *asked[] = {"portable", "neon", "neon-dot", "avx2", "avx2-vnni",
+                                  "avx512", "avx512-vnni", "amx"};
+    for (int i = 0; i < 8; i++) {
+        ctx = cpu_with_isa(asked[i]);
+        int at = cpu_level_index(ctx, got, sizeof got);
+        smoke(ctx);
+        clq_context_destroy(ctx);
+        cr_assert(at >= 0 && at <= i && at <= top, "CLQ_CPU_ISA=%s on \"%s\" gave \"%s\"", asked[i],
+                  native, got);
+    }
+    unsetenv("CLQ_CPU_ISA");
+}
+
 Test(context, cpu_by_env) {
     static const clq_backend asked[] = {CLQ_BACKEND_AUTO, CLQ_BACKEND_OPENCL};
     for (int i = 0; i < 2; i++) {

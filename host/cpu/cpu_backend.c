@@ -1,14 +1,11 @@
-/* cpu_backend.c: the CPU backend's table, its construction (thread pool, ISA
- * choice) and its buffers, which are plain 64-byte aligned host memory. */
+/* cpu_backend.c: the CPU backend's table, its construction (thread pool, kernel
+ * sets from the registry) and its buffers, which are plain 64-byte aligned host memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cpu_internal.h"
-#if CLQ_CPU_X86
-#include <cpuid.h>
-#endif
 
 static void cpu_destroy(clq_context *ctx) {
     clq_cpu_state *st = ctx->impl;
@@ -78,44 +75,6 @@ static const clq_backend_ops cpu_ops = {
     clq__cpu_gemm,
 };
 
-#if CLQ_CPU_X86
-/* CPUID leaf 1 ECX: f16c (bit 29; clang 14/15 reject "f16c" in
- * __builtin_cpu_supports) and OSXSAVE (bit 27), and XCR0: which register
- * state the OS saves (SSE|AVX = 0x6, plus opmask and ZMM for AVX-512 = 0xe6).
- * A feature the OS does not save is unusable whatever CPUID says. */
-static void cpuid_bits(int *f16c, unsigned *xcr0) {
-    unsigned a, b, c, d;
-    *f16c = 0;
-    *xcr0 = 0;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return;
-    *f16c = (c >> 29) & 1;
-    if ((c >> 27) & 1) {
-        unsigned lo, hi;
-        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        *xcr0 = lo;
-    }
-}
-#endif
-
-static clq_cpu_isa detect_isa(void) {
-#if !CLQ_CPU_X86
-    return CLQ_CPU_PORTABLE;
-#else
-    int f16c;
-    unsigned xcr0;
-    cpuid_bits(&f16c, &xcr0);
-    __builtin_cpu_init();
-    if ((xcr0 & 0xe6) == 0xe6 && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq") && f16c)
-        return CLQ_CPU_AVX512;
-    if ((xcr0 & 0x6) == 0x6 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        f16c)
-        return CLQ_CPU_AVX2;
-    return CLQ_CPU_PORTABLE;
-#endif
-}
-
 /* Output bytes from which kernels use non-temporal stores (see
  * CLQ_CPU_STREAM_MIN_DEFAULT); CLQ_CPU_STREAM_MIN=<bytes> overrides it, so
  * tests reach the streaming paths with small tensors. Like CLQ_CPU_ISA it is a
@@ -134,23 +93,14 @@ static size_t stream_threshold(void) {
     return CLQ_CPU_STREAM_MIN_DEFAULT;
 }
 
-static const char *isa_name(clq_cpu_isa isa) {
-    return isa == CLQ_CPU_AVX512 ? "avx512" : isa == CLQ_CPU_AVX2 ? "avx2" : "portable";
-}
-
 clq_status clq__cpu_init(clq_context *ctx, const clq_context_options *opts) {
     (void)opts; /* the CPU path has no per-context option beyond the thread count */
-    clq_cpu_isa isa = detect_isa();
-    /* CLQ_CPU_ISA=portable|avx2|avx512 lowers the kernel set (tests, bisecting);
-     * it never raises it above what the CPU has */
+    clq_cpu_caps caps = clq__cpu_caps_detect();
+    /* CLQ_CPU_ISA=<level> caps the kernels at that level's set (tests, bisecting):
+     * it never raises them above what the CPU has; an unknown name is ignored */
     const char *want = getenv("CLQ_CPU_ISA");
-    if (want && *want) {
-        clq_cpu_isa w = !strcmp(want, "portable") ? CLQ_CPU_PORTABLE
-                        : !strcmp(want, "avx2")   ? CLQ_CPU_AVX2
-                        : !strcmp(want, "avx512") ? CLQ_CPU_AVX512
-                                                  : isa;
-        if (w < isa) isa = w;
-    }
+    clq_cpu_caps level;
+    if (want && *want && clq__cpu_caps_level(want, &level)) caps &= level;
     /* cpu_threads 0: one per online core; any count is capped at 4 per online core
      * and at 1024 (more threads than that only cost memory and scheduling) */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -165,12 +115,16 @@ clq_status clq__cpu_init(clq_context *ctx, const clq_context_options *opts) {
         free(st);
         return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: cannot allocate the thread pool");
     }
-    st->isa = isa;
+    st->caps = caps;
+    clq__cpu_kernels_resolve(caps, &st->k);
     st->stream_min = stream_threshold();
     ctx->ops = &cpu_ops;
     ctx->impl = st;
     int got = clq__cpu_pool_threads(st->pool);
-    snprintf(ctx->device_name, sizeof ctx->device_name, "cpu (%s, %d thread%s)", isa_name(isa), got,
-             got == 1 ? "" : "s");
+    char sets[192];
+    clq__cpu_kernels_describe(&st->k, sets, sizeof sets);
+    /* the level first, then the thread count after the first comma (tests parse it) */
+    snprintf(ctx->device_name, sizeof ctx->device_name, "cpu (%s, %d thread%s; %s)",
+             clq__cpu_caps_level_name(caps), got, got == 1 ? "" : "s", sets);
     return CLQ_SUCCESS;
 }

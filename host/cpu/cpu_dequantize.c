@@ -90,16 +90,6 @@ static void dq_chunk(void *arg, size_t chunk) {
     if (j->flags & CLQ_CPU_DQ_STREAM) clq__cpu_store_fence();
 }
 
-static const clq_cpu_dqkernels *pick(clq_cpu_isa isa) {
-#if CLQ_CPU_X86
-    if (isa == CLQ_CPU_AVX512) return &clq__cpu_dqk_avx512;
-    if (isa == CLQ_CPU_AVX2) return &clq__cpu_dqk_avx2;
-#else
-    (void)isa;
-#endif
-    return &clq__cpu_dqk_portable;
-}
-
 clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass) {
     if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
     clq_cpu_state *st = ctx->impl;
@@ -109,7 +99,7 @@ clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, cl
      * points' range */
     int flags = op->qtype == CLQ_U8 || op->qtype == CLQ_U4 ? CLQ_CPU_DQ_UNSIGNED : 0;
     if (four) flags |= CLQ_CPU_DQ_FOUR;
-    dqjob j = {pick(st->isa),
+    dqjob j = {st->k.dequantize,
                &op->lay,
                clq__cpu_span_ptr(op->q),
                clq__cpu_span_ptr(op->y),

@@ -26,16 +26,6 @@
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
-static const clq_cpu_gemm_kernel *pick_kernel(clq_cpu_isa isa) {
-#if CLQ_CPU_X86
-    if (isa == CLQ_CPU_AVX512) return &clq__cpu_gemm_avx512;
-    if (isa == CLQ_CPU_AVX2) return &clq__cpu_gemm_avx2;
-#else
-    (void)isa;
-#endif
-    return &clq__cpu_gemm_portable;
-}
-
 /* ---- packing B ---------------------------------------------------------- */
 
 #define PACK_ROWS ((size_t)64)
@@ -250,8 +240,8 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
     if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
     gemm_job j;
     memset(&j, 0, sizeof j);
-    j.kern = pick_kernel(st->isa);
-    j.epi_rows = clq__cpu_gemm_epi_rows(st->isa);
+    j.kern = st->k.gemm;
+    j.epi_rows = st->k.gemm_epi;
     clq__cpu_gemm_epi_init(op, &j.epi);
     j.a = clq__cpu_span_ptr(op->a);
     j.lda = op->lda;

@@ -168,7 +168,7 @@ static inline __attribute__((always_inline)) void epi_rows(
 }
 
 #define EPI_ROWS(TARGET, NAME)                                                                  \
-    TARGET static void NAME(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,             \
+    TARGET void NAME(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,             \
                             const int32_t *acc, size_t ldacc, size_t m0, size_t rows, size_t n0, \
                             size_t cols) {                                                      \
         epi_rows(e, t, acc, ldacc, m0, rows, n0, cols);                                         \
@@ -176,18 +176,8 @@ static inline __attribute__((always_inline)) void epi_rows(
 
 /* The same loops compiled per ISA, as the micro-kernels are: the fixed-point stage
  * needs 64-bit lane products and per-lane shifts that the baseline lacks. */
-EPI_ROWS(, epi_rows_portable)
+EPI_ROWS(, clq__cpu_gemm_epi_portable)
 #if CLQ_CPU_X86
-EPI_ROWS(CLQ_T256, epi_rows_avx2)
-EPI_ROWS(CLQ_T512, epi_rows_avx512)
+EPI_ROWS(CLQ_T256, clq__cpu_gemm_epi_avx2)
+EPI_ROWS(CLQ_T512, clq__cpu_gemm_epi_avx512)
 #endif
-
-clq_cpu_gemm_epi_fn clq__cpu_gemm_epi_rows(clq_cpu_isa isa) {
-#if CLQ_CPU_X86
-    if (isa == CLQ_CPU_AVX512) return epi_rows_avx512;
-    if (isa == CLQ_CPU_AVX2) return epi_rows_avx2;
-#else
-    (void)isa;
-#endif
-    return epi_rows_portable;
-}

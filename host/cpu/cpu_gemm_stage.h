@@ -45,11 +45,17 @@ typedef struct clq_cpu_gemm_cols {
 void clq__cpu_gemm_epi_init(const clq_gemm_op *op, clq_cpu_gemm_epi *e);
 void clq__cpu_gemm_epi_cols(const clq_cpu_gemm_epi *e, size_t n0, size_t cols,
                             const clq_cpu_gemm_cols *t);
-/* Writes C[m0 + i][n0 + j] for i < rows, j < cols from acc[i * ldacc + j]. */
-typedef void (*clq_cpu_gemm_epi_fn)(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,
-                                    const int32_t *acc, size_t ldacc, size_t m0, size_t rows,
-                                    size_t n0, size_t cols);
-/* That function compiled for isa. */
-clq_cpu_gemm_epi_fn clq__cpu_gemm_epi_rows(clq_cpu_isa isa);
+/* The clq_cpu_gemm_epi_fn (cpu_registry.h) compiled per ISA; the registry picks one. */
+void clq__cpu_gemm_epi_portable(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,
+                                const int32_t *acc, size_t ldacc, size_t m0, size_t rows,
+                                size_t n0, size_t cols);
+#if CLQ_CPU_X86
+void clq__cpu_gemm_epi_avx2(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,
+                            const int32_t *acc, size_t ldacc, size_t m0, size_t rows, size_t n0,
+                            size_t cols);
+void clq__cpu_gemm_epi_avx512(const clq_cpu_gemm_epi *e, const clq_cpu_gemm_cols *t,
+                              const int32_t *acc, size_t ldacc, size_t m0, size_t rows,
+                              size_t n0, size_t cols);
+#endif
 
 #endif

@@ -1,11 +1,12 @@
-/* cpu_internal.h: the CPU backend's state and the per-ISA kernel tables that the
- * op drivers (cpu_quantize.c, cpu_dequantize.c, cpu_minmax.c) call, and the ops. */
+/* cpu_internal.h: the CPU backend's state, the kernel-set interfaces that the op
+ * drivers (cpu_quantize.c, cpu_dequantize.c, cpu_minmax.c) call, and the ops. */
 #ifndef CLQ_CPU_INTERNAL_H
 #define CLQ_CPU_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu_registry.h"
 #include "cpu_threads.h"
 #include "internal.h"
 
@@ -15,8 +16,6 @@
 #else
 #define CLQ_CPU_X86 0
 #endif
-
-typedef enum clq_cpu_isa { CLQ_CPU_PORTABLE = 0, CLQ_CPU_AVX2 = 1, CLQ_CPU_AVX512 = 2 } clq_cpu_isa;
 
 /* Elements per chunk of parallel work: 64 KiB of f32 input, even so that no
  * two chunks share a byte of 4-bit data. */
@@ -41,7 +40,8 @@ static inline void clq__cpu_store_fence(void) {
 
 typedef struct clq_cpu_state {
     clq_cpu_pool *pool;
-    clq_cpu_isa isa;
+    clq_cpu_caps caps;  /* what the kernels may use: the CPU's, capped by CLQ_CPU_ISA */
+    clq_cpu_kernels k;  /* resolved from the registry at context creation */
     size_t stream_min; /* output bytes from which non-temporal stores are used */
 } clq_cpu_state;
 

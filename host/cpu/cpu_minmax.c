@@ -139,21 +139,11 @@ static void block_chunk(void *arg, size_t chunk) {
     finish_pairs(j->mn + g0 * l->inner, j->mx + g0 * l->inner, (g1 - g0) * l->inner);
 }
 
-static const clq_cpu_mmkernels *pick(clq_cpu_isa isa) {
-#if CLQ_CPU_X86
-    if (isa == CLQ_CPU_AVX512) return &clq__cpu_mmk_avx512;
-    if (isa == CLQ_CPU_AVX2) return &clq__cpu_mmk_avx2;
-#else
-    (void)isa;
-#endif
-    return &clq__cpu_mmk_portable;
-}
-
 clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op, clq_pass pass) {
     clq_cpu_state *st = ctx->impl;
     const clq_layout *l = &op->lay;
     size_t np = l->nparams, n = l->n;
-    mmjob j = {pick(st->isa), l, op->xtype, clq__cpu_span_ptr(op->x), clq__cpu_dtype_size(op->xtype),
+    mmjob j = {st->k.minmax, l, op->xtype, clq__cpu_span_ptr(op->x), clq__cpu_dtype_size(op->xtype),
                clq__cpu_span_ptr(op->min), clq__cpu_span_ptr(op->max), NULL, NULL, 0, 0};
     if (n == 0) {
         if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS;

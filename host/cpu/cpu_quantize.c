@@ -111,23 +111,13 @@ static int even_segments(const clq_layout *l) {
     return l->inner == 1 && l->block % 2 == 0 && l->axis_len % 2 == 0;
 }
 
-static const clq_cpu_qkernels *pick(clq_cpu_isa isa) {
-#if CLQ_CPU_X86
-    if (isa == CLQ_CPU_AVX512) return &clq__cpu_qk_avx512;
-    if (isa == CLQ_CPU_AVX2) return &clq__cpu_qk_avx2;
-#else
-    (void)isa;
-#endif
-    return &clq__cpu_qk_portable;
-}
-
 clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass) {
     if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
     clq_cpu_state *st = ctx->impl;
     if (op->lay.n == 0) return CLQ_SUCCESS;
     int zlo, zhi; /* the zero points' clamp: the qtype's full range */
     clq__qrange(op->qtype, 0, &zlo, &zhi);
-    qjob j = {pick(st->isa),
+    qjob j = {st->k.quantize,
               {op->xtype, (float)op->qmin, (float)op->qmax, op->rounding == CLQ_ROUND_HALF_AWAY,
                op->reciprocal != 0,
                (op->qtype == CLQ_S4 || op->qtype == CLQ_U4 ? op->lay.n / 2 : op->lay.n) >=

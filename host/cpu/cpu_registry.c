@@ -1,0 +1,75 @@
+/* cpu_registry.c: the kernel tables of the CPU path (best first, each ending with
+ * a portable entry) and their resolution against a capability set. */
+#include "cpu_registry.h"
+
+#include <stdio.h>
+
+#include "cpu_gemm_stage.h"
+#include "cpu_internal.h"
+
+#define COUNT(t) (sizeof(t) / sizeof *(t))
+
+static const clq_cpu_quantize_entry clq__cpu_quantize_table[] = {
+#if CLQ_CPU_X86
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_qk_avx512},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_qk_avx2},
+#endif
+    {"portable", 0, &clq__cpu_qk_portable},
+};
+
+static const clq_cpu_dequantize_entry clq__cpu_dequantize_table[] = {
+#if CLQ_CPU_X86
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_dqk_avx512},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_dqk_avx2},
+#endif
+    {"portable", 0, &clq__cpu_dqk_portable},
+};
+
+static const clq_cpu_minmax_entry clq__cpu_minmax_table[] = {
+#if CLQ_CPU_X86
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_mmk_avx512},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_mmk_avx2},
+#endif
+    {"portable", 0, &clq__cpu_mmk_portable},
+};
+
+/* GEMM micro-kernels (cpu_gemm_kernel.h): one line per kernel set. */
+static const clq_cpu_gemm_entry clq__cpu_gemm_table[] = {
+#if CLQ_CPU_X86
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_gemm_avx512},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_gemm_avx2},
+#endif
+    {"portable", 0, &clq__cpu_gemm_portable},
+};
+
+/* GEMM output stages (cpu_gemm_stage.c). */
+static const clq_cpu_gemm_epi_entry clq__cpu_gemm_epi_table[] = {
+#if CLQ_CPU_X86
+    {"avx512", CLQ_CAPS_AVX512, clq__cpu_gemm_epi_avx512},
+    {"avx2", CLQ_CAPS_AVX2, clq__cpu_gemm_epi_avx2},
+#endif
+    {"portable", 0, clq__cpu_gemm_epi_portable},
+};
+
+/* The first entry whose needs caps covers; the last needs nothing, so it always fits. */
+#define RESOLVE(table, caps, field)                                              \
+    do {                                                                         \
+        size_t i_ = 0;                                                           \
+        while (i_ + 1 < COUNT(table) && (table[i_].needs & ~(caps)) != 0) i_++; \
+        k->field = table[i_].k;                                                  \
+        k->field##_name = table[i_].name;                                        \
+    } while (0)
+
+void clq__cpu_kernels_resolve(clq_cpu_caps caps, clq_cpu_kernels *k) {
+    RESOLVE(clq__cpu_quantize_table, caps, quantize);
+    RESOLVE(clq__cpu_dequantize_table, caps, dequantize);
+    RESOLVE(clq__cpu_minmax_table, caps, minmax);
+    RESOLVE(clq__cpu_gemm_table, caps, gemm);
+    RESOLVE(clq__cpu_gemm_epi_table, caps, gemm_epi);
+}
+
+void clq__cpu_kernels_describe(const clq_cpu_kernels *k, char *buf, size_t n) {
+    snprintf(buf, n, "quantize %s, dequantize %s, minmax %s, gemm %s, gemm-epilogue %s",
+             k->quantize_name, k->dequantize_name, k->minmax_name, k->gemm_name,
+             k->gemm_epi_name);
+}
