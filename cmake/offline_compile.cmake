@@ -33,3 +33,8 @@ set_tests_properties(offline_compile PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
 add_test(NAME build_warnings COMMAND clq_build_warnings)
 set_tests_properties(build_warnings PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
   ENVIRONMENT "POCL_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache/pocl-build_warnings")
+# The same on POCL compiling for AVX2 (haswell) on this host: Debian's POCL is built
+# with one kernel library per x86 level and POCL_KERNELLIB_NAME picks one.
+add_test(NAME build_warnings_avx2 COMMAND clq_build_warnings)
+set_tests_properties(build_warnings_avx2 PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
+  ENVIRONMENT "POCL_KERNELLIB_NAME=avx2;POCL_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache/pocl-build_warnings_avx2")

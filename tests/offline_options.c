@@ -14,7 +14,9 @@
  *            that CLQ_GEMM_DOT=1 runs (no other option changes with CLQ_GEMM_DOT).
  *
  * Exits 1 if some tuning row or dot-product kind is picked by no device below (a new
- * row then needs a device here), or if an options string does not fit. */
+ * row then needs a device here), if a row is invalid on a device that picks it
+ * (clq__cl_tuning_check, as context creation runs it), or if an options string
+ * does not fit. */
 #include <stdio.h>
 
 #include "cl_internal.h"
@@ -28,28 +30,51 @@ typedef struct offline_device {
     clq_cl_device_desc desc;
 } offline_device;
 
-/* What these devices report (device type, CL_DEVICE_NATIVE_VECTOR_WIDTH_INT, the
- * extensions the choice reads). Names follow "<platform> <device>". */
+/* What these devices report (device type, native and preferred float vector
+ * widths, the extensions and limits the choice reads). Names follow
+ * "<platform> <device>". */
+#define NV_LIMITS .max_work_group = 1024, .max_work_item = {1024, 1024}, .local_mem = 49152
+#define AMD_LIMITS .max_work_group = 256, .max_work_item = {1024, 1024}, .local_mem = 65536
+#define POCL_LIMITS .max_work_group = 4096, .max_work_item = {4096, 4096}, .local_mem = 1048576
+#define POCL "Portable Computing Language "
 static const offline_device devices[] = {
     /* NVIDIA's driver: cl_nv_device_attribute_query gives the compute capability;
      * dp4a from 6.1. Drivers that also advertise cl_khr_integer_dot_product get the
      * khr variant (it is checked first). */
-    {"nvptx", {"NVIDIA CUDA NVIDIA H200", GPU, 1, "cl_khr_fp64 cl_nv_device_attribute_query", 0, 9, 0}},
-    {"nvptx", {"NVIDIA CUDA NVIDIA GeForce GTX 1080", GPU, 1, "cl_nv_device_attribute_query", 0, 6, 1}},
-    {"nvptx", {"NVIDIA CUDA NVIDIA GeForce GTX 980", GPU, 1, "cl_nv_device_attribute_query", 0, 5, 2}},
-    {"nvptx",
-     {"NVIDIA CUDA NVIDIA L40S", GPU, 1,
-      "cl_nv_device_attribute_query cl_khr_integer_dot_product", KHR_4x8, 8, 9}},
+    {"nvptx", {.name = "NVIDIA CUDA NVIDIA H200", .type = GPU, .native_float_width = 1,
+               .extensions = "cl_khr_fp64 cl_nv_device_attribute_query", .nv_cc_major = 9,
+               NV_LIMITS}},
+    {"nvptx", {.name = "NVIDIA CUDA NVIDIA GeForce GTX 1080", .type = GPU,
+               .native_float_width = 1, .extensions = "cl_nv_device_attribute_query",
+               .nv_cc_major = 6, .nv_cc_minor = 1, NV_LIMITS}},
+    {"nvptx", {.name = "NVIDIA CUDA NVIDIA GeForce GTX 980", .type = GPU,
+               .native_float_width = 1, .extensions = "cl_nv_device_attribute_query",
+               .nv_cc_major = 5, .nv_cc_minor = 2, NV_LIMITS}},
+    {"nvptx", {.name = "NVIDIA CUDA NVIDIA L40S", .type = GPU, .native_float_width = 1,
+               .extensions = "cl_nv_device_attribute_query cl_khr_integer_dot_product",
+               .dot_caps = KHR_4x8, .nv_cc_major = 8, .nv_cc_minor = 9, NV_LIMITS}},
     /* AMD's ROCm OpenCL: with and without the khr dot product. */
-    {"amdgcn",
-     {"AMD Accelerated Parallel Processing gfx90a:sramecc+:xnack-", GPU, 1,
-      "cl_khr_fp64 cl_khr_integer_dot_product", KHR_4x8, 0, 0}},
-    {"amdgcn", {"AMD Accelerated Parallel Processing gfx1100", GPU, 1, "cl_khr_fp64", 0, 0, 0}},
-    /* CPU runtimes: POCL on AVX-512 (this machine) and AVX2 hosts, another CPU runtime. */
-    {"x86-avx512",
-     {"Portable Computing Language pthread-skylake-avx512-AMD EPYC", CPU, 16, "cl_khr_fp64", 0, 0, 0}},
-    {"x86-avx512", {"Intel(R) OpenCL Intel(R) Xeon(R) Platinum 8480+", CPU, 16, "cl_khr_fp64", 0, 0, 0}},
-    {"x86-avx2", {"Portable Computing Language pthread-haswell-AMD EPYC 7551", CPU, 8, "cl_khr_fp64", 0, 0, 0}},
+    {"amdgcn", {.name = "AMD Accelerated Parallel Processing gfx90a:sramecc+:xnack-", .type = GPU,
+                .native_float_width = 1, .extensions = "cl_khr_fp64 cl_khr_integer_dot_product",
+                .dot_caps = KHR_4x8, AMD_LIMITS}},
+    {"amdgcn", {.name = "AMD Accelerated Parallel Processing gfx1100", .type = GPU,
+                .native_float_width = 1, .extensions = "cl_khr_fp64", AMD_LIMITS}},
+    /* CPU runtimes. POCL reports 16-wide native vectors whether it compiles for
+     * AVX-512 or AVX2 (POCL 3.1 on this machine with POCL_KERNELLIB_NAME=avx2), so
+     * its rows follow the LLVM CPU in the device name. */
+    {"x86-avx512", {.name = POCL "pthread-skylake-avx512-AMD EPYC", .type = CPU,
+                    .native_float_width = 16, .preferred_float_width = 16,
+                    .extensions = "cl_khr_fp64", POCL_LIMITS}},
+    {"x86-avx512", {.name = "Intel(R) OpenCL Intel(R) Xeon(R) Platinum 8480+", .type = CPU,
+                    .native_float_width = 16, .preferred_float_width = 1,
+                    .extensions = "cl_khr_fp64", .max_work_group = 8192,
+                    .max_work_item = {8192, 8192}, .local_mem = 32768}},
+    {"x86-avx2", {.name = POCL "pthread-haswell-AMD EPYC 7551", .type = CPU,
+                  .native_float_width = 16, .preferred_float_width = 16,
+                  .extensions = "cl_khr_fp64", POCL_LIMITS}},
+    {"x86-avx2", {.name = POCL "pthread-znver1-AMD EPYC 7551", .type = CPU,
+                  .native_float_width = 8, .preferred_float_width = 8,
+                  .extensions = "cl_khr_fp64", POCL_LIMITS}},
 };
 
 int main(void) {
@@ -60,6 +85,13 @@ int main(void) {
         const offline_device *d = &devices[i];
         size_t row = clq__cl_tuning_pick(&d->desc);
         int dot = clq__cl_dot_kind(&d->desc);
+        char why[300];
+        clq__cl_tuning_check(clq__cl_tuning_at(row), &d->desc, why, sizeof why);
+        if (why[0]) {
+            fprintf(stderr, "offline_options: tuning row %zu (%s) is invalid on %s: %s\n", row,
+                    clq__cl_tuning_name(row), d->desc.name, why);
+            bad = 1;
+        }
         if (row < 64) row_seen[row] = 1;
         dot_seen[dot] = 1;
         for (int portable = 0; portable < 2; portable++) {

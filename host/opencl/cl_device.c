@@ -71,13 +71,16 @@ clq_status clq__cl_finish_init(clq_context *ctx, char *reason, size_t reason_siz
              sizeof impl->driver_version);
     info_str(dev_info, impl->device, CL_DEVICE_VERSION, impl->device_version,
              sizeof impl->device_version);
-    char why[256];
+    char why[400];
     clq__cl_device_check(impl->device, why, sizeof why);
     if (why[0]) {
         snprintf(reason, reason_size, "%s / %s: %s", impl->platform_name, impl->dev_name, why);
         return CLQ_ERROR_NO_DEVICE;
     }
-    clq__cl_choose_tuning(impl);
+    if (clq__cl_choose_tuning(impl, why, sizeof why)) {
+        snprintf(reason, reason_size, "%s / %s: %s", impl->platform_name, impl->dev_name, why);
+        return CLQ_ERROR_NO_DEVICE;
+    }
     snprintf(ctx->device_name, sizeof ctx->device_name, "%.127s / %.120s", impl->platform_name,
              impl->dev_name);
     ctx->ops = &clq__cl_ops;
@@ -101,8 +104,7 @@ static void cl_destroy(clq_context *ctx) {
     ctx->impl = NULL;
 }
 
-/* Case-insensitive substring test. */
-static int contains_ci(const char *hay, const char *needle) {
+int clq__cl_contains_ci(const char *hay, const char *needle) {
     size_t n = strlen(needle);
     for (; *hay; hay++)
         if (!strncasecmp(hay, needle, n)) return 1;
@@ -161,7 +163,7 @@ static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options
                  want_p, np);
         return CLQ_ERROR_NO_DEVICE;
     }
-    char last_why[520] = ""; /* "platform / device: why" fits whole */
+    char last_why[720] = ""; /* "platform / device: why" fits whole */
     int matched = 0;
     /* device_index without platform_index counts the devices of all platforms in order */
     int global_d = want_p < 0 ? want_d : -1;
@@ -193,7 +195,7 @@ static clq_status opencl_init_locked(clq_context *ctx, const clq_context_options
             char dname[128], full[260], why[256];
             info_str(dev_info, devs[di], CL_DEVICE_NAME, dname, sizeof dname);
             snprintf(full, sizeof full, "%s %s", pname, dname);
-            if (want_name && !contains_ci(full, want_name)) continue;
+            if (want_name && !clq__cl_contains_ci(full, want_name)) continue;
             matched = 1;
             clq__cl_device_check(devs[di], why, sizeof why);
             if (why[0]) {
@@ -318,7 +320,22 @@ clq_status clq__cl_span(clq_context *ctx, clq_span s, size_t elem, const char *w
 clq_status clq__cl_run_local(clq_context *ctx, clq_pass pass, cl_kernel k, const char *what,
                              const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global,
                              const size_t *local) {
-    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS;
+    if (pass == CLQ_PASS_PREPARE) {
+        /* A kernel may allow fewer work items per group than the device (registers,
+         * local memory): a tuning row whose group is too large fails here, by name,
+         * before anything is written, not as CL_INVALID_WORK_GROUP_SIZE later. */
+        if (!local) return CLQ_SUCCESS;
+        size_t want = 1, max = 0;
+        for (cl_uint d = 0; d < dims; d++) want *= local[d];
+        cl_int err = clGetKernelWorkGroupInfo(k, clq_cl(ctx)->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                              sizeof max, &max, NULL);
+        if (err == CL_SUCCESS && want > max)
+            return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                              "%s: the tuning's work group of %zu work items is above this "
+                              "kernel's CL_KERNEL_WORK_GROUP_SIZE %zu on this device",
+                              what, want, max);
+        return CLQ_SUCCESS;
+    }
     for (int i = 0; i < nargs; i++) {
         cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (err != CL_SUCCESS)

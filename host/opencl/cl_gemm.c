@@ -102,13 +102,12 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
     size_t g[2], l[2];
     const clq_cl_tuning *t = &impl->tuning;
     if (impl->gemm_dot) {
-        /* blocks of gemm_dot[0] rows x gemm_dot[1] columns, 4 columns and
-         * gemm_dot[0] / gemm_dot[2] rows per work item */
+        /* blocks of bm rows x bn columns, 4 columns and bm / tm rows per work item */
         name = "gemm_dot";
-        l[0] = t->gemm_dot[1] / 4;
-        l[1] = t->gemm_dot[0] / t->gemm_dot[2];
-        g[0] = clq__cl_div_up(op->n, t->gemm_dot[1]) * l[0];
-        g[1] = clq__cl_div_up(op->m, t->gemm_dot[0]) * l[1];
+        l[0] = t->gemm_dot.bn / 4;
+        l[1] = t->gemm_dot.bm / t->gemm_dot.tm;
+        g[0] = clq__cl_div_up(op->n, t->gemm_dot.bn) * l[0];
+        g[1] = clq__cl_div_up(op->m, t->gemm_dot.bm) * l[1];
     } else {
         int small = op->m < t->gemm_small_m;
         name = small ? "gemm_tile1" : "gemm_tile";

@@ -10,18 +10,25 @@
 
 #include "internal.h"
 
-/* Tuning knobs, passed to every program as -D macros (defaults also in the .cl). */
+/* Tuning of one device, passed to every program as -D macros (defaults also in the
+ * .cl); the rows of host/opencl/cl_tuning.c. clq__cl_tuning_check states and checks
+ * what each field must be for the kernels and the device. */
 typedef struct clq_cl_tuning {
+    unsigned vec;          /* floats per vector in min/max per block (CLQ_VEC: 8 or 16) */
     unsigned quant_chunk;  /* elements per work item in quantize/dequantize (multiple of 16) */
     unsigned minmax_chunk; /* elements per work item in min/max (multiple of 16) */
     unsigned copy_chunk;   /* innermost elements per work item in copy_strided */
     size_t local_size;     /* 1D work-group size; 0: let the runtime choose */
-    unsigned gemm_nr;      /* GEMM: columns per packed panel and per work item (multiple of 4) */
+    unsigned gemm_nr;      /* GEMM: columns per packed panel and per work item (multiple of 4
+                              and of the columns per accumulator) */
     unsigned gemm_mr;      /* GEMM: rows per work item */
     unsigned gemm_small_m; /* GEMM: M below this runs the 1-row tile (a stream over B) */
     size_t gemm_local[2];  /* GEMM work-group size (row tiles, panels) */
-    unsigned gemm_dot[4];  /* dot-product variant: block rows, block columns, rows per work
-                              item, quads of K per local-memory stage */
+    struct {
+        unsigned bm, bn; /* block rows and columns of C per work group */
+        unsigned tm;     /* rows per work item (bm / tm work items along M, bn / 4 along N) */
+        unsigned kq;     /* quads of K per local-memory stage */
+    } gemm_dot;          /* the dot-product variant */
 } clq_cl_tuning;
 
 /* Device queries not in every CL header (cl_ext.h names them without the CLQ_ prefix). */
@@ -64,30 +71,50 @@ static inline clq_cl_impl *clq_cl(clq_context *ctx) { return (clq_cl_impl *)ctx-
 /* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *clq__cl_error_name(cl_int err);
 
-/* Fills impl->tuning and impl->options for impl->device (cl_tuning.c). */
-void clq__cl_choose_tuning(clq_cl_impl *impl);
+/* Fills impl->tuning, the GEMM variant and impl->options for impl->device and checks
+ * them (cl_tuning.c); 0, or -1 with why the row cannot run on the device. */
+int clq__cl_choose_tuning(clq_cl_impl *impl, char *why, size_t size);
 
 /* What the tuning choice reads from a device. clq__cl_choose_tuning fills one from
  * clGetDeviceInfo; tests/offline_options.c describes devices that are not here, so
- * the offline compile (scripts/offline-compile.sh) builds the options the host would. */
+ * the offline compile (scripts/offline-compile.sh) builds the options the host would.
+ * A limit of 0 is unknown and not checked. */
 typedef struct clq_cl_device_desc {
     const char *name;          /* "<platform name> <device name>" */
     cl_device_type type;       /* CL_DEVICE_TYPE */
-    cl_uint native_int_width;  /* CL_DEVICE_NATIVE_VECTOR_WIDTH_INT */
+    cl_uint native_float_width;    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT */
+    cl_uint preferred_float_width; /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT */
     const char *extensions;    /* CL_DEVICE_EXTENSIONS */
     cl_bitfield dot_caps;      /* CL_DEVICE_INTEGER_DOT_PRODUCT_CAPABILITIES_KHR (0: none) */
     cl_uint nv_cc_major, nv_cc_minor; /* CL_DEVICE_COMPUTE_CAPABILITY_*_NV (0: none) */
+    size_t max_work_group;     /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t max_work_item[2];   /* CL_DEVICE_MAX_WORK_ITEM_SIZES, first two dimensions */
+    cl_ulong local_mem;        /* CL_DEVICE_LOCAL_MEM_SIZE */
 } clq_cl_device_desc;
-/* The tuning table: its rows, one row, and the row a device gets (first match). */
+/* The tuning table: its rows, one row, its name, and the row a device gets (first match). */
 size_t clq__cl_tuning_rows(void);
 const clq_cl_tuning *clq__cl_tuning_at(size_t row);
+const char *clq__cl_tuning_name(size_t row);
 size_t clq__cl_tuning_pick(const clq_cl_device_desc *d);
-/* The int8 dot product a device has: 0 none, 1 cl_khr_integer_dot_product, 2 NVIDIA dp4a. */
+/* Floats per vector of the ISA the device compiles kernels for: for POCL's CPU device
+ * the LLVM CPU in its name ("pthread-haswell-...": 8; "pthread-skylake-avx512-...":
+ * 16), since POCL reports 16-wide native vectors whatever CPU it compiles for; else
+ * CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT (the preferred width if that is 0), at least 1. */
+unsigned clq__cl_vec_width(const clq_cl_device_desc *d);
+/* Whether tuning row t can run on device d: "" or the first field that cannot,
+ * named as in clq_cl_tuning ("gemm_nr = 20 is not a multiple of 8, ..."). */
+void clq__cl_tuning_check(const clq_cl_tuning *t, const clq_cl_device_desc *d, char *why,
+                          size_t size);
+/* The int8 dot product a device has: 0 none, 1 cl_khr_integer_dot_product, 2 NVIDIA dp4a.
+ * An extension counts only as a whole word of the extension string. */
 int clq__cl_dot_kind(const clq_cl_device_desc *d);
 /* The build options of every program for a tuning row and GEMM variant (dot_native
  * as clq__cl_dot_kind; portable: CLQ_GEMM_PORTABLE). 0, or -1 if size was too small. */
 int clq__cl_build_options(char *out, size_t size, const clq_cl_tuning *t, int dot_native,
                           int portable);
+/* Test-only (tests/test_tuning.c, linked statically; in no public header): when set,
+ * called on the chosen row before it is checked, so a test can make it invalid. */
+extern void (*clq__cl_tuning_test_hook)(clq_cl_tuning *t);
 
 /* Completes a context whose impl has platform/device/context/queue set: queries
  * names, checks the device, fills ctx->ops/device_name (cl_device.c). On failure
@@ -95,6 +122,8 @@ int clq__cl_build_options(char *out, size_t size, const clq_cl_tuning *t, int do
 clq_status clq__cl_finish_init(clq_context *ctx, char *reason, size_t reason_size);
 /* Releases everything in impl (kernels, programs, queue, context) and frees it. */
 void clq__cl_impl_free(clq_cl_impl *impl);
+/* Whether needle is a substring of hay, ignoring case (cl_device.c). */
+int clq__cl_contains_ci(const char *hay, const char *needle);
 /* Why a device cannot be used ("" if it can). */
 void clq__cl_device_check(cl_device_id dev, char *why, size_t size);
 
