@@ -61,50 +61,114 @@ inline __attribute__((always_inline)) void minmax_run(const global uchar *x, ulo
     *hi = h;
 }
 
-/* 16 full blocks of `block` (a multiple of 16) elements from element e: each
- * block folds to one vector, then a transposing tree of even/odd swizzles (native
- * shuffles, unlike POCL's shuffle2) leaves block i's min and max in lane i, so 16
- * results cost 15 vector steps instead of 16 horizontal folds. The tree is built
- * depth first so only a few vectors are live at a time. */
-typedef struct {
-    float16 lo, hi;
-} mm16_t;
+/* CLQ_VEC full blocks of `block` (a multiple of CLQ_VEC) elements from element e:
+ * each block folds to one vector, then a transposing tree of even/odd swizzles
+ * (native shuffles, unlike POCL's shuffle2) leaves block i's min and max in lane i,
+ * so CLQ_VEC results cost CLQ_VEC - 1 vector steps instead of CLQ_VEC horizontal
+ * folds. The vectors are the device's width (the tuning row's CLQ_VEC: 8 floats on
+ * AVX2, 16 on AVX-512): 16-wide with 16 ymm registers kept the tree's 32 vectors on
+ * the stack. The min tree and the max tree run one after the other (the second
+ * rereads the blocks from L1), so only one tree's vectors are live at a time. */
+#ifndef CLQ_VEC
+#define CLQ_VEC 16
+#endif
+#if CLQ_VEC == 8
+typedef float8 mmv_t;
+typedef int8 mmi_t;
+#define MMV_LOAD(p) vload8(0, (const global float *)(p))
+#define MMV_LOAD_HALF(p) vload_half8(0, (const global half *)(p))
+#define MMV_LOAD_BF16(p) as_float8(convert_uint8(vload8(0, (const global ushort *)(p))) << 16)
+/* 8 lanes are two 128-bit halves on AVX2, where shuffles across them cost more: the
+ * first two levels pair lanes within each half (vshufps), the last pairs the halves. */
+#define MM_EV2(a, b) ((float8)((a).s02, (b).s02, (a).s46, (b).s46))
+#define MM_OD2(a, b) ((float8)((a).s13, (b).s13, (a).s57, (b).s57))
+#define MM_EV4 MM_EV2
+#define MM_OD4 MM_OD2
+#define MM_EV8(a, b) ((float8)((a).lo, (b).lo))
+#define MM_OD8(a, b) ((float8)((a).hi, (b).hi))
+#elif CLQ_VEC == 16
+typedef float16 mmv_t;
+typedef int16 mmi_t;
+#define MMV_LOAD(p) vload16(0, (const global float *)(p))
+#define MMV_LOAD_HALF(p) vload_half16(0, (const global half *)(p))
+#define MMV_LOAD_BF16(p) as_float16(convert_uint16(vload16(0, (const global ushort *)(p))) << 16)
+#define MM_EV2(a, b) ((float16)((a).even, (b).even))
+#define MM_OD2(a, b) ((float16)((a).odd, (b).odd))
+#define MM_EV4 MM_EV2
+#define MM_OD4 MM_OD2
+#define MM_EV8 MM_EV2
+#define MM_OD8 MM_OD2
+#define MM_EV16 MM_EV2
+#define MM_OD16 MM_OD2
+#else
+#error "CLQ_VEC must be 8 or 16"
+#endif
+typedef struct __attribute__((packed)) {
+    mmv_t v;
+} clq_mmv_p;
 
-inline __attribute__((always_inline)) mm16_t mm_block(const global uchar *x, ulong e, int xt,
-                                                      ulong block) {
-    mm16_t r = {(float16)(INFINITY), (float16)(-INFINITY)};
-    for (ulong k = 0; k < block; k += 16) {
-        float16 a = load16(x, e + k, xt);
-        r.lo = MIN16(r.lo, a);
-        r.hi = MAX16(r.hi, a);
+/* One block folded into a vector by OP (MIN16 or MAX16), per input type LD. */
+#define MM_BLOCK(NAME, LD, OP, INIT, T)                                                       \
+    inline __attribute__((always_inline)) mmv_t NAME(const global T *x, ulong e, ulong block) { \
+        mmv_t r = (mmv_t)(INIT);                                                              \
+        for (ulong k = 0; k < block; k += CLQ_VEC) r = OP(r, LD(x + e + k));                  \
+        return r;                                                                             \
     }
-    return r;
-}
-/* Lanes 0-7 fold a's lane pairs, lanes 8-15 b's. */
-inline __attribute__((always_inline)) mm16_t mm_merge(mm16_t a, mm16_t b) {
-    mm16_t r;
-    r.lo = MIN16((float16)(a.lo.even, b.lo.even), (float16)(a.lo.odd, b.lo.odd));
-    r.hi = MAX16((float16)(a.hi.even, b.hi.even), (float16)(a.hi.odd, b.hi.odd));
-    return r;
-}
-#define MM_TREE(NAME, SUB, HALF)                                                               \
-    inline __attribute__((always_inline)) mm16_t NAME(const global uchar *x, ulong e, int xt,  \
-                                                      ulong block) {                           \
-        return mm_merge(SUB(x, e, xt, block), SUB(x, e + (HALF) * block, xt, block));          \
+/* The tree: level L folds pairs of lanes of a and of b so that the result holds the
+ * 2L blocks' partial folds in block order (even/odd halves for 16 lanes). */
+#define MM_TREE(NAME, SUB, OP, L, T)                                                          \
+    inline __attribute__((always_inline)) mmv_t NAME(const global T *x, ulong e, ulong block) { \
+        mmv_t a = SUB(x, e, block), b = SUB(x, e + (L / 2) * block, block);                   \
+        return OP(MM_EV##L(a, b), MM_OD##L(a, b));                                            \
     }
-MM_TREE(mm_tree2, mm_block, 1)
-MM_TREE(mm_tree4, mm_tree2, 2)
-MM_TREE(mm_tree8, mm_tree4, 4)
-MM_TREE(mm_tree16, mm_tree8, 8)
+#define MM_MIN2(a, b) MIN16(a, b)
+#define MM_MAX2(a, b) MAX16(a, b)
+#define MM_TREES(SFX, LD, T)                                                                  \
+    MM_BLOCK(mm_lo1##SFX, LD, MIN16, INFINITY, T)                                             \
+    MM_BLOCK(mm_hi1##SFX, LD, MAX16, -INFINITY, T)                                            \
+    MM_TREE(mm_lo2##SFX, mm_lo1##SFX, MM_MIN2, 2, T)                                          \
+    MM_TREE(mm_hi2##SFX, mm_hi1##SFX, MM_MAX2, 2, T)                                          \
+    MM_TREE(mm_lo4##SFX, mm_lo2##SFX, MM_MIN2, 4, T)                                          \
+    MM_TREE(mm_hi4##SFX, mm_hi2##SFX, MM_MAX2, 4, T)                                          \
+    MM_TREE(mm_lo8##SFX, mm_lo4##SFX, MM_MIN2, 8, T)                                          \
+    MM_TREE(mm_hi8##SFX, mm_hi4##SFX, MM_MAX2, 8, T)                                          \
+    MM_TREE16(SFX, T)
+#if CLQ_VEC == 16
+#define MM_TREE16(SFX, T)                                                                     \
+    MM_TREE(mm_lo16##SFX, mm_lo8##SFX, MM_MIN2, 16, T)                                        \
+    MM_TREE(mm_hi16##SFX, mm_hi8##SFX, MM_MAX2, 16, T)
+#else
+#define MM_TREE16(SFX, T)
+#endif
+MM_TREES(_f32, MMV_LOAD, float)
+MM_TREES(_f16, MMV_LOAD_HALF, half)
+MM_TREES(_bf16, MMV_LOAD_BF16, ushort)
+#define MM_LO_TREE(SFX) MM_LO_TREE_(SFX, CLQ_VEC)
+#define MM_LO_TREE_(SFX, V) MM_LO_TREE__(SFX, V)
+#define MM_LO_TREE__(SFX, V) mm_lo##V##SFX
+#define MM_HI_TREE(SFX) MM_HI_TREE_(SFX, CLQ_VEC)
+#define MM_HI_TREE_(SFX, V) MM_HI_TREE__(SFX, V)
+#define MM_HI_TREE__(SFX, V) mm_hi##V##SFX
 
-inline __attribute__((always_inline)) void minmax_16_blocks(const global uchar *x, ulong e,
-                                                            int xt, ulong block,
-                                                            global float *omin,
-                                                            global float *omax) {
-    mm16_t r = mm_tree16(x, e, xt, block);
-    int16 empty = r.lo > r.hi;
-    store_f32x16(select(r.lo, (float16)(0.0f), empty | (r.lo == 0.0f)), omin);
-    store_f32x16(select(r.hi, (float16)(0.0f), empty | (r.hi == 0.0f)), omax);
+inline void mm_store(mmv_t v, global float *p) { ((global clq_mmv_p *)p)->v = v; }
+
+/* Blocks [p, p + CLQ_VEC) of a full-block layout; an empty block (all NaN) and a
+ * zero are written as +0.0 (minmax_write's rule, lane by lane). */
+#define MM_BLOCKS(SFX, T)                                                                     \
+    {                                                                                         \
+        const global T *xs = (const global T *)x;                                             \
+        mmv_t lo = MM_LO_TREE(SFX)(xs, e, block), hi = MM_HI_TREE(SFX)(xs, e, block);         \
+        mmi_t empty = lo > hi;                                                                \
+        mm_store(select(lo, (mmv_t)(0.0f), empty | (lo == 0.0f)), omin);                      \
+        mm_store(select(hi, (mmv_t)(0.0f), empty | (hi == 0.0f)), omax);                      \
+    }
+inline __attribute__((always_inline)) void minmax_vec_blocks(const global uchar *x, ulong e,
+                                                             int xt, ulong block,
+                                                             global float *omin,
+                                                             global float *omax) {
+    if (xt == CLQ_F32) MM_BLOCKS(_f32, float)
+    else if (xt == CLQ_F16) MM_BLOCKS(_f16, half)
+    else MM_BLOCKS(_bf16, ushort)
 }
 
 /* Work item (part j, granules g * gpi ...): CLQ_MINMAX_CHUNK elements of granule
@@ -117,11 +181,17 @@ kernel void minmax_gran(const global uchar *x, ulong xoff, int xt, global float 
     if (p >= ngran || j >= nparts) return;
     if (gpi > 1) {
         ulong pend = min(ngran, p + gpi);
-        if (block % 16 == 0 && axis_len % block == 0) {
-            /* Full blocks: block p starts at element p * block. */
-            for (; p + 16 <= pend; p += 16)
-                minmax_16_blocks(x, xoff + p * block, xt, block, omin + minoff + p,
-                                 omax + maxoff + p);
+        if (block % CLQ_VEC == 0 && axis_len % block == 0) {
+            /* Full blocks: block p starts at element p * block. A constant 32 (the
+             * usual block) unrolls the block loops. */
+            if (block == 32)
+                for (; p + CLQ_VEC <= pend; p += CLQ_VEC)
+                    minmax_vec_blocks(x, xoff + p * 32, xt, 32, omin + minoff + p,
+                                      omax + maxoff + p);
+            else
+                for (; p + CLQ_VEC <= pend; p += CLQ_VEC)
+                    minmax_vec_blocks(x, xoff + p * block, xt, block, omin + minoff + p,
+                                      omax + maxoff + p);
         }
         ulong o = p / nblocks, b = p - o * nblocks, e = o * axis_len + b * block;
         for (; p < pend; p++) {

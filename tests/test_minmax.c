@@ -116,6 +116,27 @@ TC_BACKEND_TEST(minmax, half_types) {
         }
 }
 
+/* Full blocks along the contiguous last axis: the OpenCL kernel folds CLQ_VEC (8 on
+ * AVX2, 16 on AVX-512) of them at a time through a shuffle tree (block 32 unrolled,
+ * other multiples of the width in a loop; block 8 takes that path only when 8-wide),
+ * then the tail blocks one by one. 37 rows of 4-8 blocks: groups and tails. */
+TC_BACKEND_TEST(minmax, vector_blocks) {
+    static const clq_dtype types[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
+    static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_ALL_NAN, TC_ZERO, TC_DENORMAL};
+    static const int blocks[] = {32, 8, 16, 64};
+    for (int t = 0; t < 3; t++)
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+            for (int b = 0; b < 4; b++) {
+                char name[80];
+                snprintf(name, sizeof name, "%s %s block %d", clq_dtype_name(types[t]),
+                         tc_values_name(kinds[k]), blocks[b]);
+                tc_case c = {.name = name, .op = TC_MINMAX, .xtype = types[t], .ndim = 2,
+                             .shape = {37, 256}, .values = kinds[k], .gran = CLQ_PER_BLOCK,
+                             .axis = 1, .block = blocks[b]};
+                tc_run(ctx, &c);
+            }
+}
+
 TC_BACKEND_TEST(minmax, medium_sizes) {
     static const tc_case cases[] = {
         {.name = "262147 per tensor", .op = TC_MINMAX, .ndim = 1, .shape = {262147}, .values = TC_SPECIAL},
