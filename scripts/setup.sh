@@ -2,6 +2,8 @@
 # setup.sh: installs the Debian packages clquant needs (only those missing).
 #   scripts/setup.sh          build + test dependencies
 #   scripts/setup.sh --bench  also the benchmark peers (CLBlast, oneDNN, OpenBLAS, gemmlowp)
+#   scripts/setup.sh --gpu-kit  also CLBlast alone: the OpenCL GEMM peer that
+#                               scripts/gpu-prepare.sh builds into the GPU kit
 set -euo pipefail
 # clang + its sanitizer runtime (libclang-rt-dev: Debian's default clang version's
 # libclang-rt-N-dev) for scripts/test.sh's ASan + UBSan build; clang-15 and libclc-15
@@ -12,6 +14,8 @@ pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-op
       libcriterion-dev clang libclang-rt-dev clang-15 libclc-15)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libclblast-dev libdnnl-dev libopenblas-dev libgemmlowp-dev)
+elif [[ "${1:-}" == "--gpu-kit" ]]; then
+  pkgs+=(libclblast-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
