@@ -165,8 +165,9 @@ run_test() { # one tests.tsv row
   fi
   ((tmo > left)) && tmo=$left
   [[ $envs == - ]] || read -ra envv <<<"${envs//@CACHE@/$tmp/cache}"
-  [[ $args == - ]] || eval "argv=($args)"
-  [[ $exe == test_* ]] && argv+=(--verbose) # Criterion lists each test, the skipped ones too
+  [[ $args == - ]] || eval "argv=(${args//@BIN@/$(printf %q "$kit/bin")})"
+  # Criterion lists each test, the skipped ones too (clq_cpu_level passes it on)
+  [[ $exe == test_* || $exe == clq_cpu_level ]] && argv+=(--verbose)
   mkdir -p "$tmp/work/$name"
   (cd "$tmp/work/$name" && timeout -k 5 "$tmo" env "${run_env[@]}" OCL_ICD_VENDORS="$tmp/vendors-run" \
     "${require[@]}" "${envv[@]}" "$kit/bin/$exe" "${argv[@]}") >"$tmp/logs/$name.log" 2>&1

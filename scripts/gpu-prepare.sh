@@ -40,7 +40,7 @@ cmake --build "$build" -j"$(nproc)"
 # ---- 2. the binaries
 rm -rf "$kit"
 mkdir -p "$kit/bin" "$kit/lib" "$kit/lib-base" "$kit/licenses"
-for f in "$build"/tests/test_* "$build/clq_build_warnings" "$build/clquant-bench"; do
+for f in "$build"/tests/test_* "$build"/tests/clq_* "$build/clq_build_warnings" "$build/clquant-bench"; do
   [[ -f $f && -x $f ]] && cp "$f" "$kit/bin/"
 done
 cp -P "$build"/libclquant.so* "$kit/lib/"
@@ -49,7 +49,7 @@ cp -P "$build"/libclquant.so* "$kit/lib/"
 # Not carried: offline_compile (clang, libclc, ptxas: host tools, no device),
 # install_consumer (cmake and a compiler) and gpu_check_scripts (lints these scripts).
 # The build dir's test-cache becomes @CACHE@, which gpu-check.sh points at its own
-# temp dir.
+# temp dir, and a kit binary named as an argument @BIN@/NAME.
 (cd "$build" && ctest --show-only=json-v1) >"$build/gpu-kit-tests.json"
 python3 - "$build" "$kit" <<'EOF'
 import json, os, shlex, sys
@@ -64,6 +64,10 @@ for t in json.load(open(os.path.join(build, "gpu-kit-tests.json")))["tests"]:
     if not os.path.exists(os.path.join(kit, "bin", os.path.basename(exe))):
         sys.exit("gpu-prepare: test %s runs %s, which is not in the kit" % (t["name"], exe))
     env = [e.replace(os.path.join(build, "test-cache"), "@CACHE@") for e in props.get("ENVIRONMENT", [])]
+    # a wrapper's program argument (clq_cpu_level LEVEL PROGRAM ...): the kit's copy
+    args = ["@BIN@/" + os.path.basename(a)
+            if a.startswith(build + "/") and os.path.exists(os.path.join(kit, "bin", os.path.basename(a)))
+            else a for a in args]
     for s in env + args:
         if " " in s or "\t" in s or build in s or s.startswith("/"):
             sys.exit("gpu-prepare: test %s: '%s' cannot travel" % (t["name"], s))
