@@ -8,8 +8,10 @@
 #                    library picks for it: fails on a build log or stderr that is not
 #                    empty (tests/build_warnings.c).
 # Neither is built in a sanitizer build: they check the kernels, not the host code, and
-# the Release build of the same tree runs them (scripts/test.sh runs both builds).
-if(CLQ_SANITIZE)
+# the Release build of the same tree runs them (scripts/test.sh runs both builds). Nor in
+# a cross build (cmake/aarch64-linux-gnu.cmake): they need the host's clang, ptxas and
+# OpenCL device.
+if(CLQ_SANITIZE OR CMAKE_CROSSCOMPILING)
   return()
 endif()
 add_executable(clq_offline_options ${PROJECT_SOURCE_DIR}/tests/offline_options.c)

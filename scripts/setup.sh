@@ -9,9 +9,12 @@ set -euo pipefail
 # libclang-rt-N-dev) for scripts/test.sh's ASan + UBSan build; clang-15 and libclc-15
 # (libclc's NVIDIA PTX and AMD GCN builtins, built by LLVM 15) for the offline compile
 # of the kernels (ctest offline_compile, scripts/offline-compile.sh). ptxas is not a
-# Debian package here: it comes from the CUDA toolkit where one is installed.
+# Debian package here: it comes from the CUDA toolkit where one is installed. The aarch64
+# cross compiler, its libc and qemu-user for the cross build (scripts/aarch64-check.sh,
+# which unpacks the arm64 libraries it links into its build dir).
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-      libcriterion-dev clang libclang-rt-dev clang-15 libclc-15)
+      libcriterion-dev clang libclang-rt-dev clang-15 libclc-15
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libclblast-dev libdnnl-dev libopenblas-dev libgemmlowp-dev)
 elif [[ "${1:-}" == "--gpu-kit" ]]; then

@@ -1,8 +1,10 @@
 /* cpu_simd.h: target attributes and f32/f16/bf16 vector loads shared by the
- * AVX-512 and AVX2 kernels (chosen at run time, so no per-file -m flags). */
+ * AVX-512 and AVX2 kernels (chosen at run time, so no per-file -m flags). Empty
+ * on other targets, where the files that include it compile to nothing. */
 #ifndef CLQ_CPU_SIMD_H
 #define CLQ_CPU_SIMD_H
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,5 +48,7 @@ CLQ_T256 CLQ_INLINE __m256 clq__ld256(clq_dtype t, const void *x, size_t j) {
     if (t == CLQ_F16) return _mm256_cvtph_ps(h);
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
+
+#endif /* x86 */
 
 #endif
