@@ -320,11 +320,11 @@ clq_status clq__cl_span(clq_context *ctx, clq_span s, size_t elem, const char *w
 clq_status clq__cl_run_local(clq_context *ctx, clq_pass pass, cl_kernel k, const char *what,
                              const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global,
                              const size_t *local) {
-    if (pass == CLQ_PASS_PREPARE) {
-        /* A kernel may allow fewer work items per group than the device (registers,
-         * local memory): a tuning row whose group is too large fails here, by name,
-         * before anything is written, not as CL_INVALID_WORK_GROUP_SIZE later. */
-        if (!local) return CLQ_SUCCESS;
+    /* A kernel may allow fewer work items per group than the device (registers,
+     * local memory): a tuning row whose group is too large fails here, by name, in
+     * the prepare pass before anything is written (and in a launch that has no
+     * prepare pass, gemm_pack's), not as CL_INVALID_WORK_GROUP_SIZE. */
+    if (local) {
         size_t want = 1, max = 0;
         for (cl_uint d = 0; d < dims; d++) want *= local[d];
         cl_int err = clGetKernelWorkGroupInfo(k, clq_cl(ctx)->device, CL_KERNEL_WORK_GROUP_SIZE,
@@ -334,8 +334,8 @@ clq_status clq__cl_run_local(clq_context *ctx, clq_pass pass, cl_kernel k, const
                               "%s: the tuning's work group of %zu work items is above this "
                               "kernel's CL_KERNEL_WORK_GROUP_SIZE %zu on this device",
                               what, want, max);
-        return CLQ_SUCCESS;
     }
+    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS;
     for (int i = 0; i < nargs; i++) {
         cl_int err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (err != CL_SUCCESS)
