@@ -8,19 +8,19 @@
 #include "cpu_gemm_stage.h"
 #include "cpu_internal.h"
 
-#define NR CLQ_CPU_GEMM_NR
 #define KALIGN CLQ_CPU_GEMM_KALIGN
 
-/* Blocking. A K panel of one NR-row B slice (NR * kc bytes) stays in L1 while the
- * kernel walks the packed A block (mc x kc s16) from L2; long panels amortise the
- * kernels' final horizontal sums. The int32 accumulators of a block (mc x nc) stay
- * in L2 across K panels. */
-#define GEMM_KC_MAX ((size_t)4096)
-#define GEMM_A_BYTES ((size_t)512 << 10)
-#define GEMM_ACC_BYTES ((size_t)256 << 10)
-#define GEMM_NC_MAX ((size_t)1024)
+/* Blocking. A K panel of one nr-column B tile (nr x kc bytes) stays in L1 while the
+ * kernel walks the packed A block (mc x kc) from L2; the int32 accumulators of a
+ * block (mc x nc) stay in L2 across K panels, and the output stages run on them
+ * once the block's K is done. Small M (at most one row group: the token-by-token
+ * case) takes all of K in one panel, so every B byte is read once, straight into
+ * the registers, and the work splits over N. */
+#define GEMM_MC_MAX ((size_t)192)
+#define GEMM_NC_MAX ((size_t)256)
 #define GEMM_NC_MIN ((size_t)16)
-#define GEMM_MC_MAX ((size_t)256)
+/* Packed A up to this size is packed by the calling thread. */
+#define GEMM_A_SERIAL ((size_t)64 << 10)
 /* Tasks per thread to aim for when splitting N, so that uneven tasks even out. */
 #define GEMM_TASKS_PER_THREAD 4
 
@@ -33,15 +33,17 @@ static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 typedef struct pack_job {
     const uint8_t *b;
     uint8_t flip;
-    size_t n, k, kp;
+    int format;
+    size_t n, k, kp, np;
     int8_t *dst;
-    int32_t *colsum;
+    int32_t *colsum, *corr;
+    uint8_t *has_min;
 } pack_job;
 
-static void pack_chunk(void *arg, size_t chunk) {
+static void pack_rows_chunk(void *arg, size_t chunk) {
     const pack_job *j = arg;
-    size_t r1 = (chunk + 1) * PACK_ROWS, np = round_up(j->n, NR);
-    if (r1 > np) r1 = np;
+    size_t r1 = (chunk + 1) * PACK_ROWS;
+    if (r1 > j->np) r1 = j->np;
     for (size_t r = chunk * PACK_ROWS; r < r1; r++) {
         int8_t *d = j->dst + r * j->kp;
         size_t kv = r < j->n ? j->k : 0;
@@ -52,26 +54,45 @@ static void pack_chunk(void *arg, size_t chunk) {
             sum += (uint32_t)(int32_t)d[p];
         }
         memset(d + kv, 0, j->kp - kv);
-        if (r < j->n) j->colsum[r] = (int32_t)sum;
+        if (r < j->n && j->colsum) j->colsum[r] = (int32_t)sum;
     }
+}
+
+static void pack_k4_chunk(void *arg, size_t p) {
+    const pack_job *j = arg;
+    clq__cpu_gemm_pack_k4_panel(j->b, j->flip, j->n, j->k, j->kp, p,
+                                j->dst + p * CLQ_CPU_GEMM_K4_NR * j->kp, j->corr, j->has_min,
+                                j->colsum);
 }
 
 clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
     clq_cpu_state *st = ctx->impl;
-    size_t kp = round_up(op->k, KALIGN), np = round_up(op->n, NR);
-    if (kp && np > SIZE_MAX / kp)
+    const clq_cpu_gemm_kernel *kern = st->k.gemm;
+    size_t nr = (size_t)clq__cpu_gemm_panel(kern->format);
+    int k4 = nr == CLQ_CPU_GEMM_K4_NR;
+    size_t kp = round_up(op->k, KALIGN), np = round_up(op->n, nr);
+    /* K4 trailers: corr[np] and has_min[np / 16] */
+    size_t extra = k4 ? np * 4 + np / CLQ_CPU_GEMM_K4_NR : 0;
+    if ((kp && np > SIZE_MAX / kp) || np * kp > SIZE_MAX - extra)
         return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: packed weights of %zu x %zu overflow",
                           op->n, op->k);
-    clq_status s = clq_buffer_create(ctx, np * kp, &w->data);
+    clq_status s = clq_buffer_create(ctx, np * kp + extra, &w->data);
     if (s != CLQ_SUCCESS) return s;
-    w->layout[0] = CLQ_CPU_GEMM_B_ROWS;
-    w->layout[1] = NR;
+    w->layout[0] = (size_t)kern->format;
+    w->layout[1] = nr;
     w->layout[2] = kp;
     w->layout[3] = np;
-    pack_job j = {clq__cpu_span_ptr(op->b), op->btype == CLQ_U8 ? 0x80 : 0, op->n, op->k, kp,
-                  w->data->host, w->colsum ? w->colsum->host : NULL};
-    if (kp) clq__cpu_parallel(st->pool, clq__cpu_nchunks(np, PACK_ROWS), pack_chunk, &j);
-    else if (op->n) memset(j.colsum, 0, op->n * sizeof *j.colsum);
+    int8_t *base = w->data->host;
+    pack_job j = {clq__cpu_span_ptr(op->b), op->btype == CLQ_U8 ? 0x80 : 0, kern->format,
+                  op->n, op->k, kp, np, base, w->colsum ? w->colsum->host : NULL,
+                  k4 ? (int32_t *)(void *)(base + np * kp) : NULL,
+                  k4 ? (uint8_t *)(base + np * kp + np * 4) : NULL};
+    if (k4)
+        clq__cpu_parallel(st->pool, np / CLQ_CPU_GEMM_K4_NR, pack_k4_chunk, &j);
+    else if (kp)
+        clq__cpu_parallel(st->pool, clq__cpu_nchunks(np, PACK_ROWS), pack_rows_chunk, &j);
+    else if (op->n && j.colsum)
+        memset(j.colsum, 0, op->n * sizeof *j.colsum);
     return CLQ_SUCCESS;
 }
 
@@ -120,9 +141,10 @@ typedef struct gemm_job {
     const uint8_t *a;
     size_t lda;
     int a_u8;
-    const int8_t *b;
-    size_t kp;                 /* packed B row stride, K rounded up to KALIGN */
-    size_t m, n, k, kc, mc, nc, mb, ntasks;
+    clq_cpu_gemm_call call;    /* b, corr, has_min, kp; k0, kc, ldc per use */
+    size_t m, n, k, kc, mc, nc, ldacc, mb, ntasks;
+    size_t kpanels, ablock;    /* K panels; bytes of one packed A block (mc x kc) */
+    char *apack;               /* every block of A packed once: [mb][kpanels] blocks */
     char *ws;                  /* one workspace of ws_size bytes per chunk */
     size_t ws_size;
     atomic_size_t next;
@@ -130,9 +152,7 @@ typedef struct gemm_job {
 
 /* Workspace carve-up; every piece starts 64-byte aligned. */
 typedef struct gemm_ws {
-    int16_t *apack;  /* mc x kc */
-    int32_t *acc;    /* mc x nc */
-    int32_t *tile;   /* MR_MAX x NR */
+    int32_t *acc;    /* mc x ldacc */
     clq_cpu_gemm_cols cols;
 } gemm_ws;
 
@@ -145,9 +165,7 @@ static size_t ws_layout(const gemm_job *j, char *base, gemm_ws *w) {
     } while (0)
     gemm_ws d;
     gemm_ws *o = w ? w : &d;
-    WS_TAKE(o->apack, j->mc * j->kc * sizeof(int16_t));
-    WS_TAKE(o->acc, j->mc * j->nc * sizeof(int32_t));
-    WS_TAKE(o->tile, CLQ_CPU_GEMM_MR_MAX * NR * sizeof(int32_t));
+    WS_TAKE(o->acc, j->mc * j->ldacc * sizeof(int32_t));
     WS_TAKE(o->cols.colterm, j->nc * 4);
     WS_TAKE(o->cols.zb, j->nc * 4);
     WS_TAKE(o->cols.f, j->nc * 4);
@@ -161,32 +179,40 @@ static size_t ws_layout(const gemm_job *j, char *base, gemm_ws *w) {
 static void gemm_block(const gemm_job *j, const gemm_ws *w, size_t m0, size_t rows, size_t n0,
                        size_t cols) {
     const clq_cpu_gemm_kernel *kern = j->kern;
-    size_t mr = (size_t)kern->mr, ncp = round_up(cols, NR), ld = j->nc;
-    if (j->kp == 0)
+    size_t mr = (size_t)kern->mr, nr = (size_t)kern->nr, ld = j->ldacc;
+    size_t ncp = round_up(cols, (size_t)clq__cpu_gemm_panel(kern->format));
+    size_t kp = j->call.kp;
+    if (kp == 0)
         for (size_t i = 0; i < rows; i++) memset(w->acc + i * ld, 0, ncp * sizeof(int32_t));
-    for (size_t k0 = 0; k0 < j->kp; k0 += j->kc) {
-        size_t kc = j->kp - k0 < j->kc ? j->kp - k0 : j->kc;
-        clq__cpu_gemm_pack_a(j->a + m0 * j->lda, j->lda, j->a_u8, rows, k0, kc, j->k, w->apack);
-        for (size_t jr = 0; jr < ncp; jr += NR) {
-            const int8_t *b = j->b + (n0 + jr) * j->kp + k0;
+    clq_cpu_gemm_call g = j->call;
+    g.ldc = ld;
+    for (size_t k0 = 0; k0 < kp; k0 += j->kc) {
+        g.k0 = k0;
+        g.kc = kp - k0 < j->kc ? kp - k0 : j->kc;
+        const char *ap = j->apack + ((m0 / j->mc) * j->kpanels + k0 / j->kc) * j->ablock;
+        size_t gb = mr * g.kc * (size_t)kern->a_esize;
+        for (size_t jr = 0; jr < ncp; jr += nr) {
+            size_t c = ncp - jr < nr ? ncp - jr : nr;
             for (size_t ir = 0; ir < rows; ir += mr) {
                 size_t r = rows - ir < mr ? rows - ir : mr;
-                const int16_t *a = w->apack + ir * kc;
-                int32_t *acc = w->acc + ir * ld + jr;
-                if (k0 == 0) {
-                    kern->ukr[r - 1](kc, a, b, j->kp, acc, ld);
-                    continue;
-                }
-                kern->ukr[r - 1](kc, a, b, j->kp, w->tile, NR);
-                for (size_t i = 0; i < r; i++)
-                    for (size_t c = 0; c < NR; c++)
-                        acc[i * ld + c] =
-                            (int32_t)((uint32_t)acc[i * ld + c] + (uint32_t)w->tile[i * NR + c]);
+                kern->tile(&g, ap + (ir / mr) * gb, n0 + jr, r, c,
+                           w->acc + ir * ld + jr, k0 == 0);
             }
         }
     }
     clq__cpu_gemm_epi_cols(&j->epi, n0, cols, &w->cols);
     j->epi_rows(&j->epi, &w->cols, w->acc, ld, m0, rows, n0, cols);
+}
+
+/* Packs A block (mi, ki): A is packed once per call, not once per column block. */
+static void pack_a_chunk(void *arg, size_t chunk) {
+    const gemm_job *j = arg;
+    size_t mi = chunk / j->kpanels, ki = chunk % j->kpanels;
+    size_t m0 = mi * j->mc, k0 = ki * j->kc, kp = j->call.kp;
+    size_t rows = j->m - m0 < j->mc ? j->m - m0 : j->mc;
+    size_t kc = kp - k0 < j->kc ? kp - k0 : j->kc;
+    j->kern->pack_a(j->a + m0 * j->lda, j->lda, j->a_u8, rows, k0, kc, j->k, j->kern->mr,
+                    j->apack + chunk * j->ablock);
 }
 
 /* A chunk is one worker's share: it takes blocks until none is left, so a thread
@@ -209,54 +235,72 @@ static void gemm_chunk(void *arg, size_t chunk) {
 
 /* kc, mc, nc and the task grid for this shape and thread count. */
 static void plan(gemm_job *j, int threads) {
-    size_t kp = j->kp, np = round_up(j->n, NR), mr = (size_t)j->kern->mr;
-    size_t panels = kp > GEMM_KC_MAX ? (kp + GEMM_KC_MAX - 1) / GEMM_KC_MAX : 1;
+    const clq_cpu_gemm_kernel *kern = j->kern;
+    size_t kp = j->call.kp, mr = (size_t)kern->mr, nr = (size_t)kern->nr;
+    size_t np = round_up(j->n, (size_t)clq__cpu_gemm_panel(kern->format));
+    size_t kmax = j->m <= mr ? kp : kern->kc;
+    size_t panels = kp > kmax ? (kp + kmax - 1) / kmax : 1;
     j->kc = kp ? round_up((kp + panels - 1) / panels, KALIGN) : KALIGN;
-    size_t mc = GEMM_A_BYTES / (j->kc * sizeof(int16_t));
-    mc = mc < GEMM_MC_MAX ? mc : GEMM_MC_MAX;
-    mc = mc / mr * mr;
+    size_t mc = GEMM_MC_MAX / mr * mr;
     if (mc < mr) mc = mr;
     j->mc = j->m < mc ? j->m : mc;
     j->mb = (j->m + j->mc - 1) / j->mc;
-    size_t nc = GEMM_ACC_BYTES / (j->mc * sizeof(int32_t));
-    nc = nc < GEMM_NC_MAX ? nc : GEMM_NC_MAX;
-    nc = nc / NR * NR;
-    if (nc < GEMM_NC_MIN) nc = GEMM_NC_MIN;
+    size_t nc = round_up(GEMM_NC_MAX, nr);
     if (nc > np) nc = np;
-    /* split N further until every thread has a few tasks (small M: GEMV splits N) */
+    /* split N further until every thread has a few tasks (small M splits N) */
     size_t want = (size_t)threads * GEMM_TASKS_PER_THREAD;
     while (j->mb * ((np + nc - 1) / nc) < want && nc / 2 >= GEMM_NC_MIN)
-        nc = round_up(nc / 2, NR);
+        nc = round_up(nc / 2, GEMM_NC_MIN);
     j->nc = nc;
+    j->ldacc = round_up(nc, nr);
     j->ntasks = j->mb * ((j->n + nc - 1) / nc);
+    j->kpanels = kp ? (kp + j->kc - 1) / j->kc : 0;
+    j->ablock = round_up(round_up(j->mc, mr) * j->kc * (size_t)kern->a_esize, 64);
 }
 
 clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) {
     clq_cpu_state *st = ctx->impl;
     const clq_packed_weights *w = op->w;
-    if (w->layout[0] != CLQ_CPU_GEMM_B_ROWS || w->layout[1] != NR)
+    const clq_cpu_gemm_kernel *kern = st->k.gemm;
+    if (w->layout[0] != (size_t)kern->format ||
+        w->layout[1] != (size_t)clq__cpu_gemm_panel(kern->format))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "cpu: the weights were not packed by the CPU backend");
+                          "cpu: the weights were packed in format %zu, this context's GEMM "
+                          "kernel (%s) reads format %d: pack them on this context",
+                          w->layout[0], kern->name, kern->format);
     if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
     gemm_job j;
     memset(&j, 0, sizeof j);
-    j.kern = st->k.gemm;
+    j.kern = kern;
     j.epi_rows = st->k.gemm_epi;
     clq__cpu_gemm_epi_init(op, &j.epi);
     j.a = clq__cpu_span_ptr(op->a);
     j.lda = op->lda;
     j.a_u8 = op->atype == CLQ_U8;
-    j.b = w->data->host;
-    j.kp = w->layout[2];
+    const int8_t *b = w->data->host;
+    size_t kp = w->layout[2], np = w->layout[3];
+    j.call.b = b;
+    j.call.kp = kp;
+    if (clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR) {
+        j.call.corr = (const int32_t *)(const void *)(b + np * kp);
+        j.call.has_min = (const uint8_t *)(b + np * kp + np * 4);
+    }
     j.m = op->m, j.n = op->n, j.k = op->k;
     int threads = clq__cpu_pool_threads(st->pool);
     plan(&j, threads);
     size_t nchunks = j.ntasks < (size_t)threads ? j.ntasks : (size_t)threads;
     j.ws_size = ws_layout(&j, NULL, NULL);
+    size_t abytes = j.mb * j.kpanels * j.ablock;
     clq_buffer *ws = NULL; /* 64-byte aligned, kept for the next call */
-    clq_status rc = clq__scratch(ctx, CLQ_SCRATCH_WORK, nchunks * j.ws_size, &ws);
+    clq_status rc = clq__scratch(ctx, CLQ_SCRATCH_WORK, abytes + nchunks * j.ws_size, &ws);
     if (rc != CLQ_SUCCESS || pass == CLQ_PASS_PREPARE) return rc;
-    j.ws = ws->host;
+    j.apack = ws->host;
+    j.ws = j.apack + abytes;
+    /* a small A (token by token) is packed here: waking the pool costs more */
+    if (abytes > GEMM_A_SERIAL)
+        clq__cpu_parallel(st->pool, j.mb * j.kpanels, pack_a_chunk, &j);
+    else
+        for (size_t i = 0; i < j.mb * j.kpanels; i++) pack_a_chunk(&j, i);
     atomic_init(&j.next, 0);
     clq__cpu_parallel(st->pool, nchunks, gemm_chunk, &j);
     return CLQ_SUCCESS;

@@ -1,51 +1,109 @@
-/* cpu_gemm_kernel.h: the int8 GEMM micro-kernel interface of the CPU path (the packed
- * panel formats a kernel reads, and the per-ISA kernel table the driver picks from). */
+/* cpu_gemm_kernel.h: the int8 GEMM micro-kernel interface of the CPU path: the packed
+ * B formats (one id per kernel set), the A panel formats, and the kernel-set struct. */
 #ifndef CLQ_CPU_GEMM_KERNEL_H
 #define CLQ_CPU_GEMM_KERNEL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Packed B format CLQ_CPU_GEMM_B_ROWS (w->layout[0]): the s8-domain weights as rows
- * of Kp bytes (K padded with zeros to a multiple of CLQ_CPU_GEMM_KALIGN), N padded
- * with zero rows to a multiple of CLQ_CPU_GEMM_NR:
- *   w->layout = {CLQ_CPU_GEMM_B_ROWS, CLQ_CPU_GEMM_NR, Kp, Np}.
- * A kernel reads NR consecutive rows from a K offset that is a multiple of KALIGN.
- * Rows along K suit a dot-product kernel (reduction over K in vector lanes): a
- * K-grouped format for outer-product kernels (VNNI: [k/4][NR][4]) would get its own
- * id here and its own packer next to cpu_gemm.c's, and w->layout keeps them apart. */
+/* Packed B formats (w->layout = {format, panel width, Kp, Np}). Weights are packed
+ * once, in the format of the kernel set their context resolved; a GEMM refuses
+ * weights of another format. Kp is K rounded up to CLQ_CPU_GEMM_KALIGN, Np is N
+ * rounded up to the panel width; the padding holds zeros.
+ *
+ * CLQ_CPU_GEMM_B_ROWS (portable): the s8-domain weights as Np rows of Kp bytes, for a
+ * dot-product kernel (reduction over K in vector lanes); panel width 4.
+ *
+ * The K4 formats (every x86 SIMD set): Np / 16 panels of 16 columns, each panel
+ * [Kp / 4][16][4] s8-domain bytes (four consecutive k of one column side by side, the
+ * operand of vpdpbusd / vpmaddubsw / vpmaddwd and, 64 k at a time, exactly an AMX B
+ * tile), then int32 corr[Np] = -128 cs'[n] mod 2^32 (the term that turns a u8 x s8
+ * sum of the re-biased A back into the s8-domain sum), then uint8 has_min[Np / 16]
+ * (the panel holds a -128: the AVX2 kernel must use its exact vpmaddwd form there).
+ * The ids differ per kernel set although the bytes agree, so the record says which
+ * kernel packed them. */
 #define CLQ_CPU_GEMM_B_ROWS 1
-#define CLQ_CPU_GEMM_NR 4
+#define CLQ_CPU_GEMM_B_K4_AVX2 2
+#define CLQ_CPU_GEMM_B_K4_AVX512BW 3
+#define CLQ_CPU_GEMM_B_K4_AVX512VNNI 4
+#define CLQ_CPU_GEMM_B_K4_AVXVNNI 5
+#define CLQ_CPU_GEMM_B_K4_AMX 6
 #define CLQ_CPU_GEMM_KALIGN 64
-#define CLQ_CPU_GEMM_MR_MAX 4
+#define CLQ_CPU_GEMM_K4_NR 16
+#define CLQ_CPU_GEMM_ROWS_NR 4
 
-/* c[i * ldc + j] = sum_{p < kc} a[i * kc + p] * b[j * ldb + p] for i < rows, j < NR,
- * stored (not accumulated). a: the packed A panel, rows of kc s16 s8-domain values;
- * b: NR packed B rows; kc a positive multiple of CLQ_CPU_GEMM_KALIGN. Products are
- * within s8 x s8, and the api layer's bound on K keeps every sum within int32. */
-typedef void (*clq_cpu_gemm_ukr)(size_t kc, const int16_t *a, const int8_t *b, size_t ldb,
-                                 int32_t *c, size_t ldc);
+/* What a tile call reads besides its A panel; set once per K panel. */
+typedef struct clq_cpu_gemm_call {
+    const int8_t *b;          /* packed B (w->data) */
+    const int32_t *corr;      /* K4: the corr trailer */
+    const uint8_t *has_min;   /* K4: the has_min trailer */
+    size_t kp;                /* packed K */
+    size_t k0, kc;            /* this K panel: [k0, k0 + kc), kc a multiple of KALIGN */
+    size_t ldc;               /* row stride of the int32 tile output */
+} clq_cpu_gemm_call;
 
-/* One ISA's kernel set: ukr[r - 1] computes r rows (r <= mr), so row remainders
- * take no padded work; mr is the tile height the driver blocks M by. */
+/* c[i * ldc + j] for i < rows (<= mr) and j < cols rounded up to the panel width
+ * (cols <= nr), columns n0 + j: the s8-domain sum over this K panel, added to c
+ * unless first (then stored: the K4 u8 kernels start from corr there). a is the A
+ * panel of one mr-row group as pack_a wrote it. n0 is a multiple of nr. Products are
+ * within s8 x s8 and the api layer's bound on K keeps every sum within int32: every
+ * kernel is exact (sums wrap mod 2^32 where they add corr). */
+typedef void (*clq_cpu_gemm_tile_fn)(const clq_cpu_gemm_call *g, const void *a, size_t n0,
+                                     size_t rows, size_t cols, int32_t *c, int first);
+
+/* Packs rows x kc of A (stored bytes; u8 when a_u8) from column k0 into groups of mr
+ * rows, group g at dst + g * mr * kc * a_esize (a partial last group is padded with
+ * zero rows); columns at or past K are 0. Reads only columns [k0, min(K, k0 + kc)). */
+typedef void (*clq_cpu_gemm_pack_a_fn)(const uint8_t *a, size_t lda, int a_u8, size_t rows,
+                                       size_t k0, size_t kc, size_t K, int mr, void *dst);
+
+/* One kernel set. */
 typedef struct clq_cpu_gemm_kernel {
     const char *name;
-    int mr;
-    clq_cpu_gemm_ukr ukr[CLQ_CPU_GEMM_MR_MAX];
+    int format;   /* packed B format id */
+    int mr, nr;   /* the register tile: rows, columns (a multiple of the panel width) */
+    int a_esize;  /* bytes per packed A element */
+    size_t kc;    /* K panel length for M > mr (B tile of nr x kc stays in L1) */
+    clq_cpu_gemm_pack_a_fn pack_a;
+    clq_cpu_gemm_tile_fn tile;
 } clq_cpu_gemm_kernel;
 
-/* The portable C kernel compiled for the baseline, and (x86) the same source
- * compiled for AVX2 and AVX-512BW so the vectoriser uses wider registers; a
- * hand-written SIMD kernel replaces an entry in cpu_gemm_kernel.c's table. */
+/* Panel width of a format (0: not a CPU format). */
+static inline int clq__cpu_gemm_panel(int format) {
+    return format == CLQ_CPU_GEMM_B_ROWS                                      ? CLQ_CPU_GEMM_ROWS_NR
+           : format >= CLQ_CPU_GEMM_B_K4_AVX2 && format <= CLQ_CPU_GEMM_B_K4_AMX ? CLQ_CPU_GEMM_K4_NR
+                                                                              : 0;
+}
+
+/* Packs the K4 panel p of B (stored bytes, N x K row-major, u8 when flip is 0x80) into
+ * dst (the panel's Kp x 16 bytes), its corr entries, its has_min byte and the column
+ * sums cs' of its columns below N (mod 2^32). */
+void clq__cpu_gemm_pack_k4_panel(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t kp,
+                                 size_t p, int8_t *dst, int32_t *corr, uint8_t *has_min,
+                                 int32_t *colsum);
+
+/* A panel packers: [mr][kc] s16 rows (portable); [kc / 4][mr][4] bytes in the u8
+ * domain (a' + 128: vpdpbusd), s8 domain (AVX2), or s16 s8-domain (vpmaddwd);
+ * [mr][kc] u8-domain rows (AMX A tiles). */
+void clq__cpu_gemm_pack_a_rows16(const uint8_t *a, size_t lda, int a_u8, size_t rows, size_t k0,
+                                 size_t kc, size_t K, int mr, void *dst);
+void clq__cpu_gemm_pack_a_k4u8(const uint8_t *a, size_t lda, int a_u8, size_t rows, size_t k0,
+                               size_t kc, size_t K, int mr, void *dst);
+void clq__cpu_gemm_pack_a_k4s8(const uint8_t *a, size_t lda, int a_u8, size_t rows, size_t k0,
+                               size_t kc, size_t K, int mr, void *dst);
+void clq__cpu_gemm_pack_a_k4s16(const uint8_t *a, size_t lda, int a_u8, size_t rows, size_t k0,
+                                size_t kc, size_t K, int mr, void *dst);
+void clq__cpu_gemm_pack_a_rowsu8(const uint8_t *a, size_t lda, int a_u8, size_t rows, size_t k0,
+                                 size_t kc, size_t K, int mr, void *dst);
+
+/* The kernel sets (cpu_gemm_kernel.c, cpu_gemm_avx2.c, cpu_gemm_avx512.c,
+ * cpu_gemm_vnni.c, cpu_gemm_amx.c). Capabilities each needs: avx2 (AVX2), avx512bw
+ * (AVX-512 F/BW/VL/DQ), avx512vnni (that + AVX512_VNNI), avxvnni (AVX2 + AVX-VNNI),
+ * amx (AVX-512 + AMX-TILE + AMX-INT8, with the OS's tile-data permission). */
 extern const clq_cpu_gemm_kernel clq__cpu_gemm_portable;
 #if defined(__x86_64__) || defined(__i386__)
-extern const clq_cpu_gemm_kernel clq__cpu_gemm_avx2, clq__cpu_gemm_avx512;
+extern const clq_cpu_gemm_kernel clq__cpu_gemm_avx2, clq__cpu_gemm_avx512bw,
+    clq__cpu_gemm_avx512vnni, clq__cpu_gemm_avxvnni, clq__cpu_gemm_amx;
 #endif
-
-/* Packs rows x kc of A (stored bytes; u8 when a_u8) starting at column k0 into the
- * s16 s8-domain panel the kernels read: row r at dst + r * kc, columns at or past K
- * written as 0. Reads only columns [k0, min(K, k0 + kc)) of each row. */
-void clq__cpu_gemm_pack_a(const uint8_t *a, size_t lda, int a_u8, size_t rows, size_t k0,
-                          size_t kc, size_t K, int16_t *dst);
 
 #endif

@@ -36,7 +36,10 @@ static const clq_cpu_minmax_entry clq__cpu_minmax_table[] = {
 /* GEMM micro-kernels (cpu_gemm_kernel.h): one line per kernel set. */
 static const clq_cpu_gemm_entry clq__cpu_gemm_table[] = {
 #if CLQ_CPU_X86
-    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_gemm_avx512},
+    {"amx", CLQ_CAPS_AVX512 | CLQ_CAP_AMX_TILE | CLQ_CAP_AMX_INT8, &clq__cpu_gemm_amx},
+    {"avx512-vnni", CLQ_CAPS_AVX512 | CLQ_CAP_AVX512VNNI, &clq__cpu_gemm_avx512vnni},
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_gemm_avx512bw},
+    {"avx2-vnni", CLQ_CAPS_AVX2 | CLQ_CAP_AVXVNNI, &clq__cpu_gemm_avxvnni},
     {"avx2", CLQ_CAPS_AVX2, &clq__cpu_gemm_avx2},
 #endif
     {"portable", 0, &clq__cpu_gemm_portable},

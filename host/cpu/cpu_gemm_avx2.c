@@ -1,0 +1,125 @@
+/* cpu_gemm_avx2.c: the exact AVX2 GEMM micro-kernel: vpsignb + vpmaddubsw on K4 B
+ * panels without a -128 weight, vpmaddwd on the others (no int16 saturation). */
+#include "cpu_gemm_kernel.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <string.h>
+
+#define T_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define INL static inline __attribute__((always_inline))
+#define MR 4
+
+/* vpmaddubsw multiplies u8 by s8 and adds pairs into int16, saturating. With |a'| as
+ * the u8 operand and b' signed by a' as the s8 one (vpsignb), each product is a' b';
+ * |a'| <= 128 and |b'| <= 127 bound a pair by 2 * 128 * 127 = 32512 < 2^15, so the
+ * form is exact exactly when the panel holds no -128 (packing records has_min), and
+ * vpsignb then never negates -128. One vpmaddwd by ones widens the pairs into the
+ * int32 sum of a k-quad. 4 rows x 16 columns: 8 accumulators. */
+#define ROWS4(X) X(0) X(1) X(2) X(3)
+
+/* Named accumulators, not arrays: GCC would keep an array of vectors on the stack. */
+T_AVX2 INL void s_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
+                       int first, const int R) {
+    size_t ldc = g->ldc;
+    const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
+    const __m256i ones = _mm256_set1_epi16(1);
+#define S_INIT(i)                                                                   \
+    __m256i c##i##0 = _mm256_setzero_si256(), c##i##1 = _mm256_setzero_si256();     \
+    if (R > i && !first) {                                                          \
+        c##i##0 = _mm256_loadu_si256((const __m256i *)(c + i * ldc));               \
+        c##i##1 = _mm256_loadu_si256((const __m256i *)(c + i * ldc + 8));           \
+    }
+    ROWS4(S_INIT)
+    size_t steps = g->kc / 4;
+    for (size_t q = 0; q < steps; q++) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + q * 64));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + q * 64 + 32));
+#define S_ROW(i)                                                                        \
+    if (R > i) {                                                                        \
+        int32_t w;                                                                      \
+        memcpy(&w, a + q * MR * 4 + i * 4, 4);                                          \
+        __m256i va = _mm256_set1_epi32(w), ua = _mm256_abs_epi8(va);                    \
+        __m256i t0 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b0, va));                \
+        __m256i t1 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b1, va));                \
+        c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(t0, ones));               \
+        c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(t1, ones));               \
+    }
+        ROWS4(S_ROW)
+    }
+#define S_STORE(i)                                                     \
+    if (R > i) {                                                       \
+        _mm256_storeu_si256((__m256i *)(c + i * ldc), c##i##0);        \
+        _mm256_storeu_si256((__m256i *)(c + i * ldc + 8), c##i##1);    \
+    }
+    ROWS4(S_STORE)
+}
+
+/* [c0 c1 c4 c5 | c2 c3 c6 c7] of a half from its two (column, pair) quarters, then
+ * in column order, added to o unless first. */
+T_AVX2 INL void w_store(int32_t *o, __m256i lo, __m256i hi, int first) {
+    __m256i x = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), _MM_SHUFFLE(3, 1, 2, 0));
+    if (!first) x = _mm256_add_epi32(x, _mm256_loadu_si256((const __m256i *)o));
+    _mm256_storeu_si256((__m256i *)o, x);
+}
+
+/* Sign-extended to int16, every pair of products fits int32: vpmaddwd of an A quad
+ * (broadcast, widened) by a quarter panel (4 columns x 4 k) gives (column, pair)
+ * lanes, summed pairwise at the end. 2 rows x 16 columns: 8 accumulators. */
+T_AVX2 INL void w_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
+                       int first, const int R) {
+    size_t ldc = g->ldc;
+    const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00;
+    __m256i c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    size_t steps = g->kc / 4;
+    for (size_t q = 0; q < steps; q++) {
+        const int8_t *bq = b + q * 64;
+        __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)bq));
+        __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bq + 16)));
+        __m256i b2 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bq + 32)));
+        __m256i b3 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bq + 48)));
+#define W_ROW(i)                                                           \
+    if (R > i) {                                                           \
+        int32_t w;                                                         \
+        memcpy(&w, a + q * MR * 4 + i * 4, 4);                             \
+        __m256i va = _mm256_cvtepi8_epi16(_mm_set1_epi32(w));              \
+        c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(va, b0));    \
+        c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(va, b1));    \
+        c##i##2 = _mm256_add_epi32(c##i##2, _mm256_madd_epi16(va, b2));    \
+        c##i##3 = _mm256_add_epi32(c##i##3, _mm256_madd_epi16(va, b3));    \
+    }
+        W_ROW(0) W_ROW(1)
+    }
+    w_store(c, c00, c01, first);
+    w_store(c + 8, c02, c03, first);
+    if (R > 1) {
+        w_store(c + ldc, c10, c11, first);
+        w_store(c + ldc + 8, c12, c13, first);
+    }
+}
+
+T_AVX2 static void avx2_tile(const clq_cpu_gemm_call *g, const void *av, size_t n0, size_t rows,
+                             size_t cols, int32_t *c, int first) {
+    (void)cols; /* one panel */
+    const uint8_t *a = av;
+    if (g->has_min[n0 / CLQ_CPU_GEMM_K4_NR]) {
+        for (size_t i0 = 0; i0 < rows; i0 += 2) {
+            /* row i0 of the group: its quads sit 4 * i0 bytes in */
+            if (rows - i0 >= 2) w_body(g, a + 4 * i0, n0, c + i0 * g->ldc, first, 2);
+            else w_body(g, a + 4 * i0, n0, c + i0 * g->ldc, first, 1);
+        }
+        return;
+    }
+    switch (rows) {
+    case 1: s_body(g, a, n0, c, first, 1); break;
+    case 2: s_body(g, a, n0, c, first, 2); break;
+    case 3: s_body(g, a, n0, c, first, 3); break;
+    default: s_body(g, a, n0, c, first, 4); break;
+    }
+}
+
+const clq_cpu_gemm_kernel clq__cpu_gemm_avx2 = {
+    "avx2", CLQ_CPU_GEMM_B_K4_AVX2, MR, 16, 1, 512, clq__cpu_gemm_pack_a_k4s8, avx2_tile};
+
+#endif

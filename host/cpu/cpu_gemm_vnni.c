@@ -1,0 +1,137 @@
+/* cpu_gemm_vnni.c: the vpdpbusd GEMM micro-kernels (AVX-512 VNNI on zmm, AVX-VNNI on
+ * ymm): outer products of u8-domain A quads and K4 B panels, exact in int32. */
+#include "cpu_gemm_kernel.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <string.h>
+
+#define T_ZVNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define T_YVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define INL static inline __attribute__((always_inline))
+
+/* vpdpbusd multiplies u8 by s8: A is packed as a' + 128 (clq__cpu_gemm_pack_a_k4u8),
+ * so the sum gains 128 cs'[n], which starting from corr[n] = -128 cs'[n] removes. */
+
+/* GCC 12 copies the accumulator around each vpdpbusd intrinsic and spills the tile
+ * (measured: half the cycles in moves); the instruction itself keeps it in place. */
+#define DPBUSD512(acc, a, b) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b))
+#define DPBUSD256(acc, a, b) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(b))
+
+/* AVX-512: 6 rows x 4 panels = 24 zmm accumulators, 4 B vectors and one broadcast.
+ * Per k-quad 10 loads feed 24 vpdpbusd. */
+#define ZMR 6
+#define ZNV 4
+
+/* The accumulators are named variables, not an array: GCC keeps an array of vectors
+ * on the stack as well (a store per update); R and NV are constants in each
+ * instantiation, so the unused ones vanish. */
+#define Z_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define Z_TILE(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
+
+T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
+                        int first, const int R, const int NV) {
+    size_t ps = CLQ_CPU_GEMM_K4_NR * g->kp, ldc = g->ldc;
+    const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
+#define Z_INIT(i, v)                                                                       \
+    __m512i c##i##v = _mm512_setzero_si512();                                              \
+    if (R > i && NV > v)                                                                   \
+        c##i##v = first ? _mm512_loadu_si512(g->corr + n0 + 16 * v)                        \
+                        : _mm512_loadu_si512(c + i * ldc + 16 * v);
+#define Z_INIT_ROW(i) Z_TILE(Z_INIT, i)
+    Z_ROWS(Z_INIT_ROW)
+    size_t steps = g->kc / 4;
+    for (size_t q = 0; q < steps; q++) {
+        const int8_t *bq = b + q * 64;
+        __m512i b0 = _mm512_loadu_si512(bq);
+        __m512i b1 = NV > 1 ? _mm512_loadu_si512(bq + ps) : b0;
+        __m512i b2 = NV > 2 ? _mm512_loadu_si512(bq + 2 * ps) : b0;
+        __m512i b3 = NV > 3 ? _mm512_loadu_si512(bq + 3 * ps) : b0;
+#define Z_DP(i, v) \
+    if (NV > v) DPBUSD512(c##i##v, av, b##v);
+#define Z_ROW(i)                                   \
+    if (R > i) {                                   \
+        int32_t w;                                 \
+        memcpy(&w, a + q * ZMR * 4 + i * 4, 4);    \
+        __m512i av = _mm512_set1_epi32(w);         \
+        Z_TILE(Z_DP, i)                            \
+    }
+        Z_ROWS(Z_ROW)
+    }
+#define Z_STORE(i, v) \
+    if (R > i && NV > v) _mm512_storeu_si512(c + i * ldc + 16 * v, c##i##v);
+#define Z_STORE_ROW(i) Z_TILE(Z_STORE, i)
+    Z_ROWS(Z_STORE_ROW)
+}
+
+#define ZCASE(R, NV)                                    \
+    case R * 8 + NV:                                    \
+        z_body(g, a, n0, c, first, R, NV);              \
+        break;
+#define ZROW(R) ZCASE(R, 1) ZCASE(R, 2) ZCASE(R, 3) ZCASE(R, 4)
+
+T_ZVNNI static void z_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
+                           size_t cols, int32_t *c, int first) {
+    size_t nv = (cols + 15) / 16;
+    switch (rows * 8 + nv) {
+        ZROW(1) ZROW(2) ZROW(3) ZROW(4) ZROW(5) ZROW(6)
+    default:
+        break;
+    }
+}
+
+const clq_cpu_gemm_kernel clq__cpu_gemm_avx512vnni = {
+    "avx512-vnni", CLQ_CPU_GEMM_B_K4_AVX512VNNI, ZMR, ZNV * 16, 1, 512,
+    clq__cpu_gemm_pack_a_k4u8, z_tile};
+
+/* AVX-VNNI: 16 ymm registers: 6 rows x one panel (two ymm halves) = 12 accumulators. */
+#define YMR 6
+
+T_YVNNI INL void y_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
+                        int first, const int R) {
+    size_t ldc = g->ldc;
+    const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
+#define Y_INIT(i, h)                                                                          \
+    __m256i c##i##h = _mm256_setzero_si256();                                                 \
+    if (R > i)                                                                                \
+        c##i##h = first ? _mm256_loadu_si256((const __m256i *)(g->corr + n0 + 8 * h))         \
+                        : _mm256_loadu_si256((const __m256i *)(c + i * ldc + 8 * h));
+#define Y_INIT_ROW(i) Y_INIT(i, 0) Y_INIT(i, 1)
+    Z_ROWS(Y_INIT_ROW)
+    size_t steps = g->kc / 4;
+    for (size_t q = 0; q < steps; q++) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + q * 64));
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + q * 64 + 32));
+#define Y_ROW(i)                                   \
+    if (R > i) {                                   \
+        int32_t w;                                 \
+        memcpy(&w, a + q * YMR * 4 + i * 4, 4);    \
+        __m256i av = _mm256_set1_epi32(w);         \
+        DPBUSD256(c##i##0, av, b0);                \
+        DPBUSD256(c##i##1, av, b1);                \
+    }
+        Z_ROWS(Y_ROW)
+    }
+#define Y_STORE(i, h) \
+    if (R > i) _mm256_storeu_si256((__m256i *)(c + i * ldc + 8 * h), c##i##h);
+#define Y_STORE_ROW(i) Y_STORE(i, 0) Y_STORE(i, 1)
+    Z_ROWS(Y_STORE_ROW)
+}
+
+T_YVNNI static void y_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
+                           size_t cols, int32_t *c, int first) {
+    (void)cols; /* one panel */
+    switch (rows) {
+    case 1: y_body(g, a, n0, c, first, 1); break;
+    case 2: y_body(g, a, n0, c, first, 2); break;
+    case 3: y_body(g, a, n0, c, first, 3); break;
+    case 4: y_body(g, a, n0, c, first, 4); break;
+    case 5: y_body(g, a, n0, c, first, 5); break;
+    default: y_body(g, a, n0, c, first, 6); break;
+    }
+}
+
+const clq_cpu_gemm_kernel clq__cpu_gemm_avxvnni = {
+    "avx2-vnni", CLQ_CPU_GEMM_B_K4_AVXVNNI, YMR, 16, 1, 512, clq__cpu_gemm_pack_a_k4u8, y_tile};
+
+#endif
