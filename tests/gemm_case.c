@@ -36,10 +36,24 @@ static int32_t gen_value(grun *r, clq_dtype t, int kind) {
     }
 }
 
-/* Random stored values over [0, extent) (the padding included, so reads of it show). */
-static clq_buffer *gen_matrix(grun *r, clq_dtype t, size_t extent, int kind, uint8_t **host) {
+/* V_PANELS at element i of rows of ld elements (row 0 at off). */
+static int32_t gen_panel_value(grun *r, clq_dtype t, size_t i, size_t ld) {
+    int lo, hi;
+    ref_qrange(t, 0, &lo, &hi);
+    size_t row = i >= r->c.off && ld ? (i - r->c.off) / ld : 0;
+    size_t col = i >= r->c.off && ld ? (i - r->c.off) % ld : 0;
+    int with_min = (row / 16) & 1;
+    if (with_min && col == row % (r->c.k ? r->c.k : 1)) return lo;
+    return (tc_rng_u64(&r->rng) & 1) ? hi : with_min ? lo : lo + 1;
+}
+
+/* Random stored values over [0, extent) (the padding included, so reads of it show);
+ * ld: the row length V_PANELS counts rows by. */
+static clq_buffer *gen_matrix(grun *r, clq_dtype t, size_t extent, int kind, size_t ld,
+                              uint8_t **host) {
     uint8_t *h = malloc(extent + 1);
-    for (size_t i = 0; i < extent; i++) ref_store_q(t, h, i, gen_value(r, t, kind));
+    for (size_t i = 0; i < extent; i++)
+        ref_store_q(t, h, i, kind == V_PANELS ? gen_panel_value(r, t, i, ld) : gen_value(r, t, kind));
     clq_buffer *b = tc_buffer(r->ctx, extent + 1, h);
     *host = h;
     return b;
@@ -88,7 +102,7 @@ void gc_setup(grun *r, clq_context *ctx, const gcase *c) {
     size_t aext = c->off;
     if (r->rows && K) aext += (size_t)((ptrdiff_t)(r->rows - 1) * am.rs + (ptrdiff_t)(K - 1) * am.cs) + 1;
     uint8_t *ah, *bh;
-    r->ab = gen_matrix(r, c->at, aext + 3, c->a_vals, &ah);
+    r->ab = gen_matrix(r, c->at, aext + 3, c->a_vals, 0, &ah);
     am.data = ah;
     TC_OK(ctx, clq_tensor_init(&r->at, c->at, c->batch ? 3 : 2, c->batch ? ashape : ashape + 1, r->ab));
     r->at.offset = c->off;
@@ -102,7 +116,8 @@ void gc_setup(grun *r, clq_context *ctx, const gcase *c) {
     ref_mat bm = {c->bt, NULL, c->off, (ptrdiff_t)r->ldb, 1};
     if (c->transposed) bm.rs = 1, bm.cs = (ptrdiff_t)r->ldb;
     size_t bext = c->off + (bshape[0] && bshape[1] ? (bshape[0] - 1) * r->ldb + bshape[1] : 0);
-    r->bb = gen_matrix(r, c->bt, bext + 3, c->b_vals, &bh);
+    cr_assert(c->b_vals != V_PANELS || !c->transposed, "V_PANELS needs B as [N, K]");
+    r->bb = gen_matrix(r, c->bt, bext + 3, c->b_vals, r->ldb, &bh);
     bm.data = bh;
     TC_OK(ctx, clq_tensor_init(&r->bt, c->bt, 2, bshape, r->bb));
     r->bt.offset = c->off;

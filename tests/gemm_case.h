@@ -24,8 +24,11 @@ extern const gstage gc_all_stages[N_STAGES];
 
 /* ---- the case ---- */
 enum { ZB_NULL, ZB_TENSOR, ZB_CHANNEL, ZB_CHANNEL_SAME }; /* zero_point NULL / one / N random / N equal */
-/* values: random over the type, all qmin, all qmax, either end, within 8 of 0 (s8) or 128 (u8) */
-enum { V_RANDOM, V_LO, V_HI, V_EDGE, V_SMALL };
+/* values: random over the type, all qmin, all qmax, either end, within 8 of 0 (s8) or 128 (u8);
+ * V_PANELS (B as [N, K] only): either end, but rows (columns of C) in even groups of 16 never
+ * at qmin (the s8-domain -128), odd groups at qmin in every row: the CPU path's K4 panels
+ * of 16 columns with and without a -128 weight (its AVX2 kernel takes two forms) */
+enum { V_RANDOM, V_LO, V_HI, V_EDGE, V_SMALL, V_PANELS };
 
 typedef struct gcase {
     const char *name;

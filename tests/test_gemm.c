@@ -57,6 +57,54 @@ TC_BACKEND_TEST(gemm, large) {
     gc_run_case(ctx, &c, st, 3);
 }
 
+/* ---- the CPU kernels' paths (run per kernel set by the CLQ_CPU_ISA variants): K4
+ * panels of 16 columns with and without a -128 weight, with A and B at the ends of
+ * their range (every pair of products at its largest: an int16-saturating form is
+ * caught); K remainders of the K quad, of KALIGN and of the 512-long K panel; M and N
+ * remainders of every register tile (rows 1..16, columns 16..64); M of 1..16 take
+ * the small-M path (all of K in one panel) ---- */
+TC_BACKEND_TEST(gemm, kernel_paths) {
+    static const size_t ks[] = {1, 3, 5, 64, 65, 511, 513, 1100};
+    static const size_t mn[][2] = {{1, 17}, {2, 16}, {5, 33}, {6, 64}, {7, 65},
+                                   {13, 31}, {16, 48}, {17, 80}, {33, 15}};
+    uint64_t seed = 9000;
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
+        for (size_t j = 0; j < sizeof mn / sizeof mn[0]; j++, seed++) {
+            gcase c = {.name = "kernel paths", .at = qt[seed & 1], .bt = qt[(seed >> 1) & 1],
+                       .m = mn[j][0], .n = mn[j][1], .k = ks[i], .a_vals = V_EDGE,
+                       .b_vals = V_PANELS, .off = seed % 3, .seed = seed};
+            /* za and zb at either end too (the correction terms at their largest) */
+            c.za = c.at == CLQ_U8 ? (seed & 4 ? 255 : 0) : (seed & 4 ? 127 : -128);
+            c.zb_mode = seed & 8 ? ZB_CHANNEL : ZB_TENSOR;
+            c.zb = c.bt == CLQ_U8 ? (seed & 16 ? 255 : 0) : (seed & 16 ? 127 : -128);
+            gstage st[2] = {gc_all_stages[0], gc_all_stages[1 + seed % (N_STAGES - 1)]};
+            gc_run_case(ctx, &c, st, 2);
+        }
+}
+
+/* ---- the CPU path's thread split: small M splits N across threads, larger M splits
+ * blocks; thread counts that divide nothing evenly give the same bits ---- */
+Test(gemm, thread_split_cpu) {
+    static const int threads[] = {1, 3, 5};
+    static const size_t ms[] = {1, 4, 16, 200};
+    for (int t = 0; t < 3; t++) {
+        clq_context_options o;
+        clq_context_options_init(&o);
+        o.backend = CLQ_BACKEND_CPU;
+        o.cache_dir = getenv("CLQ_CACHE_DIR");
+        o.cpu_threads = threads[t];
+        clq_context *ctx = tc_context_opts(&o);
+        for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+            gcase c = {.name = "thread split", .at = CLQ_U8, .bt = CLQ_S8, .m = ms[i], .n = 1000,
+                       .k = 700, .za = 129, .zb_mode = ZB_CHANNEL, .b_vals = V_PANELS,
+                       .seed = 9500 + 10 * (uint64_t)t + i};
+            gstage st[2] = {gc_all_stages[0], gc_all_stages[9]};
+            gc_run_case(ctx, &c, st, 2);
+        }
+        clq_context_destroy(ctx);
+    }
+}
+
 /* ---- layouts: B as [K, N], strided and batched A, strided B and C, offsets ---- */
 TC_BACKEND_TEST(gemm, layouts) {
     static const gcase cases[] = {
