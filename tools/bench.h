@@ -73,6 +73,13 @@ typedef struct bench_gemm_shape {
     int32_t zb;
 } bench_gemm_shape;
 
+/* The small-M GEMM's read-only peer (bench_gemm_read.c): sums a buffer of `bytes`
+ * (B's size) split over `threads` threads; one call reads it once. */
+typedef struct bench_gemm_read bench_gemm_read;
+bench_gemm_read *bench_gemm_read_create(size_t bytes, int threads);
+double bench_gemm_read_once(bench_gemm_read *r); /* seconds */
+void bench_gemm_read_destroy(bench_gemm_read *r);
+
 typedef enum bench_gemm_peer_kind {
     GEMM_PEER_CLBLAST,  /* SGEMM of (A - za)(B - zb)^T on the context's OpenCL queue */
     GEMM_PEER_ONEDNN,   /* u8s8s32 matmul with both zero points, CPU */
