@@ -161,13 +161,16 @@ static void parse_args(int argc, char **argv, gemm_args *a) {
 
 /* OpenBLAS reads OPENBLAS_CORETYPE once, when it loads, so the bench sets it and
  * re-runs itself (only this process and its children see it; a value already set
- * is kept): SkylakeX on CPUs with AVX-512, which some OpenBLAS versions misdetect
- * on newer models. OpenMP binding is left alone: it would pin the main thread, and
+ * is kept): Zen on AMD CPUs, SkylakeX on Intel CPUs with AVX-512, which some
+ * OpenBLAS versions misdetect on newer models. OpenMP binding is left alone: it would pin the main thread, and
  * with it every thread it starts (clq's pool, OpenBLAS's), to one core. */
 static void peer_environment(char **self) {
 #ifdef CLQ_HAVE_OPENBLAS
-    if (getenv("OPENBLAS_CORETYPE") || !__builtin_cpu_supports("avx512bw")) return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    if (getenv("OPENBLAS_CORETYPE")) return;
+    __builtin_cpu_init();
+    if (__builtin_cpu_is("amd")) setenv("OPENBLAS_CORETYPE", "Zen", 1);
+    else if (__builtin_cpu_supports("avx512bw")) setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    else return;
     execv("/proc/self/exe", self);
     bench_die("could not re-run itself with OPENBLAS_CORETYPE set (execv /proc/self/exe)");
 #else
