@@ -290,3 +290,33 @@ TC_BACKEND_TEST(quantize, whole_block_groups) {
                     tc_run(ctx, &c);
                 }
 }
+
+/* Shapes that reach every loop of the SIMD kernel sets (64-element runs and their
+ * tails, packed 4-bit runs of even length, per-element parameters, blocks of 32 in
+ * pairs with an odd one left and a short block per row), every input type and
+ * rounding mode, with halfway inputs so the reciprocal fast path falls back. */
+TC_BACKEND_TEST(quantize, simd_paths) {
+    static const tc_case shapes[] = {
+        {.name = "2053 per tensor", .ndim = 1, .shape = {2053}},
+        {.name = "6x130 axis0", .ndim = 2, .shape = {6, 130}, .gran = CLQ_PER_AXIS, .axis = 0},
+        {.name = "3x203 axis-1", .ndim = 2, .shape = {3, 203}, .gran = CLQ_PER_AXIS, .axis = -1},
+        {.name = "3x1000 block32", .ndim = 2, .shape = {3, 1000}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
+        {.name = "5x1030 block32", .ndim = 2, .shape = {5, 1030}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
+    };
+    static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t x = 0; x < 3; x++)
+            for (int t = 0; t < 4; t++)
+                for (int m = 0; m < 3; m++) {
+                    tc_case c = shapes[s];
+                    c.op = TC_QUANTIZE;
+                    c.xtype = xtypes[x];
+                    c.qtype = qtypes[t];
+                    c.values = m ? TC_HALFWAY : TC_NORMAL;
+                    c.qsource = TC_QP_RANDOM;
+                    c.rounding = m == 2 ? CLQ_ROUND_HALF_AWAY : CLQ_ROUND_HALF_EVEN;
+                    c.qflags = m == 1 ? CLQ_QPARAMS_RECIPROCAL : 0;
+                    c.seed = 15000 + 64 * s + 16 * x + 4 * (size_t)t + (size_t)m;
+                    tc_run(ctx, &c);
+                }
+}

@@ -45,65 +45,45 @@ typedef struct clq_cpu_state {
     size_t stream_min; /* output bytes from which non-temporal stores are used */
 } clq_cpu_state;
 
-/* Quantize settings shared by every kernel call of one op. */
-typedef struct clq_cpu_qcfg {
-    clq_dtype xtype;
-    float qmin, qmax;
-    int half_away;  /* CLQ_ROUND_HALF_AWAY */
-    int reciprocal; /* x * (1.0f / scale) */
-    int stream;     /* q may be written with non-temporal stores where aligned */
-    int packed;     /* 4-bit q written packed by run/blocks (see packed_ok) */
-    float zlo, zhi; /* the qtype's full range: zero points are clamped to it first (a
-                       TRUSTED caller may pass any int32; docs/NUMERICS.md) */
-} clq_cpu_qcfg;
+/* Settings shared by every kernel call of one element-wise op. */
+typedef struct clq_cpu_ewcfg {
+    clq_dtype xtype;   /* quantize: the float input type */
+    float qmin, qmax;  /* quantize: the output range */
+    int half_away;     /* quantize: CLQ_ROUND_HALF_AWAY */
+    int reciprocal;    /* quantize: x * (1.0f / scale) */
+    int is_unsigned;   /* dequantize: q bytes are u8 / u4 (else sign-extended s8 / s4) */
+    int32_t zlo, zhi;  /* the qtype's full range: zero points are clamped to it first (a
+                          TRUSTED caller may pass any int32; docs/NUMERICS.md) */
+    int stream;        /* the output may be written with non-temporal stores where aligned */
+    int packed;        /* the 4-bit side is read / written packed (cpu_elementwise.h) */
+} clq_cpu_ewcfg;
 
-/* Quantize kernels. q receives one byte per element (the value's low 8 bits;
- * 4-bit types are packed afterwards by pack4), or, with cfg->packed, two
- * elements per byte from q[0] on: the driver sets it only for layouts whose
- * run/blocks segments all start at even elements, and only an odd segment that
- * ends the tensor leaves a last high nibble, written 0. zp NULL means all zero.
+/* Element-wise map kernels (quantize: in = x of cfg->xtype, out = q bytes;
+ * dequantize: in = q bytes, out = f32 y). in and out point at the segment's first
+ * element, or with cfg->packed at the byte holding it on the 4-bit side: an odd
+ * segment there ends the tensor, and a quantize kernel writes its last high
+ * nibble 0. zp NULL means all zero.
  *   run:    n elements, one (scale, zp)
- *   vec:    element j uses scale[j], zp[j]
+ *   vec:    element j uses scale[j], zp[j] (never packed)
  *   blocks: nblk consecutive blocks of block elements, block b uses scale[b], zp[b] */
-typedef struct clq_cpu_qkernels {
-    void (*run)(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n, float scale,
+typedef struct clq_cpu_ewkernels {
+    void (*run)(const clq_cpu_ewcfg *cfg, const void *in, void *out, size_t n, float scale,
                 int32_t zp);
-    void (*vec)(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t n, const float *scale,
-                const int32_t *zp);
-    void (*blocks)(const clq_cpu_qcfg *cfg, const void *x, uint8_t *q, size_t block, size_t nblk,
-                   const float *scale, const int32_t *zp);
-    /* dst[k] = (src[2k] & 15) | src[2k+1] << 4 for k < n/2 (n even). */
+    void (*vec)(const clq_cpu_ewcfg *cfg, const void *in, void *out, size_t n,
+                const float *scale, const int32_t *zp);
+    void (*blocks)(const clq_cpu_ewcfg *cfg, const void *in, void *out, size_t block,
+                   size_t nblk, const float *scale, const int32_t *zp);
+    /* quantize: dst[k] = (src[2k] & 15) | src[2k+1] << 4 for k < n/2 (n even) */
     void (*pack4)(int stream, const uint8_t *src, uint8_t *dst, size_t n);
-    int packed_ok; /* run and blocks honour cfg->packed */
-} clq_cpu_qkernels;
-
-/* Dequantize kernel flags: q bytes are unsigned (u8, u4) rather than signed;
- * y may be written with non-temporal stores where it is aligned for them (big
- * outputs: no read-for-ownership of lines that are fully overwritten). */
-#define CLQ_CPU_DQ_UNSIGNED 1
-#define CLQ_CPU_DQ_STREAM 2
-#define CLQ_CPU_DQ_FOUR 4 /* the values are 4-bit (unpacked one per byte) */
-
-/* A dequantize zero point clamped to its qtype's full range (flags say which type),
- * as every backend does first: a TRUSTED caller may pass any int32 (docs/NUMERICS.md). */
-static inline int32_t clq__cpu_dq_zp(int flags, int32_t zp) {
-    int32_t lo = (flags & CLQ_CPU_DQ_UNSIGNED) ? 0 : (flags & CLQ_CPU_DQ_FOUR) ? -8 : -128;
-    int32_t hi = (flags & CLQ_CPU_DQ_UNSIGNED) ? ((flags & CLQ_CPU_DQ_FOUR) ? 15 : 255)
-                                               : ((flags & CLQ_CPU_DQ_FOUR) ? 7 : 127);
-    return zp < lo ? lo : zp > hi ? hi : zp;
-}
-
-/* Dequantize kernels: q holds one value per byte. Same run/vec/blocks shapes as
- * quantize. */
-typedef struct clq_cpu_dqkernels {
-    void (*run)(int flags, const uint8_t *q, float *y, size_t n, float scale, int32_t zp);
-    void (*vec)(int flags, const uint8_t *q, float *y, size_t n, const float *scale,
-                const int32_t *zp);
-    void (*blocks)(int flags, const uint8_t *q, float *y, size_t block, size_t nblk,
-                   const float *scale, const int32_t *zp);
-    /* n nibbles from src (low nibble first) to one byte each: sign-extended for s4. */
+    /* dequantize: n nibbles from src (low first) to a byte each, sign-extended if signed */
     void (*unpack4)(int is_signed, const uint8_t *src, uint8_t *dst, size_t n);
-} clq_cpu_dqkernels;
+    int packed_ok; /* run and blocks honour cfg->packed */
+} clq_cpu_ewkernels;
+
+/* A zero point clamped to [cfg->zlo, cfg->zhi]. */
+static inline int32_t clq__cpu_zp_clamp(const clq_cpu_ewcfg *cfg, int32_t zp) {
+    return zp < cfg->zlo ? cfg->zlo : zp > cfg->zhi ? cfg->zhi : zp;
+}
 
 /* Min/max kernels. They merge into *mn / *mx without the final rules (NaN is
  * skipped; an untouched pair stays [+Inf, -Inf]; -0.0 and +0.0 are not yet
@@ -118,8 +98,8 @@ typedef struct clq_cpu_mmkernels {
     void (*blocks)(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn, float *mx);
 } clq_cpu_mmkernels;
 
-extern const clq_cpu_qkernels clq__cpu_qk_portable, clq__cpu_qk_avx2, clq__cpu_qk_avx512;
-extern const clq_cpu_dqkernels clq__cpu_dqk_portable, clq__cpu_dqk_avx2, clq__cpu_dqk_avx512;
+extern const clq_cpu_ewkernels clq__cpu_qk_portable, clq__cpu_qk_avx2, clq__cpu_qk_avx512;
+extern const clq_cpu_ewkernels clq__cpu_dqk_portable, clq__cpu_dqk_avx2, clq__cpu_dqk_avx512;
 extern const clq_cpu_mmkernels clq__cpu_mmk_portable, clq__cpu_mmk_avx2, clq__cpu_mmk_avx512;
 
 static inline size_t clq__cpu_dtype_size(clq_dtype t) {

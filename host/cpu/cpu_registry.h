@@ -31,8 +31,7 @@
 #include "cpu_caps.h"
 #include "cpu_gemm_kernel.h"
 
-struct clq_cpu_qkernels;
-struct clq_cpu_dqkernels;
+struct clq_cpu_ewkernels;
 struct clq_cpu_mmkernels;
 typedef struct clq_cpu_gemm_epi clq_cpu_gemm_epi;
 typedef struct clq_cpu_gemm_cols clq_cpu_gemm_cols;
@@ -50,16 +49,16 @@ typedef void (*clq_cpu_gemm_epi_fn)(const clq_cpu_gemm_epi *e, const clq_cpu_gem
         clq_cpu_caps needs; \
         TYPE k;             \
     }
-typedef CLQ_CPU_ENTRY(const struct clq_cpu_qkernels *) clq_cpu_quantize_entry;
-typedef CLQ_CPU_ENTRY(const struct clq_cpu_dqkernels *) clq_cpu_dequantize_entry;
+typedef CLQ_CPU_ENTRY(const struct clq_cpu_ewkernels *) clq_cpu_quantize_entry;
+typedef CLQ_CPU_ENTRY(const struct clq_cpu_ewkernels *) clq_cpu_dequantize_entry;
 typedef CLQ_CPU_ENTRY(const struct clq_cpu_mmkernels *) clq_cpu_minmax_entry;
 typedef CLQ_CPU_ENTRY(const clq_cpu_gemm_kernel *) clq_cpu_gemm_entry;
 typedef CLQ_CPU_ENTRY(clq_cpu_gemm_epi_fn) clq_cpu_gemm_epi_entry;
 
 /* A context's kernels: one resolved entry per family. */
 typedef struct clq_cpu_kernels {
-    const struct clq_cpu_qkernels *quantize;
-    const struct clq_cpu_dqkernels *dequantize;
+    const struct clq_cpu_ewkernels *quantize;
+    const struct clq_cpu_ewkernels *dequantize;
     const struct clq_cpu_mmkernels *minmax;
     const clq_cpu_gemm_kernel *gemm;
     clq_cpu_gemm_epi_fn gemm_epi;
