@@ -104,7 +104,14 @@ CLQ_T512 static void dq512_vec(const clq_cpu_ewcfg *cfg, const void *in, void *o
     float *y = out;
     int uns = cfg->is_unsigned;
     __m512i zlo = _mm512_set1_epi32(cfg->zlo), zhi = _mm512_set1_epi32(cfg->zhi);
-    for (size_t j = 0; j < n; j += 16) {
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512i z = zp ? _mm512_loadu_si512((const void *)(zp + j)) : _mm512_setzero_si512();
+        z = _mm512_min_epi32(_mm512_max_epi32(z, zlo), zhi); /* clq__cpu_zp_clamp */
+        _mm512_storeu_ps(y + j, dq512(uns, _mm_loadu_si128((const __m128i *)(q + j)), z,
+                                      _mm512_loadu_ps(scale + j)));
+    }
+    for (; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
         __m512i z = zp ? _mm512_maskz_loadu_epi32(m, zp + j) : _mm512_setzero_si512();
         z = _mm512_min_epi32(_mm512_max_epi32(z, zlo), zhi); /* clq__cpu_zp_clamp */

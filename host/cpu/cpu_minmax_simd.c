@@ -48,24 +48,41 @@ CLQ_T512 static void mm512_vec(clq_dtype xt, const void *x, size_t n, float *mn,
     }
 }
 
+/* Blocks of 32: two vectors folded into +/-Inf, one reduction each; the input
+ * type fixed per loop. */
+CLQ_T512 CLQ_INLINE void mm512_b32_body(clq_dtype XT, const void *x, size_t nblk, float *mn,
+                                        float *mx) {
+    const size_t xs = XT == CLQ_F32 ? 4 : 2;
+    const __m512 pinf = _mm512_set1_ps(INFINITY), ninf = _mm512_set1_ps(-INFINITY);
+    for (size_t b = 0; b < nblk; b++) {
+        for (size_t p = 0; p < 32 * xs; p += 64) clq__prefetch((const char *)x + b * 32 * xs + p);
+        __m512 a = clq__ld512_full(XT, x, b * 32), c = clq__ld512_full(XT, x, b * 32 + 16);
+        mn[b] = _mm512_reduce_min_ps(_mm512_min_ps(c, _mm512_min_ps(a, pinf)));
+        mx[b] = _mm512_reduce_max_ps(_mm512_max_ps(c, _mm512_max_ps(a, ninf)));
+    }
+}
+
+CLQ_T512 static void mm512_b32_f32(const void *x, size_t nblk, float *mn, float *mx) {
+    mm512_b32_body(CLQ_F32, x, nblk, mn, mx);
+}
+CLQ_T512 static void mm512_b32_f16(const void *x, size_t nblk, float *mn, float *mx) {
+    mm512_b32_body(CLQ_F16, x, nblk, mn, mx);
+}
+CLQ_T512 static void mm512_b32_bf16(const void *x, size_t nblk, float *mn, float *mx) {
+    mm512_b32_body(CLQ_BF16, x, nblk, mn, mx);
+}
+
 CLQ_T512 static void mm512_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn,
                                   float *mx) {
     size_t xs = clq__cpu_dtype_size(xt);
-    if (block != 32) {
-        for (size_t b = 0; b < nblk; b++) {
-            mn[b] = INFINITY;
-            mx[b] = -INFINITY;
-            mm512_run(xt, (const char *)x + b * block * xs, block, mn + b, mx + b);
-        }
+    if (block == 32) {
+        (xt == CLQ_F32 ? mm512_b32_f32 : xt == CLQ_F16 ? mm512_b32_f16 : mm512_b32_bf16)(x, nblk, mn, mx);
         return;
     }
-    const __m512 pinf = _mm512_set1_ps(INFINITY), ninf = _mm512_set1_ps(-INFINITY);
     for (size_t b = 0; b < nblk; b++) {
-        clq__prefetch((const char *)x + b * 32 * xs);
-        clq__prefetch((const char *)x + (b * 32 + 16) * xs);
-        __m512 a = clq__ld512_full(xt, x, b * 32), c = clq__ld512_full(xt, x, b * 32 + 16);
-        mn[b] = _mm512_reduce_min_ps(_mm512_min_ps(c, _mm512_min_ps(a, pinf)));
-        mx[b] = _mm512_reduce_max_ps(_mm512_max_ps(c, _mm512_max_ps(a, ninf)));
+        mn[b] = INFINITY;
+        mx[b] = -INFINITY;
+        mm512_run(xt, (const char *)x + b * block * xs, block, mn + b, mx + b);
     }
 }
 
@@ -118,9 +135,42 @@ CLQ_T256 static void mm256_vec(clq_dtype xt, const void *x, size_t n, float *mn,
     for (; j < n; j++) clq__minmax_one(clq__load_float(xt, x, j), mn + j, mx + j);
 }
 
+/* Blocks of 32: four vectors folded into +/-Inf (NaN skipped as in mm256_run),
+ * then one horizontal reduction per block; the input type fixed per loop. */
+CLQ_T256 CLQ_INLINE void mm256_b32_body(clq_dtype XT, const void *x, size_t nblk, float *mn,
+                                        float *mx) {
+    const size_t xs = XT == CLQ_F32 ? 4 : 2;
+    const __m256 pinf = _mm256_set1_ps(INFINITY), ninf = _mm256_set1_ps(-INFINITY);
+    for (size_t b = 0; b < nblk; b++) {
+        for (size_t p = 0; p < 32 * xs; p += 64) clq__prefetch((const char *)x + b * 32 * xs + p);
+        __m256 lo = pinf, hi = ninf;
+        for (size_t i = 0; i < 32; i += 8) {
+            __m256 a = clq__ld256(XT, x, b * 32 + i);
+            lo = _mm256_min_ps(a, lo);
+            hi = _mm256_max_ps(a, hi);
+        }
+        mn[b] = hmin256(lo);
+        mx[b] = hmax256(hi);
+    }
+}
+
+CLQ_T256 static void mm256_b32_f32(const void *x, size_t nblk, float *mn, float *mx) {
+    mm256_b32_body(CLQ_F32, x, nblk, mn, mx);
+}
+CLQ_T256 static void mm256_b32_f16(const void *x, size_t nblk, float *mn, float *mx) {
+    mm256_b32_body(CLQ_F16, x, nblk, mn, mx);
+}
+CLQ_T256 static void mm256_b32_bf16(const void *x, size_t nblk, float *mn, float *mx) {
+    mm256_b32_body(CLQ_BF16, x, nblk, mn, mx);
+}
+
 CLQ_T256 static void mm256_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn,
                                   float *mx) {
     size_t xs = clq__cpu_dtype_size(xt);
+    if (block == 32) {
+        (xt == CLQ_F32 ? mm256_b32_f32 : xt == CLQ_F16 ? mm256_b32_f16 : mm256_b32_bf16)(x, nblk, mn, mx);
+        return;
+    }
     for (size_t b = 0; b < nblk; b++) {
         mn[b] = INFINITY;
         mx[b] = -INFINITY;
