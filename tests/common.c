@@ -612,3 +612,11 @@ void tc_run(clq_context *ctx, const tc_case *c) {
     }
     free(s);
 }
+
+const tc_case tc_simd_shapes[TC_SIMD_SHAPES] = {
+    {.name = "2053 per tensor", .ndim = 1, .shape = {2053}},
+    {.name = "6x130 axis0", .ndim = 2, .shape = {6, 130}, .gran = CLQ_PER_AXIS, .axis = 0},
+    {.name = "3x203 axis-1", .ndim = 2, .shape = {3, 203}, .gran = CLQ_PER_AXIS, .axis = -1},
+    {.name = "3x1000 block32", .ndim = 2, .shape = {3, 1000}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
+    {.name = "5x1030 block32", .ndim = 2, .shape = {5, 1030}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
+};

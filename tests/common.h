@@ -114,6 +114,12 @@ void tc_run(clq_context *ctx, const tc_case *c);
 /* "name op=... x=f32 q=u8 shape=[..] ... seed=N" for messages. */
 void tc_describe(const tc_case *c, char *buf, size_t size);
 
+/* Shapes that reach every loop of the CPU SIMD kernel sets: 64-element runs and
+ * their tails, even-length runs (packed 4-bit), per-element parameters, blocks of 32
+ * in pairs with an odd one left and a short block per row (the *_simd_paths tests). */
+#define TC_SIMD_SHAPES 5
+extern const tc_case tc_simd_shapes[TC_SIMD_SHAPES];
+
 /* Helpers for the hand-written suites. */
 const char *tc_gran_name(clq_granularity g);
 void tc_format_index(int ndim, const size_t *shape, size_t lin, char *buf, size_t size);

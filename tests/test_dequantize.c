@@ -137,17 +137,10 @@ TC_BACKEND_TEST(dequantize, medium_sizes) {
  * simd_paths): packed 4-bit input read in registers, 64-element runs and tails,
  * per-element parameters, blocks of 32. */
 TC_BACKEND_TEST(dequantize, simd_paths) {
-    static const tc_case shapes[] = {
-        {.name = "2053 per tensor", .ndim = 1, .shape = {2053}},
-        {.name = "6x130 axis0", .ndim = 2, .shape = {6, 130}, .gran = CLQ_PER_AXIS, .axis = 0},
-        {.name = "3x203 axis-1", .ndim = 2, .shape = {3, 203}, .gran = CLQ_PER_AXIS, .axis = -1},
-        {.name = "3x1000 block32", .ndim = 2, .shape = {3, 1000}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
-        {.name = "5x1030 block32", .ndim = 2, .shape = {5, 1030}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
-    };
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (size_t s = 0; s < TC_SIMD_SHAPES; s++)
         for (int t = 0; t < 4; t++)
             for (int z = 0; z < 2; z++) {
-                tc_case c = shapes[s];
+                tc_case c = tc_simd_shapes[s];
                 c.op = TC_DEQUANTIZE;
                 c.qtype = qtypes[t];
                 c.no_zero_point = z;

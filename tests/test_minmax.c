@@ -151,22 +151,16 @@ TC_BACKEND_TEST(minmax, medium_sizes) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) tc_run(ctx, &cases[i]);
 }
 
-/* Shapes that reach the SIMD kernels' block-of-32 and per-element loops (more than
- * 64 pairs, so each block's pair has one owner) for every input type, with NaN,
+/* Shapes that reach the SIMD kernels' block-of-32 and per-element loops (the block
+ * rows have more than 64 pairs, so each block's pair has one owner) for every input type, with NaN,
  * infinities and signed zeros among the values. */
 TC_BACKEND_TEST(minmax, simd_paths) {
-    static const tc_case shapes[] = {
-        {.name = "2053 per tensor", .ndim = 1, .shape = {2053}},
-        {.name = "5x1030 block32", .ndim = 2, .shape = {5, 1030}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
-        {.name = "3x1000 block32", .ndim = 2, .shape = {3, 1000}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
-        {.name = "40x203 axis-1", .ndim = 2, .shape = {40, 203}, .gran = CLQ_PER_AXIS, .axis = -1},
-    };
     static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
     static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_ALL_NAN};
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (size_t s = 0; s < TC_SIMD_SHAPES; s++)
         for (size_t x = 0; x < 3; x++)
             for (size_t k = 0; k < 3; k++) {
-                tc_case c = shapes[s];
+                tc_case c = tc_simd_shapes[s];
                 c.op = TC_MINMAX;
                 c.xtype = xtypes[x];
                 c.values = kinds[k];

@@ -16,7 +16,7 @@ TC_BACKEND_TEST(quantize, shapes_every_qtype) {
     } shapes[] = {{1, {0}},  {3, {5, 0, 3}}, {0, {0}},       {1, {1}},          {1, {7}},
                   {1, {1031}}, {2, {23, 19}}, {2, {1, 1031}}, {3, {7, 13, 29}}};
     for (int t = 0; t < 4; t++)
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        for (size_t s = 0; s < TC_SIMD_SHAPES; s++) {
             tc_case c = {.name = "shapes", .op = TC_QUANTIZE, .qtype = qtypes[t], .ndim = shapes[s].ndim,
                          .seed = 100 + 10 * s + t};
             memcpy(c.shape, shapes[s].shape, sizeof shapes[s].shape);
@@ -296,19 +296,12 @@ TC_BACKEND_TEST(quantize, whole_block_groups) {
  * pairs with an odd one left and a short block per row), every input type and
  * rounding mode, with halfway inputs so the reciprocal fast path falls back. */
 TC_BACKEND_TEST(quantize, simd_paths) {
-    static const tc_case shapes[] = {
-        {.name = "2053 per tensor", .ndim = 1, .shape = {2053}},
-        {.name = "6x130 axis0", .ndim = 2, .shape = {6, 130}, .gran = CLQ_PER_AXIS, .axis = 0},
-        {.name = "3x203 axis-1", .ndim = 2, .shape = {3, 203}, .gran = CLQ_PER_AXIS, .axis = -1},
-        {.name = "3x1000 block32", .ndim = 2, .shape = {3, 1000}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
-        {.name = "5x1030 block32", .ndim = 2, .shape = {5, 1030}, .gran = CLQ_PER_BLOCK, .axis = 1, .block = 32},
-    };
     static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (size_t s = 0; s < TC_SIMD_SHAPES; s++)
         for (size_t x = 0; x < 3; x++)
             for (int t = 0; t < 4; t++)
                 for (int m = 0; m < 3; m++) {
-                    tc_case c = shapes[s];
+                    tc_case c = tc_simd_shapes[s];
                     c.op = TC_QUANTIZE;
                     c.xtype = xtypes[x];
                     c.qtype = qtypes[t];
