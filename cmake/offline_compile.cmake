@@ -7,6 +7,9 @@
 #   build_warnings   every program built on the OpenCL device here, with the options the
 #                    library picks for it: fails on a build log or stderr that is not
 #                    empty (tests/build_warnings.c).
+#   kernel_args      every kernel's arguments as the OpenCL compiler reports them
+#                    (clGetKernelArgInfo) against the host's table from
+#                    kernels/clq_kernel_args.h (tests/kernel_args.c).
 # Neither is built in a sanitizer build: they check the kernels, not the host code, and
 # the Release build of the same tree runs them (scripts/test.sh runs both builds). Nor in
 # a cross build (cmake/aarch64-linux-gnu.cmake): they need the host's clang, ptxas and
@@ -16,18 +19,20 @@ if(CLQ_SANITIZE OR CMAKE_CROSSCOMPILING)
 endif()
 add_executable(clq_offline_options ${PROJECT_SOURCE_DIR}/tests/offline_options.c)
 add_executable(clq_build_warnings ${PROJECT_SOURCE_DIR}/tests/build_warnings.c)
-foreach(t clq_offline_options clq_build_warnings)
+add_executable(clq_kernel_args ${PROJECT_SOURCE_DIR}/tests/kernel_args.c)
+foreach(t clq_offline_options clq_build_warnings clq_kernel_args)
   target_compile_options(${t} PRIVATE ${CLQ_C_FLAGS})
   target_compile_definitions(${t} PRIVATE _GNU_SOURCE CL_TARGET_OPENCL_VERSION=120)
   target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/host
-    ${PROJECT_SOURCE_DIR}/host/opencl ${CLQ_GEN_DIR})
+    ${PROJECT_SOURCE_DIR}/host/opencl ${PROJECT_SOURCE_DIR}/kernels ${CLQ_GEN_DIR})
   # The static library: these use its internal (hidden) functions.
   target_link_libraries(${t} PRIVATE clquant_static)
 endforeach()
 
 add_test(NAME offline_compile
   COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/offline-compile.sh
-          --options $<TARGET_FILE:clq_offline_options> --kernels ${PROJECT_SOURCE_DIR}/kernels
+          --options $<TARGET_FILE:clq_offline_options> --prelude ${CLQ_GEN_DIR}/clq_prelude.cl
+          --kernels ${PROJECT_SOURCE_DIR}/kernels
           --work ${PROJECT_BINARY_DIR}/offline-compile)
 set_tests_properties(offline_compile PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
 # clq_build_warnings turns POCL's kernel cache off itself (a cached program is not
@@ -40,3 +45,6 @@ set_tests_properties(build_warnings PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
 add_test(NAME build_warnings_avx2 COMMAND clq_build_warnings)
 set_tests_properties(build_warnings_avx2 PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
   ENVIRONMENT "POCL_KERNELLIB_NAME=avx2;POCL_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache/pocl-build_warnings_avx2")
+add_test(NAME kernel_args COMMAND clq_kernel_args)
+set_tests_properties(kernel_args PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
+  ENVIRONMENT "POCL_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache/pocl-kernel_args")

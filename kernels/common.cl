@@ -22,16 +22,12 @@
 #define CLQ_COPY_CHUNK 64
 #endif
 
-/* Input element types (clq_dtype values). */
-#define CLQ_F32 1
-#define CLQ_F16 2
-#define CLQ_BF16 3
+/* The clq_dtype and clq_granularity values (CLQ_F32, CLQ_PER_AXIS, ...), the quantize
+ * mode bits CLQ_MODE_RECIP / CLQ_MODE_AWAY and the walk modes CLQ_WALK_* come from the
+ * prelude before this file (cmake/embed_kernels.cmake: generated from clquant.h, and
+ * kernels/clq_kernel_args.h, which the host includes too). */
 
-/* Quantize mode bits. */
-#define CLQ_MODE_RECIP 1
-#define CLQ_MODE_AWAY 2
-
-/* The branch on xt is uniform over the whole launch, so it costs a predictable
+/* The branch on xt (a clq_dtype) is uniform over the whole launch, so it costs a predictable
  * jump per 16 elements, and one kernel serves every input type. */
 inline float16 load16(const global uchar *x, ulong e, int xt) {
     if (xt == CLQ_F32) return vload16(0, (const global float *)x + e);
@@ -296,8 +292,8 @@ inline uchar8 pack4x16g(int16 r) {
     return convert_uchar8(bitselect(l >> (ulong8)38, l >> (ulong8)10, (ulong8)15));
 }
 
-/* Granule p of a layout covers {base + u * su + v : u < U, v < V}, v contiguous.
- * mode 0 per tensor, 1 per axis, 2 per block with inner == 1, 3 per block strided. */
+/* Granule p of a layout covers {base + u * su + v : u < U, v < V}, v contiguous;
+ * mode is a CLQ_WALK_* (kernels/clq_kernel_args.h). */
 typedef struct {
     ulong base, su, U, V;
 } walk_t;
@@ -305,11 +301,11 @@ typedef struct {
 inline walk_t walk_granule(int mode, ulong p, ulong n, ulong outer, ulong axis_len, ulong inner,
                            ulong nblocks, ulong block) {
     walk_t w;
-    if (mode == 0) {
+    if (mode == CLQ_WALK_TENSOR) {
         w.base = 0; w.su = 0; w.U = 1; w.V = n;
-    } else if (mode == 1) {
+    } else if (mode == CLQ_WALK_AXIS) {
         w.base = p * inner; w.su = axis_len * inner; w.U = outer; w.V = inner;
-    } else if (mode == 2) {
+    } else if (mode == CLQ_WALK_BLOCK_CONTIG) {
         ulong o = p / nblocks, b = p - o * nblocks;
         w.base = o * axis_len + b * block; w.su = 0; w.U = 1;
         w.V = min(block, axis_len - b * block);
@@ -322,12 +318,12 @@ inline walk_t walk_granule(int mode, ulong p, ulong n, ulong outer, ulong axis_l
     return w;
 }
 
-/* The parameter index of element e (backend.h clq_layout_param). */
+/* The parameter index of element e (backend.h clq_layout_param); gran a clq_granularity. */
 inline ulong layout_param(int gran, ulong e, ulong axis_len, ulong inner, ulong nblocks,
                           ulong block) {
-    if (gran == 0) return 0;
+    if (gran == CLQ_PER_TENSOR) return 0;
     ulong oc = e / inner, i = e - oc * inner;
     ulong o = oc / axis_len, c = oc - o * axis_len;
-    if (gran == 1) return c;
+    if (gran == CLQ_PER_AXIS) return c;
     return (o * nblocks + c / block) * inner + i;
 }

@@ -2,9 +2,11 @@
  * (1, 2 or 4 byte elements). Work item (chunk k, outer index o) copies up to
  * CLQ_COPY_CHUNK elements along the innermost dimension. */
 
+/* The arguments are CLQ_KARGS_copy (bytes); each kernel reads them as T elements. */
 #define COPY_KERNEL(NAME, T)                                                                   \
-    kernel void NAME(const global T *src, long soff, global T *dst, long doff, int ndim,      \
-                     ulong8 shape, long8 sstr, long8 dstr, ulong nouter) {                     \
+    kernel void NAME(CLQ_PARAMS(copy)) {                                                       \
+        const global T *s_el = (const global T *)src;                                          \
+        global T *d_el = (global T *)dst;                                                      \
         ulong k = get_global_id(0), o = get_global_id(1);                                      \
         ulong ulast = ((ulong *)&shape)[ndim - 1];                                             \
         ulong i0 = k * CLQ_COPY_CHUNK;                                                         \
@@ -20,7 +22,7 @@
             d += (long)idx * ((long *)&dstr)[dim];                                             \
         }                                                                                      \
         long ss = ((long *)&sstr)[ndim - 1], ds = ((long *)&dstr)[ndim - 1];                   \
-        for (ulong i = i0; i < i1; i++) dst[d + (long)i * ds] = src[s + (long)i * ss];         \
+        for (ulong i = i0; i < i1; i++) d_el[d + (long)i * ds] = s_el[s + (long)i * ss];       \
     }
 
 COPY_KERNEL(copy_strided1, uchar)

@@ -50,11 +50,7 @@ inline __attribute__((always_inline)) void dequant_run_const(const global uchar 
 }
 
 /* Work item (chunk j, granules g * gpi ...), as quantize_gran. */
-kernel void dequantize_gran(const global uchar *q, ulong qb, int bits4, int sgn, global float *y,
-                            ulong yoff, const global float *scale, ulong soff,
-                            const global int *zp, ulong zoff, int has_zp, int wmode, ulong ngran,
-                            ulong gpi, ulong n, ulong outer, ulong axis_len, ulong inner,
-                            ulong nblocks, ulong block) {
+kernel void dequantize_gran(CLQ_PARAMS(dequantize_gran)) {
     ulong j = get_global_id(0), p = get_global_id(1) * gpi;
     if (p >= ngran) return;
     if (gpi > 1) {
@@ -85,10 +81,7 @@ kernel void dequantize_gran(const global uchar *q, ulong qb, int bits4, int sgn,
 }
 
 /* Rows of rlen elements, parameter index pbase(r) + column (see quantize_cols). */
-kernel void dequantize_cols(const global uchar *q, ulong qb, int bits4, int sgn, global float *y,
-                            ulong yoff, const global float *scale, ulong soff,
-                            const global int *zp, ulong zoff, int has_zp, ulong rows, ulong rlen,
-                            ulong pa, ulong pnb, ulong pblk, ulong pin) {
+kernel void dequantize_cols(CLQ_PARAMS(dequantize_cols)) {
     ulong k = get_global_id(0), r = get_global_id(1);
     ulong c0 = k * CLQ_QUANT_CHUNK;
     if (r >= rows || c0 >= rlen) return;

@@ -23,8 +23,7 @@ inline uchar4 load_u8x4(const global uchar *p) { return ((const global clq_u8x4 
 
 /* One work item per packed column j < panels * NR: its bytes in the s8 domain (bx
  * is 0x80 for u8 weights) and cs'[j] for j < n. */
-kernel void gemm_pack(const global uchar *b, ulong boff, ulong n, ulong k, uchar bx,
-                      global uchar *packed, ulong kp, global int *colsum) {
+kernel void gemm_pack(CLQ_PARAMS(gemm_pack)) {
     ulong j = get_global_id(0);
     global uchar *dst = packed + (j / NR) * NR * kp + (j % NR) * 4;
     const global uchar *src = b + boff + j * k;
@@ -48,8 +47,7 @@ kernel void gemm_pack(const global uchar *b, ulong boff, ulong n, ulong k, uchar
 
 /* sums[r] = sum_k a[r lda + k] of the stored values (is_s8 says how bytes read),
  * mod 2^32 like every correction term. */
-kernel void gemm_rowsums(const global uchar *a, ulong aoff, ulong lda, ulong k, int is_s8,
-                         global int *sums, ulong soff, ulong rows) {
+kernel void gemm_rowsums(CLQ_PARAMS(gemm_rowsums)) {
     ulong r = get_global_id(0);
     if (r >= rows) return;
     const global uchar *p = a + aoff + r * lda;
@@ -68,11 +66,7 @@ kernel void gemm_rowsums(const global uchar *a, ulong aoff, ulong lda, ulong k, 
 
 /* ---- output stages -------------------------------------------------------- */
 
-/* Stage codes: clq_dtype values of C. */
-#define CLQ_C_F32 1
-#define CLQ_C_S8 4
-#define CLQ_C_U8 5
-#define CLQ_C_S32 8
+/* ctype, the type of C, is a clq_dtype: CLQ_S32, CLQ_F32, CLQ_S8 or CLQ_U8. */
 
 /* What the epilogue needs besides C: everything per launch, read once per work item. */
 typedef struct {
@@ -111,10 +105,10 @@ inline cols_t stage_cols(const stage_t *st, ulong n0, ulong n, const global int 
     uint4 cs = as_uint4(gather4(colsum, 0, 1, n0, n));
     c.zb = z;
     c.colterm = st->kk * st->za * z - st->za * cs;
-    if (st->ctype == CLQ_C_S32) return c;
-    if (st->ctype == CLQ_C_F32 || !st->fixed) {
+    if (st->ctype == CLQ_S32) return c;
+    if (st->ctype == CLQ_F32 || !st->fixed) {
         float4 s = st->sa * as_float4(gather4((const global int *)sb, 0, sb_pc, n0, n));
-        c.f = st->ctype == CLQ_C_F32 ? s : s / st->sc;
+        c.f = st->ctype == CLQ_F32 ? s : s / st->sc;
         if (st->has_bias) c.bias = as_float4(gather4((const global int *)bias, bias_off, 1, n0, n));
     } else {
         c.mult = gather4(mult, mult_off, mult_pc, n0, n);
@@ -144,8 +138,8 @@ inline void stage_store(const stage_t *st, const cols_t *cc, uint4 c, uint rs, g
     if (st->has_rs) c -= cc->zb * rs;
     c += cc->colterm;
     int4 v = as_int4(c);
-    if (st->ctype == CLQ_C_S32 || st->ctype == CLQ_C_F32) {
-        if (st->ctype == CLQ_C_F32) {
+    if (st->ctype == CLQ_S32 || st->ctype == CLQ_F32) {
+        if (st->ctype == CLQ_F32) {
             float4 y = convert_float4(v) * cc->f;
             if (st->has_bias) y = y + cc->bias;
             if (st->relu) y = select((float4)(0.0f), y, y > 0.0f);
@@ -200,27 +194,19 @@ inline stage_t stage_load(int ctype, ulong k, int a_u8, const global int *za, ul
     /* TRUSTED zero points may be any int32: za and zc are clamped to their types' full
      * ranges first, as on every backend (docs/NUMERICS.md); so qmin - zc cannot overflow */
     st.zc = has_zc ? zc[zc_off] : 0;
-    if (ctype == CLQ_C_S8 || ctype == CLQ_C_U8)
-        st.zc = clamp(st.zc, ctype == CLQ_C_U8 ? 0 : -128, ctype == CLQ_C_U8 ? 255 : 127);
+    if (ctype == CLQ_S8 || ctype == CLQ_U8)
+        st.zc = clamp(st.zc, ctype == CLQ_U8 ? 0 : -128, ctype == CLQ_U8 ? 255 : 127);
     int zav = has_za ? za[za_off] : 0;
     st.za = (uint)clamp(zav, a_u8 ? 0 : -128, a_u8 ? 255 : 127) - (a_u8 ? 128u : 0u);
     st.kk = (uint)k;
-    int fl = ctype == CLQ_C_F32 || ((ctype == CLQ_C_S8 || ctype == CLQ_C_U8) && !fixed);
+    int fl = ctype == CLQ_F32 || ((ctype == CLQ_S8 || ctype == CLQ_U8) && !fixed);
     st.sa = fl ? sa[sa_off] : 1.0f;
-    st.sc = fl && ctype != CLQ_C_F32 ? sc[sc_off] : 1.0f;
+    st.sc = fl && ctype != CLQ_F32 ? sc[sc_off] : 1.0f;
     return st;
 }
 
-/* The kernel arguments after A and B, shared by every GEMM kernel. */
-#define GEMM_STAGE_PARAMS                                                                    \
-    ulong m, ulong n, ulong k, int a_u8, const global int *za, ulong za_off, int has_za,     \
-        const global int *rowsums, ulong rs_off, int has_rs, const global int *colsum,       \
-        const global int *zb, int zb_pc, global uchar *C, ulong c_off, ulong ldc, int ctype, \
-        const global float *sa, ulong sa_off, const global float *sb, int sb_pc,             \
-        const global float *bias, ulong bias_off, int has_bias, int relu,                    \
-        const global float *sc, ulong sc_off, const global int *zc, ulong zc_off,            \
-        int has_zc, int fixed, const global int *mult, ulong mult_off,                       \
-        const global int *shift, ulong shift_off, int mult_pc, int qmin, int qmax
+/* Every GEMM kernel takes CLQ_KARGS_gemm (kernels/clq_kernel_args.h): A, packed B,
+ * then the output stage's arguments. */
 
 #define GEMM_STAGE_LOAD                                                                      \
     stage_load(ctype, k, a_u8, za, za_off, has_za, has_rs, sa, sa_off, has_bias, relu, sc,   \
@@ -353,9 +339,8 @@ inline void a_stage(private short *d, const global uchar *s, ulong avail, int nb
 /* One work item: rows [mr i, mr i + mr) x panel p. mr is a constant after inlining
  * (CLQ_GEMM_MR, or 1 for small M, where the work is a stream over B), so the
  * unrolled loops leave acc in registers. */
-static inline __attribute__((always_inline)) void gemm_tile_body(
-    const global uchar *A, ulong a_off, ulong lda, const global char *B, ulong kp,
-    GEMM_STAGE_PARAMS, const int mr) {
+static inline __attribute__((always_inline)) void gemm_tile_body(CLQ_PARAMS(gemm),
+                                                                  const int mr) {
     ulong i = get_global_id(0), p = get_global_id(1);
     ulong n0 = p * NR, m0 = i * mr;
     if (n0 >= n || m0 >= m) return;
@@ -424,20 +409,9 @@ static inline __attribute__((always_inline)) void gemm_tile_body(
     }
 }
 
-#define GEMM_STAGE_ARGS                                                                      \
-    m, n, k, a_u8, za, za_off, has_za, rowsums, rs_off, has_rs, colsum, zb, zb_pc, C, c_off, \
-        ldc, ctype, sa, sa_off, sb, sb_pc, bias, bias_off, has_bias, relu, sc, sc_off, zc,   \
-        zc_off, has_zc, fixed, mult, mult_off, shift, shift_off, mult_pc, qmin, qmax
+kernel void gemm_tile(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), CLQ_GEMM_MR); }
 
-kernel void gemm_tile(const global uchar *A, ulong a_off, ulong lda, const global char *B,
-                      ulong kp, GEMM_STAGE_PARAMS) {
-    gemm_tile_body(A, a_off, lda, B, kp, GEMM_STAGE_ARGS, CLQ_GEMM_MR);
-}
-
-kernel void gemm_tile1(const global uchar *A, ulong a_off, ulong lda, const global char *B,
-                       ulong kp, GEMM_STAGE_PARAMS) {
-    gemm_tile_body(A, a_off, lda, B, kp, GEMM_STAGE_ARGS, 1);
-}
+kernel void gemm_tile1(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), 1); }
 
 /* ---- dot-product variant ---------------------------------------------------- */
 
@@ -497,9 +471,7 @@ inline int dot4(uint a, uint b, int acc) {
 
 /* Work-group size (DLX, DLY); global (DLX * ceil(n / DBN), DLY * ceil(m / DBM)).
  * The packed panels must hold a multiple of 4 columns (CLQ_GEMM_NR). */
-kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot(
-    const global uchar *A, ulong a_off, ulong lda, const global char *B, ulong kp,
-    GEMM_STAGE_PARAMS) {
+kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot(CLQ_PARAMS(gemm)) {
     /* a_s rows padded: the staging writes walk q fastest (coalesced along K) */
     local uint a_s[DKQ][DBM + 1];
     local uint4 b_s[DKQ][DBN / 4];

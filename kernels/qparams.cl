@@ -1,9 +1,7 @@
 /* qparams.cl: scale and zero point per granule from min/max arrays, as
  * docs/NUMERICS.md "Choosing scale and zero point" says, step for step. */
 
-kernel void qparams(const global float *imin, ulong minoff, const global float *imax,
-                    ulong maxoff, ulong count, int symmetric, int qmin, int qmax, int sym_zp,
-                    global float *oscale, ulong soff, global int *ozp, ulong zoff, int has_zp) {
+kernel void qparams(CLQ_PARAMS(qparams)) {
     ulong p = get_global_id(0);
     if (p >= count) return;
     float mn = imin[minoff + p], mx = imax[maxoff + p];

@@ -3,12 +3,15 @@
 # every tuning row and GEMM variant the host can pick, for real GPU targets, on a
 # machine without a GPU (ctest: offline_compile; docs/DESIGN.md, "Offline compilation").
 #
-#   scripts/offline-compile.sh --options TOOL [--kernels DIR] [--work DIR] [--jobs N]
+#   scripts/offline-compile.sh --options TOOL --prelude FILE [--kernels DIR] [--work DIR]
+#                              [--jobs N]
 #
 # TOOL is the build's clq_offline_options (tests/offline_options.c): it prints, from
 # the library's own tuning code, the exact option string the host would pass on each
-# described device, and the target that device stands for. Each program is the host's
-# source (kernels/common.cl followed by kernels/<program>.cl) compiled by clang:
+# described device, and the target that device stands for. FILE is the build's
+# generated/clq_prelude.cl (cmake/embed_kernels.cmake: constants from clquant.h and
+# kernels/clq_kernel_args.h). Each program is the host's source (the prelude, then
+# kernels/common.cl, then kernels/<program>.cl) compiled by clang:
 #   nvptx   nvptx64-nvidia-nvcl, -march=sm_61 (the first arch with dp4a), linked with
 #           libclc's nvptx64--nvidiacl.bc, to PTX; then ptxas -arch=sm_90, sm_75 and
 #           sm_61 (each arch the installed ptxas supports)
@@ -25,10 +28,11 @@
 # for calls to functions that nothing defines instead.
 set -uo pipefail
 
-tool="" kernels="" work="" jobs=""
+tool="" prelude="" kernels="" work="" jobs=""
 while (($#)); do
   case "$1" in
     --options) tool=$2; shift 2 ;;
+    --prelude) prelude=$2; shift 2 ;;
     --kernels) kernels=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
@@ -43,6 +47,7 @@ if [[ -z "$jobs" ]]; then
   ((jobs > 4)) && jobs=4
 fi
 [[ -x "$tool" ]] || { echo "offline-compile: --options needs the clq_offline_options executable" >&2; exit 2; }
+[[ -f "$prelude" ]] || { echo "offline-compile: --prelude needs the build's generated/clq_prelude.cl" >&2; exit 2; }
 start=$SECONDS
 say() { echo "offline-compile: $*"; }
 
@@ -164,8 +169,9 @@ for f in "$kernels"/*.cl; do
   [[ "$n" == common ]] || programs+=("$n")
 done
 mkdir -p "$work/src" "$work/out"
-for p in "${programs[@]}"; do cat "$kernels/common.cl" "$kernels/$p.cl" >"$work/src/$p.cl"; done
-common_lines=$(wc -l <"$kernels/common.cl")
+for p in "${programs[@]}"; do cat "$prelude" "$kernels/common.cl" "$kernels/$p.cl" >"$work/src/$p.cl"; done
+prelude_lines=$(wc -l <"$prelude")
+common_lines=$(( $(wc -l <"$kernels/common.cl") + prelude_lines ))
 # The khr dot product: the drivers that advertise cl_khr_integer_dot_product declare
 # dot(char4, char4) and link its implementation; clang declares it for SPIR only and
 # libclc has none. The stand-in declares the extension's macros and defines the
@@ -292,7 +298,7 @@ for c in "${combos[@]}"; do
   echo "$what $status  [$devices]"
   if [[ -f $work/out/$j.fail && -z "${shown[$j]:-}" ]]; then
     shown[$j]=1
-    echo "    (line numbers: kernels/common.cl is lines 1-$common_lines, $p.cl follows)"
+    echo "    (line numbers: the prelude is lines 1-$prelude_lines, kernels/common.cl up to $common_lines, $p.cl follows)"
     sed 's/^/    /' "$work/out/$j.log" | head -40
   fi
 done

@@ -1,5 +1,6 @@
 /* build_warnings.c: builds every kernel program on this machine's OpenCL device the
- * way host/opencl/cl_program.c does (kernels/common.cl, then kernels/<name>.cl, with
+ * way host/opencl/cl_program.c does (clq__cl_program_sources: the prelude, kernels/common.cl,
+ * then kernels/<name>.cl, with
  * the options clq__cl_choose_tuning picked for the device), once as the host builds
  * by default and once with CLQ_GEMM_PORTABLE=1, and fails if a build writes anything
  * to the build log or to stderr (POCL prints "N warnings generated." there, into
@@ -17,12 +18,6 @@
 
 #include "cl_internal.h"
 #include "clq_kernels.h"
-
-static const clq_kernel_source *find_source(const char *name) {
-    for (size_t i = 0; i < clq_kernel_source_count; i++)
-        if (!strcmp(clq_kernel_sources[i].name, name)) return &clq_kernel_sources[i];
-    return NULL;
-}
 
 /* The text written to fd 2 while stderr went to the file f (read back from its start). */
 static char *read_all(FILE *f) {
@@ -50,11 +45,14 @@ static double now(void) {
 /* Builds program `name` in the context's device; 0 when the build succeeded and
  * printed nothing. */
 static int build_one(clq_cl_impl *impl, const char *name, const char *variant) {
-    const clq_kernel_source *common = find_source("common"), *src = find_source(name);
-    const char *srcs[2] = {common->source, src->source};
-    size_t lens[2] = {common->length, src->length};
+    const char *srcs[CLQ_CL_PROGRAM_PARTS];
+    size_t lens[CLQ_CL_PROGRAM_PARTS];
+    if (!clq__cl_program_sources(name, srcs, lens)) {
+        printf("build_warnings: %s: not embedded\n", name);
+        return 1;
+    }
     cl_int err;
-    cl_program prog = clCreateProgramWithSource(impl->context, 2, srcs, lens, &err);
+    cl_program prog = clCreateProgramWithSource(impl->context, CLQ_CL_PROGRAM_PARTS, srcs, lens, &err);
     if (err != CL_SUCCESS) {
         printf("build_warnings: %s %s: clCreateProgramWithSource: %s\n", name, variant,
                clq__cl_error_name(err));

@@ -6,9 +6,7 @@ clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_layout *l = &op->lay;
     if (l->n == 0) return CLQ_SUCCESS;
-    cl_int bits4 = op->qtype == CLQ_S4 || op->qtype == CLQ_U4;
-    cl_int sgn = op->qtype == CLQ_S4 || op->qtype == CLQ_S8;
-    cl_int has_zp = op->zp.buf != NULL;
+    int has_zp = op->zp.buf != NULL;
     cl_mem q, y, s, z;
     cl_ulong qb, yoff, soff, zoff = 0;
     clq_status st = clq__cl_span(ctx, op->q, 1, "dequantize q", &q, &qb);
@@ -18,30 +16,26 @@ clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq
         st = clq__cl_span(ctx, op->zp, 4, "dequantize zero point", &z, &zoff);
     if (st != CLQ_SUCCESS) return st;
     if (!has_zp) z = s; /* never read */
+    int bits4 = op->qtype == CLQ_S4 || op->qtype == CLQ_U4;
+    int sgn = op->qtype == CLQ_S4 || op->qtype == CLQ_S8;
     size_t chunk = impl->tuning.quant_chunk;
-    cl_kernel k;
 
     cl_ulong rows, rlen, pr[4];
     if (clq__cl_cols_layout(l, &rows, &rlen, pr)) {
-        st = clq__cl_kernel(ctx, "dequantize", "dequantize_cols", &k);
-        if (st != CLQ_SUCCESS) return st;
-        clq_cl_arg a[] = {CLQ_ARG(q),    CLQ_ARG(qb),    CLQ_ARG(bits4), CLQ_ARG(sgn),
-                          CLQ_ARG(y),    CLQ_ARG(yoff),  CLQ_ARG(s),     CLQ_ARG(soff),
-                          CLQ_ARG(z),    CLQ_ARG(zoff),  CLQ_ARG(has_zp), CLQ_ARG(rows),
-                          CLQ_ARG(rlen), CLQ_ARG(pr[0]), CLQ_ARG(pr[1]), CLQ_ARG(pr[2]),
-                          CLQ_ARG(pr[3])};
+        clq_kargs_dequantize_cols a = {
+            .q = q, .qb = qb, .bits4 = bits4, .sgn = sgn, .y = y, .yoff = yoff,
+            .scale = s, .soff = soff, .zp = z, .zoff = zoff, .has_zp = has_zp,
+            .rows = rows, .rlen = rlen, .pa = pr[0], .pnb = pr[1], .pblk = pr[2], .pin = pr[3]};
         size_t g[2] = {clq__cl_div_up(rlen, chunk), rows};
-        return clq__cl_run(ctx, pass, k, "dequantize_cols", a, (int)(sizeof a / sizeof a[0]), 2, g);
+        return CLQ_LAUNCH(ctx, pass, CLQ_KERNEL_dequantize_cols, dequantize_cols, &a, 2, g, NULL);
     }
     clq_cl_walk w;
     clq__cl_walk_init(l, chunk, &w);
-    st = clq__cl_kernel(ctx, "dequantize", "dequantize_gran", &k);
-    if (st != CLQ_SUCCESS) return st;
-    clq_cl_arg a[] = {CLQ_ARG(q),       CLQ_ARG(qb),       CLQ_ARG(bits4),   CLQ_ARG(sgn),
-                      CLQ_ARG(y),       CLQ_ARG(yoff),     CLQ_ARG(s),       CLQ_ARG(soff),
-                      CLQ_ARG(z),       CLQ_ARG(zoff),     CLQ_ARG(has_zp),  CLQ_ARG(w.mode),
-                      CLQ_ARG(w.ngran), CLQ_ARG(w.gpi),    CLQ_ARG(w.n),     CLQ_ARG(w.outer),
-                      CLQ_ARG(w.axis_len), CLQ_ARG(w.inner), CLQ_ARG(w.nblocks), CLQ_ARG(w.block)};
+    clq_kargs_dequantize_gran a = {
+        .q = q, .qb = qb, .bits4 = bits4, .sgn = sgn, .y = y, .yoff = yoff,
+        .scale = s, .soff = soff, .zp = z, .zoff = zoff, .has_zp = has_zp,
+        .wmode = w.mode, .ngran = w.ngran, .gpi = w.gpi, .n = w.n, .outer = w.outer,
+        .axis_len = w.axis_len, .inner = w.inner, .nblocks = w.nblocks, .block = w.block};
     size_t g[2] = {w.nparts, clq__cl_div_up(w.ngran, w.gpi)};
-    return clq__cl_run(ctx, pass, k, "dequantize_gran", a, (int)(sizeof a / sizeof a[0]), 2, g);
+    return CLQ_LAUNCH(ctx, pass, CLQ_KERNEL_dequantize_gran, dequantize_gran, &a, 2, g, NULL);
 }

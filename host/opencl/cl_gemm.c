@@ -7,7 +7,7 @@ enum { LAY_NR, LAY_KP, LAY_PANELS };
 
 static cl_mem mem_of(const clq_buffer *b) { return (cl_mem)b->handle; }
 
-/* Every GEMM kernel runs with a fixed work-group size (clq__cl_run_local): POCL
+/* Every GEMM kernel runs with a fixed work-group size (CLQ_LAUNCH's local): POCL
  * compiles a kernel once per work-group size, and the sizes it picks itself
  * follow the global size. */
 clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
@@ -19,37 +19,26 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
     w->layout[LAY_PANELS] = panels;
     clq_status st = clq_buffer_create(ctx, panels * nr * kp, &w->data);
     if (st != CLQ_SUCCESS || op->n == 0) return st;
-    cl_mem packed = mem_of(w->data), colsum = mem_of(w->colsum), b = colsum;
-    cl_ulong boff = 0, n = op->n, k = op->k, kpl = kp;
-    if (op->b.buf) st = clq__cl_span(ctx, op->b, 1, "gemm pack b", &b, &boff);
+    clq_kargs_gemm_pack a = {.b = mem_of(w->colsum), .boff = 0, .n = op->n, .k = op->k,
+                             .bx = op->btype == CLQ_U8 ? 0x80 : 0, .packed = mem_of(w->data),
+                             .kp = kp, .colsum = mem_of(w->colsum)};
+    if (op->b.buf) st = clq__cl_span(ctx, op->b, 1, "gemm pack b", &a.b, &a.boff);
     if (st != CLQ_SUCCESS) return st;
-    cl_uchar bx = op->btype == CLQ_U8 ? 0x80 : 0;
-    cl_kernel kern;
-    st = clq__cl_kernel(ctx, "gemm", "gemm_pack", &kern);
-    if (st != CLQ_SUCCESS) return st;
-    clq_cl_arg a[] = {CLQ_ARG(b),      CLQ_ARG(boff), CLQ_ARG(n),  CLQ_ARG(k),
-                      CLQ_ARG(bx),     CLQ_ARG(packed), CLQ_ARG(kpl), CLQ_ARG(colsum)};
     size_t g[1] = {panels * nr}, l[1] = {nr};
-    return clq__cl_run_local(ctx, CLQ_PASS_RUN, kern, "gemm_pack", a, (int)(sizeof a / sizeof a[0]), 1, g, l);
+    return CLQ_LAUNCH(ctx, CLQ_PASS_RUN, CLQ_KERNEL_gemm_pack, gemm_pack, &a, 1, g, l);
 }
 
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
     if (op->rows == 0) return CLQ_SUCCESS;
-    cl_kernel kern;
-    clq_status st = clq__cl_kernel(ctx, "gemm", "gemm_rowsums", &kern);
+    clq_kargs_gemm_rowsums a = {.aoff = 0, .lda = op->lda, .k = op->k,
+                                .is_s8 = op->atype == CLQ_S8, .rows = op->rows};
+    clq_status st = clq__cl_span(ctx, op->sums, 4, "row sums", &a.sums, &a.soff);
     if (st != CLQ_SUCCESS) return st;
-    cl_mem a, sums;
-    cl_ulong aoff = 0, soff, lda = op->lda, k = op->k, rows = op->rows;
-    st = clq__cl_span(ctx, op->sums, 4, "row sums", &sums, &soff);
-    if (st != CLQ_SUCCESS) return st;
-    a = sums; /* K = 0 reads nothing */
-    if (op->k && (st = clq__cl_span(ctx, op->a, 1, "row sums a", &a, &aoff)) != CLQ_SUCCESS)
+    a.a = a.sums; /* K = 0 reads nothing */
+    if (op->k && (st = clq__cl_span(ctx, op->a, 1, "row sums a", &a.a, &a.aoff)) != CLQ_SUCCESS)
         return st;
-    cl_int is_s8 = op->atype == CLQ_S8;
-    clq_cl_arg args[] = {CLQ_ARG(a),     CLQ_ARG(aoff), CLQ_ARG(lda),  CLQ_ARG(k),
-                         CLQ_ARG(is_s8), CLQ_ARG(sums), CLQ_ARG(soff), CLQ_ARG(rows)};
     size_t g[1] = {op->rows}, l[1] = {1};
-    return clq__cl_run_local(ctx, pass, kern, "gemm_rowsums", args, (int)(sizeof args / sizeof args[0]), 1, g, l);
+    return CLQ_LAUNCH(ctx, pass, CLQ_KERNEL_gemm_rowsums, gemm_rowsums, &a, 1, g, l);
 }
 
 /* A span's cl_mem and element offset, or (dummy, 0) with present = 0 when absent:
@@ -77,7 +66,7 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
                           "the kernels %u", w->layout[LAY_NR], impl->tuning.gemm_nr);
     cl_mem dummy = mem_of(w->colsum);
     size_t csize = op->ctype == CLQ_S32 || op->ctype == CLQ_F32 ? 4 : 1;
-    opt_arg a, c, za, rs, sa, sb, bias, sc, zc, mult, shift;
+    opt_arg a, c, za, rs, sa, bias, sc, zc, mult, shift;
     clq_status st = opt_span(ctx, op->k ? op->a : (clq_span){NULL, 0}, 1, "gemm a", dummy, &a);
     if (st == CLQ_SUCCESS) st = opt_span(ctx, op->c, csize, "gemm c", dummy, &c);
     if (st == CLQ_SUCCESS) st = opt_span(ctx, op->za, 4, "gemm za", dummy, &za);
@@ -89,47 +78,37 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
     if (st == CLQ_SUCCESS) st = opt_span(ctx, op->mult, 4, "gemm multiplier", dummy, &mult);
     if (st == CLQ_SUCCESS) st = opt_span(ctx, op->shift, 4, "gemm shift", dummy, &shift);
     if (st != CLQ_SUCCESS) return st;
-    sb.mem = w->sb ? mem_of(w->sb) : dummy;
-    cl_int sb_pc = w->sb_per_channel, zb_pc = w->zb_per_channel;
-    cl_mem colsum = mem_of(w->colsum), zb = mem_of(w->zb), B = mem_of(w->data);
-    cl_ulong m = op->m, n = op->n, k = op->k, lda = op->lda, ldc = op->ldc;
-    cl_ulong kp = w->layout[LAY_KP];
-    cl_int a_u8 = op->atype == CLQ_U8, ctype = op->ctype, relu = op->relu;
-    cl_int fixed = op->fixed_point, mult_pc = op->mult_per_channel, qmin = op->qmin,
-           qmax = op->qmax;
+    clq_kargs_gemm args = {
+        .A = a.mem, .a_off = a.off, .lda = op->lda, .B = mem_of(w->data),
+        .kp = w->layout[LAY_KP], .m = op->m, .n = op->n, .k = op->k,
+        .a_u8 = op->atype == CLQ_U8, .za = za.mem, .za_off = za.off, .has_za = za.present,
+        .rowsums = rs.mem, .rs_off = rs.off, .has_rs = rs.present,
+        .colsum = mem_of(w->colsum), .zb = mem_of(w->zb), .zb_pc = w->zb_per_channel,
+        .C = c.mem, .c_off = c.off, .ldc = op->ldc, .ctype = op->ctype,
+        .sa = sa.mem, .sa_off = sa.off, .sb = w->sb ? mem_of(w->sb) : dummy,
+        .sb_pc = w->sb_per_channel, .bias = bias.mem, .bias_off = bias.off,
+        .has_bias = bias.present, .relu = op->relu, .sc = sc.mem, .sc_off = sc.off,
+        .zc = zc.mem, .zc_off = zc.off, .has_zc = zc.present, .fixed = op->fixed_point,
+        .mult = mult.mem, .mult_off = mult.off, .shift = shift.mem, .shift_off = shift.off,
+        .mult_pc = op->mult_per_channel, .qmin = op->qmin, .qmax = op->qmax};
 
-    const char *name;
+    int id;
     size_t g[2], l[2];
     const clq_cl_tuning *t = &impl->tuning;
     if (impl->gemm_dot) {
         /* blocks of bm rows x bn columns, 4 columns and bm / tm rows per work item */
-        name = "gemm_dot";
+        id = CLQ_KERNEL_gemm_dot;
         l[0] = t->gemm_dot.bn / 4;
         l[1] = t->gemm_dot.bm / t->gemm_dot.tm;
         g[0] = clq__cl_div_up(op->n, t->gemm_dot.bn) * l[0];
         g[1] = clq__cl_div_up(op->m, t->gemm_dot.bm) * l[1];
     } else {
         int small = op->m < t->gemm_small_m;
-        name = small ? "gemm_tile1" : "gemm_tile";
+        id = small ? CLQ_KERNEL_gemm_tile1 : CLQ_KERNEL_gemm_tile;
         g[0] = clq__cl_div_up(op->m, small ? 1 : t->gemm_mr);
         g[1] = w->layout[LAY_PANELS];
         l[0] = t->gemm_local[0];
         l[1] = t->gemm_local[1];
     }
-    cl_kernel kern;
-    st = clq__cl_kernel(ctx, "gemm", name, &kern);
-    if (st != CLQ_SUCCESS) return st;
-    clq_cl_arg args[] = {
-        CLQ_ARG(a.mem),     CLQ_ARG(a.off),      CLQ_ARG(lda),        CLQ_ARG(B),
-        CLQ_ARG(kp),        CLQ_ARG(m),          CLQ_ARG(n),          CLQ_ARG(k),
-        CLQ_ARG(a_u8),      CLQ_ARG(za.mem),     CLQ_ARG(za.off),     CLQ_ARG(za.present),
-        CLQ_ARG(rs.mem),    CLQ_ARG(rs.off),     CLQ_ARG(rs.present), CLQ_ARG(colsum),
-        CLQ_ARG(zb),        CLQ_ARG(zb_pc),      CLQ_ARG(c.mem),      CLQ_ARG(c.off),
-        CLQ_ARG(ldc),       CLQ_ARG(ctype),      CLQ_ARG(sa.mem),     CLQ_ARG(sa.off),
-        CLQ_ARG(sb.mem),    CLQ_ARG(sb_pc),      CLQ_ARG(bias.mem),   CLQ_ARG(bias.off),
-        CLQ_ARG(bias.present), CLQ_ARG(relu),    CLQ_ARG(sc.mem),     CLQ_ARG(sc.off),
-        CLQ_ARG(zc.mem),    CLQ_ARG(zc.off),     CLQ_ARG(zc.present), CLQ_ARG(fixed),
-        CLQ_ARG(mult.mem),  CLQ_ARG(mult.off),   CLQ_ARG(shift.mem),  CLQ_ARG(shift.off),
-        CLQ_ARG(mult_pc),   CLQ_ARG(qmin),       CLQ_ARG(qmax)};
-    return clq__cl_run_local(ctx, pass, kern, name, args, (int)(sizeof args / sizeof args[0]), 2, g, l);
+    return CLQ_LAUNCH(ctx, pass, id, gemm, &args, 2, g, l);
 }

@@ -8,6 +8,7 @@
 #endif
 #include <CL/cl.h>
 
+#include "cl_kernels.h"
 #include "internal.h"
 
 /* Tuning of one device, passed to every program as -D macros (defaults also in the
@@ -127,9 +128,33 @@ int clq__cl_contains_ci(const char *hay, const char *needle);
 /* Why a device cannot be used ("" if it can). */
 void clq__cl_device_check(cl_device_id dev, char *why, size_t size);
 
+/* The sources of program `program`, in order: the prelude (constants generated from
+ * clquant.h, kernels/clq_kernel_args.h), kernels/common.cl, kernels/<program>.cl.
+ * 0 if it is not embedded. */
+enum { CLQ_CL_PROGRAM_PARTS = 3 };
+int clq__cl_program_sources(const char *program, const char *srcs[CLQ_CL_PROGRAM_PARTS],
+                            size_t lens[CLQ_CL_PROGRAM_PARTS]);
+
 /* The kernel `name` from program `program` (a kernels/<program>.cl stem), built
  * on first use (cl_program.c). */
 clq_status clq__cl_kernel(clq_context *ctx, const char *program, const char *name, cl_kernel *out);
+
+/* Sets the arguments of kernel `id` (CLQ_KERNEL_<kernel>) from *args, a
+ * clq_kargs_<list> of the kernel's own list, field by field in the declared order and
+ * sizes, and enqueues it over global (dims) with the work-group size local (NULL: the
+ * tuning's local_size in dimension 0, or the runtime's choice where that is 0). The
+ * kernel is built on first use, then run by clq__cl_run / clq__cl_run_local (in
+ * CLQ_PASS_PREPARE nothing is set or enqueued). */
+clq_status clq__cl_launch(clq_context *ctx, clq_pass pass, int id, int list, const void *args,
+                          cl_uint dims, const size_t *global, const size_t *local);
+/* The same with the list named: args must point to a clq_kargs_LIST (else no build),
+ * and the kernel must take that list (else CLQ_ERROR_INTERNAL, first launch). */
+#define CLQ_LAUNCH(ctx, pass, id, LIST, args, dims, global, local)                          \
+    clq__cl_launch(ctx, pass, id, CLQ_KLIST_##LIST,                                        \
+                   _Generic((args), clq_kargs_##LIST *: (args),                            \
+                            const clq_kargs_##LIST *: (args)),                            \
+                   dims, global, local)
+enum { CLQ_CL_MAX_ARGS = 64 };
 
 /* Sets kernel arguments from a list; each entry is a size and a pointer. */
 typedef struct clq_cl_arg {
@@ -169,7 +194,7 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 /* How the granule-wise kernels walk a layout (cl_layout.c): granule p covers
  * {base(p) + u * su + v : u < U(p), v < V}, v contiguous (kernels/common.cl). */
 typedef struct clq_cl_walk {
-    cl_int mode;     /* 0 per tensor, 1 per axis, 2 per block with inner 1, 3 per block strided */
+    cl_int mode;     /* CLQ_WALK_* (kernels/clq_kernel_args.h) */
     cl_ulong ngran;  /* granules */
     cl_ulong maxcnt; /* elements of the largest granule */
     cl_ulong gpi;    /* granules per work item (> 1 only in mode 2 with short blocks) */

@@ -13,20 +13,21 @@ void clq__cl_walk_init(const clq_layout *l, size_t chunk, clq_cl_walk *w) {
     w->gpi = 1;
     if (l->gran == CLQ_PER_TENSOR || l->nparams == 1) {
         /* One pair for everything: the contiguous per-tensor walk is the fastest. */
-        w->mode = 0;
+        w->mode = CLQ_WALK_TENSOR;
         w->ngran = 1;
         w->maxcnt = l->n;
     } else if (l->gran == CLQ_PER_AXIS) {
-        w->mode = 1;
+        w->mode = CLQ_WALK_AXIS;
         w->ngran = l->axis_len;
         w->maxcnt = l->outer * l->inner;
     } else {
-        w->mode = l->inner == 1 ? 2 : 3;
+        w->mode = l->inner == 1 ? CLQ_WALK_BLOCK_CONTIG : CLQ_WALK_BLOCK_STRIDED;
         w->ngran = l->nparams;
         w->maxcnt = l->block < l->axis_len ? l->block : l->axis_len;
         /* Blocks along a contiguous axis follow each other in memory: give a work
          * item several short ones so its setup is paid once per chunk. */
-        if (w->mode == 2 && w->maxcnt > 0 && w->maxcnt <= chunk / 2) w->gpi = chunk / w->block;
+        if (w->mode == CLQ_WALK_BLOCK_CONTIG && w->maxcnt > 0 && w->maxcnt <= chunk / 2)
+            w->gpi = chunk / w->block;
     }
     w->nparts = w->maxcnt > chunk ? clq__cl_div_up(w->maxcnt, chunk) : 1;
 }

@@ -1,5 +1,5 @@
 /* cl_program.c: lazy per-context program builds from the embedded kernels/<name>.cl
- * (common.cl first), the on-disk program binary cache, and kernel lookup. */
+ * (the prelude and common.cl first), the on-disk program binary cache, and kernel lookup. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -59,6 +59,19 @@ static const clq_kernel_source *find_source(const char *name) {
         if (clq_kernel_sources[i].name && !strcmp(clq_kernel_sources[i].name, name))
             return &clq_kernel_sources[i];
     return NULL;
+}
+
+int clq__cl_program_sources(const char *program, const char *srcs[CLQ_CL_PROGRAM_PARTS],
+                            size_t lens[CLQ_CL_PROGRAM_PARTS]) {
+    const clq_kernel_source *parts[CLQ_CL_PROGRAM_PARTS] = {&clq_kernel_prelude,
+                                                            find_source("common"),
+                                                            find_source(program)};
+    for (int i = 0; i < CLQ_CL_PROGRAM_PARTS; i++) {
+        if (!parts[i]) return 0;
+        srcs[i] = parts[i]->source;
+        lens[i] = parts[i]->length;
+    }
+    return 1;
 }
 
 /* mkdir -p; errors are left to the opens that follow. Directories on the way are
@@ -252,12 +265,13 @@ static void cache_store(cl_program prog, int dfd, const char *name, hash128 key)
  * wanted from it, is what a cached binary is checked against. */
 static clq_status build_program(clq_context *ctx, int slot, const char *name, const char *kernel) {
     clq_cl_impl *impl = clq_cl(ctx);
-    const clq_kernel_source *common = find_source("common"), *src = find_source(name);
-    if (!common || !src)
+    const char *srcs[CLQ_CL_PROGRAM_PARTS];
+    size_t lens[CLQ_CL_PROGRAM_PARTS];
+    if (!clq__cl_program_sources(name, srcs, lens))
         return clq__error(ctx, CLQ_ERROR_INTERNAL, "OpenCL program \"%s\" is not embedded", name);
+    /* every source part: the prelude (clq_kernel_args.h) changes the key as a .cl does */
     hash128 key = hash_init();
-    hash_field(&key, common->source, common->length);
-    hash_field(&key, src->source, src->length);
+    for (int i = 0; i < CLQ_CL_PROGRAM_PARTS; i++) hash_field(&key, srcs[i], lens[i]);
     hash_field(&key, impl->options, strlen(impl->options));
     hash_field(&key, impl->platform_name, strlen(impl->platform_name));
     hash_field(&key, impl->dev_name, strlen(impl->dev_name));
@@ -282,10 +296,8 @@ static clq_status build_program(clq_context *ctx, int slot, const char *name, co
     if (why == ENTRY_REJECTED) ctx->stats.cache_rejected++;
     if (why == ENTRY_REFUSED) ctx->stats.cache_refused++;
 
-    const char *srcs[2] = {common->source, src->source};
-    size_t lens[2] = {common->length, src->length};
     cl_int err;
-    prog = clCreateProgramWithSource(impl->context, 2, srcs, lens, &err);
+    prog = clCreateProgramWithSource(impl->context, CLQ_CL_PROGRAM_PARTS, srcs, lens, &err);
     if (err != CL_SUCCESS) {
         if (dfd >= 0) close(dfd);
         return clq__error(ctx, CLQ_ERROR_OPENCL, "clCreateProgramWithSource(\"%s\"): %s", name,

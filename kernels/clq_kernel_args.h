@@ -1,0 +1,115 @@
+/* clq_kernel_args.h: the one declaration of every kernel's arguments, read by both sides:
+ * the host includes it (host/opencl/cl_kernels.h makes an argument struct per list and
+ * the kernel table), and every OpenCL program starts with it (cmake/embed_kernels.cmake
+ * puts it in the prelude, after the constants generated from clquant.h), where
+ * CLQ_PARAMS(list) writes a kernel's parameter list. Valid C11 and OpenCL C 1.2.
+ *
+ * A list is CLQ_KARGS_<list>(X, S): one X(S, KIND, TYPE, NAME) per argument, in order.
+ *   KIND IN   const global TYPE *NAME   host: cl_mem
+ *        OUT  global TYPE *NAME         host: cl_mem
+ *        VAL  TYPE NAME (by value)      host: cl_TYPE
+ * TYPE is an OpenCL C type name (uchar, int, ulong, ulong8, ...). S is passed through
+ * for the expander (the host's struct type). docs/DESIGN.md, "Host-kernel interface". */
+#ifndef CLQ_KERNEL_ARGS_H
+#define CLQ_KERNEL_ARGS_H
+
+/* ---- constants both sides use that clquant.h does not define ---------------- */
+/* Quantize mode bits (quantize.cl; bit 2 is the kernels' own CLQ_MODE_FAST). */
+#define CLQ_MODE_RECIP 1
+#define CLQ_MODE_AWAY 2
+/* How a granule-wise kernel walks a layout (host/opencl/cl_layout.c, walk_granule). */
+#define CLQ_WALK_TENSOR 0
+#define CLQ_WALK_AXIS 1
+#define CLQ_WALK_BLOCK_CONTIG 2 /* per block along an axis with inner == 1 */
+#define CLQ_WALK_BLOCK_STRIDED 3
+
+/* ---- the kernels: K(program, kernel, list) declares a kernel whose argument list
+ * first appears here, A(program, kernel, list) one more kernel with an earlier row's
+ * list. A new kernel is one row here (and its list below, if new) plus its body. */
+#define CLQ_KERNEL_TABLE(K, A)                                                             \
+    K(copy, copy_strided1, copy)                                                           \
+    A(copy, copy_strided2, copy)                                                           \
+    A(copy, copy_strided4, copy)                                                           \
+    K(dequantize, dequantize_gran, dequantize_gran)                                        \
+    K(dequantize, dequantize_cols, dequantize_cols)                                        \
+    K(qparams, qparams, qparams)                                                           \
+    K(gemm, gemm_pack, gemm_pack)                                                          \
+    K(gemm, gemm_rowsums, gemm_rowsums)                                                    \
+    K(gemm, gemm_tile, gemm)                                                               \
+    A(gemm, gemm_tile1, gemm)                                                              \
+    A(gemm, gemm_dot, gemm)
+
+/* ---- argument lists ------------------------------------------------------------ */
+/* copy.cl: elements of 1, 2 or 4 bytes (the kernel casts); offsets and strides in
+ * elements; shape/strides padded to 8 dimensions; nouter = product of all but the last. */
+#define CLQ_KARGS_copy(X, S)                                                               \
+    X(S, IN, uchar, src) X(S, VAL, long, soff) X(S, OUT, uchar, dst) X(S, VAL, long, doff)  \
+    X(S, VAL, int, ndim) X(S, VAL, ulong8, shape) X(S, VAL, long8, sstr)                   \
+    X(S, VAL, long8, dstr) X(S, VAL, ulong, nouter)
+
+/* The granule walk of a layout (host: clq_cl_walk, cl_layout.c). */
+#define CLQ_KARGS_walk(X, S)                                                               \
+    X(S, VAL, int, wmode) X(S, VAL, ulong, ngran) X(S, VAL, ulong, gpi) X(S, VAL, ulong, n) \
+    X(S, VAL, ulong, outer) X(S, VAL, ulong, axis_len) X(S, VAL, ulong, inner)             \
+    X(S, VAL, ulong, nblocks) X(S, VAL, ulong, block)
+
+/* dequantize.cl: q (s8/u8/s4/u4 bytes, qb its element offset), y f32, one parameter
+ * pair per granule (zp read only when has_zp). */
+#define CLQ_KARGS_dequantize_io(X, S)                                                      \
+    X(S, IN, uchar, q) X(S, VAL, ulong, qb) X(S, VAL, int, bits4) X(S, VAL, int, sgn)       \
+    X(S, OUT, float, y) X(S, VAL, ulong, yoff) X(S, IN, float, scale) X(S, VAL, ulong, soff) \
+    X(S, IN, int, zp) X(S, VAL, ulong, zoff) X(S, VAL, int, has_zp)
+#define CLQ_KARGS_dequantize_gran(X, S) CLQ_KARGS_dequantize_io(X, S) CLQ_KARGS_walk(X, S)
+/* Rows of rlen elements whose parameter index is pbase(row) + column, pbase from
+ * (pa, pnb, pblk, pin) = clq__cl_cols_layout's pr[0..3]. */
+#define CLQ_KARGS_dequantize_cols(X, S)                                                    \
+    CLQ_KARGS_dequantize_io(X, S) X(S, VAL, ulong, rows) X(S, VAL, ulong, rlen)           \
+    X(S, VAL, ulong, pa) X(S, VAL, ulong, pnb) X(S, VAL, ulong, pblk) X(S, VAL, ulong, pin)
+
+/* qparams.cl: scale and zero point of count granules from their min and max. */
+#define CLQ_KARGS_qparams(X, S)                                                            \
+    X(S, IN, float, imin) X(S, VAL, ulong, minoff) X(S, IN, float, imax)                   \
+    X(S, VAL, ulong, maxoff) X(S, VAL, ulong, count) X(S, VAL, int, symmetric)             \
+    X(S, VAL, int, qmin) X(S, VAL, int, qmax) X(S, VAL, int, sym_zp) X(S, OUT, float, oscale) \
+    X(S, VAL, ulong, soff) X(S, OUT, int, ozp) X(S, VAL, ulong, zoff) X(S, VAL, int, has_zp)
+
+/* gemm.cl. Pack: n x k weights b (bx 0x80 for u8) into panels, with column sums. */
+#define CLQ_KARGS_gemm_pack(X, S)                                                          \
+    X(S, IN, uchar, b) X(S, VAL, ulong, boff) X(S, VAL, ulong, n) X(S, VAL, ulong, k)      \
+    X(S, VAL, uchar, bx) X(S, OUT, uchar, packed) X(S, VAL, ulong, kp) X(S, OUT, int, colsum)
+#define CLQ_KARGS_gemm_rowsums(X, S)                                                       \
+    X(S, IN, uchar, a) X(S, VAL, ulong, aoff) X(S, VAL, ulong, lda) X(S, VAL, ulong, k)    \
+    X(S, VAL, int, is_s8) X(S, OUT, int, sums) X(S, VAL, ulong, soff) X(S, VAL, ulong, rows)
+/* The GEMM kernels: A (m x k, lda), packed B (kp), and the output stage; an absent
+ * optional input (has_* 0) is any valid buffer and never read. */
+#define CLQ_KARGS_gemm(X, S)                                                               \
+    X(S, IN, uchar, A) X(S, VAL, ulong, a_off) X(S, VAL, ulong, lda) X(S, IN, char, B)     \
+    X(S, VAL, ulong, kp) X(S, VAL, ulong, m) X(S, VAL, ulong, n) X(S, VAL, ulong, k)        \
+    X(S, VAL, int, a_u8) X(S, IN, int, za) X(S, VAL, ulong, za_off) X(S, VAL, int, has_za)  \
+    X(S, IN, int, rowsums) X(S, VAL, ulong, rs_off) X(S, VAL, int, has_rs)                 \
+    X(S, IN, int, colsum) X(S, IN, int, zb) X(S, VAL, int, zb_pc) X(S, OUT, uchar, C)       \
+    X(S, VAL, ulong, c_off) X(S, VAL, ulong, ldc) X(S, VAL, int, ctype) X(S, IN, float, sa) \
+    X(S, VAL, ulong, sa_off) X(S, IN, float, sb) X(S, VAL, int, sb_pc)                     \
+    X(S, IN, float, bias) X(S, VAL, ulong, bias_off) X(S, VAL, int, has_bias)              \
+    X(S, VAL, int, relu) X(S, IN, float, sc) X(S, VAL, ulong, sc_off) X(S, IN, int, zc)     \
+    X(S, VAL, ulong, zc_off) X(S, VAL, int, has_zc) X(S, VAL, int, fixed)                  \
+    X(S, IN, int, mult) X(S, VAL, ulong, mult_off) X(S, IN, int, shift)                    \
+    X(S, VAL, ulong, shift_off) X(S, VAL, int, mult_pc) X(S, VAL, int, qmin)               \
+    X(S, VAL, int, qmax)
+
+/* ---- the kernel side: CLQ_PARAMS(list) is the parameter list, CLQ_NAMES(list) the
+ * same names as call arguments (for a helper taking the kernel's parameters). Each
+ * entry writes ", declaration"; CLQ_TAIL_ drops the first comma. */
+#if defined(__OPENCL_C_VERSION__) || defined(__OPENCL_VERSION__)
+#define CLQ_KIND_IN(T) const global T *
+#define CLQ_KIND_OUT(T) global T *
+#define CLQ_KIND_VAL(T) T
+#define CLQ_PARAM_(S, KIND, TYPE, NAME) , CLQ_KIND_##KIND(TYPE) NAME
+#define CLQ_NAME_(S, KIND, TYPE, NAME) , NAME
+#define CLQ_TAIL_(FIRST, ...) __VA_ARGS__
+#define CLQ_TAIL(...) CLQ_TAIL_(__VA_ARGS__)
+#define CLQ_PARAMS(LIST) CLQ_TAIL(CLQ_KARGS_##LIST(CLQ_PARAM_, ~))
+#define CLQ_NAMES(LIST) CLQ_TAIL(CLQ_KARGS_##LIST(CLQ_NAME_, ~))
+#endif
+
+#endif
