@@ -30,6 +30,11 @@
     K(copy, copy_strided1, copy)                                                           \
     A(copy, copy_strided2, copy)                                                           \
     A(copy, copy_strided4, copy)                                                           \
+    K(minmax, minmax_gran, minmax_gran)                                                    \
+    K(minmax, minmax_finish, minmax_finish)                                                \
+    K(quantize, quantize_gran, quantize_gran)                                              \
+    K(quantize, quantize_cols, quantize_cols)                                              \
+    K(quantize, quantize_any4, quantize_any4)                                              \
     K(dequantize, dequantize_gran, dequantize_gran)                                        \
     K(dequantize, dequantize_cols, dequantize_cols)                                        \
     K(qparams, qparams, qparams)                                                           \
@@ -52,6 +57,43 @@
     X(S, VAL, int, wmode) X(S, VAL, ulong, ngran) X(S, VAL, ulong, gpi) X(S, VAL, ulong, n) \
     X(S, VAL, ulong, outer) X(S, VAL, ulong, axis_len) X(S, VAL, ulong, inner)             \
     X(S, VAL, ulong, nblocks) X(S, VAL, ulong, block)
+
+/* minmax.cl: x (xt a clq_dtype: f32, f16 or bf16) per granule; with nparts > 1 (final
+ * 0) each work item writes a partial to omin/omax[p * nparts + j], which
+ * minmax_finish folds into the outputs. */
+#define CLQ_KARGS_minmax_gran(X, S)                                                        \
+    X(S, IN, uchar, x) X(S, VAL, ulong, xoff) X(S, VAL, int, xt) X(S, OUT, float, omin)     \
+    X(S, VAL, ulong, minoff) X(S, OUT, float, omax) X(S, VAL, ulong, maxoff)               \
+    X(S, VAL, int, final) X(S, VAL, ulong, nparts) CLQ_KARGS_walk(X, S)
+#define CLQ_KARGS_minmax_finish(X, S)                                                      \
+    X(S, IN, float, pmin) X(S, IN, float, pmax) X(S, VAL, ulong, nparts)                   \
+    X(S, OUT, float, omin) X(S, VAL, ulong, minoff) X(S, OUT, float, omax)                 \
+    X(S, VAL, ulong, maxoff) X(S, VAL, ulong, ngran)
+
+/* quantize.cl: x (xt a clq_dtype) to q (qb its element offset; bits4: s4/u4), one
+ * parameter pair per granule (zp read only when has_zp); the range [qmin, qmax] and
+ * mode, CLQ_MODE_RECIP | CLQ_MODE_AWAY, come last. */
+#define CLQ_KARGS_quantize_io(X, S)                                                        \
+    X(S, IN, uchar, x) X(S, VAL, ulong, xoff) X(S, VAL, int, xt) X(S, OUT, uchar, q)        \
+    X(S, VAL, ulong, qb)
+#define CLQ_KARGS_quantize_params(X, S)                                                    \
+    X(S, IN, float, scale) X(S, VAL, ulong, soff) X(S, IN, int, zp) X(S, VAL, ulong, zoff)   \
+    X(S, VAL, int, has_zp)
+#define CLQ_KARGS_quantize_range(X, S)                                                     \
+    X(S, VAL, float, qmin) X(S, VAL, float, qmax) X(S, VAL, int, mode)
+#define CLQ_KARGS_quantize_gran(X, S)                                                      \
+    CLQ_KARGS_quantize_io(X, S) X(S, VAL, int, bits4) CLQ_KARGS_quantize_params(X, S)       \
+    CLQ_KARGS_walk(X, S) CLQ_KARGS_quantize_range(X, S)
+/* Rows as dequantize_cols. */
+#define CLQ_KARGS_quantize_cols(X, S)                                                      \
+    CLQ_KARGS_quantize_io(X, S) X(S, VAL, int, bits4) CLQ_KARGS_quantize_params(X, S)       \
+    X(S, VAL, ulong, rows) X(S, VAL, ulong, rlen) X(S, VAL, ulong, pa) X(S, VAL, ulong, pnb) \
+    X(S, VAL, ulong, pblk) X(S, VAL, ulong, pin) CLQ_KARGS_quantize_range(X, S)
+/* 4-bit, one output byte per work item, any layout (gran a clq_granularity). */
+#define CLQ_KARGS_quantize_any4(X, S)                                                      \
+    CLQ_KARGS_quantize_io(X, S) CLQ_KARGS_quantize_params(X, S) X(S, VAL, int, gran)        \
+    X(S, VAL, ulong, n) X(S, VAL, ulong, axis_len) X(S, VAL, ulong, inner)                 \
+    X(S, VAL, ulong, nblocks) X(S, VAL, ulong, block) CLQ_KARGS_quantize_range(X, S)
 
 /* dequantize.cl: q (s8/u8/s4/u4 bytes, qb its element offset), y f32, one parameter
  * pair per granule (zp read only when has_zp). */

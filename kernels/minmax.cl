@@ -173,10 +173,7 @@ inline __attribute__((always_inline)) void minmax_vec_blocks(const global uchar 
 
 /* Work item (part j, granules g * gpi ...): CLQ_MINMAX_CHUNK elements of granule
  * p, or (gpi > 1, mode 2 only) gpi whole consecutive blocks. */
-kernel void minmax_gran(const global uchar *x, ulong xoff, int xt, global float *omin,
-                        ulong minoff, global float *omax, ulong maxoff, int final, ulong nparts,
-                        int wmode, ulong ngran, ulong gpi, ulong n, ulong outer, ulong axis_len,
-                        ulong inner, ulong nblocks, ulong block) {
+kernel void minmax_gran(CLQ_PARAMS(minmax_gran)) {
     ulong j = get_global_id(0), p = get_global_id(1) * gpi;
     if (p >= ngran || j >= nparts) return;
     if (gpi > 1) {
@@ -230,9 +227,7 @@ kernel void minmax_gran(const global uchar *x, ulong xoff, int xt, global float 
 }
 
 /* Folds the nparts partials of granule p. */
-kernel void minmax_finish(const global float *pmin, const global float *pmax, ulong nparts,
-                          global float *omin, ulong minoff, global float *omax, ulong maxoff,
-                          ulong ngran) {
+kernel void minmax_finish(CLQ_PARAMS(minmax_finish)) {
     ulong p = get_global_id(0);
     if (p >= ngran) return;
     float lo = INFINITY, hi = -INFINITY;

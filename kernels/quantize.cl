@@ -104,11 +104,7 @@ inline __attribute__((always_inline)) void quant_blocks16(
 /* Work item (chunk j, granules g * gpi ...): CLQ_QUANT_CHUNK elements of granule
  * p, or (gpi > 1, mode 2 only) gpi whole consecutive blocks, which follow each
  * other in memory. */
-kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global uchar *q, ulong qb,
-                          int bits4, const global float *scale, ulong soff, const global int *zp,
-                          ulong zoff, int has_zp, int wmode, ulong ngran, ulong gpi, ulong n,
-                          ulong outer, ulong axis_len, ulong inner, ulong nblocks, ulong block,
-                          float qmin, float qmax, int mode) {
+kernel void quantize_gran(CLQ_PARAMS(quantize_gran)) {
     ulong j = get_global_id(0), p = get_global_id(1) * gpi;
     if (p >= ngran) return;
     if (gpi > 1) {
@@ -182,10 +178,7 @@ kernel void quantize_gran(const global uchar *x, ulong xoff, int xt, global ucha
 
 /* Rows of rlen elements whose parameter index is pbase(r) + column, with
  * pbase(r) = ((r / pa) * pnb + (r % pa) / pblk) * pin. Work item (chunk k, row r). */
-kernel void quantize_cols(const global uchar *x, ulong xoff, int xt, global uchar *q, ulong qb,
-                          int bits4, const global float *scale, ulong soff, const global int *zp,
-                          ulong zoff, int has_zp, ulong rows, ulong rlen, ulong pa, ulong pnb,
-                          ulong pblk, ulong pin, float qmin, float qmax, int mode) {
+kernel void quantize_cols(CLQ_PARAMS(quantize_cols)) {
     ulong k = get_global_id(0), r = get_global_id(1);
     ulong c0 = k * CLQ_QUANT_CHUNK;
     if (r >= rows || c0 >= rlen) return;
@@ -224,10 +217,7 @@ kernel void quantize_cols(const global uchar *x, ulong xoff, int xt, global ucha
 
 /* One output byte (two elements) per work item, parameters by element index:
  * the general 4-bit path for layouts where a byte straddles two granules. */
-kernel void quantize_any4(const global uchar *x, ulong xoff, int xt, global uchar *q, ulong qb,
-                          const global float *scale, ulong soff, const global int *zp, ulong zoff,
-                          int has_zp, int gran, ulong n, ulong axis_len, ulong inner,
-                          ulong nblocks, ulong block, float qmin, float qmax, int mode) {
+kernel void quantize_any4(CLQ_PARAMS(quantize_any4)) {
     ulong b = get_global_id(0), e = 2 * b;
     if (e >= n) return;
     int v[2] = {0, 0};

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cl_internal.h"
+#include "clq_kernels.h"
 
 /* Sizes of the OpenCL C types the lists use, written out here (not taken from the
  * cl_<type> the host fields are made of), so a wrong host type shows. */
@@ -160,19 +161,23 @@ int main(void) {
     char options[sizeof impl->options + 32];
     snprintf(options, sizeof options, "%s -cl-kernel-arg-info", impl->options);
     int bad = 0, checked = 0;
+    /* every table row names an embedded program */
     for (int i = 0; i < CLQ_KERNEL_COUNT; i++) {
-        const char *program = clq__cl_kernel_specs[i].program;
-        int first = 1; /* each program once, at its first kernel */
-        for (int j = 0; j < i; j++) first &= strcmp(clq__cl_kernel_specs[j].program, program) != 0;
-        if (!first) continue;
         const char *srcs[CLQ_CL_PROGRAM_PARTS];
         size_t lens[CLQ_CL_PROGRAM_PARTS];
-        if (!clq__cl_program_sources(program, srcs, lens)) {
-            printf("kernel_args: program %s of kernel %s is not embedded\n", program,
-                   clq__cl_kernel_specs[i].name);
+        if (!clq__cl_program_sources(clq__cl_kernel_specs[i].program, srcs, lens)) {
+            printf("kernel_args: program %s of kernel %s is not embedded\n",
+                   clq__cl_kernel_specs[i].program, clq__cl_kernel_specs[i].name);
             bad = 1;
-            continue;
         }
+    }
+    /* every embedded program, its kernels against the table */
+    for (size_t pi = 0; pi < clq_kernel_source_count; pi++) {
+        const char *program = clq_kernel_sources[pi].name;
+        if (!strcmp(program, "common")) continue;
+        const char *srcs[CLQ_CL_PROGRAM_PARTS];
+        size_t lens[CLQ_CL_PROGRAM_PARTS];
+        if (!clq__cl_program_sources(program, srcs, lens)) continue;
         cl_int err;
         cl_program prog =
             clCreateProgramWithSource(impl->context, CLQ_CL_PROGRAM_PARTS, srcs, lens, &err);
@@ -184,7 +189,7 @@ int main(void) {
             continue;
         }
         bad |= check_program_kernels(prog, program);
-        for (int j = i; j < CLQ_KERNEL_COUNT; j++) {
+        for (int j = 0; j < CLQ_KERNEL_COUNT; j++) {
             const clq_cl_kernel_spec *ks = &clq__cl_kernel_specs[j];
             if (strcmp(ks->program, program)) continue;
             cl_kernel k = clCreateKernel(prog, ks->name, &err);

@@ -156,12 +156,12 @@ clq_status clq__cl_launch(clq_context *ctx, clq_pass pass, int id, int list, con
                    dims, global, local)
 enum { CLQ_CL_MAX_ARGS = 64 };
 
-/* Sets kernel arguments from a list; each entry is a size and a pointer. */
+/* Sets kernel arguments from a list; each entry is a size and a pointer. Only
+ * clq__cl_launch builds such a list (from the kernel table); op files use CLQ_LAUNCH. */
 typedef struct clq_cl_arg {
     size_t size;
     const void *value;
 } clq_cl_arg;
-#define CLQ_ARG(v) ((clq_cl_arg){sizeof(v), &(v)})
 /* In CLQ_PASS_PREPARE nothing is set or enqueued (the kernel is already resolved). */
 clq_status clq__cl_run(clq_context *ctx, clq_pass pass, cl_kernel k, const char *what,
                        const clq_cl_arg *args, int nargs, cl_uint dims, const size_t *global);
