@@ -64,6 +64,7 @@ if ((${#clangs[@]} == 0)); then
   exit 77
 fi
 mkdir -p "$work" || exit 1
+work=$(cd "$work" && pwd) # absolute: the job scripts cd into it (a relative one passed silently)
 # Emptied first, but only a folder this script made (or an empty one).
 if [[ -n "$(ls -A "$work")" && ! -f "$work/.clq-offline-compile" ]]; then
   say "--work $work is not empty and not an offline-compile folder; not touching it" >&2
