@@ -40,4 +40,16 @@ printf 'subdirs("%s")\n' "$(cd "$build" && pwd)" "$(cd "$san" && pwd)" "$(cd "$a
   >"$all/CTestTestfile.cmake"
 export ASAN_OPTIONS=detect_leaks=0:use_sigaltstack=0 UBSAN_OPTIONS=print_stacktrace=1
 cd "$all"
-exec ctest --output-on-failure -j2 --timeout 900
+# ctest ends with the list of tests that did not run; the closing line here says
+# what ran: counts per outcome, and which builds.
+set +e
+ctest --output-on-failure -j2 --timeout 900 2>&1 | tee ctest.log
+rc=${PIPESTATUS[0]}
+set -e
+total=$(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' ctest.log | tail -1)
+failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of .*/\1/p' ctest.log | tail -1)
+skipped=$(grep -c '\*\*\*Skipped' ctest.log || true)
+echo "test.sh: ${total:-?} tests (gcc Release, clang ASan+UBSan, aarch64 under qemu):" \
+  "$(( ${total:-0} - ${failed:-0} - skipped )) passed, ${failed:-?} failed," \
+  "$skipped not run (listed above), exit $rc"
+exit "$rc"
