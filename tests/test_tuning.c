@@ -1,9 +1,11 @@
 /* test_tuning.c: the OpenCL tuning choice (host/opencl/cl_tuning.c): rows checked
  * against device limits with the offending field named, rows picked by the ISA the
- * device compiles for, dot-product detection, option truncation, and an invalid row
- * refused at context creation. Reaches the library's internals: linked statically
- * (tests/CMakeLists.txt), the test hook is in no public header. */
+ * device compiles for, dot-product detection, option truncation, an invalid row
+ * refused at context creation, and the dot-product variant's self-test at the first
+ * GEMM (host/opencl/cl_gemm.c). Reaches the library's internals: linked statically
+ * (tests/CMakeLists.txt), the test hooks are in no public header. */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,4 +205,155 @@ Test(tuning, invalid_row_refused_at_context_creation) {
     create(CLQ_BACKEND_OPENCL, &st, &ctx, err, sizeof err);
     cr_expect_eq(st, CLQ_SUCCESS, "%s", err);
     clq_context_destroy(ctx);
+}
+
+/* ---- the dot-product variant's self-test (host/opencl/cl_gemm.c) ----------------- */
+
+enum { TM = 9, TN = 21, TK = 45 };
+
+static int g_hook_calls;
+static void count_results(cl_int *c, size_t count) {
+    (void)c;
+    cr_expect_eq(count, 70, "the self-test has 2 x 5 x 7 results, the hook saw %zu", count);
+    g_hook_calls++;
+}
+static void one_wrong(cl_int *c, size_t count) {
+    c[count - 1] += 1;
+    g_hook_calls++;
+}
+
+/* An OpenCL context on the dot-product variant (CLQ_GEMM_DOT=1: emulated where the
+ * device has no dot product, as on POCL). */
+static clq_context *dot_context(void) {
+    need_opencl();
+    setenv("CLQ_GEMM_DOT", "1", 1);
+    clq_status st;
+    clq_context *ctx;
+    char err[1024];
+    create(CLQ_BACKEND_OPENCL, &st, &ctx, err, sizeof err);
+    unsetenv("CLQ_GEMM_DOT");
+    cr_assert_eq(st, CLQ_SUCCESS, "%s", err);
+    cr_assert(clq_cl(ctx)->gemm_dot, "CLQ_GEMM_DOT=1 did not choose the dot-product variant");
+    return ctx;
+}
+
+static clq_context_stats stats_of(clq_context *ctx) {
+    clq_context_stats s;
+    clq_context_stats_init(&s);
+    cr_assert_eq(clq_context_get_stats(ctx, &s), CLQ_SUCCESS);
+    return s;
+}
+
+static clq_buffer *buffer_of(clq_context *ctx, const void *data, size_t bytes) {
+    clq_buffer *b = NULL;
+    cr_assert_eq(clq_buffer_create(ctx, bytes, &b), CLQ_SUCCESS);
+    if (data) cr_assert_eq(clq_buffer_write(b, 0, bytes, data), CLQ_SUCCESS);
+    return b;
+}
+
+/* s8 weights [TN, TK] with per-channel zero points, packed. */
+static clq_packed_weights *pack(clq_context *ctx, signed char *b, int32_t *zb,
+                                clq_buffer **bufs) {
+    for (int i = 0; i < TN * TK; i++) b[i] = (signed char)(unsigned char)(i * 91 + 17);
+    for (int n = 0; n < TN; n++) zb[n] = n % 7 - 3;
+    bufs[0] = buffer_of(ctx, b, TN * TK);
+    bufs[1] = buffer_of(ctx, zb, TN * 4);
+    clq_tensor bt;
+    size_t shape[2] = {TN, TK};
+    clq_tensor_init(&bt, CLQ_S8, 2, shape, bufs[0]);
+    clq_qparams qp;
+    clq_qparams_init(&qp);
+    qp.qtype = CLQ_S8;
+    qp.granularity = CLQ_PER_AXIS;
+    qp.axis = 0;
+    qp.zero_point = bufs[1];
+    clq_packed_weights *w = NULL;
+    clq_status st = clq_weights_pack(ctx, &bt, &qp, 0, &w);
+    cr_assert_eq(st, CLQ_SUCCESS, "%s", clq_context_error_message(ctx));
+    return w;
+}
+
+/* u8 A (zero point 3) times the packed weights in s32, against the sums computed here. */
+static void gemm_exact(clq_context *ctx, clq_packed_weights *w, const signed char *b,
+                       const int32_t *zb) {
+    unsigned char a[TM * TK];
+    int32_t za = 3, c[TM * TN];
+    for (int i = 0; i < TM * TK; i++) a[i] = (unsigned char)(i * 57 + (i % 5 == 0 ? 255 : 0));
+    clq_buffer *ab = buffer_of(ctx, a, sizeof a), *zab = buffer_of(ctx, &za, 4);
+    clq_buffer *cb = buffer_of(ctx, NULL, sizeof c);
+    clq_tensor at, ct;
+    size_t ashape[2] = {TM, TK}, cshape[2] = {TM, TN};
+    clq_tensor_init(&at, CLQ_U8, 2, ashape, ab);
+    clq_tensor_init(&ct, CLQ_S32, 2, cshape, cb);
+    clq_qparams aqp;
+    clq_qparams_init(&aqp);
+    aqp.qtype = CLQ_U8;
+    aqp.zero_point = zab;
+    clq_status st = clq_gemm(ctx, &at, &aqp, w, NULL, &ct);
+    cr_assert_eq(st, CLQ_SUCCESS, "%s", clq_context_error_message(ctx));
+    cr_assert_eq(clq_buffer_read(cb, 0, sizeof c, c), CLQ_SUCCESS);
+    for (int m = 0; m < TM; m++)
+        for (int n = 0; n < TN; n++) {
+            int32_t want = 0;
+            for (int k = 0; k < TK; k++) want += (a[m * TK + k] - za) * (b[n * TK + k] - zb[n]);
+            cr_assert_eq(c[m * TN + n], want, "C[%d][%d] = %d, expected %d", m, n,
+                         (int)c[m * TN + n], (int)want);
+        }
+    clq_buffer_destroy(ab);
+    clq_buffer_destroy(zab);
+    clq_buffer_destroy(cb);
+}
+
+/* Lazily, once: not at context creation, not at a pack, at the first GEMM. */
+Test(tuning, dot_self_test_runs_once_at_the_first_gemm) {
+    clq__cl_dot_test_hook = count_results;
+    clq_context *ctx = dot_context();
+    signed char b[TN * TK];
+    int32_t zb[TN];
+    clq_buffer *bufs[2];
+    clq_packed_weights *w = pack(ctx, b, zb, bufs);
+    cr_expect_eq(stats_of(ctx).self_tests_run, 0, "the self-test ran before the first GEMM");
+    cr_expect_eq(g_hook_calls, 0);
+    gemm_exact(ctx, w, b, zb);
+    gemm_exact(ctx, w, b, zb);
+    clq_context_stats s = stats_of(ctx);
+    cr_expect_eq(s.self_tests_run, 1, "self-tests run: %u", s.self_tests_run);
+    cr_expect_eq(s.self_tests_failed, 0, "%s", clq_cl(ctx)->gemm_dot_rejected);
+    cr_expect_eq(g_hook_calls, 1);
+    cr_expect(clq_cl(ctx)->gemm_dot, "the variant was rejected: %s",
+              clq_cl(ctx)->gemm_dot_rejected);
+    cr_expect_str_empty(clq_cl(ctx)->gemm_dot_rejected);
+    clq_weights_destroy(w);
+    clq_buffer_destroy(bufs[0]);
+    clq_buffer_destroy(bufs[1]);
+    clq_context_destroy(ctx);
+    clq__cl_dot_test_hook = NULL;
+}
+
+/* A wrong answer rejects the variant: the generic kernel gives the same results, the
+ * reason is kept and counted, and the call itself neither fails nor leaves a message. */
+Test(tuning, dot_self_test_failure_falls_back_to_the_generic_kernel) {
+    clq__cl_dot_test_hook = one_wrong;
+    clq_context *ctx = dot_context();
+    signed char b[TN * TK];
+    int32_t zb[TN];
+    clq_buffer *bufs[2];
+    clq_packed_weights *w = pack(ctx, b, zb, bufs);
+    gemm_exact(ctx, w, b, zb);
+    clq_context_stats s = stats_of(ctx);
+    cr_expect_eq(s.self_tests_run, 1);
+    cr_expect_eq(s.self_tests_failed, 1);
+    cr_expect_not(clq_cl(ctx)->gemm_dot, "still on the dot-product variant");
+    const char *why = clq_cl(ctx)->gemm_dot_rejected;
+    cr_expect(strstr(why, "self-test") && strstr(why, "C[4][6]") && strstr(why, "(u8 A)"),
+              "reason: \"%s\"", why);
+    cr_expect_str_empty(clq_context_error_message(ctx), "%s", clq_context_error_message(ctx));
+    gemm_exact(ctx, w, b, zb); /* the generic kernel from now on, not tested again */
+    cr_expect_eq(stats_of(ctx).self_tests_run, 1);
+    cr_expect_eq(g_hook_calls, 1);
+    clq_weights_destroy(w);
+    clq_buffer_destroy(bufs[0]);
+    clq_buffer_destroy(bufs[1]);
+    clq_context_destroy(ctx);
+    clq__cl_dot_test_hook = NULL;
 }

@@ -1,5 +1,9 @@
 /* cl_gemm.c: enqueues kernels/gemm.cl: weight packing (panels of CLQ_GEMM_NR columns,
- * column sums on the device), row sums of A, and the GEMM with its output stage. */
+ * column sums on the device), row sums of A, the GEMM with its output stage, and the
+ * dot-product variant's self-test, run once per context before its first use. */
+#include <stdio.h>
+#include <string.h>
+
 #include "cl_internal.h"
 
 /* w->layout: [0] columns per panel, [1] K rounded up to 4, [2] panels. */
@@ -57,6 +61,131 @@ static clq_status opt_span(clq_context *ctx, clq_span s, size_t elem, const char
     return s.buf ? clq__cl_span(ctx, s, elem, what, &out->mem, &out->off) : CLQ_SUCCESS;
 }
 
+/* The dot-product variant's grid: blocks of bm rows x bn columns, 4 columns and
+ * bm / tm rows per work item. */
+static void dot_grid(const clq_cl_tuning *t, size_t m, size_t n, size_t g[2], size_t l[2]) {
+    l[0] = t->gemm_dot.bn / 4;
+    l[1] = t->gemm_dot.bm / t->gemm_dot.tm;
+    g[0] = clq__cl_div_up(n, t->gemm_dot.bn) * l[0];
+    g[1] = clq__cl_div_up(m, t->gemm_dot.bm) * l[1];
+}
+
+void (*clq__cl_dot_test_hook)(cl_int *c, size_t count) = NULL;
+
+/* The self-test's problem: PM x PN x PK, run once with s8 A and once with u8 A (the
+ * same bytes) against s8 B, C in int32 with no zero points, so C is the plain sum of
+ * products. A's rows are all 0x80, 0x7f, 0xff, 0x00, then mixed bytes; B's columns all
+ * -128, all 127, then mixed: the products reach the extremes of s8 x s8 (16384,
+ * -16256) and u8 x s8 (-32640, 32385), and a pair of them overflows int16, so a dot
+ * that takes a lane as unsigned, pairs the wrong lanes or saturates an intermediate
+ * gives another sum. K = 38 spans several local-memory stages of every tuning row and
+ * ends in a partial quad; N = 7 ends in a partial group of 4 columns. */
+enum { PM = 5, PN = 7, PK = 38, PKP = 40 };
+
+static unsigned char probe_a(int r, int k) {
+    static const unsigned char rows[4] = {0x80, 0x7f, 0xff, 0x00};
+    return r < 4 ? rows[r] : (unsigned char)(37u * (unsigned)k + 11u * (unsigned)(k % 4) + 5u);
+}
+static signed char probe_b(int c, int k) {
+    if (c < 2) return c == 0 ? -128 : 127;
+    unsigned v = 53u * (unsigned)k + 29u * (unsigned)c + 7u * (unsigned)(k % 4);
+    return (signed char)(unsigned char)v;
+}
+
+/* Once per context, at its first GEMM on the dot-product variant (contexts that never
+ * run one pay nothing): runs the variant's kernel on the fixed problem above and
+ * compares with the sums computed here. A launch that fails or a wrong sum rejects the
+ * variant for the context: the generic kernel runs from then on, the reason is kept in
+ * impl->gemm_dot_rejected and counted in the stats, and the call goes on (the context's
+ * error message is left as it was). A resource that cannot be had (a buffer, the
+ * program's build, the kernel object) is the call's error, and the next GEMM tests
+ * again. Runs under the context lock, within the first pass of the GEMM, on buffers
+ * of its own. */
+static clq_status dot_self_test(clq_context *ctx) {
+    clq_cl_impl *impl = clq_cl(ctx);
+    const clq_cl_tuning *t = &impl->tuning;
+    size_t nr = t->gemm_nr, panels = clq__cl_div_up(PN, nr);
+    unsigned char a[PM * PK], packed[64 * PKP] = {0};
+    cl_int colsum[PN], zero = 0, want[2 * PM * PN], got[2 * PM * PN];
+    for (int r = 0; r < PM; r++)
+        for (int k = 0; k < PK; k++) a[r * PK + k] = probe_a(r, k);
+    for (int c = 0; c < PN; c++) {
+        colsum[c] = 0;
+        for (int k = 0; k < PK; k++) {
+            packed[(c / nr) * nr * PKP + (k / 4) * nr * 4 + (c % nr) * 4 + k % 4] =
+                (unsigned char)probe_b(c, k);
+            colsum[c] += probe_b(c, k);
+        }
+    }
+    for (int u8 = 0; u8 < 2; u8++)
+        for (int r = 0; r < PM; r++)
+            for (int c = 0; c < PN; c++) {
+                cl_int sum = 0;
+                for (int k = 0; k < PK; k++) {
+                    int av = u8 ? probe_a(r, k) : (signed char)probe_a(r, k);
+                    sum += av * probe_b(c, k);
+                }
+                want[(u8 * PM + r) * PN + c] = sum;
+            }
+    /* A, packed B, column sums, zb (0, per tensor), C */
+    enum { BA, BB, BCS, BZB, BC, NBUF };
+    const size_t bytes[NBUF] = {sizeof a, panels * nr * PKP, sizeof colsum, sizeof zero,
+                                sizeof got};
+    const void *init[NBUF] = {a, packed, colsum, &zero, NULL};
+    clq_buffer *buf[NBUF] = {NULL};
+    char saved[sizeof ctx->error], why[256] = ""; /* what failed, "" if nothing */
+    memcpy(saved, ctx->error, sizeof saved);
+    clq_status st = CLQ_SUCCESS;
+    for (int i = 0; i < NBUF && st == CLQ_SUCCESS; i++) {
+        st = clq_buffer_create(ctx, bytes[i], &buf[i]);
+        if (st == CLQ_SUCCESS && init[i]) st = clq_buffer_write(buf[i], 0, bytes[i], init[i]);
+    }
+    cl_mem cs = st == CLQ_SUCCESS ? mem_of(buf[BCS]) : NULL;
+    clq_kargs_gemm args = {
+        .A = cs, .lda = PK, .B = cs, .kp = PKP, .m = PM, .n = PN, .k = PK, .za = cs,
+        .rowsums = cs, .colsum = cs, .zb = cs, .C = cs, .ldc = PN, .ctype = CLQ_S32,
+        .sa = cs, .sb = cs, .bias = cs, .sc = cs, .zc = cs, .mult = cs, .shift = cs};
+    size_t g[2], l[2];
+    dot_grid(t, PM, PN, g, l);
+    if (st == CLQ_SUCCESS) {
+        args.A = mem_of(buf[BA]);
+        args.B = mem_of(buf[BB]);
+        args.zb = mem_of(buf[BZB]);
+        args.C = mem_of(buf[BC]);
+        /* resolves the kernel: its build or creation failing is the call's error, a work
+         * group above the kernel's limit on this device rejects the variant */
+        st = CLQ_LAUNCH(ctx, CLQ_PASS_PREPARE, CLQ_KERNEL_gemm_dot, gemm, &args, 2, g, l);
+        if (st == CLQ_ERROR_UNSUPPORTED) snprintf(why, sizeof why, "%.250s", ctx->error);
+    }
+    for (int u8 = 0; u8 < 2 && st == CLQ_SUCCESS; u8++) {
+        args.a_u8 = u8;
+        args.c_off = (cl_ulong)u8 * PM * PN;
+        st = CLQ_LAUNCH(ctx, CLQ_PASS_RUN, CLQ_KERNEL_gemm_dot, gemm, &args, 2, g, l);
+        if (st != CLQ_SUCCESS) snprintf(why, sizeof why, "%.250s", ctx->error);
+    }
+    /* a kernel that faults on the device shows here, at the first wait */
+    if (st == CLQ_SUCCESS && (st = clq_buffer_read(buf[BC], 0, sizeof got, got)) != CLQ_SUCCESS)
+        snprintf(why, sizeof why, "%.250s", ctx->error);
+    if (st == CLQ_SUCCESS) {
+        if (clq__cl_dot_test_hook) clq__cl_dot_test_hook(got, 2 * PM * PN);
+        for (int i = 0; i < 2 * PM * PN && !why[0]; i++)
+            if (got[i] != want[i])
+                snprintf(why, sizeof why, "C[%d][%d] = %d, expected %d (%s A)",
+                         i / PN % PM, i % PN, (int)got[i], (int)want[i], i < PM * PN ? "s8" : "u8");
+    }
+    for (int i = 0; i < NBUF; i++) clq_buffer_destroy(buf[i]);
+    if (st != CLQ_SUCCESS && !why[0]) return st; /* a resource: the call's error */
+    impl->gemm_dot_tested = 1;
+    ctx->stats.self_tests_run++;
+    if (!why[0]) return CLQ_SUCCESS;
+    impl->gemm_dot = 0;
+    ctx->stats.self_tests_failed++;
+    snprintf(impl->gemm_dot_rejected, sizeof impl->gemm_dot_rejected,
+             "the dot-product GEMM's self-test (%d x %d x %d): %s", PM, PN, PK, why);
+    memcpy(ctx->error, saved, sizeof saved);
+    return CLQ_SUCCESS;
+}
+
 clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) {
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_packed_weights *w = op->w;
@@ -92,16 +221,16 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
         .mult = mult.mem, .mult_off = mult.off, .shift = shift.mem, .shift_off = shift.off,
         .mult_pc = op->mult_per_channel, .qmin = op->qmin, .qmax = op->qmax};
 
+    /* Before the first kernel is resolved, so that a rejected variant is never
+     * prepared; it writes nothing of the caller's (see dot_self_test). */
+    if (impl->gemm_dot && !impl->gemm_dot_tested && (st = dot_self_test(ctx)) != CLQ_SUCCESS)
+        return st;
     int id;
     size_t g[2], l[2];
     const clq_cl_tuning *t = &impl->tuning;
     if (impl->gemm_dot) {
-        /* blocks of bm rows x bn columns, 4 columns and bm / tm rows per work item */
         id = CLQ_KERNEL_gemm_dot;
-        l[0] = t->gemm_dot.bn / 4;
-        l[1] = t->gemm_dot.bm / t->gemm_dot.tm;
-        g[0] = clq__cl_div_up(op->n, t->gemm_dot.bn) * l[0];
-        g[1] = clq__cl_div_up(op->m, t->gemm_dot.bm) * l[1];
+        dot_grid(t, op->m, op->n, g, l);
     } else {
         int small = op->m < t->gemm_small_m;
         id = small ? CLQ_KERNEL_gemm_tile1 : CLQ_KERNEL_gemm_tile;

@@ -57,7 +57,10 @@ typedef struct clq_cl_impl {
     char device_version[128];
     clq_cl_tuning tuning;
     int gemm_dot_native; /* int8 dot product: 0 none, 1 cl_khr_integer_dot_product, 2 NVIDIA dp4a */
-    int gemm_dot;        /* run the dot-product variant (CLQ_GEMM_DOT overrides the default) */
+    int gemm_dot;        /* run the dot-product variant (CLQ_GEMM_DOT overrides the default;
+                            0 once its self-test failed) */
+    int gemm_dot_tested; /* the self-test ran to its verdict (cl_gemm.c, clq__cl_gemm) */
+    char gemm_dot_rejected[320]; /* why the self-test rejected the variant ("" if it did not) */
     int gemm_portable;   /* CLQ_GEMM_PORTABLE=1: generic kernel without target builtins */
     char options[512]; /* build options, tuning macros included */
     cl_program programs[CLQ_CL_MAX_PROGRAMS]; /* by index into clq_kernel_sources, lazily */
@@ -116,6 +119,10 @@ int clq__cl_build_options(char *out, size_t size, const clq_cl_tuning *t, int do
 /* Test-only (tests/test_tuning.c, linked statically; in no public header): when set,
  * called on the chosen row before it is checked, so a test can make it invalid. */
 extern void (*clq__cl_tuning_test_hook)(clq_cl_tuning *t);
+/* Test-only, likewise: when set, called on the dot-product self-test's results (the
+ * int32 C of its launches, count values) before they are compared, so a test can make
+ * the self-test see a wrong answer. */
+extern void (*clq__cl_dot_test_hook)(cl_int *c, size_t count);
 
 /* Completes a context whose impl has platform/device/context/queue set: queries
  * names, checks the device, fills ctx->ops/device_name (cl_device.c). On failure

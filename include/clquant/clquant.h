@@ -113,6 +113,10 @@ typedef struct clq_context_stats {
     unsigned cache_refused;      /* program builds that found the cache directory or the entry
                                     untrusted (owned by another user, writable by group or
                                     others, a symlink entry) and did not use it */
+    unsigned self_tests_run;     /* kernel self-tests run: the OpenCL dot-product GEMM variant's,
+                                    once, at the context's first GEMM that would use it */
+    unsigned self_tests_failed;  /* of those, the ones that failed: the context then runs the
+                                    generic kernel instead (same results) */
 } clq_context_stats;
 CLQ_API void clq_context_stats_init(clq_context_stats *stats);
 /* Copies min(out->struct_size, sizeof(clq_context_stats)) bytes, so a caller built
