@@ -357,3 +357,85 @@ Test(tuning, dot_self_test_failure_falls_back_to_the_generic_kernel) {
     clq_context_destroy(ctx);
     clq__cl_dot_test_hook = NULL;
 }
+
+/* The self-test's values tell a right int8 dot product from wrong ones that a driver
+ * or an instruction could give: each of these changes a sum of the 2 x 5 x 7. */
+typedef int (*dot_fn)(const int *a, const int *b); /* 4 lanes of s8-domain values */
+static int sat16(int v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
+static int dot_right(const int *a, const int *b) {
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+}
+static int dot_a_unsigned(const int *a, const int *b) {
+    int s = 0;
+    for (int i = 0; i < 4; i++) s += (a[i] & 255) * b[i];
+    return s;
+}
+static int dot_b_unsigned(const int *a, const int *b) {
+    int s = 0;
+    for (int i = 0; i < 4; i++) s += a[i] * (b[i] & 255);
+    return s;
+}
+static int dot_reversed(const int *a, const int *b) {
+    return a[0] * b[3] + a[1] * b[2] + a[2] * b[1] + a[3] * b[0];
+}
+static int dot_pairs_swapped(const int *a, const int *b) {
+    return a[0] * b[1] + a[1] * b[0] + a[2] * b[3] + a[3] * b[2];
+}
+static int dot_pairs_saturated(const int *a, const int *b) {
+    return sat16(a[0] * b[0] + a[1] * b[1]) + sat16(a[2] * b[2] + a[3] * b[3]);
+}
+static int dot_saturated(const int *a, const int *b) { return sat16(dot_right(a, b)); }
+
+/* C of the self-test's problem as the kernel computes it with `dot`: quads of A in the
+ * s8 domain (u8 A as a ^ 0x80, zero past K), plus 128 times B's column sum for u8 A. */
+enum { PM_ = CLQ_CL_DOT_TEST_M, PN_ = CLQ_CL_DOT_TEST_N, PK_ = CLQ_CL_DOT_TEST_K };
+static void probe_sums(dot_fn dot, int *c) {
+    unsigned char a[PM_ * PK_];
+    signed char b[PN_ * PK_];
+    clq__cl_dot_test_problem(a, b);
+    for (int u8 = 0; u8 < 2; u8++)
+        for (int r = 0; r < PM_; r++)
+            for (int n = 0; n < PN_; n++) {
+                int acc = 0, cs = 0;
+                for (int k0 = 0; k0 < PK_; k0 += 4) {
+                    int la[4] = {0}, lb[4] = {0};
+                    for (int i = 0; i < 4 && k0 + i < PK_; i++) {
+                        unsigned char v = a[r * PK_ + k0 + i];
+                        la[i] = (signed char)(u8 ? v ^ 0x80 : v);
+                        lb[i] = b[n * PK_ + k0 + i];
+                        cs += lb[i];
+                    }
+                    acc += dot(la, lb);
+                }
+                c[(u8 * PM_ + r) * PN_ + n] = acc + (u8 ? 128 * cs : 0);
+            }
+}
+
+Test(tuning, dot_self_test_values_expose_wrong_dots) {
+    int right[2 * PM_ * PN_], wrong[2 * PM_ * PN_];
+    probe_sums(dot_right, right);
+    unsigned char a[PM_ * PK_];
+    signed char b[PN_ * PK_];
+    clq__cl_dot_test_problem(a, b);
+    for (int r = 0; r < PM_; r++) /* the s8-domain model gives the plain sums */
+        for (int n = 0; n < PN_; n++) {
+            int s8 = 0, u8 = 0;
+            for (int k = 0; k < PK_; k++) {
+                s8 += (signed char)a[r * PK_ + k] * b[n * PK_ + k];
+                u8 += a[r * PK_ + k] * b[n * PK_ + k];
+            }
+            cr_assert_eq(right[r * PN_ + n], s8);
+            cr_assert_eq(right[(PM_ + r) * PN_ + n], u8);
+        }
+    static const struct {
+        dot_fn dot;
+        const char *name;
+    } cases[] = {{dot_a_unsigned, "A lanes unsigned"},   {dot_b_unsigned, "B lanes unsigned"},
+                 {dot_reversed, "lanes reversed"},       {dot_pairs_swapped, "lane pairs swapped"},
+                 {dot_pairs_saturated, "pairs saturated"}, {dot_saturated, "int16 saturation"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        probe_sums(cases[i].dot, wrong);
+        cr_expect(memcmp(right, wrong, sizeof right) != 0,
+                  "a dot product with %s gives the self-test's right answer", cases[i].name);
+    }
+}

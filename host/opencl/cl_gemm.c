@@ -80,7 +80,7 @@ void (*clq__cl_dot_test_hook)(cl_int *c, size_t count) = NULL;
  * that takes a lane as unsigned, pairs the wrong lanes or saturates an intermediate
  * gives another sum. K = 38 spans several local-memory stages of every tuning row and
  * ends in a partial quad; N = 7 ends in a partial group of 4 columns. */
-enum { PM = 5, PN = 7, PK = 38, PKP = 40 };
+enum { PM = CLQ_CL_DOT_TEST_M, PN = CLQ_CL_DOT_TEST_N, PK = CLQ_CL_DOT_TEST_K, PKP = 40 };
 
 static unsigned char probe_a(int r, int k) {
     static const unsigned char rows[4] = {0x80, 0x7f, 0xff, 0x00};
@@ -90,6 +90,13 @@ static signed char probe_b(int c, int k) {
     if (c < 2) return c == 0 ? -128 : 127;
     unsigned v = 53u * (unsigned)k + 29u * (unsigned)c + 7u * (unsigned)(k % 4);
     return (signed char)(unsigned char)v;
+}
+
+void clq__cl_dot_test_problem(unsigned char *a, signed char *b) {
+    for (int k = 0; k < PK; k++) {
+        for (int r = 0; r < PM; r++) a[r * PK + k] = probe_a(r, k);
+        for (int c = 0; c < PN; c++) b[c * PK + k] = probe_b(c, k);
+    }
 }
 
 /* Once per context, at its first GEMM on the dot-product variant (contexts that never
@@ -105,26 +112,24 @@ static clq_status dot_self_test(clq_context *ctx) {
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_cl_tuning *t = &impl->tuning;
     size_t nr = t->gemm_nr, panels = clq__cl_div_up(PN, nr);
-    unsigned char a[PM * PK], packed[64 * PKP] = {0};
+    unsigned char a[PM * PK], packed[64 * PKP] = {0}; /* gemm_nr <= 64 (cl_tuning.c) */
+    signed char b[PN * PK];
     cl_int colsum[PN], zero = 0, want[2 * PM * PN], got[2 * PM * PN];
-    for (int r = 0; r < PM; r++)
-        for (int k = 0; k < PK; k++) a[r * PK + k] = probe_a(r, k);
+    clq__cl_dot_test_problem(a, b);
     for (int c = 0; c < PN; c++) {
         colsum[c] = 0;
         for (int k = 0; k < PK; k++) {
             packed[(c / nr) * nr * PKP + (k / 4) * nr * 4 + (c % nr) * 4 + k % 4] =
-                (unsigned char)probe_b(c, k);
-            colsum[c] += probe_b(c, k);
+                (unsigned char)b[c * PK + k];
+            colsum[c] += b[c * PK + k];
         }
     }
     for (int u8 = 0; u8 < 2; u8++)
         for (int r = 0; r < PM; r++)
             for (int c = 0; c < PN; c++) {
                 cl_int sum = 0;
-                for (int k = 0; k < PK; k++) {
-                    int av = u8 ? probe_a(r, k) : (signed char)probe_a(r, k);
-                    sum += av * probe_b(c, k);
-                }
+                for (int k = 0; k < PK; k++)
+                    sum += (u8 ? a[r * PK + k] : (signed char)a[r * PK + k]) * b[c * PK + k];
                 want[(u8 * PM + r) * PN + c] = sum;
             }
     /* A, packed B, column sums, zb (0, per tensor), C */

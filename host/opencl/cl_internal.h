@@ -123,6 +123,10 @@ extern void (*clq__cl_tuning_test_hook)(clq_cl_tuning *t);
  * int32 C of its launches, count values) before they are compared, so a test can make
  * the self-test see a wrong answer. */
 extern void (*clq__cl_dot_test_hook)(cl_int *c, size_t count);
+/* The self-test's problem (cl_gemm.c): A's bytes [M][K] (read as s8, then as u8) and
+ * B's s8 values [N][K]; tests/test_tuning.c checks that wrong dot products change a sum. */
+enum { CLQ_CL_DOT_TEST_M = 5, CLQ_CL_DOT_TEST_N = 7, CLQ_CL_DOT_TEST_K = 38 };
+void clq__cl_dot_test_problem(unsigned char *a, signed char *b);
 
 /* Completes a context whose impl has platform/device/context/queue set: queries
  * names, checks the device, fills ctx->ops/device_name (cl_device.c). On failure
