@@ -304,58 +304,64 @@ static void gemm_exact(clq_context *ctx, clq_packed_weights *w, const signed cha
     clq_buffer_destroy(cb);
 }
 
-/* Lazily, once: not at context creation, not at a pack, at the first GEMM. */
-Test(tuning, dot_self_test_runs_once_at_the_first_gemm) {
-    clq__cl_dot_test_hook = count_results;
-    clq_context *ctx = dot_context();
+/* A context on the dot-product variant with packed weights; hook set before it. */
+typedef struct dot_case {
+    clq_context *ctx;
     signed char b[TN * TK];
     int32_t zb[TN];
     clq_buffer *bufs[2];
-    clq_packed_weights *w = pack(ctx, b, zb, bufs);
-    cr_expect_eq(stats_of(ctx).self_tests_run, 0, "the self-test ran before the first GEMM");
-    cr_expect_eq(g_hook_calls, 0);
-    gemm_exact(ctx, w, b, zb);
-    gemm_exact(ctx, w, b, zb);
-    clq_context_stats s = stats_of(ctx);
-    cr_expect_eq(s.self_tests_run, 1, "self-tests run: %u", s.self_tests_run);
-    cr_expect_eq(s.self_tests_failed, 0, "%s", clq_cl(ctx)->gemm_dot_rejected);
-    cr_expect_eq(g_hook_calls, 1);
-    cr_expect(clq_cl(ctx)->gemm_dot, "the variant was rejected: %s",
-              clq_cl(ctx)->gemm_dot_rejected);
-    cr_expect_str_empty(clq_cl(ctx)->gemm_dot_rejected);
-    clq_weights_destroy(w);
-    clq_buffer_destroy(bufs[0]);
-    clq_buffer_destroy(bufs[1]);
-    clq_context_destroy(ctx);
+    clq_packed_weights *w;
+} dot_case;
+static void dot_open(dot_case *d, void (*hook)(cl_int *, size_t)) {
+    clq__cl_dot_test_hook = hook;
+    d->ctx = dot_context();
+    d->w = pack(d->ctx, d->b, d->zb, d->bufs);
+}
+static void dot_close(dot_case *d) {
+    clq_weights_destroy(d->w);
+    clq_buffer_destroy(d->bufs[0]);
+    clq_buffer_destroy(d->bufs[1]);
+    clq_context_destroy(d->ctx);
     clq__cl_dot_test_hook = NULL;
+}
+
+/* Lazily, once: not at context creation, not at a pack, at the first GEMM. */
+Test(tuning, dot_self_test_runs_once_at_the_first_gemm) {
+    dot_case d;
+    dot_open(&d, count_results);
+    cr_expect_eq(stats_of(d.ctx).self_tests_run, 0, "the self-test ran before the first GEMM");
+    cr_expect_eq(g_hook_calls, 0);
+    gemm_exact(d.ctx, d.w, d.b, d.zb);
+    gemm_exact(d.ctx, d.w, d.b, d.zb);
+    clq_context_stats s = stats_of(d.ctx);
+    const char *why = clq_cl(d.ctx)->gemm_dot_rejected;
+    cr_expect_eq(s.self_tests_run, 1, "self-tests run: %u", s.self_tests_run);
+    cr_expect_eq(s.self_tests_failed, 0, "%s", why);
+    cr_expect_eq(g_hook_calls, 1);
+    cr_expect(clq_cl(d.ctx)->gemm_dot, "the variant was rejected: %s", why);
+    cr_expect_str_empty(why);
+    dot_close(&d);
 }
 
 /* A wrong answer rejects the variant: the generic kernel gives the same results, the
  * reason is kept and counted, and the call itself neither fails nor leaves a message. */
 Test(tuning, dot_self_test_failure_falls_back_to_the_generic_kernel) {
-    clq__cl_dot_test_hook = one_wrong;
-    clq_context *ctx = dot_context();
-    signed char b[TN * TK];
-    int32_t zb[TN];
-    clq_buffer *bufs[2];
-    clq_packed_weights *w = pack(ctx, b, zb, bufs);
-    gemm_exact(ctx, w, b, zb);
-    clq_context_stats s = stats_of(ctx);
+    dot_case d;
+    dot_open(&d, one_wrong);
+    gemm_exact(d.ctx, d.w, d.b, d.zb);
+    clq_context_stats s = stats_of(d.ctx);
     cr_expect_eq(s.self_tests_run, 1);
     cr_expect_eq(s.self_tests_failed, 1);
-    cr_expect_not(clq_cl(ctx)->gemm_dot, "still on the dot-product variant");
-    const char *why = clq_cl(ctx)->gemm_dot_rejected;
+    cr_expect_not(clq_cl(d.ctx)->gemm_dot, "still on the dot-product variant");
+    const char *why = clq_cl(d.ctx)->gemm_dot_rejected;
     cr_expect(strstr(why, "self-test") && strstr(why, "C[4][6]") && strstr(why, "(u8 A)"),
               "reason: \"%s\"", why);
-    cr_expect_str_empty(clq_context_error_message(ctx), "%s", clq_context_error_message(ctx));
-    gemm_exact(ctx, w, b, zb); /* the generic kernel from now on, not tested again */
-    cr_expect_eq(stats_of(ctx).self_tests_run, 1);
+    const char *msg = clq_context_error_message(d.ctx);
+    cr_expect_str_empty(msg, "%s", msg);
+    gemm_exact(d.ctx, d.w, d.b, d.zb); /* the generic kernel from now on, not tested again */
+    cr_expect_eq(stats_of(d.ctx).self_tests_run, 1);
     cr_expect_eq(g_hook_calls, 1);
-    clq_weights_destroy(w);
-    clq_buffer_destroy(bufs[0]);
-    clq_buffer_destroy(bufs[1]);
-    clq_context_destroy(ctx);
-    clq__cl_dot_test_hook = NULL;
+    dot_close(&d);
 }
 
 /* The self-test's values tell a right int8 dot product from wrong ones that a driver
