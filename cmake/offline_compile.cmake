@@ -18,8 +18,10 @@ if(CLQ_SANITIZE OR CMAKE_CROSSCOMPILING)
   return()
 endif()
 add_executable(clq_offline_options ${PROJECT_SOURCE_DIR}/tests/offline_options.c)
-add_executable(clq_build_warnings ${PROJECT_SOURCE_DIR}/tests/build_warnings.c)
-add_executable(clq_kernel_args ${PROJECT_SOURCE_DIR}/tests/kernel_args.c)
+add_executable(clq_build_warnings ${PROJECT_SOURCE_DIR}/tests/build_warnings.c
+  ${PROJECT_SOURCE_DIR}/tests/cl_tool.c)
+add_executable(clq_kernel_args ${PROJECT_SOURCE_DIR}/tests/kernel_args.c
+  ${PROJECT_SOURCE_DIR}/tests/cl_tool.c)
 foreach(t clq_offline_options clq_build_warnings clq_kernel_args)
   target_compile_options(${t} PRIVATE ${CLQ_C_FLAGS})
   target_compile_definitions(${t} PRIVATE _GNU_SOURCE CL_TARGET_OPENCL_VERSION=120)

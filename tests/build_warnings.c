@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cl_internal.h"
+#include "cl_tool.h"
 #include "clq_kernels.h"
 
 /* The text written to fd 2 while stderr went to the file f (read back from its start). */
@@ -97,22 +98,9 @@ int main(void) {
     int bad = 0;
     for (int portable = 0; portable < 2; portable++) {
         setenv("CLQ_GEMM_PORTABLE", portable ? "1" : "0", 1);
-        clq_context_options o;
-        clq_context_options_init(&o);
-        o.backend = CLQ_BACKEND_OPENCL;
-        o.cache_dir = "off";
-        char why[512] = "";
-        o.error_buffer = why;
-        o.error_buffer_size = sizeof why;
-        clq_context *ctx = NULL;
-        clq_status st = clq_context_create(&o, &ctx);
-        if (st != CLQ_SUCCESS) {
-            const char *req = getenv("CLQ_TEST_REQUIRE_OPENCL");
-            int required = req && !strcmp(req, "1");
-            printf("build_warnings: %s: no OpenCL context (%s): %s\n",
-                   required ? "FAILED" : "skipped", clq_status_string(st), why);
-            return required || st != CLQ_ERROR_NO_DEVICE ? 1 : 77;
-        }
+        clq_context *ctx;
+        int rc = clq_tool_opencl_context("build_warnings", &ctx);
+        if (rc) return rc;
         clq_cl_impl *impl = clq_cl(ctx);
         if (!portable)
             printf("build_warnings: %s, options: %s\n", clq_context_device_name(ctx), impl->options);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cl_internal.h"
+#include "cl_tool.h"
 #include "clq_kernels.h"
 
 /* Sizes of the OpenCL C types the lists use, written out here (not taken from the
@@ -141,22 +142,9 @@ static int self_check(cl_kernel k, const clq_cl_kernel_spec *ks) {
 }
 
 int main(void) {
-    clq_context_options o;
-    clq_context_options_init(&o);
-    o.backend = CLQ_BACKEND_OPENCL;
-    o.cache_dir = "off";
-    char why[512] = "";
-    o.error_buffer = why;
-    o.error_buffer_size = sizeof why;
-    clq_context *ctx = NULL;
-    clq_status st = clq_context_create(&o, &ctx);
-    if (st != CLQ_SUCCESS) {
-        const char *req = getenv("CLQ_TEST_REQUIRE_OPENCL");
-        int required = req && !strcmp(req, "1");
-        printf("kernel_args: %s: no OpenCL context (%s): %s\n", required ? "FAILED" : "skipped",
-               clq_status_string(st), why);
-        return required || st != CLQ_ERROR_NO_DEVICE ? 1 : 77;
-    }
+    clq_context *ctx;
+    int rc = clq_tool_opencl_context("kernel_args", &ctx);
+    if (rc) return rc;
     clq_cl_impl *impl = clq_cl(ctx);
     char options[sizeof impl->options + 32];
     snprintf(options, sizeof options, "%s -cl-kernel-arg-info", impl->options);
