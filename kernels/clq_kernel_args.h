@@ -32,6 +32,7 @@
     A(copy, copy_strided4, copy)                                                           \
     K(minmax, minmax_gran, minmax_gran)                                                    \
     K(minmax, minmax_finish, minmax_finish)                                                \
+    K(minmax, minmax_cols, minmax_cols)                                                    \
     K(quantize, quantize_gran, quantize_gran)                                              \
     K(quantize, quantize_cols, quantize_cols)                                              \
     K(quantize, quantize_any4, quantize_any4)                                              \
@@ -65,6 +66,16 @@
     X(S, IN, uchar, x) X(S, VAL, ulong, xoff) X(S, VAL, int, xt) X(S, OUT, float, omin)     \
     X(S, VAL, ulong, minoff) X(S, OUT, float, omax) X(S, VAL, ulong, maxoff)               \
     X(S, VAL, int, final) X(S, VAL, ulong, nparts) CLQ_KARGS_walk(X, S)
+/* Rows of rlen elements whose parameters run along the row (one per column), in
+ * ngroups groups of consecutive rows: group g starts at row (g / gnb) * gal +
+ * (g % gnb) * gblk, holds min(gblk, gal - (g % gnb) * gblk) rows and owns pairs
+ * [g * rlen, (g + 1) * rlen); each of its nparts parts takes grows of them. */
+#define CLQ_KARGS_minmax_cols(X, S)                                                        \
+    X(S, IN, uchar, x) X(S, VAL, ulong, xoff) X(S, VAL, int, xt) X(S, OUT, float, omin)     \
+    X(S, VAL, ulong, minoff) X(S, OUT, float, omax) X(S, VAL, ulong, maxoff)               \
+    X(S, VAL, int, final) X(S, VAL, ulong, nparts) X(S, VAL, ulong, rlen)                  \
+    X(S, VAL, ulong, ngroups) X(S, VAL, ulong, gal) X(S, VAL, ulong, gnb)                  \
+    X(S, VAL, ulong, gblk) X(S, VAL, ulong, grows)
 #define CLQ_KARGS_minmax_finish(X, S)                                                      \
     X(S, IN, float, pmin) X(S, IN, float, pmax) X(S, VAL, ulong, nparts)                   \
     X(S, OUT, float, omin) X(S, VAL, ulong, minoff) X(S, OUT, float, omax)                 \

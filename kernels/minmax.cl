@@ -1,6 +1,7 @@
 /* minmax.cl: NaN-ignoring min and max of f32/f16/bf16 per granule. Stage 1
- * (minmax_gran) reduces CLQ_MINMAX_CHUNK elements per work item; with one part
- * per granule it writes the result, else partials that minmax_finish folds. */
+ * (minmax_gran, or minmax_cols where the pairs run along the rows) reduces about
+ * CLQ_MINMAX_CHUNK elements per work item; with one part per granule it writes the
+ * result, else partials that minmax_finish folds. */
 
 /* Accumulators start at +Inf (min) and -Inf (max) and take x only when x < lo
  * (x > hi): a NaN compares false and is skipped, and the select is one vminps.
@@ -223,6 +224,76 @@ kernel void minmax_gran(CLQ_PARAMS(minmax_gran)) {
     } else {
         omin[minoff + p * nparts + j] = lo;
         omax[maxoff + p * nparts + j] = hi;
+    }
+}
+
+/* Column layouts (per axis on the last axis, per block on a strided axis): the pairs
+ * run along the row, so a work item folds a strip of MMC_NV vectors of columns over
+ * grows rows of one group, reading each row's strip contiguously; the granule walk
+ * would step a row length per element. One part per group writes the pairs; more
+ * write partials [pair][part] that minmax_finish folds. */
+#define MMC_NV 4
+#define MMC_STRIP(LD, T)                                                                      \
+    {                                                                                         \
+        const global T *xs = (const global T *)x + xoff + c0;                                 \
+        for (ulong r = r0; r < r1; r++) {                                                     \
+            const global T *xr = xs + r * rlen;                                               \
+            mmv_t v0 = LD(xr), v1 = LD(xr + CLQ_VEC), v2 = LD(xr + 2 * CLQ_VEC),              \
+                  v3 = LD(xr + 3 * CLQ_VEC);                                                  \
+            l0 = MIN16(l0, v0), h0 = MAX16(h0, v0), l1 = MIN16(l1, v1), h1 = MAX16(h1, v1);   \
+            l2 = MIN16(l2, v2), h2 = MAX16(h2, v2), l3 = MIN16(l3, v3), h3 = MAX16(h3, v3);   \
+        }                                                                                     \
+    }
+inline void mmc_write(mmv_t lo, mmv_t hi, int final, ulong nparts, global float *omin,
+                      global float *omax) {
+    if (final) {
+        mmi_t empty = lo > hi;
+        mm_store(select(lo, (mmv_t)(0.0f), empty | (lo == 0.0f)), omin);
+        mm_store(select(hi, (mmv_t)(0.0f), empty | (hi == 0.0f)), omax);
+        return;
+    }
+    union {
+        mmv_t v;
+        float f[CLQ_VEC];
+    } l = {lo}, h = {hi};
+    for (int i = 0; i < CLQ_VEC; i++) {
+        omin[i * nparts] = l.f[i];
+        omax[i * nparts] = h.f[i];
+    }
+}
+
+/* Work item (strip k, part j of group g). */
+kernel void minmax_cols(CLQ_PARAMS(minmax_cols)) {
+    ulong k = get_global_id(0), t = get_global_id(1);
+    ulong c0 = k * (MMC_NV * CLQ_VEC), j = t % nparts, g = t / nparts;
+    if (c0 >= rlen || g >= ngroups) return;
+    ulong gb = g % gnb, gs = (g / gnb) * gal + gb * gblk, gl = min(gblk, gal - gb * gblk);
+    ulong r0 = gs + min(gl, j * grows), r1 = gs + min(gl, (j + 1) * grows);
+    ulong pb = g * rlen + c0; /* the first pair of this strip */
+    ulong ps = final ? 1 : nparts; /* pair stride in the output */
+    global float *mn = omin + (final ? minoff + pb : pb * nparts + j);
+    global float *mx = omax + (final ? maxoff + pb : pb * nparts + j);
+    if (c0 + MMC_NV * CLQ_VEC <= rlen) {
+        mmv_t l0 = (mmv_t)(INFINITY), h0 = (mmv_t)(-INFINITY);
+        mmv_t l1 = l0, l2 = l0, l3 = l0, h1 = h0, h2 = h0, h3 = h0;
+        if (xt == CLQ_F32) MMC_STRIP(MMV_LOAD, float)
+        else if (xt == CLQ_F16) MMC_STRIP(MMV_LOAD_HALF, half)
+        else MMC_STRIP(MMV_LOAD_BF16, ushort)
+        mmc_write(l0, h0, final, nparts, mn, mx);
+        mmc_write(l1, h1, final, nparts, mn + CLQ_VEC * ps, mx + CLQ_VEC * ps);
+        mmc_write(l2, h2, final, nparts, mn + 2 * CLQ_VEC * ps, mx + 2 * CLQ_VEC * ps);
+        mmc_write(l3, h3, final, nparts, mn + 3 * CLQ_VEC * ps, mx + 3 * CLQ_VEC * ps);
+        return;
+    }
+    for (ulong c = 0; c0 + c < rlen; c++) { /* the last, partial strip */
+        float lo = INFINITY, hi = -INFINITY;
+        for (ulong r = r0; r < r1; r++) {
+            float a = load1(x, xoff + r * rlen + c0 + c, xt);
+            lo = MIN1(lo, a);
+            hi = MAX1(hi, a);
+        }
+        if (final) minmax_write(lo, hi, mn + c, mx + c);
+        else mn[c * nparts] = lo, mx[c * nparts] = hi;
     }
 }
 

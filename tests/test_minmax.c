@@ -168,3 +168,34 @@ TC_BACKEND_TEST(minmax, simd_paths) {
                 tc_run(ctx, &c);
             }
 }
+
+/* Pairs along the rows on OpenCL (minmax_cols): per axis on the last axis and per
+ * block on a strided axis, with strips of 4 vectors and a partial last strip, groups
+ * of rows split into parts (more rows than one part takes: folded by minmax_finish)
+ * or not, and partial last blocks; every input type, with NaN, infinities and signed
+ * zeros. */
+TC_BACKEND_TEST(minmax, column_layouts) {
+    static const clq_dtype types[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
+    static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_ALL_NAN};
+    static const struct {
+        size_t rows, cols;
+        int gran, axis, block;
+    } shapes[] = {
+        {1100, 131, CLQ_PER_AXIS, 1, 0},   /* parts of 256 or 512 rows */
+        {40, 64, CLQ_PER_AXIS, 1, 0},      /* one part, whole strips only */
+        {1100, 70, CLQ_PER_BLOCK, 0, 600}, /* a 600-row block in parts, a 500-row tail */
+        {77, 200, CLQ_PER_BLOCK, 0, 32},   /* one part per block */
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 3; t++)
+            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+                char name[96];
+                snprintf(name, sizeof name, "%zux%zu %s %s", shapes[s].rows, shapes[s].cols,
+                         clq_dtype_name(types[t]), tc_values_name(kinds[k]));
+                tc_case c = {.name = name, .op = TC_MINMAX, .xtype = types[t], .ndim = 2,
+                             .shape = {shapes[s].rows, shapes[s].cols}, .values = kinds[k],
+                             .gran = shapes[s].gran, .axis = shapes[s].axis,
+                             .block = shapes[s].block, .seed = 23000 + 16 * s + 4 * t + k};
+                tc_run(ctx, &c);
+            }
+}
