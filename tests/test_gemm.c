@@ -82,6 +82,26 @@ TC_BACKEND_TEST(gemm, kernel_paths) {
         }
 }
 
+/* ---- the CPU path's small-M driver (cpu_gemm_small.c), which takes every M <= 16 on
+ * the K4 levels: each M of 1..16 against every output stage, zero points per tensor
+ * and per channel, panels with and without a -128 weight; N = 131 ends in a partial
+ * panel and splits unevenly over the threads; K = 1037 takes several K panels where
+ * M exceeds a tile's rows (and a B large enough to wake the pool), K = 37 one ---- */
+TC_BACKEND_TEST(gemm, small_m) {
+    static const size_t ks[] = {37, 1037};
+    uint64_t seed = 9700;
+    for (size_t m = 1; m <= 16; m++)
+        for (size_t i = 0; i < 2; i++, seed++) {
+            gcase c = {.name = "small M", .at = qt[seed & 1], .bt = qt[(seed >> 1) & 1], .m = m,
+                       .n = 131, .k = ks[i], .a_vals = V_EDGE, .b_vals = V_PANELS,
+                       .off = seed % 3, .seed = seed};
+            c.za = (c.at == CLQ_U8 ? za_u8 : za_s8)[(seed >> 2) % 4];
+            c.zb_mode = m & 1 ? ZB_CHANNEL : ZB_TENSOR;
+            c.zb = c.bt == CLQ_U8 ? (seed & 8 ? 255 : 0) : (seed & 8 ? 127 : -128);
+            gc_run_case(ctx, &c, gc_all_stages, N_STAGES);
+        }
+}
+
 /* ---- the CPU path's thread split: small M splits N across threads, larger M splits
  * blocks; thread counts that divide nothing evenly give the same bits ---- */
 Test(gemm, thread_split_cpu) {

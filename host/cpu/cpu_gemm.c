@@ -269,6 +269,9 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
                           "kernel (%s) reads format %d: pack them on this context",
                           w->layout[0], kern->name, kern->format);
     if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
+    if (op->m <= CLQ_CPU_GEMM_SMALL_M && st->k.gemm_small &&
+        clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR)
+        return clq__cpu_gemm_small(ctx, op, pass); /* cpu_gemm_small.c */
     gemm_job j;
     memset(&j, 0, sizeof j);
     j.kern = kern;

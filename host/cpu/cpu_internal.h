@@ -125,5 +125,8 @@ clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, cl
 clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
 clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
 clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
+/* M <= CLQ_CPU_GEMM_SMALL_M with K4 weights and st->k.gemm_small set (cpu_gemm_small.c);
+ * clq__cpu_gemm has checked the weights' format. */
+clq_status clq__cpu_gemm_small(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 
 #endif

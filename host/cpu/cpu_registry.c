@@ -54,6 +54,19 @@ static const clq_cpu_gemm_epi_entry clq__cpu_gemm_epi_table[] = {
     {"portable", 0, clq__cpu_gemm_epi_portable},
 };
 
+/* Small-M GEMM tiles (cpu_gemm_small.h); they read every K4 format, so the level's
+ * packed weights whatever its general kernel. The portable level keeps the general
+ * driver (its B_ROWS format is not K4). */
+static const clq_cpu_gemm_small_entry clq__cpu_gemm_small_table[] = {
+#if CLQ_CPU_X86
+    {"avx512-vnni", CLQ_CAPS_AVX512 | CLQ_CAP_AVX512VNNI, &clq__cpu_gemm_small_avx512vnni},
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_gemm_small_avx512bw},
+    {"avx2-vnni", CLQ_CAPS_AVX2 | CLQ_CAP_AVXVNNI, &clq__cpu_gemm_small_avxvnni},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_gemm_small_avx2},
+#endif
+    {"general", 0, NULL},
+};
+
 /* The first entry whose needs caps covers; the last needs nothing, so it always fits. */
 #define RESOLVE(table, caps, field)                                              \
     do {                                                                         \
@@ -69,10 +82,11 @@ void clq__cpu_kernels_resolve(clq_cpu_caps caps, clq_cpu_kernels *k) {
     RESOLVE(clq__cpu_minmax_table, caps, minmax);
     RESOLVE(clq__cpu_gemm_table, caps, gemm);
     RESOLVE(clq__cpu_gemm_epi_table, caps, gemm_epi);
+    RESOLVE(clq__cpu_gemm_small_table, caps, gemm_small);
 }
 
 void clq__cpu_kernels_describe(const clq_cpu_kernels *k, char *buf, size_t n) {
-    snprintf(buf, n, "quantize %s, dequantize %s, minmax %s, gemm %s, gemm-epilogue %s",
+    snprintf(buf, n, "quantize %s, dequantize %s, minmax %s, gemm %s, gemm-epilogue %s, gemm-small %s",
              k->quantize_name, k->dequantize_name, k->minmax_name, k->gemm_name,
-             k->gemm_epi_name);
+             k->gemm_epi_name, k->gemm_small_name);
 }

@@ -10,7 +10,7 @@
  *     what the CPU and OS support; CLQ_CPU_ISA=<level> intersects it with a level's
  *     set (cpu_caps.c, docs/API.md).
  *   - cpu_registry.c: one table per family (clq__cpu_quantize_table,
- *     ..._dequantize_table, ..._minmax_table, ..._gemm_table, ..._gemm_epi_table),
+ *     ..._dequantize_table, ..._minmax_table, ..._gemm_table, ..._gemm_epi_table, ..._gemm_small_table),
  *     entries {name, needs, kernel}, best first. Resolution takes, per family, the
  *     first entry whose needs are a subset of the context's caps; every table ends
  *     with a portable entry that needs nothing.
@@ -30,6 +30,7 @@
 
 #include "cpu_caps.h"
 #include "cpu_gemm_kernel.h"
+#include "cpu_gemm_small.h"
 
 struct clq_cpu_ewkernels;
 struct clq_cpu_mmkernels;
@@ -54,6 +55,7 @@ typedef CLQ_CPU_ENTRY(const struct clq_cpu_ewkernels *) clq_cpu_dequantize_entry
 typedef CLQ_CPU_ENTRY(const struct clq_cpu_mmkernels *) clq_cpu_minmax_entry;
 typedef CLQ_CPU_ENTRY(const clq_cpu_gemm_kernel *) clq_cpu_gemm_entry;
 typedef CLQ_CPU_ENTRY(clq_cpu_gemm_epi_fn) clq_cpu_gemm_epi_entry;
+typedef CLQ_CPU_ENTRY(const clq_cpu_gemm_small *) clq_cpu_gemm_small_entry;
 
 /* A context's kernels: one resolved entry per family. */
 typedef struct clq_cpu_kernels {
@@ -62,7 +64,9 @@ typedef struct clq_cpu_kernels {
     const struct clq_cpu_mmkernels *minmax;
     const clq_cpu_gemm_kernel *gemm;
     clq_cpu_gemm_epi_fn gemm_epi;
-    const char *quantize_name, *dequantize_name, *minmax_name, *gemm_name, *gemm_epi_name;
+    const clq_cpu_gemm_small *gemm_small; /* NULL: M <= 16 takes the general driver */
+    const char *quantize_name, *dequantize_name, *minmax_name, *gemm_name, *gemm_epi_name,
+        *gemm_small_name;
 } clq_cpu_kernels;
 
 /* Fills k with the first entry of each table that caps allows. */
