@@ -393,8 +393,18 @@ static void run_shape(clq_context *ctx, const gemm_args *a, int opencl, size_t i
             idx + 1, a->nshapes, d.m, d.n, d.k, nv, r->runs, warm);
     double t[NVARIANTS][GEMM_MAX_RUNS];
     settle();
-    for (int i = 0; i < r->runs; i++)
-        for (int v = 0; v < nv; v++) t[v][i] = variant_once(ctx, &d, (variant)v);
+    /* Variants alternate so that load spreads over them evenly, except at small M: each
+     * variant has its own packed B (16 MiB at K = N = 4096), and two of them alternating
+     * fill a 32 MiB L3, so a run read B from L3 or from DRAM by chance (M = 1 was bimodal,
+     * 22 or 43 GB/s); the read peer reads one buffer, from L3. Small M runs each variant's
+     * runs back to back, as the peer does. */
+    if (d.m <= SMALL_M) {
+        for (int v = 0; v < nv; v++)
+            for (int i = 0; i < r->runs; i++) t[v][i] = variant_once(ctx, &d, (variant)v);
+    } else {
+        for (int i = 0; i < r->runs; i++)
+            for (int v = 0; v < nv; v++) t[v][i] = variant_once(ctx, &d, (variant)v);
+    }
     for (int v = 0; v < nv; v++) r->sec[v] = bench_median(t[v], r->runs);
 
     bench_gemm_shape ps = {d.m, d.n, d.k, d.a_u8, ZA_ON, d.b, ZB_PEER};
