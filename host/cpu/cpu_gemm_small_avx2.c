@@ -11,14 +11,14 @@
 #define INL static inline __attribute__((always_inline))
 #define P16 CLQ_CPU_GEMM_K4_NR
 
-#define ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define ROWS4(X) X(0) X(1) X(2) X(3)
 
 /* ---- AVX-512BW: an A quad as four s16 (clq__cpu_gemm_pack_a_k4s16) broadcast per
  * 64-bit lane against a half panel (8 columns x 4 k) widened to s16; vpmaddwd gives
- * (column, pair) lanes, added pairwise once K is done. R rows x V panels x 2 halves
- * with 2 R V <= 24 (R <= 12). ---- */
-#define BV(R) ((R) <= 6 ? 2 : 1)
+ * (column, pair) lanes, added pairwise once K is done. Up to 6 rows x 2 panels x 2
+ * halves = 24 accumulators (6 rows per pass, as the vpdpbusd tile: more rows with
+ * fewer panels need more broadcasts per multiply-add). ---- */
 
 /* (column, pair) lanes of one panel's two halves pair-summed into 16 columns, added
  * to o unless first. */
@@ -38,7 +38,7 @@ T512 INL void bw_body(const clq_cpu_gemm_call *g, const int16_t *a, size_t astri
 #define BW_INIT(i)                                        \
     __m512i c##i##_00 = _mm512_setzero_si512(), c##i##_01 = c##i##_00; \
     __m512i c##i##_10 = c##i##_00, c##i##_11 = c##i##_00;
-    ROWS12(BW_INIT)
+    ROWS6(BW_INIT)
     size_t steps = g->kc / 4;
     for (size_t q = 0; q < steps; q++, a += as) {
         const int8_t *bq = b + q * 64;
@@ -62,38 +62,38 @@ T512 INL void bw_body(const clq_cpu_gemm_call *g, const int16_t *a, size_t astri
             MAC512(c##i##_11, va, b11);             \
         }                                           \
     }
-        ROWS12(BW_ROW)
+        ROWS6(BW_ROW)
     }
 #define BW_STORE(i)                                                              \
     if (R > i) {                                                                 \
         fold_store(c + i * ldc, c##i##_00, c##i##_01, first);                    \
         if (V > 1) fold_store(c + i * ldc + 16, c##i##_10, c##i##_11, first);   \
     }
-    ROWS12(BW_STORE)
+    ROWS6(BW_STORE)
 }
 
-#define BWCASE(R, V)                                                      \
-    case (R) * 4 + (V):                                                   \
-        bw_body(g, a, astride, n0 + 16 * v0, c + 16 * v0, first, R, V);   \
+#define BWCASE(R, V)                                  \
+    case (R) * 4 + (V):                               \
+        bw_body(g, a, astride, n0, c, first, R, V);   \
         break;
-#define BWCASES2(R) BWCASE(R, 1) BWCASE(R, 2)
+#define BWCASES(R) BWCASE(R, 1) BWCASE(R, 2)
 
 T512 static void bw_tile(const clq_cpu_gemm_call *g, const void *a, size_t astride, size_t n0,
                          size_t rows, size_t cols, int32_t *c, int first) {
-    size_t nv = (cols + 15) / 16, vr = (size_t)BV(rows);
-    for (size_t v0 = 0; v0 < nv; v0 += vr) {
-        size_t v = nv - v0 < vr ? nv - v0 : vr;
+    for (size_t j = 0; j < cols; j += 32) {
+        size_t v = cols - j > 16 ? 2 : 1;
         switch (rows * 4 + v) {
-            BWCASES2(1) BWCASES2(2) BWCASES2(3) BWCASES2(4) BWCASES2(5) BWCASES2(6)
-            BWCASE(7, 1) BWCASE(8, 1) BWCASE(9, 1) BWCASE(10, 1) BWCASE(11, 1) BWCASE(12, 1)
+            BWCASES(1) BWCASES(2) BWCASES(3) BWCASES(4) BWCASES(5) BWCASES(6)
         default:
             break;
         }
+        n0 += 32;
+        c += 32;
     }
 }
 
 const clq_cpu_gemm_small clq__cpu_gemm_small_avx512bw = {
-    "avx512", 12, 512, 2, clq__cpu_gemm_pack_a_k4s16, bw_tile};
+    "avx512", 6, 512, 2, clq__cpu_gemm_pack_a_k4s16, bw_tile};
 
 /* ---- AVX2, exact (cpu_gemm_avx2.c states why): a panel without a -128 weight takes
  * vpsignb + vpmaddubsw (|a'| times b' signed by a', a pair within int16) and one
