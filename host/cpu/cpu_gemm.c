@@ -1,5 +1,6 @@
 /* cpu_gemm.c: the int8 GEMM ops of the CPU path: weight packing (with column sums),
  * row sums of A, and the blocked, multi-threaded driver around the micro-kernels. */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,13 @@
 
 /* Blocking. A K panel of one nr-column B tile (nr x kc bytes) stays in L1 while the
  * kernel walks the packed A block (mc x kc) from L2; the int32 accumulators of a
- * block (mc x nc) stay in L2 across K panels, and the output stages run on them
- * once the block's K is done. Small M (at most one row group: the token-by-token
+ * block (mc x nc) stay in L2 across K panels, and the output stages run on each
+ * register tile after its last K panel. Small M (at most one row group: the token-by-token
  * case) takes all of K in one panel, so every B byte is read once, straight into
  * the registers, and the work splits over N. */
 #define GEMM_MC_MAX ((size_t)192)
 #define GEMM_NC_MAX ((size_t)256)
 #define GEMM_NC_MIN ((size_t)16)
-/* Packed A up to this size is packed by the calling thread. */
-#define GEMM_A_SERIAL ((size_t)64 << 10)
 /* Tasks per thread to aim for when splitting N, so that uneven tasks even out. */
 #define GEMM_TASKS_PER_THREAD 4
 
@@ -134,6 +133,9 @@ clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq
 
 /* ---- the GEMM driver ---------------------------------------------------- */
 
+/* States of a packed A block: its first user packs it, the others wait. */
+enum { A_EMPTY, A_PACKING, A_READY };
+
 typedef struct gemm_job {
     const clq_cpu_gemm_kernel *kern;
     clq_cpu_gemm_epi_fn epi_rows;
@@ -145,6 +147,7 @@ typedef struct gemm_job {
     size_t m, n, k, kc, mc, nc, ldacc, mb, ntasks;
     size_t kpanels, ablock;    /* K panels; bytes of one packed A block (mc x kc) */
     char *apack;               /* every block of A packed once: [mb][kpanels] blocks */
+    atomic_uchar *astate;      /* [mb][kpanels]: A_EMPTY, A_PACKING, A_READY */
     char *ws;                  /* one workspace of ws_size bytes per chunk */
     size_t ws_size;
     atomic_size_t next;
@@ -175,44 +178,75 @@ static size_t ws_layout(const gemm_job *j, char *base, gemm_ws *w) {
     return off;
 }
 
-/* One block: rows [m0, m0 + rows) x columns [n0, n0 + cols), all of K. */
-static void gemm_block(const gemm_job *j, const gemm_ws *w, size_t m0, size_t rows, size_t n0,
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* The packed A block (mi, ki), packed here by the first thread that needs it: A is
+ * packed once per call, by the thread that then reads it from its own cache, and
+ * without a parallel pass of its own (each pass wakes the pool). Blocks of one row
+ * block are claimed panel by panel, so two threads starting on the same rows pack
+ * alternate K panels. A waiter yields after a while: the packer may be preempted. */
+static const char *a_block(gemm_job *j, size_t mi, size_t ki) {
+    size_t i = mi * j->kpanels + ki;
+    atomic_uchar *s = &j->astate[i];
+    char *dst = j->apack + i * j->ablock;
+    if (atomic_load_explicit(s, memory_order_acquire) == A_READY) return dst;
+    unsigned char want = A_EMPTY;
+    if (atomic_compare_exchange_strong_explicit(s, &want, A_PACKING, memory_order_relaxed,
+                                                memory_order_relaxed)) {
+        size_t m0 = mi * j->mc, k0 = ki * j->kc, kp = j->call.kp;
+        size_t rows = j->m - m0 < j->mc ? j->m - m0 : j->mc;
+        size_t kc = kp - k0 < j->kc ? kp - k0 : j->kc;
+        j->kern->pack_a(j->a + m0 * j->lda, j->lda, j->a_u8, rows, k0, kc, j->k, j->kern->mr,
+                        dst);
+        atomic_store_explicit(s, A_READY, memory_order_release);
+        return dst;
+    }
+    for (unsigned spins = 0; atomic_load_explicit(s, memory_order_acquire) != A_READY; spins++)
+        if (spins < 4096) cpu_relax();
+        else sched_yield();
+    return dst;
+}
+
+/* One block: rows [m0, m0 + rows) x columns [n0, n0 + cols), all of K. The output
+ * stages run on each register tile right after its last K panel, while the tile's
+ * accumulators are still in L1. */
+static void gemm_block(gemm_job *j, const gemm_ws *w, size_t mi, size_t rows, size_t n0,
                        size_t cols) {
     const clq_cpu_gemm_kernel *kern = j->kern;
-    size_t mr = (size_t)kern->mr, nr = (size_t)kern->nr, ld = j->ldacc;
+    size_t mr = (size_t)kern->mr, nr = (size_t)kern->nr, ld = j->ldacc, m0 = mi * j->mc;
     size_t ncp = round_up(cols, (size_t)clq__cpu_gemm_panel(kern->format));
     size_t kp = j->call.kp;
-    if (kp == 0)
+    clq__cpu_gemm_epi_cols(&j->epi, n0, cols, &w->cols);
+    if (kp == 0) {
         for (size_t i = 0; i < rows; i++) memset(w->acc + i * ld, 0, ncp * sizeof(int32_t));
+        j->epi_rows(&j->epi, &w->cols, w->acc, ld, m0, rows, n0, cols);
+        return;
+    }
     clq_cpu_gemm_call g = j->call;
     g.ldc = ld;
-    for (size_t k0 = 0; k0 < kp; k0 += j->kc) {
+    for (size_t k0 = 0, ki = 0; k0 < kp; k0 += j->kc, ki++) {
         g.k0 = k0;
         g.kc = kp - k0 < j->kc ? kp - k0 : j->kc;
-        const char *ap = j->apack + ((m0 / j->mc) * j->kpanels + k0 / j->kc) * j->ablock;
+        int last = k0 + g.kc >= kp;
+        const char *ap = a_block(j, mi, ki);
         size_t gb = mr * g.kc * (size_t)kern->a_esize;
         for (size_t jr = 0; jr < ncp; jr += nr) {
             size_t c = ncp - jr < nr ? ncp - jr : nr;
+            clq_cpu_gemm_cols t = w->cols;
+            t.colterm += jr, t.zb += jr, t.f += jr, t.mult += jr, t.shift += jr;
+            size_t ec = cols - jr < c ? cols - jr : c;
             for (size_t ir = 0; ir < rows; ir += mr) {
                 size_t r = rows - ir < mr ? rows - ir : mr;
-                kern->tile(&g, ap + (ir / mr) * gb, n0 + jr, r, c,
-                           w->acc + ir * ld + jr, k0 == 0);
+                int32_t *acc = w->acc + ir * ld + jr;
+                kern->tile(&g, ap + (ir / mr) * gb, n0 + jr, r, c, acc, k0 == 0);
+                if (last) j->epi_rows(&j->epi, &t, acc, ld, m0 + ir, r, n0 + jr, ec);
             }
         }
     }
-    clq__cpu_gemm_epi_cols(&j->epi, n0, cols, &w->cols);
-    j->epi_rows(&j->epi, &w->cols, w->acc, ld, m0, rows, n0, cols);
-}
-
-/* Packs A block (mi, ki): A is packed once per call, not once per column block. */
-static void pack_a_chunk(void *arg, size_t chunk) {
-    const gemm_job *j = arg;
-    size_t mi = chunk / j->kpanels, ki = chunk % j->kpanels;
-    size_t m0 = mi * j->mc, k0 = ki * j->kc, kp = j->call.kp;
-    size_t rows = j->m - m0 < j->mc ? j->m - m0 : j->mc;
-    size_t kc = kp - k0 < j->kc ? kp - k0 : j->kc;
-    j->kern->pack_a(j->a + m0 * j->lda, j->lda, j->a_u8, rows, k0, kc, j->k, j->kern->mr,
-                    j->apack + chunk * j->ablock);
 }
 
 /* A chunk is one worker's share: it takes blocks until none is left, so a thread
@@ -229,11 +263,12 @@ static void gemm_chunk(void *arg, size_t chunk) {
         size_t m0 = mi * j->mc, n0 = ni * j->nc;
         size_t rows = j->m - m0 < j->mc ? j->m - m0 : j->mc;
         size_t cols = j->n - n0 < j->nc ? j->n - n0 : j->nc;
-        gemm_block(j, &w, m0, rows, n0, cols);
+        gemm_block(j, &w, mi, rows, n0, cols);
     }
 }
 
-/* kc, mc, nc and the task grid for this shape and thread count. */
+/* kc, mc, nc and the task grid for this shape and thread count. Row blocks are of
+ * equal size (in mr-row groups, give or take one group), so tasks are even. */
 static void plan(gemm_job *j, int threads) {
     const clq_cpu_gemm_kernel *kern = j->kern;
     size_t kp = j->call.kp, mr = (size_t)kern->mr, nr = (size_t)kern->nr;
@@ -241,9 +276,10 @@ static void plan(gemm_job *j, int threads) {
     size_t kmax = j->m <= mr ? kp : kern->kc;
     size_t panels = kp > kmax ? (kp + kmax - 1) / kmax : 1;
     j->kc = kp ? round_up((kp + panels - 1) / panels, KALIGN) : KALIGN;
-    size_t mc = GEMM_MC_MAX / mr * mr;
-    if (mc < mr) mc = mr;
-    j->mc = j->m < mc ? j->m : mc;
+    size_t groups = (j->m + mr - 1) / mr, gmax = GEMM_MC_MAX / mr ? GEMM_MC_MAX / mr : 1;
+    size_t mb = (groups + gmax - 1) / gmax;
+    j->mc = (groups + mb - 1) / mb * mr;
+    if (j->mc > j->m) j->mc = j->m;
     j->mb = (j->m + j->mc - 1) / j->mc;
     size_t nc = round_up(GEMM_NC_MAX, nr);
     if (nc > np) nc = np;
@@ -293,17 +329,16 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
     plan(&j, threads);
     size_t nchunks = j.ntasks < (size_t)threads ? j.ntasks : (size_t)threads;
     j.ws_size = ws_layout(&j, NULL, NULL);
-    size_t abytes = j.mb * j.kpanels * j.ablock;
+    size_t nblocks = j.mb * j.kpanels, abytes = nblocks * j.ablock;
+    size_t sbytes = round_up(nblocks * sizeof(atomic_uchar), 64);
     clq_buffer *ws = NULL; /* 64-byte aligned, kept for the next call */
-    clq_status rc = clq__scratch(ctx, CLQ_SCRATCH_WORK, abytes + nchunks * j.ws_size, &ws);
+    clq_status rc =
+        clq__scratch(ctx, CLQ_SCRATCH_WORK, abytes + sbytes + nchunks * j.ws_size, &ws);
     if (rc != CLQ_SUCCESS || pass == CLQ_PASS_PREPARE) return rc;
     j.apack = ws->host;
-    j.ws = j.apack + abytes;
-    /* a small A (token by token) is packed here: waking the pool costs more */
-    if (abytes > GEMM_A_SERIAL)
-        clq__cpu_parallel(st->pool, j.mb * j.kpanels, pack_a_chunk, &j);
-    else
-        for (size_t i = 0; i < j.mb * j.kpanels; i++) pack_a_chunk(&j, i);
+    j.astate = (atomic_uchar *)(void *)(j.apack + abytes);
+    for (size_t i = 0; i < nblocks; i++) atomic_init(&j.astate[i], A_EMPTY);
+    j.ws = j.apack + abytes + sbytes;
     atomic_init(&j.next, 0);
     clq__cpu_parallel(st->pool, nchunks, gemm_chunk, &j);
     return CLQ_SUCCESS;
