@@ -20,8 +20,11 @@
 #define GEMM_MC_MAX ((size_t)192)
 #define GEMM_NC_MAX ((size_t)256)
 #define GEMM_NC_MIN ((size_t)16)
-/* Tasks per thread to aim for when splitting N, so that uneven tasks even out. */
-#define GEMM_TASKS_PER_THREAD 4
+/* Tasks per thread to aim for when splitting N, so that uneven tasks and a worker
+ * that wakes late even out: the tail is at most one task. Small M keeps tasks of at
+ * least GEMM_NC_MIN columns with fewer of them (each task re-reads its A). */
+#define GEMM_TASKS_PER_THREAD 16
+#define GEMM_TASKS_PER_THREAD_SMALL_M 4
 
 static size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
@@ -143,6 +146,7 @@ typedef struct gemm_job {
     const uint8_t *a;
     size_t lda;
     int a_u8;
+    int direct;                /* the kernel reads A in place (no packing) */
     clq_cpu_gemm_call call;    /* b, corr, has_min, kp; k0, kc, ldc per use */
     size_t m, n, k, kc, mc, nc, ldacc, mb, ntasks;
     size_t kpanels, ablock;    /* K panels; bytes of one packed A block (mc x kc) */
@@ -232,8 +236,8 @@ static void gemm_block(gemm_job *j, const gemm_ws *w, size_t mi, size_t rows, si
         g.k0 = k0;
         g.kc = kp - k0 < j->kc ? kp - k0 : j->kc;
         int last = k0 + g.kc >= kp;
-        const char *ap = a_block(j, mi, ki);
-        size_t gb = mr * g.kc * (size_t)kern->a_esize;
+        const char *ap = j->direct ? (const char *)j->a + m0 * j->lda + k0 : a_block(j, mi, ki);
+        size_t gb = j->direct ? mr * j->lda : mr * g.kc * (size_t)kern->a_esize;
         for (size_t jr = 0; jr < ncp; jr += nr) {
             size_t c = ncp - jr < nr ? ncp - jr : nr;
             clq_cpu_gemm_cols t = w->cols;
@@ -242,7 +246,7 @@ static void gemm_block(gemm_job *j, const gemm_ws *w, size_t mi, size_t rows, si
             for (size_t ir = 0; ir < rows; ir += mr) {
                 size_t r = rows - ir < mr ? rows - ir : mr;
                 int32_t *acc = w->acc + ir * ld + jr;
-                kern->tile(&g, ap + (ir / mr) * gb, n0 + jr, r, c, acc, k0 == 0);
+                kern->tile(&g, ap + ir / mr * gb, n0 + jr, r, c, acc, k0 == 0);
                 if (last) j->epi_rows(&j->epi, &t, acc, ld, m0 + ir, r, n0 + jr, ec);
             }
         }
@@ -284,7 +288,7 @@ static void plan(gemm_job *j, int threads) {
     size_t nc = round_up(GEMM_NC_MAX, nr);
     if (nc > np) nc = np;
     /* split N further until every thread has a few tasks (small M splits N) */
-    size_t want = (size_t)threads * GEMM_TASKS_PER_THREAD;
+    size_t want = (size_t)threads * (j->m <= mr ? GEMM_TASKS_PER_THREAD_SMALL_M : GEMM_TASKS_PER_THREAD);
     while (j->mb * ((np + nc - 1) / nc) < want && nc / 2 >= GEMM_NC_MIN)
         nc = round_up(nc / 2, GEMM_NC_MIN);
     j->nc = nc;
@@ -325,11 +329,16 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
         j.call.has_min = (const uint8_t *)(b + np * kp + np * 4);
     }
     j.m = op->m, j.n = op->n, j.k = op->k;
+    /* u8 A is the vpdpbusd kernels' A format already; in place, every K panel must
+     * lie inside the rows, and rows 4 KiB apart would all fall into one L1 set (with
+     * the B panels, 16 Kp bytes apart), so there A is packed */
+    j.direct = kern->direct_u8 && j.a_u8 && op->k % KALIGN == 0 && op->lda % 4096 != 0;
+    if (j.direct) j.call.lda = op->lda;
     int threads = clq__cpu_pool_threads(st->pool);
     plan(&j, threads);
     size_t nchunks = j.ntasks < (size_t)threads ? j.ntasks : (size_t)threads;
     j.ws_size = ws_layout(&j, NULL, NULL);
-    size_t nblocks = j.mb * j.kpanels, abytes = nblocks * j.ablock;
+    size_t nblocks = j.direct ? 0 : j.mb * j.kpanels, abytes = nblocks * j.ablock;
     size_t sbytes = round_up(nblocks * sizeof(atomic_uchar), 64);
     clq_buffer *ws = NULL; /* 64-byte aligned, kept for the next call */
     clq_status rc =

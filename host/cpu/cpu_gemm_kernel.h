@@ -40,12 +40,15 @@ typedef struct clq_cpu_gemm_call {
     size_t kp;                /* packed K */
     size_t k0, kc;            /* this K panel: [k0, k0 + kc), kc a multiple of KALIGN */
     size_t ldc;               /* row stride of the int32 tile output */
+    size_t lda;               /* 0: a is a packed A panel; else a is row 0 of the row group
+                               * in A itself (u8, column k0), rows lda bytes apart */
 } clq_cpu_gemm_call;
 
 /* c[i * ldc + j] for i < rows (<= mr) and j < cols rounded up to the panel width
  * (cols <= nr), columns n0 + j: the s8-domain sum over this K panel, added to c
  * unless first (then stored: the K4 u8 kernels start from corr there). a is the A
- * panel of one mr-row group as pack_a wrote it. n0 is a multiple of nr. Products are
+ * panel of one mr-row group as pack_a wrote it, or (g->lda != 0, kernel sets with
+ * direct_u8 only) that group's rows of a u8 A read in place. n0 is a multiple of nr. Products are
  * within s8 x s8 and the api layer's bound on K keeps every sum within int32: every
  * kernel is exact (sums wrap mod 2^32 where they add corr). */
 typedef void (*clq_cpu_gemm_tile_fn)(const clq_cpu_gemm_call *g, const void *a, size_t n0,
@@ -66,6 +69,10 @@ typedef struct clq_cpu_gemm_kernel {
     size_t kc;    /* K panel length for M > mr (B tile of nr x kc stays in L1) */
     clq_cpu_gemm_pack_a_fn pack_a;
     clq_cpu_gemm_tile_fn tile;
+    /* 1: the tile reads u8 A rows in place (g->lda): its A format is the stored u8
+     * bytes themselves, so where every K panel lies inside the rows (K a multiple of
+     * KALIGN) the driver skips packing A */
+    int direct_u8;
 } clq_cpu_gemm_kernel;
 
 /* Panel width of a format (0: not a CPU format). */

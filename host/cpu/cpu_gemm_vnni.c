@@ -30,8 +30,10 @@
 #define Z_TILE(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
 
 T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
-                        int first, const int R, const int NV) {
+                        int first, const int R, const int NV, const int DIRECT) {
     size_t ps = CLQ_CPU_GEMM_K4_NR * g->kp, ldc = g->ldc;
+    /* the quad q of row i: packed at a + q * ZMR * 4 + i * 4, in place at a + i * lda + q * 4 */
+    size_t as_i = DIRECT ? g->lda : 4, as_q = DIRECT ? 4 : ZMR * 4;
     const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
 #define Z_INIT(i, v)                                                                       \
     __m512i c##i##v = _mm512_setzero_si512();                                              \
@@ -52,7 +54,7 @@ T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0,
 #define Z_ROW(i)                                   \
     if (R > i) {                                   \
         int32_t w;                                 \
-        memcpy(&w, a + q * ZMR * 4 + i * 4, 4);    \
+        memcpy(&w, a + q * as_q + i * as_i, 4);    \
         __m512i av = _mm512_set1_epi32(w);         \
         Z_TILE(Z_DP, i)                            \
     }
@@ -64,9 +66,10 @@ T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0,
     Z_ROWS(Z_STORE_ROW)
 }
 
-#define ZCASE(R, NV)                                    \
-    case R * 8 + NV:                                    \
-        z_body(g, a, n0, c, first, R, NV);              \
+#define ZCASE(R, NV)                                                          \
+    case R * 8 + NV:                                                          \
+        if (g->lda) z_body(g, a, n0, c, first, R, NV, 1);                     \
+        else z_body(g, a, n0, c, first, R, NV, 0);                            \
         break;
 #define ZROW(R) ZCASE(R, 1) ZCASE(R, 2) ZCASE(R, 3) ZCASE(R, 4)
 
@@ -82,14 +85,15 @@ T_ZVNNI static void z_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0,
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx512vnni = {
     "avx512-vnni", CLQ_CPU_GEMM_B_K4_AVX512VNNI, ZMR, ZNV * 16, 1, 512,
-    clq__cpu_gemm_pack_a_k4u8, z_tile};
+    clq__cpu_gemm_pack_a_k4u8, z_tile, 1};
 
 /* AVX-VNNI: 16 ymm registers: 6 rows x one panel (two ymm halves) = 12 accumulators. */
 #define YMR 6
 
 T_YVNNI INL void y_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
-                        int first, const int R) {
+                        int first, const int R, const int DIRECT) {
     size_t ldc = g->ldc;
+    size_t as_i = DIRECT ? g->lda : 4, as_q = DIRECT ? 4 : YMR * 4;
     const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
 #define Y_INIT(i, h)                                                                          \
     __m256i c##i##h = _mm256_setzero_si256();                                                 \
@@ -105,7 +109,7 @@ T_YVNNI INL void y_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0,
 #define Y_ROW(i)                                   \
     if (R > i) {                                   \
         int32_t w;                                 \
-        memcpy(&w, a + q * YMR * 4 + i * 4, 4);    \
+        memcpy(&w, a + q * as_q + i * as_i, 4);    \
         __m256i av = _mm256_set1_epi32(w);         \
         DPBUSD256(c##i##0, av, b0);                \
         DPBUSD256(c##i##1, av, b1);                \
@@ -121,17 +125,21 @@ T_YVNNI INL void y_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0,
 T_YVNNI static void y_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
                            size_t cols, int32_t *c, int first) {
     (void)cols; /* one panel */
+#define YCASE(R)                                      \
+    case R:                                           \
+        if (g->lda) y_body(g, a, n0, c, first, R, 1); \
+        else y_body(g, a, n0, c, first, R, 0);        \
+        break;
     switch (rows) {
-    case 1: y_body(g, a, n0, c, first, 1); break;
-    case 2: y_body(g, a, n0, c, first, 2); break;
-    case 3: y_body(g, a, n0, c, first, 3); break;
-    case 4: y_body(g, a, n0, c, first, 4); break;
-    case 5: y_body(g, a, n0, c, first, 5); break;
-    default: y_body(g, a, n0, c, first, 6); break;
+        YCASE(1) YCASE(2) YCASE(3) YCASE(4) YCASE(5)
+    default:
+        if (g->lda) y_body(g, a, n0, c, first, 6, 1);
+        else y_body(g, a, n0, c, first, 6, 0);
+        break;
     }
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avxvnni = {
-    "avx2-vnni", CLQ_CPU_GEMM_B_K4_AVXVNNI, YMR, 16, 1, 512, clq__cpu_gemm_pack_a_k4u8, y_tile};
+    "avx2-vnni", CLQ_CPU_GEMM_B_K4_AVXVNNI, YMR, 16, 1, 512, clq__cpu_gemm_pack_a_k4u8, y_tile, 1};
 
 #endif
