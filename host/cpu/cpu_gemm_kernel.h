@@ -66,7 +66,7 @@ typedef struct clq_cpu_gemm_kernel {
     int format;   /* packed B format id */
     int mr, nr;   /* the register tile: rows, columns (a multiple of the panel width) */
     int a_esize;  /* bytes per packed A element */
-    size_t kc;    /* K panel length for M > mr (B tile of nr x kc stays in L1) */
+    size_t kc;    /* K panel length for M > mr (the nr x kc B tile stays near: L1 or L2) */
     clq_cpu_gemm_pack_a_fn pack_a;
     clq_cpu_gemm_tile_fn tile;
     /* 1: the tile reads u8 A rows in place (g->lda): its A format is the stored u8
