@@ -20,6 +20,9 @@
 #define GEMM_MC_MAX ((size_t)192)
 #define GEMM_NC_MAX ((size_t)256)
 #define GEMM_NC_MIN ((size_t)16)
+/* Accumulators the output stages take per call (a call costs about as much as a
+ * few dozen of them). */
+#define GEMM_EPI_MIN ((size_t)256)
 /* Tasks per thread to aim for when splitting N, so that uneven tasks and a worker
  * that wakes late even out: the tail is at most one task. Small M keeps tasks of at
  * least GEMM_NC_MIN columns with fewer of them (each task re-reads its A). */
@@ -242,8 +245,8 @@ static void prefetch_b(const clq_cpu_gemm_call *g, size_t n0, size_t part, size_
 }
 
 /* One block: rows [m0, m0 + rows) x columns [n0, n0 + cols), all of K. The output
- * stages run on each register tile right after its last K panel, while the tile's
- * accumulators are still in L1. */
+ * stages run on each register tile (or a few, for the small tiles) right after its
+ * last K panel, while the tile's accumulators are still in L1. */
 static void gemm_block(gemm_job *j, const gemm_ws *w, size_t mi, size_t rows, size_t n0,
                        size_t cols) {
     const clq_cpu_gemm_kernel *kern = j->kern;
@@ -266,19 +269,26 @@ static void gemm_block(gemm_job *j, const gemm_ws *w, size_t mi, size_t rows, si
         size_t gb = j->direct ? mr * j->lda : mr * g.kc * (size_t)kern->a_esize;
         size_t ngroups = (rows + mr - 1) / mr;
         int pf_b = clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR;
+        /* the output stages take at least GEMM_EPI_MIN accumulators per call: one
+         * register tile of the big kernels, a few of the small ones */
+        size_t span = (GEMM_EPI_MIN + mr * nr - 1) / (mr * nr);
         for (size_t jr = 0; jr < ncp; jr += nr) {
             size_t c = ncp - jr < nr ? ncp - jr : nr;
             clq_cpu_gemm_cols t = w->cols;
             t.colterm += jr, t.zb += jr, t.f += jr, t.mult += jr, t.shift += jr;
             size_t ec = cols - jr < c ? cols - jr : c;
-            for (size_t ir = 0; ir < rows; ir += mr) {
+            size_t cn = ncp - jr - c < nr ? ncp - jr - c : nr; /* the next tile's columns */
+            for (size_t ir = 0, ir0 = 0; ir < rows; ir += mr) {
                 size_t r = rows - ir < mr ? rows - ir : mr;
                 int32_t *acc = w->acc + ir * ld + jr;
                 if (last) prefetch_c(&j->epi, m0 + ir, r, n0 + jr, ec);
-                if (pf_b && jr + nr < ncp)
-                    prefetch_b(&g, n0 + jr + nr, ir / mr, ngroups, ncp - jr - nr < nr ? ncp - jr - nr : nr);
+                if (pf_b && cn) prefetch_b(&g, n0 + jr + c, ir / mr, ngroups, cn);
                 kern->tile(&g, ap + ir / mr * gb, n0 + jr, r, c, acc, k0 == 0);
-                if (last) j->epi_rows(&j->epi, &t, acc, ld, m0 + ir, r, n0 + jr, ec);
+                if (last && ((ir / mr + 1) % span == 0 || ir + r == rows)) {
+                    j->epi_rows(&j->epi, &t, w->acc + ir0 * ld + jr, ld, m0 + ir0, ir + r - ir0,
+                                n0 + jr, ec);
+                    ir0 = ir + r;
+                }
             }
         }
     }
