@@ -218,30 +218,44 @@ static const char *a_block(gemm_job *j, size_t mi, size_t ki) {
     return dst;
 }
 
-/* Asks for the C lines of a tile before the kernel's last K panel runs on it, so the
- * output stage's stores find them in cache instead of waiting on each miss (measured:
- * most of the stage's time at 1024^3 was its s32 stores). */
-static void prefetch_c(const clq_cpu_gemm_epi *e, size_t m0, size_t rows, size_t n0,
-                       size_t cols) {
+/* Prefetches for one tile call: the C lines of the tile before the kernel's last K
+ * panel runs on it, so the output stage's stores find them in cache (measured: most
+ * of the stage's time at 1024^3 was its s32 stores), and a slice of the next B tile,
+ * which the first row group would otherwise wait on from L3. A kernel that takes
+ * the list (pf_spread) issues it spread over its K loop; a burst of misses stalls
+ * on the fill buffers (measured at 2048^3: 3% of the time on the prefetches). */
+typedef struct gemm_pf {
+    const char *line[2 * CLQ_CPU_GEMM_PF_MAX];
+    size_t nc, nb;
+} gemm_pf;
+
+static void pf_c(const clq_cpu_gemm_epi *e, size_t m0, size_t rows, size_t n0, size_t cols,
+                 gemm_pf *pf) {
     size_t bytes = cols * e->csize;
     for (size_t i = 0; i < rows; i++) {
         const char *p = e->c + ((m0 + i) * e->ldc + n0) * e->csize;
-        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 1, 3);
-        __builtin_prefetch(p + bytes - 1, 1, 3);
+        /* the lines [p, p + bytes) touches */
+        const char *l = (const char *)((uintptr_t)p & ~(uintptr_t)63);
+        for (; l < p + bytes && pf->nc < CLQ_CPU_GEMM_PF_MAX; l += 64) pf->line[pf->nc++] = l;
     }
 }
 
-/* Slice `part` of `parts` of the K4 B tile of cols columns at n0 (the next one the
- * block walks) in this K panel, asked for while the kernel works on the current
- * tile: the first row group of each tile would otherwise wait on B from L3. */
-static void prefetch_b(const clq_cpu_gemm_call *g, size_t n0, size_t part, size_t parts,
-                       size_t cols) {
+/* Slice `part` of `parts` of the K4 B tile of cols columns at n0 in this K panel. */
+static void pf_b(const clq_cpu_gemm_call *g, size_t n0, size_t part, size_t parts, size_t cols,
+                 gemm_pf *pf) {
     size_t bytes = g->kc * CLQ_CPU_GEMM_K4_NR, lo = bytes * part / parts,
            hi = bytes * (part + 1) / parts;
+    const char **out = pf->line + CLQ_CPU_GEMM_PF_MAX;
     for (size_t p = n0; p < n0 + cols; p += CLQ_CPU_GEMM_K4_NR) {
         const char *b = (const char *)(g->b + p * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR);
-        for (size_t o = lo & ~(size_t)63; o < hi; o += 64) __builtin_prefetch(b + o, 0, 2);
+        for (size_t o = lo & ~(size_t)63; o < hi && pf->nb < CLQ_CPU_GEMM_PF_MAX; o += 64)
+            out[pf->nb++] = b + o;
     }
+}
+
+static void pf_now(const gemm_pf *pf) {
+    for (size_t i = 0; i < pf->nc; i++) __builtin_prefetch(pf->line[i], 1, 3);
+    for (size_t i = 0; i < pf->nb; i++) __builtin_prefetch(pf->line[CLQ_CPU_GEMM_PF_MAX + i], 0, 2);
 }
 
 /* One block: rows [m0, m0 + rows) x columns [n0, n0 + cols), all of K. The output
@@ -268,7 +282,7 @@ static void gemm_block(gemm_job *j, const gemm_ws *w, size_t mi, size_t rows, si
         const char *ap = j->direct ? (const char *)j->a + m0 * j->lda + k0 : a_block(j, mi, ki);
         size_t gb = j->direct ? mr * j->lda : mr * g.kc * (size_t)kern->a_esize;
         size_t ngroups = (rows + mr - 1) / mr;
-        int pf_b = clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR;
+        int k4 = clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR;
         /* the output stages take at least GEMM_EPI_MIN accumulators per call: one
          * register tile of the big kernels, a few of the small ones */
         size_t span = (GEMM_EPI_MIN + mr * nr - 1) / (mr * nr);
@@ -281,8 +295,12 @@ static void gemm_block(gemm_job *j, const gemm_ws *w, size_t mi, size_t rows, si
             for (size_t ir = 0, ir0 = 0; ir < rows; ir += mr) {
                 size_t r = rows - ir < mr ? rows - ir : mr;
                 int32_t *acc = w->acc + ir * ld + jr;
-                if (last) prefetch_c(&j->epi, m0 + ir, r, n0 + jr, ec);
-                if (pf_b && cn) prefetch_b(&g, n0 + jr + c, ir / mr, ngroups, cn);
+                gemm_pf pf;
+                pf.nc = pf.nb = 0;
+                if (last) pf_c(&j->epi, m0 + ir, r, n0 + jr, ec, &pf);
+                if (k4 && cn) pf_b(&g, n0 + jr + c, ir / mr, ngroups, cn, &pf);
+                if (kern->pf_spread) g.pf = pf.line, g.npf_c = pf.nc, g.npf_b = pf.nb;
+                else pf_now(&pf);
                 kern->tile(&g, ap + ir / mr * gb, n0 + jr, r, c, acc, k0 == 0);
                 if (last && ((ir / mr + 1) % span == 0 || ir + r == rows)) {
                     j->epi_rows(&j->epi, &t, w->acc + ir0 * ld + jr, ld, m0 + ir0, ir + r - ir0,

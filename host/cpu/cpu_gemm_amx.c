@@ -52,6 +52,6 @@ T_AMX static void amx_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0,
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_amx = {
-    "amx", CLQ_CPU_GEMM_B_K4_AMX, MR, 16, 1, 512, clq__cpu_gemm_pack_a_rowsu8, amx_tile, 0};
+    "amx", CLQ_CPU_GEMM_B_K4_AMX, MR, 16, 1, 512, clq__cpu_gemm_pack_a_rowsu8, amx_tile, 0, 0};
 
 #endif

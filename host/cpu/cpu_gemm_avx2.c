@@ -120,6 +120,6 @@ T_AVX2 static void avx2_tile(const clq_cpu_gemm_call *g, const void *av, size_t 
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx2 = {
-    "avx2", CLQ_CPU_GEMM_B_K4_AVX2, MR, 16, 1, 512, clq__cpu_gemm_pack_a_k4s8, avx2_tile, 0};
+    "avx2", CLQ_CPU_GEMM_B_K4_AVX2, MR, 16, 1, 512, clq__cpu_gemm_pack_a_k4s8, avx2_tile, 0, 0};
 
 #endif

@@ -88,6 +88,6 @@ T512 static void tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx512bw = {
-    "avx512", CLQ_CPU_GEMM_B_K4_AVX512BW, MR, NV * 16, 2, 512, clq__cpu_gemm_pack_a_k4s16, tile, 0};
+    "avx512", CLQ_CPU_GEMM_B_K4_AVX512BW, MR, NV * 16, 2, 512, clq__cpu_gemm_pack_a_k4s16, tile, 0, 0};
 
 #endif

@@ -42,7 +42,13 @@ typedef struct clq_cpu_gemm_call {
     size_t ldc;               /* row stride of the int32 tile output */
     size_t lda;               /* 0: a is a packed A panel; else a is row 0 of the row group
                                * in A itself (u8, column k0), rows lda bytes apart */
+    /* kernels with pf_spread: lines to prefetch during this call, spread over the K
+     * loop: pf[0, npf_c) for writing (C), pf[PF_MAX, PF_MAX + npf_b) into L2 (B) */
+    const char *const *pf;
+    size_t npf_c, npf_b;
 } clq_cpu_gemm_call;
+
+#define CLQ_CPU_GEMM_PF_MAX 64
 
 /* c[i * ldc + j] for i < rows (<= mr) and j < cols rounded up to the panel width
  * (cols <= nr), columns n0 + j: the s8-domain sum over this K panel, added to c
@@ -73,6 +79,8 @@ typedef struct clq_cpu_gemm_kernel {
      * bytes themselves, so where every K panel lies inside the rows (K a multiple of
      * KALIGN) the driver skips packing A */
     int direct_u8;
+    /* 1: the tile issues g->pf itself, spread over its K loop */
+    int pf_spread;
 } clq_cpu_gemm_kernel;
 
 /* Panel width of a format (0: not a CPU format). */

@@ -45,6 +45,12 @@ T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0,
     size_t steps = g->kc / 4;
     for (size_t q = 0; q < steps; q++) {
         const int8_t *bq = b + q * 64;
+        /* one prefetch of each list every 4 k-quads (64 slots a list at kc = 1024) */
+        if ((q & 3) == 0) {
+            size_t l = q >> 2;
+            if (l < g->npf_c) _mm_prefetch(g->pf[l], _MM_HINT_T0);
+            if (l < g->npf_b) _mm_prefetch(g->pf[CLQ_CPU_GEMM_PF_MAX + l], _MM_HINT_T1);
+        }
         __m512i b0 = _mm512_loadu_si512(bq);
         __m512i b1 = NV > 1 ? _mm512_loadu_si512(bq + ps) : b0;
         __m512i b2 = NV > 2 ? _mm512_loadu_si512(bq + 2 * ps) : b0;
@@ -88,7 +94,7 @@ T_ZVNNI static void z_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0,
  * (measured, one thread: 2-5% at 1024^3 and 128x4096x4096). */
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx512vnni = {
     "avx512-vnni", CLQ_CPU_GEMM_B_K4_AVX512VNNI, ZMR, ZNV * 16, 1, 1024,
-    clq__cpu_gemm_pack_a_k4u8, z_tile, 1};
+    clq__cpu_gemm_pack_a_k4u8, z_tile, 1, 1};
 
 /* AVX-VNNI: 16 ymm registers: 6 rows x one panel (two ymm halves) = 12 accumulators. */
 #define YMR 6
@@ -143,6 +149,6 @@ T_YVNNI static void y_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0,
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avxvnni = {
-    "avx2-vnni", CLQ_CPU_GEMM_B_K4_AVXVNNI, YMR, 16, 1, 512, clq__cpu_gemm_pack_a_k4u8, y_tile, 1};
+    "avx2-vnni", CLQ_CPU_GEMM_B_K4_AVXVNNI, YMR, 16, 1, 512, clq__cpu_gemm_pack_a_k4u8, y_tile, 1, 0};
 
 #endif
