@@ -11,12 +11,13 @@
 
 #define KALIGN CLQ_CPU_GEMM_KALIGN
 
-/* Blocking. A K panel of one nr-column B tile (nr x kc bytes) stays in L1 while the
- * kernel walks the packed A block (mc x kc) from L2; the int32 accumulators of a
- * block (mc x nc) stay in L2 across K panels, and the output stages run on each
- * register tile after its last K panel. Small M (at most one row group: the token-by-token
- * case) takes all of K in one panel, so every B byte is read once, straight into
- * the registers, and the work splits over N. */
+/* Blocking. A K panel of one nr-column B tile (nr x kc bytes) stays in L1 (or L2,
+ * at the AVX-512 VNNI kernel's kc) while the kernel walks the A block (mc x kc)
+ * from L2; the int32 accumulators of a block (mc x nc) stay in L2 across K panels,
+ * and the output stages run on each register tile after its last K panel. Small M
+ * (at most one row group: the token-by-token case) takes all of K in one panel, so
+ * every B byte is read once, straight into the registers, and the work splits
+ * over N. */
 #define GEMM_MC_MAX ((size_t)192)
 #define GEMM_NC_MAX ((size_t)256)
 #define GEMM_NC_MIN ((size_t)16)
