@@ -136,6 +136,11 @@ TC_BACKEND_TEST(gemm, layouts) {
         {.name = "A row stride", .m = 33, .n = 17, .k = 29, .a_pad = 7, .za = -5, .zb_mode = ZB_TENSOR, .zb = 3},
         {.name = "A row stride u8", .at = CLQ_U8, .bt = CLQ_U8, .za = 255, .m = 3, .n = 64, .k = 64, .a_pad = 64,
          .zb_mode = ZB_CHANNEL, .off = 2},
+        /* K a multiple of 64: the VNNI kernels read u8 A in place, except at rows 4 KiB apart */
+        {.name = "A u8 in place, padded rows", .at = CLQ_U8, .m = 40, .n = 70, .k = 1088, .a_pad = 32, .za = 7,
+         .zb_mode = ZB_CHANNEL, .off = 1},
+        {.name = "A u8 rows 4 KiB apart", .at = CLQ_U8, .m = 8, .n = 20, .k = 4032, .a_pad = 64, .za = 250,
+         .zb_mode = ZB_TENSOR, .zb = -3},
         {.name = "A batched", .batch = 2, .m = 7, .n = 19, .k = 37, .za = 3, .zb_mode = ZB_CHANNEL},
         {.name = "A batched strided", .at = CLQ_U8, .batch = 2, .m = 33, .n = 13, .k = 23, .a_pad = 2, .c_pad = 3,
          .za = 128, .zb_mode = ZB_TENSOR, .zb = -7, .off = 4},
