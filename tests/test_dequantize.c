@@ -148,3 +148,25 @@ TC_BACKEND_TEST(dequantize, simd_paths) {
                 tc_run(ctx, &c);
             }
 }
+
+/* Per axis on the last axis over many rows: the SIMD kernels take whole rows four
+ * at a time with each strip's scales and zero points loaded once (streamed when
+ * the rows start 64-byte aligned), then single rows, column tails, and rows a
+ * chunk boundary cuts. */
+TC_BACKEND_TEST(dequantize, last_axis_rows) {
+    static const tc_case base[] = {
+        {.name = "133x96 axis-1", .ndim = 2, .shape = {133, 96}, .gran = CLQ_PER_AXIS, .axis = -1},
+        {.name = "70x203 axis-1", .ndim = 2, .shape = {70, 203}, .gran = CLQ_PER_AXIS, .axis = -1},
+        {.name = "33x1000 axis-1", .ndim = 2, .shape = {33, 1000}, .gran = CLQ_PER_AXIS, .axis = -1},
+        {.name = "9x4096 axis-1 zp NULL", .ndim = 2, .shape = {9, 4096}, .gran = CLQ_PER_AXIS, .axis = -1,
+         .no_zero_point = 1},
+    };
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        for (int t = 0; t < 4; t++) {
+            tc_case c = base[i];
+            c.op = TC_DEQUANTIZE;
+            c.qtype = qtypes[t];
+            c.seed = 17000 + 4 * i + t;
+            tc_run(ctx, &c);
+        }
+}

@@ -171,6 +171,21 @@ TC_BACKEND_TEST(gemm, layouts) {
     }
 }
 
+/* ---- row sums of A (the zb correction term): the SIMD kernels' 64- and
+ * 32-byte loops and tails, u8 and s8 (biased to u8 in the kernels), values at
+ * either end of the range, dense and strided rows ---- */
+TC_BACKEND_TEST(gemm, row_sums) {
+    static const size_t ks[] = {1, 31, 63, 64, 65, 129, 1031};
+    for (int t = 0; t < 2; t++)
+        for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
+            for (int v = 0; v < 2; v++) {
+                gcase c = {.name = "row sums", .at = t ? CLQ_U8 : CLQ_S8, .m = i % 2 ? 70 : 5, .n = 3,
+                           .k = ks[i], .a_pad = v ? 3 : 0, .za = t ? 130 : -3, .zb_mode = ZB_CHANNEL,
+                           .a_vals = v ? V_EDGE : V_RANDOM, .seed = 3500 + 16 * (uint64_t)t + 2 * i + v};
+                gc_run_case(ctx, &c, gc_all_stages, 1);
+            }
+}
+
 /* ---- K = 0 gives the stage of 0; M = 0 and N = 0 write nothing ---- */
 TC_BACKEND_TEST(gemm, empty) {
     static const gcase cases[] = {

@@ -199,3 +199,26 @@ TC_BACKEND_TEST(minmax, column_layouts) {
                 tc_run(ctx, &c);
             }
 }
+
+/* Per axis on the last axis over many rows (slices of whole rows): the SIMD
+ * kernels fold eight rows at a time into each strip of pairs, then single rows
+ * and column tails, with NaN, infinities and signed zeros among the values. */
+TC_BACKEND_TEST(minmax, last_axis_rows) {
+    static const tc_case base[] = {
+        {.name = "133x96 axis-1", .ndim = 2, .shape = {133, 96}, .gran = CLQ_PER_AXIS, .axis = -1},
+        {.name = "70x203 axis-1", .ndim = 2, .shape = {70, 203}, .gran = CLQ_PER_AXIS, .axis = -1},
+        {.name = "41x40 axis-1", .ndim = 2, .shape = {41, 40}, .gran = CLQ_PER_AXIS, .axis = -1},
+    };
+    static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
+    static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_ZERO};
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        for (size_t x = 0; x < 3; x++)
+            for (size_t k = 0; k < 3; k++) {
+                tc_case c = base[i];
+                c.op = TC_MINMAX;
+                c.xtype = xtypes[x];
+                c.values = kinds[k];
+                c.seed = 18000 + 16 * i + 4 * x + k;
+                tc_run(ctx, &c);
+            }
+}

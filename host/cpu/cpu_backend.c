@@ -71,7 +71,7 @@ static const clq_backend_ops cpu_ops = {
     clq__cpu_dequantize,
     clq__cpu_gemm_pack,
     NULL, /* gemm_unpack: nothing beyond w->data */
-    clq__cpu_gemm_rowsums,
+    clq__cpu_rowsums,
     clq__cpu_gemm,
 };
 

@@ -45,7 +45,7 @@ static void dk_unpack4(int is_signed, const uint8_t *src, uint8_t *dst, size_t n
     }
 }
 
-const clq_cpu_ewkernels clq__cpu_dqk_portable = {dk_run, dk_vec, dk_blocks, NULL, dk_unpack4, 1};
+const clq_cpu_ewkernels clq__cpu_dqk_portable = {dk_run, dk_vec, dk_blocks, NULL, dk_unpack4, 1, NULL};
 
 clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass) {
     if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */

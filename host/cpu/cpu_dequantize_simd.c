@@ -124,6 +124,54 @@ CLQ_T512 static void dq512_vec(const clq_cpu_ewcfg *cfg, const void *in, void *o
     }
 }
 
+/* Rows (per axis, last axis), DQ_ROWS at a time per strip of 16 columns: each
+ * strip's scales and clamped zero points are loaded once per DQ_ROWS rows; the
+ * outputs are streamed when every row starts 64-byte aligned. */
+#define DQ_ROWS 4
+CLQ_T512 CLQ_INLINE void dq512_rows_body(const clq_cpu_ewcfg *cfg, int R, int stream,
+                                         const uint8_t *q, float *y, size_t n, const float *scale,
+                                         const int32_t *zp) {
+    int uns = cfg->is_unsigned;
+    __m512i zlo = _mm512_set1_epi32(cfg->zlo), zhi = _mm512_set1_epi32(cfg->zhi);
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512i z = zp ? _mm512_maskz_loadu_epi32(m, zp + j) : _mm512_setzero_si512();
+        z = _mm512_min_epi32(_mm512_max_epi32(z, zlo), zhi); /* clq__cpu_zp_clamp */
+        __m512 s = _mm512_maskz_loadu_ps(m, scale + j);
+        for (int i = 0; i < R; i++) {
+            const uint8_t *qi = q + (size_t)i * n + j;
+            float *yi = y + (size_t)i * n + j;
+            if ((j & 63) == 0) clq__prefetch(qi);
+            if (m == 0xffff) {
+                st512(stream, yi, dq512(uns, _mm_loadu_si128((const __m128i *)qi), z, s));
+            } else {
+                __m512 v = dq512(uns, _mm_maskz_loadu_epi8(m, qi), z, s);
+                _mm512_mask_storeu_ps(yi, m, v);
+            }
+        }
+    }
+}
+
+CLQ_T512 static void dq512_rows(const clq_cpu_ewcfg *cfg, const void *in, void *out, size_t n,
+                                size_t nrows, const float *scale, const int32_t *zp) {
+    const uint8_t *q = in;
+    float *y = out;
+    int stream = cfg->stream && ((uintptr_t)y & 63) == 0 && n % 16 == 0;
+    size_t r = 0;
+    for (; r + DQ_ROWS <= nrows; r += DQ_ROWS) {
+        if (stream)
+            dq512_rows_body(cfg, DQ_ROWS, 1, q + r * n, y + r * n, n, scale, zp);
+        else
+            dq512_rows_body(cfg, DQ_ROWS, 0, q + r * n, y + r * n, n, scale, zp);
+    }
+    for (; r < nrows; r++) {
+        if (stream)
+            dq512_rows_body(cfg, 1, 1, q + r * n, y + r * n, n, scale, zp);
+        else
+            dq512_rows_body(cfg, 1, 0, q + r * n, y + r * n, n, scale, zp);
+    }
+}
+
 CLQ_T512 CLQ_INLINE void dq512_b32_body(const clq_cpu_ewcfg *cfg, int uns, int packed, int stream,
                                         const uint8_t *q, float *y, size_t nblk,
                                         const float *scale, const int32_t *zp) {
@@ -164,7 +212,7 @@ CLQ_T512 static void dq512_unpack4(int is_signed, const uint8_t *src, uint8_t *d
 }
 
 const clq_cpu_ewkernels clq__cpu_dqk_avx512 = {dq512_run, dq512_vec, dq512_blocks, NULL,
-                                               dq512_unpack4, 1};
+                                               dq512_unpack4, 1, dq512_rows};
 
 /* ---- AVX2 --------------------------------------------------------------- */
 
@@ -240,6 +288,54 @@ CLQ_T256 static void dq256_vec(const clq_cpu_ewcfg *cfg, const void *in, void *o
         y[j] = (float)(dq_at(cfg, q, j) - (zp ? clq__cpu_zp_clamp(cfg, zp[j]) : 0)) * scale[j];
 }
 
+/* as dq512_rows, strips of 16 columns (two vectors, a 64-byte line per row) */
+CLQ_T256 CLQ_INLINE void dq256_rows_body(const clq_cpu_ewcfg *cfg, int R, int stream,
+                                         const uint8_t *q, float *y, size_t n, const float *scale,
+                                         const int32_t *zp) {
+    int uns = cfg->is_unsigned;
+    __m256i zlo = _mm256_set1_epi32(cfg->zlo), zhi = _mm256_set1_epi32(cfg->zhi);
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256i z0 = zp ? _mm256_loadu_si256((const __m256i *)(zp + j)) : _mm256_setzero_si256();
+        __m256i z1 = zp ? _mm256_loadu_si256((const __m256i *)(zp + j + 8)) : _mm256_setzero_si256();
+        z0 = _mm256_min_epi32(_mm256_max_epi32(z0, zlo), zhi); /* clq__cpu_zp_clamp */
+        z1 = _mm256_min_epi32(_mm256_max_epi32(z1, zlo), zhi);
+        __m256 s0 = _mm256_loadu_ps(scale + j), s1 = _mm256_loadu_ps(scale + j + 8);
+        for (int i = 0; i < R; i++) {
+            const uint8_t *qi = q + (size_t)i * n + j;
+            float *yi = y + (size_t)i * n + j;
+            if ((j & 63) == 0) clq__prefetch(qi);
+            __m128i b = _mm_loadu_si128((const __m128i *)qi);
+            st256(stream, yi, dq256(uns, b, z0, s0));
+            st256(stream, yi + 8, dq256(uns, _mm_unpackhi_epi64(b, b), z1, s1));
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (size_t c = j; c < n; c++)
+            y[(size_t)i * n + c] = (float)(dq_at(cfg, q + (size_t)i * n, c) -
+                                           (zp ? clq__cpu_zp_clamp(cfg, zp[c]) : 0)) * scale[c];
+}
+
+CLQ_T256 static void dq256_rows(const clq_cpu_ewcfg *cfg, const void *in, void *out, size_t n,
+                                size_t nrows, const float *scale, const int32_t *zp) {
+    const uint8_t *q = in;
+    float *y = out;
+    int stream = cfg->stream && ((uintptr_t)y & 63) == 0 && n % 16 == 0;
+    size_t r = 0;
+    for (; r + DQ_ROWS <= nrows; r += DQ_ROWS) {
+        if (stream)
+            dq256_rows_body(cfg, DQ_ROWS, 1, q + r * n, y + r * n, n, scale, zp);
+        else
+            dq256_rows_body(cfg, DQ_ROWS, 0, q + r * n, y + r * n, n, scale, zp);
+    }
+    for (; r < nrows; r++) {
+        if (stream)
+            dq256_rows_body(cfg, 1, 1, q + r * n, y + r * n, n, scale, zp);
+        else
+            dq256_rows_body(cfg, 1, 0, q + r * n, y + r * n, n, scale, zp);
+    }
+}
+
 CLQ_T256 CLQ_INLINE void dq256_b32_body(const clq_cpu_ewcfg *cfg, int uns, int packed, int stream,
                                         const uint8_t *q, float *y, size_t nblk,
                                         const float *scale, const int32_t *zp) {
@@ -280,6 +376,6 @@ CLQ_T256 static void dq256_unpack4(int is_signed, const uint8_t *src, uint8_t *d
 }
 
 const clq_cpu_ewkernels clq__cpu_dqk_avx2 = {dq256_run, dq256_vec, dq256_blocks, NULL,
-                                             dq256_unpack4, 1};
+                                             dq256_unpack4, 1, dq256_rows};
 
 #endif /* CLQ_CPU_X86 */

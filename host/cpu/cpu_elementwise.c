@@ -1,6 +1,7 @@
-/* cpu_elementwise.c: the one driver of the CPU path's element-wise map ops
- * (quantize, dequantize): job split into chunks, the layout walk, 4-bit staging,
- * all parameterised by a clq_cpu_ewkernels set. */
+/* cpu_elementwise.c: the one driver of the CPU path's element-wise ops: maps
+ * (quantize, dequantize: job split into chunks, the layout walk, 4-bit staging,
+ * parameterised by a clq_cpu_ewkernels set) and reductions (min/max, row sums: the
+ * same walk over chunks of owned params or slices, parameterised by clq_cpu_red_ops). */
 #include "cpu_elementwise.h"
 
 #include "cpu_walk.h"
@@ -46,7 +47,14 @@ static void seg_blocks(void *arg, size_t e, size_t nblocks, size_t p) {
                  j->zp ? j->zp + p : NULL);
 }
 
-static const clq_cpu_walker ew_walker = {seg_run, seg_vec, seg_blocks};
+static void seg_rows(void *arg, size_t e, size_t len, size_t nrows, size_t p) {
+    const ew_chunk *c = arg;
+    const clq_cpu_ew_job *j = c->job;
+    j->k->rows(&j->cfg, in_at(c, e), out_at(c, e), len, nrows, j->scale + p, j->zp ? j->zp + p : NULL);
+}
+
+static const clq_cpu_walker ew_walker = {seg_run, seg_vec, seg_blocks, NULL};
+static const clq_cpu_walker ew_walker_rows = {seg_run, seg_vec, seg_blocks, seg_rows};
 
 static void ew_chunk_fn(void *arg, size_t chunk) {
     const clq_cpu_ew_job *j = arg;
@@ -57,7 +65,7 @@ static void ew_chunk_fn(void *arg, size_t chunk) {
     /* chunks start at even elements, so byte e0 / 2 starts this chunk */
     if (!j->in_size && !j->cfg.packed)
         j->k->unpack4(!j->cfg.is_unsigned, (const uint8_t *)j->in + e0 / 2, stage, e1 - e0);
-    clq__cpu_walk(j->lay, e0, e1, &ew_walker, &c);
+    clq__cpu_walk(j->lay, e0, e1, j->k->rows ? &ew_walker_rows : &ew_walker, &c);
     if (!j->out_size && !j->cfg.packed) {
         size_t m = e1 - e0;
         uint8_t *q = (uint8_t *)j->out;
@@ -78,4 +86,146 @@ void clq__cpu_ew_run(clq_cpu_pool *pool, clq_cpu_ew_job *j) {
     int four = !j->in_size || !j->out_size;
     j->cfg.packed = four && j->k->packed_ok && clq__cpu_ew_even_segments(j->lay);
     clq__cpu_parallel(pool, clq__cpu_nchunks(j->lay->n, CLQ_CPU_CHUNK), ew_chunk_fn, j);
+}
+
+/* ---- reductions ------------------------------------------------------------ */
+
+typedef struct red_seg {
+    const clq_cpu_red_job *job;
+    const clq_cpu_acc *acc;
+} red_seg;
+
+static inline const void *red_x(const clq_cpu_red_job *j, size_t e) {
+    if (j->row_len) e = e / j->row_len * j->row_ld + e % j->row_len;
+    return j->x + e * j->xs;
+}
+
+static void red_run(void *arg, size_t e, size_t len, size_t p) {
+    const red_seg *s = arg;
+    s->job->ops->run(s->job, red_x(s->job, e), len, s->acc, p);
+}
+
+static void red_vec(void *arg, size_t e, size_t len, size_t p) {
+    const red_seg *s = arg;
+    s->job->ops->vec(s->job, red_x(s->job, e), len, s->acc, p);
+}
+
+static void red_rows(void *arg, size_t e, size_t len, size_t nrows, size_t p) {
+    const red_seg *s = arg;
+    s->job->ops->rows(s->job, red_x(s->job, e), len, nrows, s->acc, p);
+}
+
+static void red_blocks(void *arg, size_t e, size_t nblocks, size_t p) {
+    const red_seg *s = arg;
+    s->job->ops->blocks(s->job, red_x(s->job, e), s->job->lay->block, nblocks, s->acc, p);
+}
+
+static const clq_cpu_walker red_walker = {red_run, red_vec, red_blocks, NULL};
+static const clq_cpu_walker red_walker_rows = {red_run, red_vec, red_blocks, red_rows};
+
+typedef struct red_split {
+    const clq_cpu_red_job *job;
+    size_t per;        /* owner: units per chunk; slices: elements per slice */
+    size_t units, ppu; /* owner: units (blocks, or params along the axis), params per unit */
+    clq_cpu_acc part;  /* slices: nslices * nparams partials per array */
+} red_split;
+
+static void red_walk(const clq_cpu_red_job *j, const clq_cpu_acc *acc, size_t e0, size_t e1) {
+    red_seg s = {j, acc};
+    clq__cpu_walk(j->lay, e0, e1, j->ops->rows ? &red_walker_rows : &red_walker, &s);
+}
+
+/* PER_BLOCK: the first element of block g (of outer * nblocks); g may be the end. */
+static size_t block_start(const clq_layout *l, size_t g) {
+    return ((g / l->nblocks) * l->axis_len + (g % l->nblocks) * l->block) * l->inner;
+}
+
+/* Units [u0, u1) own params [u0 * ppu, u1 * ppu): for PER_BLOCK one element
+ * range, for PER_AXIS one range per outer index. */
+static void owner_chunk(void *arg, size_t chunk) {
+    const red_split *sp = arg;
+    const clq_cpu_red_job *j = sp->job;
+    const clq_layout *l = j->lay;
+    size_t u0 = chunk * sp->per, u1 = u0 + sp->per;
+    if (u1 > sp->units) u1 = sp->units;
+    j->ops->init(j, &j->out, u0 * sp->ppu, (u1 - u0) * sp->ppu);
+    if (l->gran == CLQ_PER_TENSOR)
+        red_walk(j, &j->out, 0, l->n);
+    else if (l->gran == CLQ_PER_BLOCK)
+        red_walk(j, &j->out, block_start(l, u0), block_start(l, u1));
+    else
+        for (size_t o = 0; o < l->outer; o++)
+            red_walk(j, &j->out, (o * l->axis_len + u0) * l->inner, (o * l->axis_len + u1) * l->inner);
+    j->ops->finish(j, &j->out, u0 * sp->ppu, (u1 - u0) * sp->ppu);
+}
+
+static clq_cpu_acc part_at(const red_split *sp, size_t slice) {
+    size_t off = slice * sp->job->lay->nparams * sizeof(uint32_t);
+    clq_cpu_acc a = {{(char *)sp->part.v[0] + off, sp->part.v[1] ? (char *)sp->part.v[1] + off : NULL}};
+    return a;
+}
+
+static void slice_chunk(void *arg, size_t chunk) {
+    const red_split *sp = arg;
+    const clq_cpu_red_job *j = sp->job;
+    size_t e0 = chunk * sp->per, e1 = e0 + sp->per;
+    if (e1 > j->lay->n) e1 = j->lay->n;
+    clq_cpu_acc a = part_at(sp, chunk);
+    j->ops->init(j, &a, 0, j->lay->nparams);
+    red_walk(j, &a, e0, e1);
+}
+
+clq_status clq__cpu_red_run(clq_context *ctx, clq_cpu_red_job *j, clq_pass pass) {
+    clq_cpu_state *st = ctx->impl;
+    const clq_layout *l = j->lay;
+    size_t np = l->nparams, n = l->n;
+    if (n == 0) { /* every param untouched */
+        if (pass == CLQ_PASS_RUN && np) {
+            j->ops->init(j, &j->out, 0, np);
+            j->ops->finish(j, &j->out, 0, np);
+        }
+        return CLQ_SUCCESS;
+    }
+    red_split sp = {j, 0, 0, 1, {{NULL, NULL}}};
+    size_t chunk = CLQ_CPU_CHUNK * sizeof(float) / j->xs; /* 64 KiB of input */
+    /* owners while there are many params (or no merge); PER_AXIS only when each
+     * row segment a chunk reads is long */
+    int owner = !j->ops->merge;
+    if (l->gran == CLQ_PER_BLOCK) {
+        sp.units = l->outer * l->nblocks, sp.ppu = l->inner;
+        sp.per = chunk / (l->block * l->inner);
+        owner |= np > 64;
+    } else if (l->gran == CLQ_PER_AXIS) {
+        sp.units = l->axis_len;
+        sp.per = chunk / (l->outer * l->inner);
+        owner |= np > 64 && sp.per * l->inner >= 256;
+    } else {
+        sp.units = 1, sp.per = 1;
+    }
+    if (sp.per == 0) sp.per = 1;
+    if (owner) {
+        if (pass == CLQ_PASS_RUN)
+            clq__cpu_parallel(st->pool, clq__cpu_nchunks(sp.units, sp.per), owner_chunk, &sp);
+        return CLQ_SUCCESS;
+    }
+    /* slices, more of them when the partials are small */
+    size_t nthreads = (size_t)clq__cpu_pool_threads(st->pool);
+    size_t nslices = clq__cpu_nchunks(n, chunk), cap = np <= 64 ? 16 * nthreads : 2 * nthreads;
+    if (nslices > cap) nslices = cap;
+    sp.per = (n + nslices - 1) / nslices;
+    nslices = clq__cpu_nchunks(n, sp.per);
+    size_t bytes = nslices * np * sizeof(uint32_t);
+    clq_buffer *part = NULL;
+    clq_status rc = clq__scratch(ctx, CLQ_SCRATCH_PART_MIN, (size_t)j->ops->narrays * bytes, &part);
+    if (rc != CLQ_SUCCESS || pass == CLQ_PASS_PREPARE) return rc;
+    sp.part.v[0] = part->host;
+    sp.part.v[1] = j->ops->narrays > 1 ? (char *)part->host + bytes : NULL;
+    clq__cpu_parallel(st->pool, nslices, slice_chunk, &sp);
+    j->ops->init(j, &j->out, 0, np);
+    for (size_t s = 0; s < nslices; s++) {
+        clq_cpu_acc a = part_at(&sp, s);
+        j->ops->merge(j, &j->out, &a, np);
+    }
+    j->ops->finish(j, &j->out, 0, np);
+    return CLQ_SUCCESS;
 }

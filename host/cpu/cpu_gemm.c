@@ -102,42 +102,6 @@ clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packe
     return CLQ_SUCCESS;
 }
 
-/* ---- row sums of A ------------------------------------------------------ */
-
-typedef struct rowsum_job {
-    const clq_rowsums_op *op;
-    const uint8_t *a;
-    int32_t *sums;
-    size_t rows_per_chunk;
-} rowsum_job;
-
-static void rowsum_chunk(void *arg, size_t chunk) {
-    const rowsum_job *j = arg;
-    size_t r0 = chunk * j->rows_per_chunk, r1 = r0 + j->rows_per_chunk;
-    if (r1 > j->op->rows) r1 = j->op->rows;
-    size_t k = j->op->k;
-    for (size_t r = r0; r < r1; r++) {
-        const uint8_t *a = j->a + r * j->op->lda;
-        uint32_t s = 0; /* wraps mod 2^32: rows longer than 2^23 bytes */
-        if (j->op->atype == CLQ_U8)
-            for (size_t p = 0; p < k; p++) s += a[p];
-        else
-            for (size_t p = 0; p < k; p++) s += (uint32_t)(int32_t)(int8_t)a[p];
-        j->sums[r] = (int32_t)s;
-    }
-}
-
-clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
-    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
-    clq_cpu_state *st = ctx->impl;
-    if (op->rows == 0) return CLQ_SUCCESS;
-    /* about 64 KiB of A per chunk */
-    size_t per = op->k ? ((size_t)64 << 10) / op->k : op->rows;
-    rowsum_job j = {op, clq__cpu_span_ptr(op->a), clq__cpu_span_ptr(op->sums), per ? per : 1};
-    clq__cpu_parallel(st->pool, clq__cpu_nchunks(op->rows, j.rows_per_chunk), rowsum_chunk, &j);
-    return CLQ_SUCCESS;
-}
-
 /* ---- the GEMM driver ---------------------------------------------------- */
 
 /* States of a packed A block: its first user packs it, the others wait. */

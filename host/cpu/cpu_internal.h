@@ -78,6 +78,10 @@ typedef struct clq_cpu_ewkernels {
     /* dequantize: n nibbles from src (low first) to a byte each, sign-extended if signed */
     void (*unpack4)(int is_signed, const uint8_t *src, uint8_t *dst, size_t n);
     int packed_ok; /* run and blocks honour cfg->packed */
+    /* optional (NULL: vec per row): nrows rows of n elements, row after row,
+     * element j of each using scale[j], zp[j] (never packed) */
+    void (*rows)(const clq_cpu_ewcfg *cfg, const void *in, void *out, size_t n, size_t nrows,
+                 const float *scale, const int32_t *zp);
 } clq_cpu_ewkernels;
 
 /* A zero point clamped to [cfg->zlo, cfg->zhi]. */
@@ -87,20 +91,30 @@ static inline int32_t clq__cpu_zp_clamp(const clq_cpu_ewcfg *cfg, int32_t zp) {
 
 /* Min/max kernels. They merge into *mn / *mx without the final rules (NaN is
  * skipped; an untouched pair stays [+Inf, -Inf]; -0.0 and +0.0 are not yet
- * made +0.0): clq__cpu_minmax_finish applies those.
+ * made +0.0): finish applies those.
  *   run:    n elements into one pair
  *   vec:    element j into pair j
+ *   rows:   nrows rows of n elements, row after row, element j of each into pair j
  *   blocks: nblk consecutive blocks of block elements, block b into pair b,
- *           which the kernel initialises itself */
+ *           which the kernel initialises itself
+ *   finish: clq__minmax_finish on pairs 0..n-1 */
 typedef struct clq_cpu_mmkernels {
     void (*run)(clq_dtype xt, const void *x, size_t n, float *mn, float *mx);
     void (*vec)(clq_dtype xt, const void *x, size_t n, float *mn, float *mx);
+    void (*rows)(clq_dtype xt, const void *x, size_t n, size_t nrows, float *mn, float *mx);
     void (*blocks)(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn, float *mx);
+    void (*finish)(float *mn, float *mx, size_t n);
 } clq_cpu_mmkernels;
+
+/* Row-sum kernel: the n bytes at a (u8, or s8 when is_signed) added to *sum mod 2^32. */
+typedef struct clq_cpu_rskernels {
+    void (*run)(int is_signed, const uint8_t *a, size_t n, uint32_t *sum);
+} clq_cpu_rskernels;
 
 extern const clq_cpu_ewkernels clq__cpu_qk_portable, clq__cpu_qk_avx2, clq__cpu_qk_avx512;
 extern const clq_cpu_ewkernels clq__cpu_dqk_portable, clq__cpu_dqk_avx2, clq__cpu_dqk_avx512;
 extern const clq_cpu_mmkernels clq__cpu_mmk_portable, clq__cpu_mmk_avx2, clq__cpu_mmk_avx512;
+extern const clq_cpu_rskernels clq__cpu_rsk_portable, clq__cpu_rsk_avx2, clq__cpu_rsk_avx512;
 
 static inline size_t clq__cpu_dtype_size(clq_dtype t) {
     return t == CLQ_F32 || t == CLQ_S32 ? 4 : t == CLQ_F16 || t == CLQ_BF16 ? 2 : 1;
@@ -121,9 +135,10 @@ clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op, clq_pass p
 clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass pass);
 clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass);
 clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass);
+/* Row sums of an int8 matrix (cpu_rowsums.c), for GEMM zero-point corrections. */
+clq_status clq__cpu_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
 /* int8 GEMM (cpu_gemm.c); packed weights keep nothing beyond w->data, so no gemm_unpack. */
 clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
-clq_status clq__cpu_gemm_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
 clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 /* M <= CLQ_CPU_GEMM_SMALL_M with K4 weights and st->k.gemm_small set (cpu_gemm_small.c);
  * clq__cpu_gemm has checked the weights' format. */

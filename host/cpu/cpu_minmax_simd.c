@@ -48,14 +48,115 @@ CLQ_T512 static void mm512_vec(clq_dtype xt, const void *x, size_t n, float *mn,
     }
 }
 
-/* Blocks of 32: two vectors folded into +/-Inf, one reduction each; the input
- * type fixed per loop. */
+/* Rows, MM_ROWS at a time per strip of 16 pairs: the pairs are loaded and
+ * stored once per MM_ROWS rows instead of once per row. */
+#define MM_ROWS 8
+CLQ_T512 CLQ_INLINE void mm512_rows_body(clq_dtype XT, const void *x, size_t n, size_t nrows,
+                                         float *mn, float *mx) {
+    const size_t xs = XT == CLQ_F32 ? 4 : 2;
+    size_t r = 0;
+    for (; r + MM_ROWS <= nrows; r += MM_ROWS) {
+        const char *x0 = (const char *)x + r * n * xs;
+        for (size_t j = 0; j < n; j += 16) {
+            __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __m512 lo = _mm512_maskz_loadu_ps(m, mn + j), hi = _mm512_maskz_loadu_ps(m, mx + j);
+            for (size_t i = 0; i < MM_ROWS; i++) {
+                clq__prefetch(x0 + (i * n + j) * xs);
+                __m512 a = clq__ld512(XT, x0 + i * n * xs, j, m);
+                lo = _mm512_min_ps(a, lo);
+                hi = _mm512_max_ps(a, hi);
+            }
+            _mm512_mask_storeu_ps(mn + j, m, lo);
+            _mm512_mask_storeu_ps(mx + j, m, hi);
+        }
+    }
+    for (; r < nrows; r++) mm512_vec(XT, (const char *)x + r * n * xs, n, mn, mx);
+}
+
+CLQ_T512 static void mm512_rows(clq_dtype xt, const void *x, size_t n, size_t nrows, float *mn,
+                                float *mx) {
+    if (xt == CLQ_F32)
+        mm512_rows_body(CLQ_F32, x, n, nrows, mn, mx);
+    else if (xt == CLQ_F16)
+        mm512_rows_body(CLQ_F16, x, n, nrows, mn, mx);
+    else
+        mm512_rows_body(CLQ_BF16, x, n, nrows, mn, mx);
+}
+
+/* clq__minmax_finish 16 pairs at a time: an empty pair ([+Inf, -Inf], never NaN
+ * here) becomes [0, 0], -0.0 becomes +0.0 (by its bits, so DAZ cannot matter). */
+CLQ_T512 static void mm512_finish(float *mn, float *mx, size_t n) {
+    const __m512i negz = _mm512_set1_epi32((int)0x80000000u);
+    for (size_t j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 lo = _mm512_maskz_loadu_ps(m, mn + j), hi = _mm512_maskz_loadu_ps(m, mx + j);
+        __mmask16 ok = _mm512_cmp_ps_mask(lo, hi, _CMP_LE_OQ);
+        __mmask16 klo = ok & _mm512_cmpneq_epi32_mask(_mm512_castps_si512(lo), negz);
+        __mmask16 khi = ok & _mm512_cmpneq_epi32_mask(_mm512_castps_si512(hi), negz);
+        _mm512_mask_storeu_ps(mn + j, m, _mm512_maskz_mov_ps(klo, lo));
+        _mm512_mask_storeu_ps(mx + j, m, _mm512_maskz_mov_ps(khi, hi));
+    }
+}
+
+/* Blocks of 32. Each block's two vectors fold into +/-Inf (NaN skipped), giving
+ * a vector of 16 partials per block; 16 such vectors then reduce together, four
+ * levels of (two shuffles, one min/max) that halve the partials per block and
+ * double the blocks per vector, into one vector holding all 16 results: 6 ops
+ * per block instead of a horizontal reduction (8) each. */
+CLQ_T512 CLQ_INLINE __m512 mm512_op(int hi, __m512 a, __m512 b) {
+    return hi ? _mm512_max_ps(a, b) : _mm512_min_ps(a, b);
+}
+/* [a | b] by 256-bit halves, 8 partials each */
+CLQ_T512 CLQ_INLINE __m512 mm512_f1(int hi, __m512 a, __m512 b) {
+    return mm512_op(hi, _mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xee));
+}
+/* a = [A | B], b = [C | D] to [A, B, C, D] by 128-bit lanes, 4 partials each */
+CLQ_T512 CLQ_INLINE __m512 mm512_f2(int hi, __m512 a, __m512 b) {
+    return mm512_op(hi, _mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xdd));
+}
+/* per 128-bit lane: 4 partials of a's block and of b's to 2 each */
+CLQ_T512 CLQ_INLINE __m512 mm512_f3(int hi, __m512 a, __m512 b) {
+    return mm512_op(hi, _mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xee));
+}
+/* per 128-bit lane: 2 partials each of a's two blocks and b's two to 1 each */
+CLQ_T512 CLQ_INLINE __m512 mm512_f4(int hi, __m512 a, __m512 b) {
+    return mm512_op(hi, _mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xdd));
+}
+
+/* Block b's 16 partials (x at block 0). */
+CLQ_T512 CLQ_INLINE __m512 mm512_leaf(clq_dtype XT, int hi, const void *x, size_t b) {
+    __m512 init = _mm512_set1_ps(hi ? -INFINITY : INFINITY);
+    __m512 a = clq__ld512_full(XT, x, b * 32), c = clq__ld512_full(XT, x, b * 32 + 16);
+    return mm512_op(hi, c, mm512_op(hi, a, init));
+}
+
+/* Leaf t of the tree is block (t % 4) * 4 + t / 4: the four levels leave lane
+ * i * 4 + g of the result with leaf g * 4 + i. */
+#define MM512_LEAF(T) mm512_leaf(XT, hi, x, ((T) % 4) * 4 + (T) / 4)
+#define MM512_Q(T)                                                                        \
+    mm512_f2(hi, mm512_f1(hi, MM512_LEAF(T), MM512_LEAF(T + 1)),                          \
+             mm512_f1(hi, MM512_LEAF(T + 2), MM512_LEAF(T + 3)))
+CLQ_T512 CLQ_INLINE __m512 mm512_b32x16(clq_dtype XT, int hi, const void *x) {
+    __m512 p = mm512_f3(hi, MM512_Q(0), MM512_Q(4)), q = mm512_f3(hi, MM512_Q(8), MM512_Q(12));
+    return mm512_f4(hi, p, q);
+}
+#undef MM512_Q
+#undef MM512_LEAF
+
 CLQ_T512 CLQ_INLINE void mm512_b32_body(clq_dtype XT, const void *x, size_t nblk, float *mn,
                                         float *mx) {
     const size_t xs = XT == CLQ_F32 ? 4 : 2;
     const __m512 pinf = _mm512_set1_ps(INFINITY), ninf = _mm512_set1_ps(-INFINITY);
-    for (size_t b = 0; b < nblk; b++) {
-        for (size_t p = 0; p < 32 * xs; p += 64) clq__prefetch((const char *)x + b * 32 * xs + p);
+    size_t b = 0;
+    for (; b + 16 <= nblk; b += 16) {
+        const char *xb = (const char *)x + b * 32 * xs;
+        for (size_t p = 0; p < 16 * 32 * xs; p += 64) clq__prefetch(xb + p);
+        /* both trees before any store, so the compiler shares their loads */
+        __m512 lo = mm512_b32x16(XT, 0, xb), hi = mm512_b32x16(XT, 1, xb);
+        _mm512_storeu_ps(mn + b, lo);
+        _mm512_storeu_ps(mx + b, hi);
+    }
+    for (; b < nblk; b++) {
         __m512 a = clq__ld512_full(XT, x, b * 32), c = clq__ld512_full(XT, x, b * 32 + 16);
         mn[b] = _mm512_reduce_min_ps(_mm512_min_ps(c, _mm512_min_ps(a, pinf)));
         mx[b] = _mm512_reduce_max_ps(_mm512_max_ps(c, _mm512_max_ps(a, ninf)));
@@ -86,7 +187,8 @@ CLQ_T512 static void mm512_blocks(clq_dtype xt, const void *x, size_t block, siz
     }
 }
 
-const clq_cpu_mmkernels clq__cpu_mmk_avx512 = {mm512_run, mm512_vec, mm512_blocks};
+const clq_cpu_mmkernels clq__cpu_mmk_avx512 = {mm512_run, mm512_vec, mm512_rows, mm512_blocks,
+                                               mm512_finish};
 
 /* ---- AVX2 --------------------------------------------------------------- */
 
@@ -135,20 +237,105 @@ CLQ_T256 static void mm256_vec(clq_dtype xt, const void *x, size_t n, float *mn,
     for (; j < n; j++) clq__minmax_one(clq__load_float(xt, x, j), mn + j, mx + j);
 }
 
-/* Blocks of 32: four vectors folded into +/-Inf (NaN skipped as in mm256_run),
- * then one horizontal reduction per block; the input type fixed per loop. */
+CLQ_T256 CLQ_INLINE void mm256_rows_body(clq_dtype XT, const void *x, size_t n, size_t nrows,
+                                         float *mn, float *mx) {
+    const size_t xs = XT == CLQ_F32 ? 4 : 2;
+    size_t r = 0;
+    for (; r + MM_ROWS <= nrows; r += MM_ROWS) {
+        const char *x0 = (const char *)x + r * n * xs;
+        size_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            __m256 lo = _mm256_loadu_ps(mn + j), hi = _mm256_loadu_ps(mx + j);
+            for (size_t i = 0; i < MM_ROWS; i++) {
+                clq__prefetch(x0 + (i * n + j) * xs);
+                __m256 a = clq__ld256(XT, x0 + i * n * xs, j);
+                lo = _mm256_min_ps(a, lo);
+                hi = _mm256_max_ps(a, hi);
+            }
+            _mm256_storeu_ps(mn + j, lo);
+            _mm256_storeu_ps(mx + j, hi);
+        }
+        for (size_t i = 0; i < MM_ROWS; i++)
+            for (size_t c = j; c < n; c++)
+                clq__minmax_one(clq__load_float(XT, x0 + i * n * xs, c), mn + c, mx + c);
+    }
+    for (; r < nrows; r++) mm256_vec(XT, (const char *)x + r * n * xs, n, mn, mx);
+}
+
+CLQ_T256 static void mm256_rows(clq_dtype xt, const void *x, size_t n, size_t nrows, float *mn,
+                                float *mx) {
+    if (xt == CLQ_F32)
+        mm256_rows_body(CLQ_F32, x, n, nrows, mn, mx);
+    else if (xt == CLQ_F16)
+        mm256_rows_body(CLQ_F16, x, n, nrows, mn, mx);
+    else
+        mm256_rows_body(CLQ_BF16, x, n, nrows, mn, mx);
+}
+
+/* as mm512_finish */
+CLQ_T256 static void mm256_finish(float *mn, float *mx, size_t n) {
+    const __m256i negz = _mm256_set1_epi32((int)0x80000000u);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 lo = _mm256_loadu_ps(mn + j), hi = _mm256_loadu_ps(mx + j);
+        __m256 ok = _mm256_cmp_ps(lo, hi, _CMP_LE_OQ);
+        __m256 zlo = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(lo), negz));
+        __m256 zhi = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(hi), negz));
+        _mm256_storeu_ps(mn + j, _mm256_andnot_ps(zlo, _mm256_and_ps(ok, lo)));
+        _mm256_storeu_ps(mx + j, _mm256_andnot_ps(zhi, _mm256_and_ps(ok, hi)));
+    }
+    for (; j < n; j++) clq__minmax_finish(mn + j, mx + j);
+}
+
+/* Blocks of 32: as the AVX-512 form (mm512_b32x16), each block's four vectors
+ * folded into +/-Inf to 8 partials, then 8 blocks reduced together in three
+ * levels into one vector of 8 results. */
+CLQ_T256 CLQ_INLINE __m256 mm256_op(int hi, __m256 a, __m256 b) {
+    return hi ? _mm256_max_ps(a, b) : _mm256_min_ps(a, b);
+}
+/* [a | b] by 128-bit lanes, 4 partials each */
+CLQ_T256 CLQ_INLINE __m256 mm256_f1(int hi, __m256 a, __m256 b) {
+    return mm256_op(hi, _mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+}
+/* per lane: 4 partials of a's block and b's to 2 each */
+CLQ_T256 CLQ_INLINE __m256 mm256_f2(int hi, __m256 a, __m256 b) {
+    return mm256_op(hi, _mm256_shuffle_ps(a, b, 0x44), _mm256_shuffle_ps(a, b, 0xee));
+}
+/* per lane: 2 partials each of a's two blocks and b's two to 1 each */
+CLQ_T256 CLQ_INLINE __m256 mm256_f3(int hi, __m256 a, __m256 b) {
+    return mm256_op(hi, _mm256_shuffle_ps(a, b, 0x88), _mm256_shuffle_ps(a, b, 0xdd));
+}
+
+CLQ_T256 CLQ_INLINE __m256 mm256_leaf(clq_dtype XT, int hi, const void *x, size_t b) {
+    __m256 v = _mm256_set1_ps(hi ? -INFINITY : INFINITY);
+    for (size_t i = 0; i < 32; i += 8) v = mm256_op(hi, clq__ld256(XT, x, b * 32 + i), v);
+    return v;
+}
+
+/* Leaf t is block (t % 2) * 4 + t / 2: the three levels leave lane i * 4 + g of
+ * the result with leaf g * 2 + i. */
+#define MM256_LEAF(T) mm256_leaf(XT, hi, x, ((T) % 2) * 4 + (T) / 2)
+#define MM256_H(T) mm256_f2(hi, mm256_f1(hi, MM256_LEAF(T), MM256_LEAF(T + 1)), \
+                            mm256_f1(hi, MM256_LEAF(T + 2), MM256_LEAF(T + 3)))
+CLQ_T256 CLQ_INLINE __m256 mm256_b32x8(clq_dtype XT, int hi, const void *x) {
+    return mm256_f3(hi, MM256_H(0), MM256_H(4));
+}
+#undef MM256_H
+#undef MM256_LEAF
+
 CLQ_T256 CLQ_INLINE void mm256_b32_body(clq_dtype XT, const void *x, size_t nblk, float *mn,
                                         float *mx) {
     const size_t xs = XT == CLQ_F32 ? 4 : 2;
-    const __m256 pinf = _mm256_set1_ps(INFINITY), ninf = _mm256_set1_ps(-INFINITY);
-    for (size_t b = 0; b < nblk; b++) {
-        for (size_t p = 0; p < 32 * xs; p += 64) clq__prefetch((const char *)x + b * 32 * xs + p);
-        __m256 lo = pinf, hi = ninf;
-        for (size_t i = 0; i < 32; i += 8) {
-            __m256 a = clq__ld256(XT, x, b * 32 + i);
-            lo = _mm256_min_ps(a, lo);
-            hi = _mm256_max_ps(a, hi);
-        }
+    size_t b = 0;
+    for (; b + 8 <= nblk; b += 8) {
+        const char *xb = (const char *)x + b * 32 * xs;
+        for (size_t p = 0; p < 8 * 32 * xs; p += 64) clq__prefetch(xb + p);
+        __m256 lo = mm256_b32x8(XT, 0, xb), hi = mm256_b32x8(XT, 1, xb);
+        _mm256_storeu_ps(mn + b, lo);
+        _mm256_storeu_ps(mx + b, hi);
+    }
+    for (; b < nblk; b++) {
+        __m256 lo = mm256_leaf(XT, 0, x, b), hi = mm256_leaf(XT, 1, x, b);
         mn[b] = hmin256(lo);
         mx[b] = hmax256(hi);
     }
@@ -178,6 +365,7 @@ CLQ_T256 static void mm256_blocks(clq_dtype xt, const void *x, size_t block, siz
     }
 }
 
-const clq_cpu_mmkernels clq__cpu_mmk_avx2 = {mm256_run, mm256_vec, mm256_blocks};
+const clq_cpu_mmkernels clq__cpu_mmk_avx2 = {mm256_run, mm256_vec, mm256_rows, mm256_blocks,
+                                             mm256_finish};
 
 #endif /* CLQ_CPU_X86 */

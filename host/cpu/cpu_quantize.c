@@ -51,7 +51,7 @@ static void qk_pack4(int stream, const uint8_t *src, uint8_t *dst, size_t n) {
         dst[k] = (uint8_t)((src[2 * k] & 15u) | (unsigned)(src[2 * k + 1] << 4));
 }
 
-const clq_cpu_ewkernels clq__cpu_qk_portable = {qk_run, qk_vec, qk_blocks, qk_pack4, NULL, 1};
+const clq_cpu_ewkernels clq__cpu_qk_portable = {qk_run, qk_vec, qk_blocks, qk_pack4, NULL, 1, NULL};
 
 clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass) {
     if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */

@@ -333,7 +333,7 @@ CLQ_T512 static void q512_pack4(int stream, const uint8_t *src, uint8_t *dst, si
     for (; k + 1 < n; k += 2) dst[k / 2] = (uint8_t)((src[k] & 15u) | (unsigned)(src[k + 1] << 4));
 }
 
-const clq_cpu_ewkernels clq__cpu_qk_avx512 = {q512_run, q512_vec, q512_blocks, q512_pack4, NULL, 1};
+const clq_cpu_ewkernels clq__cpu_qk_avx512 = {q512_run, q512_vec, q512_blocks, q512_pack4, NULL, 1, NULL};
 
 /* ---- AVX2 --------------------------------------------------------------- */
 
@@ -530,6 +530,6 @@ CLQ_T256 static void q256_pack4(int stream, const uint8_t *src, uint8_t *dst, si
     for (; k + 1 < n; k += 2) dst[k / 2] = (uint8_t)((src[k] & 15u) | (unsigned)(src[k + 1] << 4));
 }
 
-const clq_cpu_ewkernels clq__cpu_qk_avx2 = {q256_run, q256_vec, q256_blocks, q256_pack4, NULL, 1};
+const clq_cpu_ewkernels clq__cpu_qk_avx2 = {q256_run, q256_vec, q256_blocks, q256_pack4, NULL, 1, NULL};
 
 #endif /* CLQ_CPU_X86 */

@@ -33,6 +33,14 @@ static const clq_cpu_minmax_entry clq__cpu_minmax_table[] = {
     {"portable", 0, &clq__cpu_mmk_portable},
 };
 
+static const clq_cpu_rowsums_entry clq__cpu_rowsums_table[] = {
+#if CLQ_CPU_X86
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_rsk_avx512},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_rsk_avx2},
+#endif
+    {"portable", 0, &clq__cpu_rsk_portable},
+};
+
 /* GEMM micro-kernels (cpu_gemm_kernel.h): one line per kernel set. */
 static const clq_cpu_gemm_entry clq__cpu_gemm_table[] = {
 #if CLQ_CPU_X86
@@ -80,13 +88,16 @@ void clq__cpu_kernels_resolve(clq_cpu_caps caps, clq_cpu_kernels *k) {
     RESOLVE(clq__cpu_quantize_table, caps, quantize);
     RESOLVE(clq__cpu_dequantize_table, caps, dequantize);
     RESOLVE(clq__cpu_minmax_table, caps, minmax);
+    RESOLVE(clq__cpu_rowsums_table, caps, rowsums);
     RESOLVE(clq__cpu_gemm_table, caps, gemm);
     RESOLVE(clq__cpu_gemm_epi_table, caps, gemm_epi);
     RESOLVE(clq__cpu_gemm_small_table, caps, gemm_small);
 }
 
 void clq__cpu_kernels_describe(const clq_cpu_kernels *k, char *buf, size_t n) {
-    snprintf(buf, n, "quantize %s, dequantize %s, minmax %s, gemm %s, gemm-epilogue %s, gemm-small %s",
-             k->quantize_name, k->dequantize_name, k->minmax_name, k->gemm_name,
+    snprintf(buf, n,
+             "quantize %s, dequantize %s, minmax %s, rowsums %s, gemm %s, gemm-epilogue %s, "
+             "gemm-small %s",
+             k->quantize_name, k->dequantize_name, k->minmax_name, k->rowsums_name, k->gemm_name,
              k->gemm_epi_name, k->gemm_small_name);
 }

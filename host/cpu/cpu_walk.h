@@ -14,6 +14,10 @@ typedef struct clq_cpu_walker {
     /* PER_BLOCK with inner 1: nblocks whole blocks from element e, block k using
      * param p+k (partial blocks at a row's ends go to run) */
     void (*blocks)(void *arg, size_t e, size_t nblocks, size_t p);
+    /* PER_AXIS with inner 1, optional (NULL: vec per row): nrows whole rows of len
+     * elements from e, element j of each using param p+j, so a kernel can keep a
+     * strip of params or accumulators in registers over several rows */
+    void (*rows)(void *arg, size_t e, size_t len, size_t nrows, size_t p);
 } clq_cpu_walker;
 
 /* A row segment of PER_BLOCK (inner 1) starting at axis index c0, whose row's
@@ -45,7 +49,13 @@ static inline void clq__cpu_walk(const clq_layout *l, size_t e0, size_t e1, cons
     } else if (l->inner == 1) {
         size_t row = e0 / l->axis_len, c = e0 % l->axis_len;
         for (size_t e = e0; e < e1; row++, c = 0) {
-            size_t len = l->axis_len - c;
+            size_t len = l->axis_len - c, nrows = (e1 - e) / l->axis_len;
+            if (w->rows && l->gran == CLQ_PER_AXIS && c == 0 && nrows > 1) {
+                w->rows(arg, e, l->axis_len, nrows, 0);
+                e += nrows * l->axis_len;
+                row += nrows - 1;
+                continue;
+            }
             if (len > e1 - e) len = e1 - e;
             if (l->gran == CLQ_PER_AXIS)
                 w->vec(arg, e, len, c);
