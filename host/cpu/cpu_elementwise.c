@@ -123,6 +123,25 @@ static void red_blocks(void *arg, size_t e, size_t nblocks, size_t p) {
 static const clq_cpu_walker red_walker = {red_run, red_vec, red_blocks, NULL};
 static const clq_cpu_walker red_walker_rows = {red_run, red_vec, red_blocks, red_rows};
 
+/* Owner chunks whose every segment covers its params wholly (PER_BLOCK with inner
+ * 1, where a run is one short block; PER_AXIS with outer 1): init and finish per
+ * segment, so the params of whole blocks are written once, by the blocks kernel. */
+static void whole_run(void *arg, size_t e, size_t len, size_t p) {
+    const red_seg *s = arg;
+    s->job->ops->init(s->job, s->acc, p, 1);
+    red_run(arg, e, len, p);
+    s->job->ops->finish(s->job, s->acc, p, 1);
+}
+
+static void whole_vec(void *arg, size_t e, size_t len, size_t p) {
+    const red_seg *s = arg;
+    s->job->ops->init(s->job, s->acc, p, len);
+    red_vec(arg, e, len, p);
+    s->job->ops->finish(s->job, s->acc, p, len);
+}
+
+static const clq_cpu_walker red_walker_whole = {whole_run, whole_vec, red_blocks, NULL};
+
 typedef struct red_split {
     const clq_cpu_red_job *job;
     size_t per;        /* owner: units per chunk; slices: elements per slice */
@@ -148,10 +167,20 @@ static void owner_chunk(void *arg, size_t chunk) {
     const clq_layout *l = j->lay;
     size_t u0 = chunk * sp->per, u1 = u0 + sp->per;
     if (u1 > sp->units) u1 = sp->units;
+    if (l->gran == CLQ_PER_TENSOR || (l->gran == CLQ_PER_BLOCK && l->inner == 1) ||
+        (l->gran == CLQ_PER_AXIS && l->outer == 1)) {
+        size_t e0 = 0, e1 = l->n;
+        if (l->gran == CLQ_PER_BLOCK)
+            e0 = block_start(l, u0), e1 = block_start(l, u1);
+        else if (l->gran == CLQ_PER_AXIS)
+            e0 = u0 * l->inner, e1 = u1 * l->inner;
+        red_seg s = {j, &j->out};
+        clq__cpu_walk(l, e0, e1, &red_walker_whole, &s);
+        if (j->stream) clq__cpu_store_fence();
+        return;
+    }
     j->ops->init(j, &j->out, u0 * sp->ppu, (u1 - u0) * sp->ppu);
-    if (l->gran == CLQ_PER_TENSOR)
-        red_walk(j, &j->out, 0, l->n);
-    else if (l->gran == CLQ_PER_BLOCK)
+    if (l->gran == CLQ_PER_BLOCK)
         red_walk(j, &j->out, block_start(l, u0), block_start(l, u1));
     else
         for (size_t o = 0; o < l->outer; o++)
@@ -220,6 +249,9 @@ clq_status clq__cpu_red_run(clq_context *ctx, clq_cpu_red_job *j, clq_pass pass)
     if (rc != CLQ_SUCCESS || pass == CLQ_PASS_PREPARE) return rc;
     sp.part.v[0] = part->host;
     sp.part.v[1] = j->ops->narrays > 1 ? (char *)part->host + bytes : NULL;
+    clq_cpu_red_job sj = *j; /* partials are merged at once: cached stores */
+    sj.stream = 0;
+    sp.job = &sj;
     clq__cpu_parallel(st->pool, nslices, slice_chunk, &sp);
     j->ops->init(j, &j->out, 0, np);
     for (size_t s = 0; s < nslices; s++) {

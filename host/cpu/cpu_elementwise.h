@@ -42,7 +42,8 @@ struct clq_cpu_red_job;
 
 /* An op's side of a reduction: segment kernels that merge elements into the
  * accumulators (as the walker's callbacks, cpu_walk.h, with x at the segment's
- * first element; blocks initialises its params itself, rows may be NULL), and
+ * first element; blocks initialises and finishes its params itself, rows may
+ * be NULL), and
  * init / finish over params [p, p+n). merge (dst op= src over [0, np)) lets the
  * driver split the elements into slices with partial accumulators; without it
  * every param has one owner. */
@@ -73,6 +74,7 @@ typedef struct clq_cpu_red_job {
     size_t xs;             /* bytes per input element */
     size_t row_len, row_ld; /* 0: dense */
     clq_cpu_acc out;       /* nparams each */
+    int stream;            /* blocks may write out non-temporally (chunks end with a fence) */
 } clq_cpu_red_job;
 
 /* Runs j: chunks of params each with one owner (blocks, runs of params along

@@ -96,13 +96,15 @@ static inline int32_t clq__cpu_zp_clamp(const clq_cpu_ewcfg *cfg, int32_t zp) {
  *   vec:    element j into pair j
  *   rows:   nrows rows of n elements, row after row, element j of each into pair j
  *   blocks: nblk consecutive blocks of block elements, block b into pair b,
- *           which the kernel initialises itself
+ *           which the kernel initialises and finishes itself (so they are
+ *           written once, non-temporally where stream and aligned)
  *   finish: clq__minmax_finish on pairs 0..n-1 */
 typedef struct clq_cpu_mmkernels {
     void (*run)(clq_dtype xt, const void *x, size_t n, float *mn, float *mx);
     void (*vec)(clq_dtype xt, const void *x, size_t n, float *mn, float *mx);
     void (*rows)(clq_dtype xt, const void *x, size_t n, size_t nrows, float *mn, float *mx);
-    void (*blocks)(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn, float *mx);
+    void (*blocks)(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn, float *mx,
+                   int stream);
     void (*finish)(float *mn, float *mx, size_t n);
 } clq_cpu_mmkernels;
 

@@ -20,12 +20,15 @@ static void mk_rows(clq_dtype xt, const void *x, size_t n, size_t nrows, float *
     for (size_t r = 0; r < nrows; r++) mk_vec(xt, (const char *)x + r * n * clq__cpu_dtype_size(xt), n, mn, mx);
 }
 
-static void mk_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn, float *mx) {
+static void mk_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn, float *mx,
+                      int stream) {
+    (void)stream;
     size_t xs = clq__cpu_dtype_size(xt);
     for (size_t b = 0; b < nblk; b++) {
         mn[b] = INFINITY;
         mx[b] = -INFINITY;
         mk_run(xt, (const char *)x + b * block * xs, block, mn + b, mx + b);
+        clq__minmax_finish(mn + b, mx + b);
     }
 }
 
@@ -56,7 +59,7 @@ static void mm_rows(const clq_cpu_red_job *j, const void *x, size_t n, size_t nr
 
 static void mm_blocks(const clq_cpu_red_job *j, const void *x, size_t block, size_t nblk,
                       const clq_cpu_acc *a, size_t p) {
-    MMK(j)->blocks(j->xt, x, block, nblk, MN(a, p), MX(a, p));
+    MMK(j)->blocks(j->xt, x, block, nblk, MN(a, p), MX(a, p), j->stream);
 }
 
 static void mm_init(const clq_cpu_red_job *j, const clq_cpu_acc *a, size_t p, size_t n) {
@@ -84,6 +87,7 @@ clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op, clq_pass p
     clq_cpu_state *st = ctx->impl;
     clq_cpu_red_job j = {&mm_ops, st->k.minmax, op->xtype, &op->lay, clq__cpu_span_ptr(op->x),
                          clq__cpu_dtype_size(op->xtype), 0, 0,
-                         {{clq__cpu_span_ptr(op->min), clq__cpu_span_ptr(op->max)}}};
+                         {{clq__cpu_span_ptr(op->min), clq__cpu_span_ptr(op->max)}},
+                         2 * op->lay.nparams * sizeof(float) >= st->stream_min};
     return clq__cpu_red_run(ctx, &j, pass);
 }

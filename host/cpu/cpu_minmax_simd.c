@@ -83,19 +83,33 @@ CLQ_T512 static void mm512_rows(clq_dtype xt, const void *x, size_t n, size_t nr
         mm512_rows_body(CLQ_BF16, x, n, nrows, mn, mx);
 }
 
-/* clq__minmax_finish 16 pairs at a time: an empty pair ([+Inf, -Inf], never NaN
- * here) becomes [0, 0], -0.0 becomes +0.0 (by its bits, so DAZ cannot matter). */
-CLQ_T512 static void mm512_finish(float *mn, float *mx, size_t n) {
+/* clq__minmax_finish on 16 pairs: an empty pair ([+Inf, -Inf], never NaN here)
+ * becomes [0, 0], -0.0 becomes +0.0 (by its bits, so DAZ cannot matter). */
+CLQ_T512 CLQ_INLINE void mm512_fin(__m512 *lo, __m512 *hi) {
     const __m512i negz = _mm512_set1_epi32((int)0x80000000u);
+    __mmask16 ok = _mm512_cmp_ps_mask(*lo, *hi, _CMP_LE_OQ);
+    __mmask16 klo = ok & _mm512_cmpneq_epi32_mask(_mm512_castps_si512(*lo), negz);
+    __mmask16 khi = ok & _mm512_cmpneq_epi32_mask(_mm512_castps_si512(*hi), negz);
+    *lo = _mm512_maskz_mov_ps(klo, *lo);
+    *hi = _mm512_maskz_mov_ps(khi, *hi);
+}
+
+CLQ_T512 static void mm512_finish(float *mn, float *mx, size_t n) {
     for (size_t j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
         __m512 lo = _mm512_maskz_loadu_ps(m, mn + j), hi = _mm512_maskz_loadu_ps(m, mx + j);
-        __mmask16 ok = _mm512_cmp_ps_mask(lo, hi, _CMP_LE_OQ);
-        __mmask16 klo = ok & _mm512_cmpneq_epi32_mask(_mm512_castps_si512(lo), negz);
-        __mmask16 khi = ok & _mm512_cmpneq_epi32_mask(_mm512_castps_si512(hi), negz);
-        _mm512_mask_storeu_ps(mn + j, m, _mm512_maskz_mov_ps(klo, lo));
-        _mm512_mask_storeu_ps(mx + j, m, _mm512_maskz_mov_ps(khi, hi));
+        mm512_fin(&lo, &hi);
+        _mm512_mask_storeu_ps(mn + j, m, lo);
+        _mm512_mask_storeu_ps(mx + j, m, hi);
     }
+}
+
+/* A store of results, non-temporal when asked and aligned. */
+CLQ_T512 CLQ_INLINE void mm512_st(int stream, float *p, __m512 v) {
+    if (stream && ((uintptr_t)p & 63) == 0)
+        _mm512_stream_ps(p, v);
+    else
+        _mm512_storeu_ps(p, v);
 }
 
 /* Blocks of 32. Each block's two vectors fold into +/-Inf (NaN skipped), giving
@@ -143,8 +157,8 @@ CLQ_T512 CLQ_INLINE __m512 mm512_b32x16(clq_dtype XT, int hi, const void *x) {
 #undef MM512_Q
 #undef MM512_LEAF
 
-CLQ_T512 CLQ_INLINE void mm512_b32_body(clq_dtype XT, const void *x, size_t nblk, float *mn,
-                                        float *mx) {
+CLQ_T512 CLQ_INLINE void mm512_b32_body(clq_dtype XT, int stream, const void *x, size_t nblk,
+                                        float *mn, float *mx) {
     const size_t xs = XT == CLQ_F32 ? 4 : 2;
     const __m512 pinf = _mm512_set1_ps(INFINITY), ninf = _mm512_set1_ps(-INFINITY);
     size_t b = 0;
@@ -153,37 +167,40 @@ CLQ_T512 CLQ_INLINE void mm512_b32_body(clq_dtype XT, const void *x, size_t nblk
         for (size_t p = 0; p < 16 * 32 * xs; p += 64) clq__prefetch(xb + p);
         /* both trees before any store, so the compiler shares their loads */
         __m512 lo = mm512_b32x16(XT, 0, xb), hi = mm512_b32x16(XT, 1, xb);
-        _mm512_storeu_ps(mn + b, lo);
-        _mm512_storeu_ps(mx + b, hi);
+        mm512_fin(&lo, &hi);
+        mm512_st(stream, mn + b, lo);
+        mm512_st(stream, mx + b, hi);
     }
     for (; b < nblk; b++) {
         __m512 a = clq__ld512_full(XT, x, b * 32), c = clq__ld512_full(XT, x, b * 32 + 16);
         mn[b] = _mm512_reduce_min_ps(_mm512_min_ps(c, _mm512_min_ps(a, pinf)));
         mx[b] = _mm512_reduce_max_ps(_mm512_max_ps(c, _mm512_max_ps(a, ninf)));
+        clq__minmax_finish(mn + b, mx + b);
     }
 }
 
-CLQ_T512 static void mm512_b32_f32(const void *x, size_t nblk, float *mn, float *mx) {
-    mm512_b32_body(CLQ_F32, x, nblk, mn, mx);
+CLQ_T512 static void mm512_b32_f32(int stream, const void *x, size_t nblk, float *mn, float *mx) {
+    mm512_b32_body(CLQ_F32, stream, x, nblk, mn, mx);
 }
-CLQ_T512 static void mm512_b32_f16(const void *x, size_t nblk, float *mn, float *mx) {
-    mm512_b32_body(CLQ_F16, x, nblk, mn, mx);
+CLQ_T512 static void mm512_b32_f16(int stream, const void *x, size_t nblk, float *mn, float *mx) {
+    mm512_b32_body(CLQ_F16, stream, x, nblk, mn, mx);
 }
-CLQ_T512 static void mm512_b32_bf16(const void *x, size_t nblk, float *mn, float *mx) {
-    mm512_b32_body(CLQ_BF16, x, nblk, mn, mx);
+CLQ_T512 static void mm512_b32_bf16(int stream, const void *x, size_t nblk, float *mn, float *mx) {
+    mm512_b32_body(CLQ_BF16, stream, x, nblk, mn, mx);
 }
 
 CLQ_T512 static void mm512_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn,
-                                  float *mx) {
+                                  float *mx, int stream) {
     size_t xs = clq__cpu_dtype_size(xt);
     if (block == 32) {
-        (xt == CLQ_F32 ? mm512_b32_f32 : xt == CLQ_F16 ? mm512_b32_f16 : mm512_b32_bf16)(x, nblk, mn, mx);
+        (xt == CLQ_F32 ? mm512_b32_f32 : xt == CLQ_F16 ? mm512_b32_f16 : mm512_b32_bf16)(stream, x, nblk, mn, mx);
         return;
     }
     for (size_t b = 0; b < nblk; b++) {
         mn[b] = INFINITY;
         mx[b] = -INFINITY;
         mm512_run(xt, (const char *)x + b * block * xs, block, mn + b, mx + b);
+        clq__minmax_finish(mn + b, mx + b);
     }
 }
 
@@ -272,19 +289,32 @@ CLQ_T256 static void mm256_rows(clq_dtype xt, const void *x, size_t n, size_t nr
         mm256_rows_body(CLQ_BF16, x, n, nrows, mn, mx);
 }
 
-/* as mm512_finish */
-CLQ_T256 static void mm256_finish(float *mn, float *mx, size_t n) {
+/* as mm512_fin */
+CLQ_T256 CLQ_INLINE void mm256_fin(__m256 *lo, __m256 *hi) {
     const __m256i negz = _mm256_set1_epi32((int)0x80000000u);
+    __m256 ok = _mm256_cmp_ps(*lo, *hi, _CMP_LE_OQ);
+    __m256 zlo = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(*lo), negz));
+    __m256 zhi = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(*hi), negz));
+    *lo = _mm256_andnot_ps(zlo, _mm256_and_ps(ok, *lo));
+    *hi = _mm256_andnot_ps(zhi, _mm256_and_ps(ok, *hi));
+}
+
+CLQ_T256 static void mm256_finish(float *mn, float *mx, size_t n) {
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
         __m256 lo = _mm256_loadu_ps(mn + j), hi = _mm256_loadu_ps(mx + j);
-        __m256 ok = _mm256_cmp_ps(lo, hi, _CMP_LE_OQ);
-        __m256 zlo = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(lo), negz));
-        __m256 zhi = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_castps_si256(hi), negz));
-        _mm256_storeu_ps(mn + j, _mm256_andnot_ps(zlo, _mm256_and_ps(ok, lo)));
-        _mm256_storeu_ps(mx + j, _mm256_andnot_ps(zhi, _mm256_and_ps(ok, hi)));
+        mm256_fin(&lo, &hi);
+        _mm256_storeu_ps(mn + j, lo);
+        _mm256_storeu_ps(mx + j, hi);
     }
     for (; j < n; j++) clq__minmax_finish(mn + j, mx + j);
+}
+
+CLQ_T256 CLQ_INLINE void mm256_st(int stream, float *p, __m256 v) {
+    if (stream && ((uintptr_t)p & 31) == 0)
+        _mm256_stream_ps(p, v);
+    else
+        _mm256_storeu_ps(p, v);
 }
 
 /* Blocks of 32: as the AVX-512 form (mm512_b32x16), each block's four vectors
@@ -323,45 +353,48 @@ CLQ_T256 CLQ_INLINE __m256 mm256_b32x8(clq_dtype XT, int hi, const void *x) {
 #undef MM256_H
 #undef MM256_LEAF
 
-CLQ_T256 CLQ_INLINE void mm256_b32_body(clq_dtype XT, const void *x, size_t nblk, float *mn,
-                                        float *mx) {
+CLQ_T256 CLQ_INLINE void mm256_b32_body(clq_dtype XT, int stream, const void *x, size_t nblk,
+                                        float *mn, float *mx) {
     const size_t xs = XT == CLQ_F32 ? 4 : 2;
     size_t b = 0;
     for (; b + 8 <= nblk; b += 8) {
         const char *xb = (const char *)x + b * 32 * xs;
         for (size_t p = 0; p < 8 * 32 * xs; p += 64) clq__prefetch(xb + p);
         __m256 lo = mm256_b32x8(XT, 0, xb), hi = mm256_b32x8(XT, 1, xb);
-        _mm256_storeu_ps(mn + b, lo);
-        _mm256_storeu_ps(mx + b, hi);
+        mm256_fin(&lo, &hi);
+        mm256_st(stream, mn + b, lo);
+        mm256_st(stream, mx + b, hi);
     }
     for (; b < nblk; b++) {
         __m256 lo = mm256_leaf(XT, 0, x, b), hi = mm256_leaf(XT, 1, x, b);
         mn[b] = hmin256(lo);
         mx[b] = hmax256(hi);
+        clq__minmax_finish(mn + b, mx + b);
     }
 }
 
-CLQ_T256 static void mm256_b32_f32(const void *x, size_t nblk, float *mn, float *mx) {
-    mm256_b32_body(CLQ_F32, x, nblk, mn, mx);
+CLQ_T256 static void mm256_b32_f32(int stream, const void *x, size_t nblk, float *mn, float *mx) {
+    mm256_b32_body(CLQ_F32, stream, x, nblk, mn, mx);
 }
-CLQ_T256 static void mm256_b32_f16(const void *x, size_t nblk, float *mn, float *mx) {
-    mm256_b32_body(CLQ_F16, x, nblk, mn, mx);
+CLQ_T256 static void mm256_b32_f16(int stream, const void *x, size_t nblk, float *mn, float *mx) {
+    mm256_b32_body(CLQ_F16, stream, x, nblk, mn, mx);
 }
-CLQ_T256 static void mm256_b32_bf16(const void *x, size_t nblk, float *mn, float *mx) {
-    mm256_b32_body(CLQ_BF16, x, nblk, mn, mx);
+CLQ_T256 static void mm256_b32_bf16(int stream, const void *x, size_t nblk, float *mn, float *mx) {
+    mm256_b32_body(CLQ_BF16, stream, x, nblk, mn, mx);
 }
 
 CLQ_T256 static void mm256_blocks(clq_dtype xt, const void *x, size_t block, size_t nblk, float *mn,
-                                  float *mx) {
+                                  float *mx, int stream) {
     size_t xs = clq__cpu_dtype_size(xt);
     if (block == 32) {
-        (xt == CLQ_F32 ? mm256_b32_f32 : xt == CLQ_F16 ? mm256_b32_f16 : mm256_b32_bf16)(x, nblk, mn, mx);
+        (xt == CLQ_F32 ? mm256_b32_f32 : xt == CLQ_F16 ? mm256_b32_f16 : mm256_b32_bf16)(stream, x, nblk, mn, mx);
         return;
     }
     for (size_t b = 0; b < nblk; b++) {
         mn[b] = INFINITY;
         mx[b] = -INFINITY;
         mm256_run(xt, (const char *)x + b * block * xs, block, mn + b, mx + b);
+        clq__minmax_finish(mn + b, mx + b);
     }
 }
 

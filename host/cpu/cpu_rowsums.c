@@ -80,6 +80,6 @@ clq_status clq__cpu_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass
     clq_layout lay = {CLQ_PER_AXIS, op->rows * op->k, 1, op->rows, op->k, 0, 0, op->rows};
     clq_cpu_red_job j = {&rs_ops, st->k.rowsums, op->atype, &lay, clq__cpu_span_ptr(op->a), 1,
                          op->lda != op->k ? op->k : 0, op->lda,
-                         {{clq__cpu_span_ptr(op->sums), NULL}}};
+                         {{clq__cpu_span_ptr(op->sums), NULL}}, 0};
     return clq__cpu_red_run(ctx, &j, pass);
 }
