@@ -128,6 +128,17 @@ CLQ_T512 static void dq512_vec(const clq_cpu_ewcfg *cfg, const void *in, void *o
  * strip's scales and clamped zero points are loaded once per DQ_ROWS rows; the
  * outputs are streamed when every row starts 64-byte aligned. */
 #define DQ_ROWS 4
+/* Rows DQ_ROWS at a time, then one by one, the body specialised on streaming. */
+#define DQ_ROWS_RUN(BODY)                                                                     \
+    do {                                                                                      \
+        size_t r_ = 0;                                                                        \
+        for (; r_ + DQ_ROWS <= nrows; r_ += DQ_ROWS)                                          \
+            stream ? BODY(cfg, DQ_ROWS, 1, q + r_ * n, y + r_ * n, n, scale, zp)               \
+                   : BODY(cfg, DQ_ROWS, 0, q + r_ * n, y + r_ * n, n, scale, zp);              \
+        for (; r_ < nrows; r_++)                                                              \
+            stream ? BODY(cfg, 1, 1, q + r_ * n, y + r_ * n, n, scale, zp)                     \
+                   : BODY(cfg, 1, 0, q + r_ * n, y + r_ * n, n, scale, zp);                    \
+    } while (0)
 CLQ_T512 CLQ_INLINE void dq512_rows_body(const clq_cpu_ewcfg *cfg, int R, int stream,
                                          const uint8_t *q, float *y, size_t n, const float *scale,
                                          const int32_t *zp) {
@@ -157,19 +168,7 @@ CLQ_T512 static void dq512_rows(const clq_cpu_ewcfg *cfg, const void *in, void *
     const uint8_t *q = in;
     float *y = out;
     int stream = cfg->stream && ((uintptr_t)y & 63) == 0 && n % 16 == 0;
-    size_t r = 0;
-    for (; r + DQ_ROWS <= nrows; r += DQ_ROWS) {
-        if (stream)
-            dq512_rows_body(cfg, DQ_ROWS, 1, q + r * n, y + r * n, n, scale, zp);
-        else
-            dq512_rows_body(cfg, DQ_ROWS, 0, q + r * n, y + r * n, n, scale, zp);
-    }
-    for (; r < nrows; r++) {
-        if (stream)
-            dq512_rows_body(cfg, 1, 1, q + r * n, y + r * n, n, scale, zp);
-        else
-            dq512_rows_body(cfg, 1, 0, q + r * n, y + r * n, n, scale, zp);
-    }
+    DQ_ROWS_RUN(dq512_rows_body);
 }
 
 CLQ_T512 CLQ_INLINE void dq512_b32_body(const clq_cpu_ewcfg *cfg, int uns, int packed, int stream,
@@ -321,19 +320,7 @@ CLQ_T256 static void dq256_rows(const clq_cpu_ewcfg *cfg, const void *in, void *
     const uint8_t *q = in;
     float *y = out;
     int stream = cfg->stream && ((uintptr_t)y & 63) == 0 && n % 16 == 0;
-    size_t r = 0;
-    for (; r + DQ_ROWS <= nrows; r += DQ_ROWS) {
-        if (stream)
-            dq256_rows_body(cfg, DQ_ROWS, 1, q + r * n, y + r * n, n, scale, zp);
-        else
-            dq256_rows_body(cfg, DQ_ROWS, 0, q + r * n, y + r * n, n, scale, zp);
-    }
-    for (; r < nrows; r++) {
-        if (stream)
-            dq256_rows_body(cfg, 1, 1, q + r * n, y + r * n, n, scale, zp);
-        else
-            dq256_rows_body(cfg, 1, 0, q + r * n, y + r * n, n, scale, zp);
-    }
+    DQ_ROWS_RUN(dq256_rows_body);
 }
 
 CLQ_T256 CLQ_INLINE void dq256_b32_body(const clq_cpu_ewcfg *cfg, int uns, int packed, int stream,
