@@ -201,7 +201,7 @@ TC_BACKEND_TEST(minmax, column_layouts) {
 }
 
 /* Per axis on the last axis over many rows (slices of whole rows): the SIMD
- * kernels fold eight rows at a time into each strip of pairs, then single rows
+ * kernels fold four rows at a time into each strip of pairs, then single rows
  * and column tails, with NaN, infinities and signed zeros among the values. */
 TC_BACKEND_TEST(minmax, last_axis_rows) {
     static const tc_case base[] = {
