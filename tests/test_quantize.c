@@ -3,6 +3,7 @@
  * on inputs exactly between two levels. */
 #include "common.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,4 +313,135 @@ TC_BACKEND_TEST(quantize, simd_paths) {
                     c.seed = 15000 + 64 * s + 16 * x + 4 * (size_t)t + (size_t)m;
                     tc_run(ctx, &c);
                 }
+}
+
+/* x of type xt (n elements, as f32 values exact in xt) quantized by the backend,
+ * params np = scale / zp entries for granularity g of a rows x cols tensor. */
+static void quantize_typed(clq_context *ctx, clq_dtype xt, const float *xf, size_t rows, size_t cols,
+                           const ref_gran *g, const float *scale, const int32_t *zp, size_t np,
+                           clq_dtype qt, clq_rounding rounding, int32_t *q) {
+    size_t shape[2] = {rows, cols}, n = rows * cols, es = ref_elem_size(xt);
+    void *x = malloc(n * es);
+    for (size_t i = 0; i < n; i++) ref_store_float(xt, x, i, xf[i]);
+    size_t qbytes = ref_is_4bit(qt) ? (n + 1) / 2 : n;
+    clq_buffer *xb = tc_buffer(ctx, n * es, x), *sb = tc_buffer(ctx, 4 * np, scale);
+    clq_buffer *zb = tc_buffer(ctx, 4 * np, zp), *yb = tc_buffer(ctx, qbytes, NULL);
+    clq_tensor xtn, ytn;
+    clq_tensor_init(&xtn, xt, 2, shape, xb);
+    clq_tensor_init(&ytn, qt, 2, shape, yb);
+    clq_qparams qp;
+    clq_qparams_init(&qp);
+    qp.qtype = qt;
+    qp.granularity = g->gran;
+    qp.axis = g->axis;
+    qp.block_size = g->block_size;
+    qp.rounding = rounding;
+    qp.scale = sb;
+    qp.zero_point = zb;
+    TC_OK(ctx, clq_quantize(ctx, &xtn, &qp, &ytn));
+    uint8_t *h = malloc(qbytes);
+    tc_read(yb, qbytes, h);
+    for (size_t i = 0; i < n; i++) q[i] = ref_load_q(qt, h, i);
+    free(h);
+    free(x);
+    clq_buffer_destroy(xb);
+    clq_buffer_destroy(sb);
+    clq_buffer_destroy(zb);
+    clq_buffer_destroy(yb);
+}
+
+/* Inputs whose quotient x / scale rounds onto a half-integer without being one
+ * (or lands just beside it): the SIMD kernels' reciprocal fast path must send
+ * them to the division. Per parameter, an anchor a of 3 significant bits (exact
+ * in f16 and bf16 times any odd m < 32) and a half-integer h give scale =
+ * RN(a / h); elements a * m (and a neighbour in the input type) then sit within
+ * a few ulps of the tie h * m. Covers one scale per tensor, per lane on the last
+ * axis (enough rows for the CPU's per-lane reciprocals) and per block of 32. */
+TC_BACKEND_TEST(quantize, rounded_ties) {
+    size_t rt_exact = 0, rt_recip = 0;
+    static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
+    static const clq_dtype qts[] = {CLQ_S8, CLQ_U8, CLQ_S4};
+    static const struct {
+        size_t rows, cols;
+        ref_gran g;
+    } grans[] = {{16, 160, {CLQ_PER_TENSOR, 0, 0}},
+                 {40, 136, {CLQ_PER_AXIS, 1, 0}},
+                 {8, 1024, {CLQ_PER_BLOCK, 1, 32}}};
+    for (size_t gi = 0; gi < 3; gi++)
+        for (size_t xi = 0; xi < 3; xi++)
+            for (size_t ti = 0; ti < 3; ti++)
+                for (int away = 0; away < 2; away++) {
+                    size_t rows = grans[gi].rows, cols = grans[gi].cols, n = rows * cols;
+                    size_t shape[2] = {rows, cols};
+                    const ref_gran *g = &grans[gi].g;
+                    size_t np = ref_param_count(g, 2, shape);
+                    clq_dtype xt = xtypes[xi], qt = qts[ti];
+                    clq_rounding rnd = away ? CLQ_ROUND_HALF_AWAY : CLQ_ROUND_HALF_EVEN;
+                    int qmin, qmax;
+                    ref_qrange(qt, 0, &qmin, &qmax);
+                    tc_rng rng;
+                    tc_rng_seed(&rng, 31000 + 100 * gi + 10 * xi + 2 * ti + (size_t)away);
+                    float *scale = malloc(4 * np), *a = malloc(4 * np), *hh = malloc(4 * np);
+                    int32_t *zp = malloc(4 * np), *want = malloc(4 * n), *got = malloc(4 * n);
+                    float *x = malloc(4 * n);
+                    /* redrawn until the case holds what it is about (one scale
+                     * of s4's short range can miss every rounded tie) */
+                    size_t idx[2], rounded = 0, exact0 = rt_exact, recip0 = rt_recip;
+                    for (int tries = 0; tries < 50 && rounded <= n / 50; tries++) {
+                        rt_exact = exact0, rt_recip = recip0;
+                        for (size_t p = 0; p < np; p++) {
+                            /* an exact a / h (h = 0.5, or 7 / 3.5 ...) makes exact ties only:
+                             * a quarter of the parameters, none when there is one */
+                            int want_exact = np > 1 && tc_rng_int(&rng, 0, 3) == 0;
+                            do {
+                                a[p] = ldexpf((float)tc_rng_int(&rng, 4, 7), tc_rng_int(&rng, -12, 2));
+                                hh[p] = (float)tc_rng_int(&rng, 0, 3) + 0.5f;
+                                scale[p] = a[p] / hh[p];
+                            } while ((fmaf(scale[p], hh[p], -a[p]) == 0.0f) != want_exact);
+                            zp[p] = tc_rng_int(&rng, qmin, qmax);
+                        }
+                        rounded = 0;
+                        for (size_t i = 0; i < n; i++) {
+                            idx[0] = i / cols, idx[1] = i % cols;
+                            size_t p = ref_param_index(g, 2, shape, idx);
+                            /* odd m with h m + zp inside [qmin - 1, qmax + 1], |m| < 32 */
+                            int lo = (int)ceilf((float)(qmin - zp[p] - 1) / hh[p]);
+                            int hi = (int)floorf((float)(qmax - zp[p] + 1) / hh[p]);
+                            lo = lo < -31 ? -31 : lo, hi = hi > 31 ? 31 : hi;
+                            int m = tc_rng_int(&rng, lo, hi);
+                            if (m % 2 == 0) m += m < hi ? 1 : -1;
+                            float v = a[p] * (float)m;
+                            if (tc_rng_int(&rng, 0, 3) == 0) /* one step of the input type further out */
+                                v = xt == CLQ_F32   ? nextafterf(v, v < 0 ? -INFINITY : INFINITY)
+                                    : xt == CLQ_F16 ? ref_f16_to_f32((uint16_t)(ref_f32_to_f16(v) + 1))
+                                                    : ref_bf16_to_f32((uint16_t)(ref_f32_to_bf16(v) + 1));
+                            x[i] = v;
+                            float qd = v / scale[p], qr = v * (1.0f / scale[p]);
+                            if (qd - floorf(qd) == 0.5f) {
+                                if (fmaf(-qd, scale[p], v) == 0.0f) rt_exact++;
+                                else rounded++;
+                            }
+                            rt_recip += rintf(qd) != rintf(qr) || roundf(qd) != roundf(qr);
+                        }
+                    }
+                    ref_view vw = {2, {rows, cols}, {(ptrdiff_t)cols, 1}, 0};
+                    ref_quantize(CLQ_F32, x, &vw, g, scale, zp, qt, 0, rnd, 0, want);
+                    quantize_typed(ctx, xt, x, rows, cols, g, scale, zp, np, qt, rnd, got);
+                    for (size_t i = 0; i < n; i++) {
+                        idx[0] = i / cols, idx[1] = i % cols;
+                        size_t p = ref_param_index(g, 2, shape, idx);
+                        cr_assert_eq(got[i], want[i],
+                                     "rounded ties, %s, x %s, q %s, %s, backend %s: element [%zu,%zu] "
+                                     "x=%a scale=%a zp=%d x/scale=%.9g: expected %d got %d",
+                                     tc_gran_name(g->gran), xt == CLQ_F32 ? "f32" : xt == CLQ_F16 ? "f16" : "bf16",
+                                     qt == CLQ_S8 ? "s8" : qt == CLQ_U8 ? "u8" : "s4",
+                                     away ? "half away" : "half even", clq_context_device_name(ctx), idx[0],
+                                     idx[1], x[i], scale[p], zp[p], x[i] / scale[p], want[i], got[i]);
+                    }
+                    /* the case must hold what it is about */
+                    cr_assert(rounded > n / 50, "only %zu of %zu quotients round onto a tie", rounded, n);
+                    free(scale), free(a), free(hh), free(zp), free(want), free(got), free(x);
+                }
+    cr_assert(rt_exact > 0 && rt_recip > 0, "%zu exact ties, %zu reciprocal differences", rt_exact,
+              rt_recip);
 }

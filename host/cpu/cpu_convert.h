@@ -43,6 +43,12 @@ static inline float clq__zp_clamp(int32_t zp, float zlo, float zhi) {
     return z < zlo ? zlo : z > zhi ? zhi : z;
 }
 
+/* Whether the SIMD kernels' reciprocal fast path (Q_FAST, cpu_quantize_simd.h)
+ * may serve a scale and a clamped zero point zpf: its proof needs both. */
+static inline int clq__q_fast_ok(float scale, float zpf, float qmin, float qmax) {
+    return scale >= 0x1p-100f && scale <= 0x1p100f && zpf >= qmin && zpf <= qmax;
+}
+
 /* One element of quantize. inv_or_scale is 1/scale in reciprocal mode. A NaN
  * quotient (NaN input, or 0 * Inf from a reciprocal of a denormal scale) gives
  * the zero point, the value 0 itself would get. */

@@ -56,6 +56,9 @@ typedef struct clq_cpu_ewcfg {
                           TRUSTED caller may pass any int32; docs/NUMERICS.md) */
     int stream;        /* the output may be written with non-temporal stores where aligned */
     int packed;        /* the 4-bit side is read / written packed (cpu_elementwise.h) */
+    size_t lanes;      /* quantize vec segments, when not 0: scale[] points into an array
+                          of 1/scale, scale[lanes + j] is the scale, scale[2 lanes + j] the
+                          clamped zero point as f32, zp is unused (cpu_quantize.c) */
 } clq_cpu_ewcfg;
 
 /* Element-wise map kernels (quantize: in = x of cfg->xtype, out = q bytes;
