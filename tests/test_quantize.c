@@ -149,34 +149,48 @@ TC_BACKEND_TEST(quantize, flags_and_schemes) {
         }
 }
 
-/* Halfway inputs: the four (rounding, division form) variants must each match the
- * reference, and the variants must really differ on these inputs. */
-static void quantize_host(clq_context *ctx, const float *x, size_t rows, size_t cols, const float *scale,
-                          const int32_t *zp, clq_rounding rounding, unsigned flags, int32_t *q) {
-    size_t shape[2] = {rows, cols}, n = rows * cols;
-    clq_buffer *xb = tc_buffer(ctx, 4 * n, x), *sb = tc_buffer(ctx, 4 * rows, scale);
-    clq_buffer *zb = tc_buffer(ctx, 4 * rows, zp), *yb = tc_buffer(ctx, n, NULL);
-    clq_tensor xt, yt;
-    clq_tensor_init(&xt, CLQ_F32, 2, shape, xb);
-    clq_tensor_init(&yt, CLQ_S8, 2, shape, yb);
+/* x of type xt (n elements, as f32 values exact in xt) quantized by the backend,
+ * np scale / zero point entries for granularity g of a rows x cols tensor. */
+static void quantize_typed(clq_context *ctx, clq_dtype xt, const float *xf, size_t rows, size_t cols,
+                           const ref_gran *g, const float *scale, const int32_t *zp, size_t np,
+                           clq_dtype qt, clq_rounding rounding, unsigned flags, int32_t *q) {
+    size_t shape[2] = {rows, cols}, n = rows * cols, es = ref_elem_size(xt);
+    void *x = malloc(n * es);
+    for (size_t i = 0; i < n; i++) ref_store_float(xt, x, i, xf[i]);
+    size_t qbytes = ref_is_4bit(qt) ? (n + 1) / 2 : n;
+    clq_buffer *xb = tc_buffer(ctx, n * es, x), *sb = tc_buffer(ctx, 4 * np, scale);
+    clq_buffer *zb = tc_buffer(ctx, 4 * np, zp), *yb = tc_buffer(ctx, qbytes, NULL);
+    clq_tensor xtn, ytn;
+    clq_tensor_init(&xtn, xt, 2, shape, xb);
+    clq_tensor_init(&ytn, qt, 2, shape, yb);
     clq_qparams qp;
     clq_qparams_init(&qp);
-    qp.qtype = CLQ_S8;
-    qp.granularity = CLQ_PER_AXIS;
-    qp.axis = 0;
+    qp.qtype = qt;
+    qp.granularity = g->gran;
+    qp.axis = g->axis;
+    qp.block_size = g->block_size;
     qp.rounding = rounding;
     qp.flags = flags;
     qp.scale = sb;
     qp.zero_point = zb;
-    TC_OK(ctx, clq_quantize(ctx, &xt, &qp, &yt));
-    int8_t *h = malloc(n);
-    tc_read(yb, n, h);
-    for (size_t i = 0; i < n; i++) q[i] = h[i];
+    TC_OK(ctx, clq_quantize(ctx, &xtn, &qp, &ytn));
+    uint8_t *h = malloc(qbytes);
+    tc_read(yb, qbytes, h);
+    for (size_t i = 0; i < n; i++) q[i] = ref_load_q(qt, h, i);
     free(h);
+    free(x);
     clq_buffer_destroy(xb);
     clq_buffer_destroy(sb);
     clq_buffer_destroy(zb);
     clq_buffer_destroy(yb);
+}
+
+/* Halfway inputs: the four (rounding, division form) variants must each match the
+ * reference, and the variants must really differ on these inputs. */
+static void quantize_host(clq_context *ctx, const float *x, size_t rows, size_t cols, const float *scale,
+                          const int32_t *zp, clq_rounding rounding, unsigned flags, int32_t *q) {
+    ref_gran g = {CLQ_PER_AXIS, 0, 0};
+    quantize_typed(ctx, CLQ_F32, x, rows, cols, &g, scale, zp, rows, CLQ_S8, rounding, flags, q);
 }
 
 TC_BACKEND_TEST(quantize, halfway_rounding_modes) {
@@ -315,41 +329,6 @@ TC_BACKEND_TEST(quantize, simd_paths) {
                 }
 }
 
-/* x of type xt (n elements, as f32 values exact in xt) quantized by the backend,
- * params np = scale / zp entries for granularity g of a rows x cols tensor. */
-static void quantize_typed(clq_context *ctx, clq_dtype xt, const float *xf, size_t rows, size_t cols,
-                           const ref_gran *g, const float *scale, const int32_t *zp, size_t np,
-                           clq_dtype qt, clq_rounding rounding, int32_t *q) {
-    size_t shape[2] = {rows, cols}, n = rows * cols, es = ref_elem_size(xt);
-    void *x = malloc(n * es);
-    for (size_t i = 0; i < n; i++) ref_store_float(xt, x, i, xf[i]);
-    size_t qbytes = ref_is_4bit(qt) ? (n + 1) / 2 : n;
-    clq_buffer *xb = tc_buffer(ctx, n * es, x), *sb = tc_buffer(ctx, 4 * np, scale);
-    clq_buffer *zb = tc_buffer(ctx, 4 * np, zp), *yb = tc_buffer(ctx, qbytes, NULL);
-    clq_tensor xtn, ytn;
-    clq_tensor_init(&xtn, xt, 2, shape, xb);
-    clq_tensor_init(&ytn, qt, 2, shape, yb);
-    clq_qparams qp;
-    clq_qparams_init(&qp);
-    qp.qtype = qt;
-    qp.granularity = g->gran;
-    qp.axis = g->axis;
-    qp.block_size = g->block_size;
-    qp.rounding = rounding;
-    qp.scale = sb;
-    qp.zero_point = zb;
-    TC_OK(ctx, clq_quantize(ctx, &xtn, &qp, &ytn));
-    uint8_t *h = malloc(qbytes);
-    tc_read(yb, qbytes, h);
-    for (size_t i = 0; i < n; i++) q[i] = ref_load_q(qt, h, i);
-    free(h);
-    free(x);
-    clq_buffer_destroy(xb);
-    clq_buffer_destroy(sb);
-    clq_buffer_destroy(zb);
-    clq_buffer_destroy(yb);
-}
-
 /* Inputs whose quotient x / scale rounds onto a half-integer without being one
  * (or lands just beside it): the SIMD kernels' reciprocal fast path must send
  * them to the division. Per parameter, an anchor a of 3 significant bits (exact
@@ -426,7 +405,7 @@ TC_BACKEND_TEST(quantize, rounded_ties) {
                     }
                     ref_view vw = {2, {rows, cols}, {(ptrdiff_t)cols, 1}, 0};
                     ref_quantize(CLQ_F32, x, &vw, g, scale, zp, qt, 0, rnd, 0, want);
-                    quantize_typed(ctx, xt, x, rows, cols, g, scale, zp, np, qt, rnd, got);
+                    quantize_typed(ctx, xt, x, rows, cols, g, scale, zp, np, qt, rnd, 0, got);
                     for (size_t i = 0; i < n; i++) {
                         idx[0] = i / cols, idx[1] = i % cols;
                         size_t p = ref_param_index(g, 2, shape, idx);
