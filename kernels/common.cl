@@ -21,6 +21,52 @@
 #ifndef CLQ_COPY_CHUNK
 #define CLQ_COPY_CHUNK 64
 #endif
+/* The device's vector width in floats (the tuning row's vec: 8 on AVX2, 16 on
+ * AVX-512 and GPUs). Quantize's element loops use vectors of this width: floatv,
+ * intv, ... and CLQ_V(vload) for vload8 or vload16; CLQ_H names the half width
+ * (a 4-bit vector's bytes). 16-wide code on AVX2 runs as pairs of 8-wide halves
+ * that share one near-tie test and keep twice the constants live. */
+#ifndef CLQ_VEC
+#define CLQ_VEC 16
+#endif
+#define CLQ_PASTE_(a, b) a##b
+#define CLQ_PASTE(a, b) CLQ_PASTE_(a, b)
+#define CLQ_V(name) CLQ_PASTE(name, CLQ_VEC)
+#if CLQ_VEC == 16
+#define CLQ_H(name) CLQ_PASTE(name, 8)
+#elif CLQ_VEC == 8
+#define CLQ_H(name) CLQ_PASTE(name, 4)
+#else
+#error "CLQ_VEC must be 8 or 16"
+#endif
+typedef CLQ_V(float) floatv;
+typedef CLQ_V(int) intv;
+typedef CLQ_V(uint) uintv;
+typedef CLQ_V(ushort) ushortv;
+typedef CLQ_V(uchar) ucharv;
+typedef CLQ_H(uchar) ucharh;
+typedef CLQ_H(ulong) ulongh;
+
+/* Whether any lane of m is nonzero. clang's reduction builtin gives vmovmskps +
+ * test (AVX2, per 8 lanes) or kortest (AVX-512) on x86, where POCL's any() tests
+ * the lanes one by one with branches; without the builtin the mask is narrowed to
+ * bytes and tested as 64-bit words. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_reduce_or)
+#define CLQ_HAS_REDUCE_OR 1
+#endif
+#endif
+#ifdef CLQ_HAS_REDUCE_OR
+inline int any_lane16(int16 m) { return __builtin_reduce_or(m) != 0; }
+inline int any_lane8(int8 m) { return __builtin_reduce_or(m) != 0; }
+#else
+inline int any_lane16(int16 m) {
+    ulong2 b = as_ulong2(convert_char16(m));
+    return (b.x | b.y) != 0;
+}
+inline int any_lane8(int8 m) { return as_ulong(convert_char8(m)) != 0; }
+#endif
+#define any_lanev CLQ_V(any_lane)
 
 /* The clq_dtype and clq_granularity values (CLQ_F32, CLQ_PER_AXIS, ...), the quantize
  * mode bits CLQ_MODE_RECIP / CLQ_MODE_AWAY and the walk modes CLQ_WALK_* come from the
@@ -33,6 +79,12 @@ inline float16 load16(const global uchar *x, ulong e, int xt) {
     if (xt == CLQ_F32) return vload16(0, (const global float *)x + e);
     if (xt == CLQ_F16) return vload_half16(0, (const global half *)x + e);
     return as_float16(convert_uint16(vload16(0, (const global ushort *)x + e)) << 16);
+}
+
+inline floatv loadv(const global uchar *x, ulong e, int xt) {
+    if (xt == CLQ_F32) return CLQ_V(vload)(0, (const global float *)x + e);
+    if (xt == CLQ_F16) return CLQ_V(vload_half)(0, (const global half *)x + e);
+    return CLQ_V(as_float)(CLQ_V(convert_uint)(CLQ_V(vload)(0, (const global ushort *)x + e)) << 16);
 }
 
 inline float load1(const global uchar *x, ulong e, int xt) {
@@ -51,19 +103,26 @@ inline float zp_clamp1(int z, float qmin, float qmax) {
 inline float16 zp_clamp16(int16 z, float qmin, float qmax) {
     return clamp(convert_float16(z), qmin < 0.0f ? -qmax - 1.0f : 0.0f, qmax);
 }
+#if CLQ_VEC != 16
+inline floatv zp_clampv(intv z, float qmin, float qmax) {
+    return clamp(CLQ_V(convert_float)(z), qmin < 0.0f ? -qmax - 1.0f : 0.0f, qmax);
+}
+#else
+#define zp_clampv zp_clamp16
+#endif
 
 /* Round half to even without rint(): POCL's rint is a branchy scalar software
  * routine. For |v| <= 2^22, adding and subtracting 1.5 * 2^23 leaves v rounded to
  * an integer by the f32 add itself, which rounds half to even; NaN stays NaN.
  * Callers clamp v to the (small) output range first, so the bound always holds. */
 #define CLQ_RNE_MAGIC 12582912.0f
-inline float16 rne16(float16 v) { return (v + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC; }
+inline floatv rnev(floatv v) { return (v + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC; }
 inline float rne1(float v) { return (v + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC; }
 /* Round half away from zero: round |v| to nearest even, then push exact halves
  * that went down back up (r - a is exact here). */
-inline float16 raway16(float16 v) {
-    float16 a = fabs(v);
-    float16 r = rne16(a);
+inline floatv rawayv(floatv v) {
+    floatv a = fabs(v);
+    floatv r = rnev(a);
     r = select(r, r + 1.0f, (r - a) == -0.5f);
     return copysign(r, v);
 }
@@ -80,20 +139,20 @@ inline float raway1(float v) {
  * so round(v) + zp lands in [qmin, qmax] exactly when the contract's t does, and on
  * the bound it saturates to otherwise; +/-Inf land on the bounds. A NaN passes the
  * compare-selects untouched and becomes zp at the end. */
-inline __attribute__((always_inline)) int16 quant16_exact(float16 x, float16 s, float16 inv,
-                                                          float16 zf, float16 lo, float16 hi,
-                                                          int mode) {
-    float16 v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
+inline __attribute__((always_inline)) intv quantv_exact(floatv x, floatv s, floatv inv,
+                                                        floatv zf, floatv lo, floatv hi,
+                                                        int mode) {
+    floatv v = (mode & CLQ_MODE_RECIP) ? x * inv : x / s;
     v = select(v, lo, v < lo);
     v = select(v, hi, v > hi);
-    float16 r = (mode & CLQ_MODE_AWAY) ? raway16(v) : rne16(v);
-    float16 t = r + zf;
+    floatv r = (mode & CLQ_MODE_AWAY) ? rawayv(v) : rnev(v);
+    floatv t = r + zf;
     t = select(t, zf, isnan(t));
-    return convert_int16(t);
+    return CLQ_V(convert_int)(t);
 }
 
 /* CLQ_MODE_FAST (set per granule by qpar_make / qpar16_make): the same q from one
- * fused multiply-add and integer ops, falling back to quant16_exact for any
+ * fused multiply-add and integer ops, falling back to quantv_exact for any
  * vector holding a lane close to a rounding boundary. The real division and the
  * float rounding cost POCL ~20 vector uops per 16 elements, more than the memory
  * traffic; this path needs about half of that. The zero point rides in the fma's
@@ -141,7 +200,7 @@ inline __attribute__((always_inline)) int16 quant16_exact(float16 x, float16 s, 
  *  - NaN: y is NaN exactly when w is (NaN x, or x = 0 times inv = +Inf in
  *    reciprocal mode), which are the lanes where the contract's v is NaN; the
  *    select gives them y = Mz, r = 1024 zp + 512: q = zp, not near.
- * A vector with a near lane is recomputed whole by quant16_exact (real division
+ * A vector with a near lane is recomputed whole by quantv_exact (real division
  * or the product, float rounding in the requested mode), so every lane the proof
  * does not cover, all ties included, gets the contract's result. Near lanes are
  * about 2^-10 of uniformly spread values. */
@@ -149,12 +208,6 @@ inline __attribute__((always_inline)) int16 quant16_exact(float16 x, float16 s, 
 #define CLQ_GRID_MAGIC 12288.0f /* 1.5 * 2^13 */
 #define CLQ_GRID_BITS 0x46400000
 
-/* any() of a compare result; POCL's any() tests the lanes one by one with
- * branches, this narrows the mask to bytes and tests two 64-bit words. */
-inline int any_lane16(int16 m) {
-    ulong2 b = as_ulong2(convert_char16(m));
-    return (b.x | b.y) != 0;
-}
 
 /* Quantize parameters of one granule, each as the vector loops use it: mz = zp on
  * the grid (+ 1.5 * 2^13), glo/ghi = qmin/qmax on the grid. */
@@ -170,7 +223,7 @@ typedef struct {
 } qpar16_t;
 
 /* FAST always in reciprocal mode, and in division mode when inv = RN(1 / s) is a
- * finite normal number (see quant16_fast). */
+ * finite normal number (see quantv_fast). */
 inline qpar_t qpar_make(float s, float zf, float qmin, float qmax, int mode) {
     qpar_t p;
     p.s = s;
@@ -216,37 +269,48 @@ inline qpar_t qpar_lane(const qpar16_t *P, ulong i) {
     return p;
 }
 
-/* Grid values of 16 lanes in FAST mode: q in bits 10 and up (only the low 8 bits
- * of q are meaningful: the caller stores them truncated to a byte or a nibble).
- * grid16 is the fma path alone; near16 says whether its result must be replaced. */
-inline __attribute__((always_inline)) int16 grid16(float16 x, float16 inv, float16 mz,
-                                                   float16 glo, float16 ghi) {
-    float16 y = fma(x, inv, mz);
+/* Grid values of CLQ_VEC lanes in FAST mode: q in bits 10 and up (only the low 8
+ * bits of q are meaningful: the caller stores them truncated to a byte or a nibble).
+ * gridv is the fma path alone; nearv says whether its result must be replaced. */
+inline __attribute__((always_inline)) intv gridv(floatv x, floatv inv, floatv mz, floatv glo,
+                                                 floatv ghi) {
+    floatv y = fma(x, inv, mz);
     y = select(y, glo, y < glo);
     y = select(y, ghi, y > ghi);
     y = select(y, mz, y != y);
-    return as_int16(y) + (512 - CLQ_GRID_BITS);
+    return CLQ_V(as_int)(y) + (512 - CLQ_GRID_BITS);
 }
-/* A lane is near when its low 10 bits are 0, i.e. when (r & 1023) - 1 is negative:
- * one OR of the halves and a vptest against the sign bits on x86 without AVX-512,
- * where the compare-and-narrow of any_lane16 takes 9 instructions per 16 lanes
- * (AVX-512 tests the compare straight into a mask register). */
-#if defined(__x86_64__) && !defined(__AVX512F__)
-inline int near16(int16 r) {
-    int8 t = ((r.lo & 1023) - 1) | ((r.hi & 1023) - 1);
+/* A lane is near when its low 10 bits are 0. With the reduction builtin that is
+ * and, compare, vmovmskps on AVX2 (per 8 lanes) and vptestnm + kortest on AVX-512.
+ * Without it, on x86 without AVX-512: (r & 1023) - 1 is negative, one OR of the
+ * halves and a vptest against the sign bits. */
+#if !defined(CLQ_HAS_REDUCE_OR) && defined(__x86_64__) && !defined(__AVX512F__)
+inline int nearv(intv r) {
+    CLQ_H(int) t = ((r.lo & 1023) - 1) | ((r.hi & 1023) - 1);
+#if CLQ_VEC == 16
     ulong4 u = as_ulong4(t & (int8)(INT_MIN));
     return (u.x | u.y | u.z | u.w) != 0;
+#else
+    ulong2 u = as_ulong2(t & (int4)(INT_MIN));
+    return (u.x | u.y) != 0;
+#endif
 }
 #else
-inline int near16(int16 r) { return any_lane16((r & 1023) == 0); }
+inline int nearv(intv r) { return any_lanev((r & 1023) == 0); }
 #endif
 
-inline __attribute__((always_inline)) int16 quant16_fast(float16 x, float16 s, float16 inv,
-                                                         float16 zf, float16 lo, float16 hi,
-                                                         float16 mz, float16 glo, float16 ghi,
-                                                         int mode) {
-    int16 r = grid16(x, inv, mz, glo, ghi);
-    if (near16(r)) r = quant16_exact(x, s, inv, zf, lo, hi, mode) << 10;
+/* Whether either of two grid vectors has a near lane. */
+#if !defined(CLQ_HAS_REDUCE_OR) && defined(__x86_64__) && !defined(__AVX512F__)
+inline int near2v(intv a, intv b) { return nearv(a) || nearv(b); }
+#else
+inline int near2v(intv a, intv b) { return any_lanev(((a & 1023) == 0) | ((b & 1023) == 0)); }
+#endif
+
+inline __attribute__((always_inline)) intv quantv_fast(floatv x, floatv s, floatv inv, floatv zf,
+                                                       floatv lo, floatv hi, floatv mz,
+                                                       floatv glo, floatv ghi, int mode) {
+    intv r = gridv(x, inv, mz, glo, ghi);
+    if (nearv(r)) r = quantv_exact(x, s, inv, zf, lo, hi, mode) << 10;
     return r;
 }
 
@@ -275,22 +339,30 @@ typedef struct __attribute__((packed)) {
     float16 v;
 } clq_f32x16;
 inline void store_f32x16(float16 v, global float *p) { ((global clq_f32x16 *)p)->v = v; }
+typedef struct __attribute__((packed)) {
+    uchar4 v;
+} clq_u8x4_st;
+inline void store_u8x4(uchar4 v, global uchar *p) { ((global clq_u8x4_st *)p)->v = v; }
 inline uchar16 load_u8x16(const global uchar *p) { return ((const global clq_u8x16 *)p)->v; }
 inline uchar8 load_u8x8(const global uchar *p) { return ((const global clq_u8x8 *)p)->v; }
 
-/* Two's-complement nibbles of 16 values (only their low 4 bits are read), packed
- * low nibble first into 8 bytes: in each 64-bit pair the odd value's nibble is
- * shifted next to the even one's and the byte truncation keeps both. */
-inline uchar8 pack4x16(int16 q) {
-    ulong8 l = as_ulong8(q);
-    return convert_uchar8(bitselect(l >> (ulong8)28, l, (ulong8)15));
+/* Two's-complement nibbles of CLQ_VEC values (only their low 4 bits are read),
+ * packed low nibble first into CLQ_VEC / 2 bytes: in each 64-bit pair the odd
+ * value's nibble is shifted next to the even one's and the byte truncation keeps
+ * both. */
+inline ucharh pack4v(intv q) {
+    ulongh l = CLQ_H(as_ulong)(q);
+    return CLQ_H(convert_uchar)(bitselect(l >> (ulongh)28, l, (ulongh)15));
 }
 
-/* The same from grid values (quant16_fast: each value's bits 10..13). */
-inline uchar8 pack4x16g(int16 r) {
-    ulong8 l = as_ulong8(r);
-    return convert_uchar8(bitselect(l >> (ulong8)38, l >> (ulong8)10, (ulong8)15));
+/* The same from grid values (quantv_fast: each value's bits 10..13). */
+inline ucharh pack4vg(intv r) {
+    ulongh l = CLQ_H(as_ulong)(r);
+    return CLQ_H(convert_uchar)(bitselect(l >> (ulongh)38, l >> (ulongh)10, (ulongh)15));
 }
+/* CLQ_VEC bytes, and CLQ_VEC / 2 (a 4-bit vector). */
+#define store_u8v CLQ_V(store_u8x)
+#define store_u8h CLQ_H(store_u8x)
 
 /* Granule p of a layout covers {base + u * su + v : u < U, v < V}, v contiguous;
  * mode is a CLQ_WALK_* (kernels/clq_kernel_args.h). */

@@ -7,22 +7,64 @@
  * at an even element and are even except at the end of the tensor. The vector loop
  * is instantiated per input type, output width and fast/exact path, so the hot
  * loop has no dispatch in it. */
-#define CLQ_LD_F32(i) vload16(0, (const global float *)x + (i))
-#define CLQ_LD_F16(i) vload_half16(0, (const global half *)x + (i))
-#define CLQ_LD_BF16(i) as_float16(convert_uint16(vload16(0, (const global ushort *)x + (i))) << 16)
-#define CLQ_ST_8(r, i) store_u8x16(convert_uchar16(r), q + qb + (i))
-#define CLQ_ST_4(r, i) store_u8x8(pack4x16(r), q + qb + (i) / 2)
-#define CLQ_ST_8G(r, i) store_u8x16(convert_uchar16(as_uint16(r) >> (uint16)10), q + qb + (i))
-#define CLQ_ST_4G(r, i) store_u8x8(pack4x16g(r), q + qb + (i) / 2)
+#define CLQ_LD_F32(i) CLQ_V(vload)(0, (const global float *)x + (i))
+#define CLQ_LD_F16(i) CLQ_V(vload_half)(0, (const global half *)x + (i))
+#define CLQ_LD_BF16(i)                                                                         \
+    CLQ_V(as_float)(CLQ_V(convert_uint)(CLQ_V(vload)(0, (const global ushort *)x + (i))) << 16)
+#define CLQ_ST_8(r, i) store_u8v(CLQ_V(convert_uchar)(r), q + qb + (i))
+#define CLQ_ST_4(r, i) store_u8h(pack4v(r), q + qb + (i) / 2)
+#define CLQ_ST_8G(r, i) store_u8v(CLQ_V(convert_uchar)(CLQ_V(as_uint)(r) >> (uintv)10), q + qb + (i))
+#define CLQ_ST_4G(r, i) store_u8h(pack4vg(r), q + qb + (i) / 2)
+/* Two grid vectors r0, r1 to consecutive outputs. At 8 lanes they are packed as one
+ * 16-lane vector: one mask and two packs for both halves (vpackusdw, vpackuswb)
+ * instead of a byte shuffle per half. */
+#if CLQ_VEC == 8
+#define CLQ_ST_8G2(r0, r1, i)                                                                  \
+    store_u8x16(convert_uchar16(as_uint16((int16)(r0, r1)) >> (uint16)10), q + qb + (i))
+#define CLQ_ST_4G2(r0, r1, i)                                                                  \
+    do {                                                                                       \
+        ulong8 l = as_ulong8((int16)(r0, r1));                                                 \
+        store_u8x8(convert_uchar8(bitselect(l >> (ulong8)38, l >> (ulong8)10, (ulong8)15)),    \
+                   q + qb + (i) / 2);                                                          \
+    } while (0)
+#else
+#define CLQ_ST_8G2(r0, r1, i)                                                                  \
+    do {                                                                                       \
+        CLQ_ST_8G(r0, i);                                                                      \
+        CLQ_ST_8G(r1, (i) + CLQ_VEC);                                                          \
+    } while (0)
+#define CLQ_ST_4G2(r0, r1, i)                                                                  \
+    do {                                                                                       \
+        CLQ_ST_4G(r0, i);                                                                      \
+        CLQ_ST_4G(r1, (i) + CLQ_VEC);                                                          \
+    } while (0)
+#endif
+/* FAST loops take two vectors per step with one near-tie test for both (AVX2: two
+ * ymm halves, one vmovmskps); the rare pair with a near lane is redone exact. */
 #define CLQ_QLOOP(LD, ST)                                                                      \
-    if (mode & CLQ_MODE_FAST)                                                                  \
-        for (; k + 16 <= run; k += 16)                                                         \
-            ST##G(quant16_fast(LD(xe + k), P.s, P.inv, P.zf, P.lo, P.hi, P.mz, P.glo, P.ghi,   \
-                               mode),                                                          \
+    if (mode & CLQ_MODE_FAST) {                                                                \
+        for (; k + 2 * CLQ_VEC <= run; k += 2 * CLQ_VEC) {                                     \
+            floatv x0 = LD(xe + k), x1 = LD(xe + k + CLQ_VEC);                                 \
+            intv r0 = gridv(x0, P.inv, P.mz, P.glo, P.ghi);                                    \
+            intv r1 = gridv(x1, P.inv, P.mz, P.glo, P.ghi);                                    \
+            if (near2v(r0, r1)) {                                                              \
+                r0 = quantv_exact(x0, P.s, P.inv, P.zf, P.lo, P.hi, mode) << 10;               \
+                r1 = quantv_exact(x1, P.s, P.inv, P.zf, P.lo, P.hi, mode) << 10;               \
+            }                                                                                  \
+            ST##G2(r0, r1, e + k);                                                             \
+        }                                                                                      \
+        for (; k + CLQ_VEC <= run; k += CLQ_VEC)                                               \
+            ST##G(quantv_fast(LD(xe + k), P.s, P.inv, P.zf, P.lo, P.hi, P.mz, P.glo, P.ghi,    \
+                              mode),                                                           \
                   e + k);                                                                      \
-    else                                                                                       \
-        for (; k + 16 <= run; k += 16)                                                         \
-            ST(quant16_exact(LD(xe + k), P.s, P.inv, P.zf, P.lo, P.hi, mode), e + k);
+    } else                                                                                     \
+        for (; k + CLQ_VEC <= run; k += CLQ_VEC)                                               \
+            ST(quantv_exact(LD(xe + k), P.s, P.inv, P.zf, P.lo, P.hi, mode), e + k);
+
+/* One granule's parameters broadcast to the vector width. */
+typedef struct {
+    floatv s, inv, zf, lo, hi, mz, glo, ghi;
+} qparv_t;
 
 /* Lane i of the parameter set P (private memory) drives elements [e, e + run); the
  * vector loops broadcast each parameter straight from memory. */
@@ -32,15 +74,15 @@ inline __attribute__((always_inline)) void quant_run(const global uchar *x, ulon
                                                      ulong run) {
     ulong k = 0;
     int mode = ((const int *)&Pm->mode)[i];
-    qpar16_t P;
-    P.s = (float16)(((const float *)&Pm->s)[i]);
-    P.inv = (float16)(((const float *)&Pm->inv)[i]);
-    P.zf = (float16)(((const float *)&Pm->zf)[i]);
-    P.lo = (float16)(((const float *)&Pm->lo)[i]);
-    P.hi = (float16)(((const float *)&Pm->hi)[i]);
-    P.mz = (float16)(((const float *)&Pm->mz)[i]);
-    P.glo = (float16)(((const float *)&Pm->glo)[i]);
-    P.ghi = (float16)(((const float *)&Pm->ghi)[i]);
+    qparv_t P;
+    P.s = (floatv)(((const float *)&Pm->s)[i]);
+    P.inv = (floatv)(((const float *)&Pm->inv)[i]);
+    P.zf = (floatv)(((const float *)&Pm->zf)[i]);
+    P.lo = (floatv)(((const float *)&Pm->lo)[i]);
+    P.hi = (floatv)(((const float *)&Pm->hi)[i]);
+    P.mz = (floatv)(((const float *)&Pm->mz)[i]);
+    P.glo = (floatv)(((const float *)&Pm->glo)[i]);
+    P.ghi = (floatv)(((const float *)&Pm->ghi)[i]);
     if (xt == CLQ_F32) {
         if (bits4) CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_4) else CLQ_QLOOP(CLQ_LD_F32, CLQ_ST_8)
     } else if (xt == CLQ_F16) {
@@ -67,22 +109,35 @@ inline __attribute__((always_inline)) void quant_run(const global uchar *x, ulon
  * FAST mode (inv16/mz16: their inv and Mz, lane i for block p + i). The hot loop
  * needs two broadcasts per block and the input/output dispatch is paid once per 16
  * blocks; the rare vector with a near lane reloads its block's scale and zero
- * point from global memory for quant16_exact. */
+ * point from global memory for quantv_exact. The element loop steps CLQ_VEC. */
 #define CLQ_BLOOP(LD, ST)                                                                      \
     for (int i = 0; i < 16; i++) {                                                             \
-        float16 inv = (float16)(inva[i]), mz = (float16)(mza[i]);                              \
-        for (ulong k = 0; k < block; k += 16, e += 16) {                                       \
-            float16 xv = LD(xoff + e);                                                         \
-            int16 r = grid16(xv, inv, mz, glo, ghi);                                           \
-            if (near16(r)) {                                                                   \
-                float s = scale[soff + p + i];                                                 \
-                float zf = has_zp ? zp_clamp1(zp[zoff + p + i], qmin, qmax) : 0.0f;            \
-                r = quant16_exact(xv, (float16)(s), inv, (float16)(zf), (float16)(qmin - zf),  \
-                                  (float16)(qmax - zf), mode) << 10;                           \
+        floatv inv = (floatv)(inva[i]), mz = (floatv)(mza[i]);                                 \
+        ulong k = 0;                                                                           \
+        for (; k + 2 * CLQ_VEC <= block; k += 2 * CLQ_VEC, e += 2 * CLQ_VEC) {                 \
+            floatv x0 = LD(xoff + e), x1 = LD(xoff + e + CLQ_VEC);                             \
+            intv r0 = gridv(x0, inv, mz, glo, ghi), r1 = gridv(x1, inv, mz, glo, ghi);         \
+            if (near2v(r0, r1)) {                                                              \
+                CLQ_BLOCK_EXACT(x0, r0);                                                       \
+                CLQ_BLOCK_EXACT(x1, r1);                                                       \
             }                                                                                  \
+            ST##G2(r0, r1, e);                                                                 \
+        }                                                                                      \
+        for (; k < block; k += CLQ_VEC, e += CLQ_VEC) {                                        \
+            floatv xv = LD(xoff + e);                                                          \
+            intv r = gridv(xv, inv, mz, glo, ghi);                                             \
+            if (nearv(r)) CLQ_BLOCK_EXACT(xv, r);                                              \
             ST##G(r, e);                                                                       \
         }                                                                                      \
     }
+/* Block p + i's exact result for vector XV into R (grid position). */
+#define CLQ_BLOCK_EXACT(XV, R)                                                                 \
+    do {                                                                                       \
+        float s = scale[soff + p + i];                                                         \
+        float zf = has_zp ? zp_clamp1(zp[zoff + p + i], qmin, qmax) : 0.0f;                    \
+        R = quantv_exact(XV, (floatv)(s), inv, (floatv)(zf), (floatv)(qmin - zf),              \
+                         (floatv)(qmax - zf), mode) << 10;                                     \
+    } while (0)
 inline __attribute__((always_inline)) void quant_blocks16(
     const global uchar *x, ulong xoff, int xt, global uchar *q, ulong qb, int bits4,
     const global float *scale, ulong soff, const global int *zp, ulong zoff, int has_zp,
@@ -91,7 +146,7 @@ inline __attribute__((always_inline)) void quant_blocks16(
     float inva[16], mza[16];
     vstore16(inv16, 0, inva);
     vstore16(mz16, 0, mza);
-    float16 glo = (float16)(qmin + CLQ_GRID_MAGIC), ghi = (float16)(qmax + CLQ_GRID_MAGIC);
+    floatv glo = (floatv)(qmin + CLQ_GRID_MAGIC), ghi = (floatv)(qmax + CLQ_GRID_MAGIC);
     if (xt == CLQ_F32) {
         if (bits4) CLQ_BLOOP(CLQ_LD_F32, CLQ_ST_4) else CLQ_BLOOP(CLQ_LD_F32, CLQ_ST_8)
     } else if (xt == CLQ_F16) {
@@ -188,14 +243,13 @@ kernel void quantize_cols(CLQ_PARAMS(quantize_cols)) {
     ulong zb = zoff + (pb - soff);
     ulong e0 = r * rlen;
     ulong c = c0;
-    for (; c + 16 <= c1; c += 16) {
-        float16 s = vload16(0, scale + pb + c);
-        float16 inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
-        float16 zf = has_zp ? zp_clamp16(vload16(0, zp + zb + c), qmin, qmax) : (float16)(0.0f);
-        int16 v = quant16_exact(load16(x, xoff + e0 + c, xt), s, inv, zf, qmin - zf, qmax - zf,
-                                mode);
-        if (bits4) store_u8x8(pack4x16(v), q + qb + (e0 + c) / 2);
-        else store_u8x16(convert_uchar16(v), q + qb + e0 + c);
+    for (; c + CLQ_VEC <= c1; c += CLQ_VEC) {
+        floatv s = CLQ_V(vload)(0, scale + pb + c);
+        floatv inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
+        floatv zf = has_zp ? zp_clampv(CLQ_V(vload)(0, zp + zb + c), qmin, qmax) : (floatv)(0.0f);
+        intv v = quantv_exact(loadv(x, xoff + e0 + c, xt), s, inv, zf, qmin - zf, qmax - zf, mode);
+        if (bits4) store_u8h(pack4v(v), q + qb + (e0 + c) / 2);
+        else store_u8v(CLQ_V(convert_uchar)(v), q + qb + e0 + c);
     }
     for (; c < c1; c += 1 + bits4) {
         float s = scale[pb + c], zf = has_zp ? zp_clamp1(zp[zb + c], qmin, qmax) : 0.0f;
