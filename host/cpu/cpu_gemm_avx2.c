@@ -1,6 +1,8 @@
 /* cpu_gemm_avx2.c: the exact AVX2 GEMM micro-kernel: vpsignb + vpmaddubsw on K4 B
- * panels without a -128 weight, vpmaddwd on the others (no int16 saturation). */
+ * panels without a -128 weight, vpmaddwd on the others (no int16 saturation); its loops
+ * serve the general tile and the small-M one (cpu_gemm_small.h). */
 #include "cpu_gemm_kernel.h"
+#include "cpu_gemm_small.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -18,9 +20,11 @@
  * int32 sum of a k-quad. 4 rows x 16 columns: 8 accumulators. */
 #define ROWS4(X) X(0) X(1) X(2) X(3)
 
-/* Named accumulators, not arrays: GCC would keep an array of vectors on the stack. */
-T_AVX2 INL void s_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
-                       int first, const int R) {
+/* Named accumulators, not arrays: GCC would keep an array of vectors on the stack. The
+ * quad q of row i is at a + q * as_q + i * 4 (as_q: MR * 4 packed for the general tile,
+ * astride * 4 for the small-M one). */
+T_AVX2 INL void s_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t n0,
+                       int32_t *c, int first, const int R) {
     size_t ldc = g->ldc;
     const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
     const __m256i ones = _mm256_set1_epi16(1);
@@ -38,7 +42,7 @@ T_AVX2 INL void s_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, 
 #define S_ROW(i)                                                                        \
     if (R > i) {                                                                        \
         int32_t w;                                                                      \
-        memcpy(&w, a + q * MR * 4 + i * 4, 4);                                          \
+        memcpy(&w, a + q * as_q + i * 4, 4);                                            \
         __m256i va = _mm256_set1_epi32(w), ua = _mm256_abs_epi8(va);                    \
         __m256i t0 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b0, va));                \
         __m256i t1 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b1, va));                \
@@ -66,8 +70,8 @@ T_AVX2 INL void w_store(int32_t *o, __m256i lo, __m256i hi, int first) {
 /* Sign-extended to int16, every pair of products fits int32: vpmaddwd of an A quad
  * (broadcast, widened) by a quarter panel (4 columns x 4 k) gives (column, pair)
  * lanes, summed pairwise at the end. 2 rows x 16 columns: 8 accumulators. */
-T_AVX2 INL void w_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
-                       int first, const int R) {
+T_AVX2 INL void w_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t n0,
+                       int32_t *c, int first, const int R) {
     size_t ldc = g->ldc;
     const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00;
@@ -82,7 +86,7 @@ T_AVX2 INL void w_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, 
 #define W_ROW(i)                                                           \
     if (R > i) {                                                           \
         int32_t w;                                                         \
-        memcpy(&w, a + q * MR * 4 + i * 4, 4);                             \
+        memcpy(&w, a + q * as_q + i * 4, 4);                               \
         __m256i va = _mm256_cvtepi8_epi16(_mm_set1_epi32(w));              \
         c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(va, b0));    \
         c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(va, b1));    \
@@ -99,27 +103,41 @@ T_AVX2 INL void w_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, 
     }
 }
 
-T_AVX2 static void avx2_tile(const clq_cpu_gemm_call *g, const void *av, size_t n0, size_t rows,
-                             size_t cols, int32_t *c, int first) {
-    (void)cols; /* one panel */
-    const uint8_t *a = av;
+/* One K4 panel (columns n0..n0 + 15), rows <= 4, A quads as_q bytes apart. */
+T_AVX2 INL void panel(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t n0,
+                      size_t rows, int32_t *c, int first) {
     if (g->has_min[n0 / CLQ_CPU_GEMM_K4_NR]) {
         for (size_t i0 = 0; i0 < rows; i0 += 2) {
             /* row i0 of the group: its quads sit 4 * i0 bytes in */
-            if (rows - i0 >= 2) w_body(g, a + 4 * i0, n0, c + i0 * g->ldc, first, 2);
-            else w_body(g, a + 4 * i0, n0, c + i0 * g->ldc, first, 1);
+            if (rows - i0 >= 2) w_body(g, a + 4 * i0, as_q, n0, c + i0 * g->ldc, first, 2);
+            else w_body(g, a + 4 * i0, as_q, n0, c + i0 * g->ldc, first, 1);
         }
         return;
     }
     switch (rows) {
-    case 1: s_body(g, a, n0, c, first, 1); break;
-    case 2: s_body(g, a, n0, c, first, 2); break;
-    case 3: s_body(g, a, n0, c, first, 3); break;
-    default: s_body(g, a, n0, c, first, 4); break;
+    case 1: s_body(g, a, as_q, n0, c, first, 1); break;
+    case 2: s_body(g, a, as_q, n0, c, first, 2); break;
+    case 3: s_body(g, a, as_q, n0, c, first, 3); break;
+    default: s_body(g, a, as_q, n0, c, first, 4); break;
     }
+}
+
+T_AVX2 static void avx2_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
+                             size_t cols, int32_t *c, int first) {
+    (void)cols; /* one panel */
+    panel(g, a, MR * 4, n0, rows, c, first);
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx2 = {
     "avx2", CLQ_CPU_GEMM_B_K4_AVX2, MR, 16, 1, 512, clq__cpu_gemm_pack_a_k4s8, avx2_tile, 0, 0};
+
+/* Small M: the same 4 x 16 (2 x 16 on has_min panels) tiles, panel by panel. */
+T_AVX2 static void avx2_small(const clq_cpu_gemm_call *g, const void *a, size_t astride,
+                              size_t n0, size_t rows, size_t cols, int32_t *c, int first) {
+    for (size_t j = 0; j < cols; j += 16) panel(g, a, astride * 4, n0 + j, rows, c + j, first);
+}
+
+const clq_cpu_gemm_small clq__cpu_gemm_small_avx2 = {
+    "avx2", MR, 512, 1, clq__cpu_gemm_pack_a_k4s8, avx2_small};
 
 #endif

@@ -1,6 +1,8 @@
 /* cpu_gemm_avx512.c: the AVX-512BW GEMM micro-kernel (no VNNI): vpmaddwd of s16 A
- * quads by sign-extended K4 B panels, exact for every s8 value. */
+ * quads by sign-extended K4 B panels, exact for every s8 value; its loop serves the
+ * general tile and the small-M one (cpu_gemm_small.h). */
 #include "cpu_gemm_kernel.h"
+#include "cpu_gemm_small.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -29,9 +31,10 @@ T512 INL void fold_store(int32_t *o, __m512i lo, __m512i hi, int first) {
 }
 
 /* Named accumulators (cRVH: row, panel, half), not arrays: GCC would keep an array of
- * vectors on the stack. */
-T512 INL void body(const clq_cpu_gemm_call *g, const int16_t *a, size_t n0, int32_t *c,
-                   int first, const int R, const int V) {
+ * vectors on the stack. The quad q of row i is at a + q * as_q + i * 4 (s16 elements;
+ * as_q: MR * 4 packed for the general tile, astride * 4 for the small-M one). */
+T512 INL void body(const clq_cpu_gemm_call *g, const int16_t *a, size_t as_q, size_t n0,
+                   int32_t *c, int first, const int R, const int V) {
     size_t ps = CLQ_CPU_GEMM_K4_NR * g->kp, ldc = g->ldc;
     const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
 #define INIT(i) __m512i c##i##00, c##i##01, c##i##10, c##i##11; \
@@ -51,7 +54,7 @@ T512 INL void body(const clq_cpu_gemm_call *g, const int16_t *a, size_t n0, int3
 #define ROW(i)                                      \
     if (R > i) {                                    \
         int64_t w;                                  \
-        memcpy(&w, a + (q * MR + i) * 4, 8);        \
+        memcpy(&w, a + q * as_q + i * 4, 8);        \
         __m512i va = _mm512_set1_epi64(w);          \
         MAC(c##i##00, va, b00);                     \
         MAC(c##i##01, va, b01);                     \
@@ -73,13 +76,13 @@ T512 INL void body(const clq_cpu_gemm_call *g, const int16_t *a, size_t n0, int3
 
 #define CASE(R, V)                           \
     case R * 4 + V:                          \
-        body(g, a, n0, c, first, R, V);      \
+        body(g, a, as_q, n0, c, first, R, V);\
         break;
 #define ROW(R) CASE(R, 1) CASE(R, 2)
 
 T512 static void tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
                       size_t cols, int32_t *c, int first) {
-    size_t nv = (cols + 15) / 16;
+    size_t nv = (cols + 15) / 16, as_q = MR * 4;
     switch (rows * 4 + nv) {
         ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6)
     default:
@@ -89,5 +92,25 @@ T512 static void tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx512bw = {
     "avx512", CLQ_CPU_GEMM_B_K4_AVX512BW, MR, NV * 16, 2, 512, clq__cpu_gemm_pack_a_k4s16, tile, 0, 0};
+
+/* Small M: the same 6 x 32 tile, 32 columns at a time (6 rows per pass, as the vpdpbusd
+ * tile: more rows with fewer panels need more broadcasts per multiply-add). */
+T512 static void small_tile(const clq_cpu_gemm_call *g, const void *a, size_t astride, size_t n0,
+                            size_t rows, size_t cols, int32_t *c, int first) {
+    size_t as_q = astride * 4;
+    for (size_t j = 0; j < cols; j += 32) {
+        size_t nv = cols - j > 16 ? 2 : 1;
+        switch (rows * 4 + nv) {
+            ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6)
+        default:
+            break;
+        }
+        n0 += 32;
+        c += 32;
+    }
+}
+
+const clq_cpu_gemm_small clq__cpu_gemm_small_avx512bw = {
+    "avx512", MR, 512, 2, clq__cpu_gemm_pack_a_k4s16, small_tile};
 
 #endif

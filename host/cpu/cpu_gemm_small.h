@@ -33,7 +33,8 @@ typedef struct clq_cpu_gemm_small {
 } clq_cpu_gemm_small;
 
 #if defined(__x86_64__) || defined(__i386__)
-/* cpu_gemm_small.c (vpdpbusd), cpu_gemm_small_avx2.c (vpmaddwd, vpmaddubsw). */
+/* cpu_gemm_vnni.c (vpdpbusd), cpu_gemm_avx512.c (vpmaddwd), cpu_gemm_avx2.c
+ * (vpmaddubsw, vpmaddwd): the general kernels' loops, A stepped by astride. */
 extern const clq_cpu_gemm_small clq__cpu_gemm_small_avx512vnni, clq__cpu_gemm_small_avxvnni;
 extern const clq_cpu_gemm_small clq__cpu_gemm_small_avx512bw, clq__cpu_gemm_small_avx2;
 #endif

@@ -1,6 +1,8 @@
 /* cpu_gemm_vnni.c: the vpdpbusd GEMM micro-kernels (AVX-512 VNNI on zmm, AVX-VNNI on
- * ymm): outer products of u8-domain A quads and K4 B panels, exact in int32. */
+ * ymm): outer products of u8-domain A quads and K4 B panels, exact in int32; one loop
+ * per set serves the general tiles and the small-M ones (cpu_gemm_small.h). */
 #include "cpu_gemm_kernel.h"
+#include "cpu_gemm_small.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -29,11 +31,13 @@
 #define Z_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define Z_TILE(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
 
-T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
-                        int first, const int R, const int NV, const int DIRECT) {
+/* The quad q of row i is at a + q * as_q + i * as_i: packed A (as_q = ZMR * 4, as_i =
+ * 4), u8 A in place (4, g->lda), or the small-M packing (astride * 4, 4). PF: issue
+ * g->pf spread over the K loop (the general driver's lists). */
+T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t as_i,
+                        size_t n0, int32_t *c, int first, const int R, const int NV,
+                        const int PF) {
     size_t ps = CLQ_CPU_GEMM_K4_NR * g->kp, ldc = g->ldc;
-    /* the quad q of row i: packed at a + q * ZMR * 4 + i * 4, in place at a + i * lda + q * 4 */
-    size_t as_i = DIRECT ? g->lda : 4, as_q = DIRECT ? 4 : ZMR * 4;
     const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
 #define Z_INIT(i, v)                                                                       \
     __m512i c##i##v = _mm512_setzero_si512();                                              \
@@ -46,7 +50,7 @@ T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0,
     for (size_t q = 0; q < steps; q++) {
         const int8_t *bq = b + q * 64;
         /* one prefetch of each list every 4 k-quads (64 slots a list at kc = 1024) */
-        if ((q & 3) == 0) {
+        if (PF && (q & 3) == 0) {
             size_t l = q >> 2;
             if (l < g->npf_c) _mm_prefetch(g->pf[l], _MM_HINT_T0);
             if (l < g->npf_b) _mm_prefetch(g->pf[CLQ_CPU_GEMM_PF_MAX + l], _MM_HINT_T1);
@@ -72,21 +76,28 @@ T_ZVNNI INL void z_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0,
     Z_ROWS(Z_STORE_ROW)
 }
 
-#define ZCASE(R, NV)                                                          \
-    case R * 8 + NV:                                                          \
-        if (g->lda) z_body(g, a, n0, c, first, R, NV, 1);                     \
-        else z_body(g, a, n0, c, first, R, NV, 0);                            \
+/* R and NV constant per case; the callers' strides and PF reach z_body as constants. */
+#define ZCASE(R, NV)                                                  \
+    case R * 8 + NV:                                                  \
+        z_body(g, a, as_q, as_i, n0, c, first, R, NV, PF);            \
         break;
 #define ZROW(R) ZCASE(R, 1) ZCASE(R, 2) ZCASE(R, 3) ZCASE(R, 4)
 
-T_ZVNNI static void z_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
-                           size_t cols, int32_t *c, int first) {
+T_ZVNNI INL void z_cases(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t as_i,
+                         size_t n0, size_t rows, size_t cols, int32_t *c, int first,
+                         const int PF) {
     size_t nv = (cols + 15) / 16;
     switch (rows * 8 + nv) {
         ZROW(1) ZROW(2) ZROW(3) ZROW(4) ZROW(5) ZROW(6)
     default:
         break;
     }
+}
+
+T_ZVNNI static void z_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
+                           size_t cols, int32_t *c, int first) {
+    if (g->lda) z_cases(g, a, 4, g->lda, n0, rows, cols, c, first, 1);
+    else z_cases(g, a, ZMR * 4, 4, n0, rows, cols, c, first, 1);
 }
 
 /* K panels of 1024: the 64 KiB B tile streams from L2 as fast as the kernel takes it,
@@ -96,13 +107,25 @@ const clq_cpu_gemm_kernel clq__cpu_gemm_avx512vnni = {
     "avx512-vnni", CLQ_CPU_GEMM_B_K4_AVX512VNNI, ZMR, ZNV * 16, 1, 1024,
     clq__cpu_gemm_pack_a_k4u8, z_tile, 1, 1};
 
+/* Small M: up to 6 rows x 4 panels per pass as well. More rows per pass (up to all 16,
+ * with fewer panels: 8 x 3, 12 x 2, 16 x 1) read B once but need a broadcast per 3, 2
+ * or 1 vpdpbusd, and measured slower than 6 x 4 passes over a 512-long K panel of B
+ * kept in L1 (one thread, M = 16: 0.67-0.79 ms a call against 0.82-1.0 ms for 16 x 1). */
+T_ZVNNI static void z_small(const clq_cpu_gemm_call *g, const void *a, size_t astride, size_t n0,
+                            size_t rows, size_t cols, int32_t *c, int first) {
+    z_cases(g, a, astride * 4, 4, n0, rows, cols, c, first, 0);
+}
+
+const clq_cpu_gemm_small clq__cpu_gemm_small_avx512vnni = {
+    "avx512-vnni", ZMR, 512, 1, clq__cpu_gemm_pack_a_k4u8, z_small};
+
 /* AVX-VNNI: 16 ymm registers: 6 rows x one panel (two ymm halves) = 12 accumulators. */
 #define YMR 6
 
-T_YVNNI INL void y_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0, int32_t *c,
-                        int first, const int R, const int DIRECT) {
+/* A addressed as in z_body. */
+T_YVNNI INL void y_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t as_i,
+                        size_t n0, int32_t *c, int first, const int R) {
     size_t ldc = g->ldc;
-    size_t as_i = DIRECT ? g->lda : 4, as_q = DIRECT ? 4 : YMR * 4;
     const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
 #define Y_INIT(i, h)                                                                          \
     __m256i c##i##h = _mm256_setzero_si256();                                                 \
@@ -134,21 +157,41 @@ T_YVNNI INL void y_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t n0,
 T_YVNNI static void y_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
                            size_t cols, int32_t *c, int first) {
     (void)cols; /* one panel */
-#define YCASE(R)                                      \
-    case R:                                           \
-        if (g->lda) y_body(g, a, n0, c, first, R, 1); \
-        else y_body(g, a, n0, c, first, R, 0);        \
+#define YCASE(R)                                                     \
+    case R:                                                          \
+        if (g->lda) y_body(g, a, 4, g->lda, n0, c, first, R);        \
+        else y_body(g, a, YMR * 4, 4, n0, c, first, R);              \
         break;
     switch (rows) {
         YCASE(1) YCASE(2) YCASE(3) YCASE(4) YCASE(5)
     default:
-        if (g->lda) y_body(g, a, n0, c, first, 6, 1);
-        else y_body(g, a, n0, c, first, 6, 0);
+        if (g->lda) y_body(g, a, 4, g->lda, n0, c, first, 6);
+        else y_body(g, a, YMR * 4, 4, n0, c, first, 6);
         break;
     }
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avxvnni = {
     "avx2-vnni", CLQ_CPU_GEMM_B_K4_AVXVNNI, YMR, 16, 1, 512, clq__cpu_gemm_pack_a_k4u8, y_tile, 1, 0};
+
+/* Small M: the same 6 x 16 tile, panel by panel; more rows take further passes over a K
+ * panel of B that stays in L1. */
+T_YVNNI static void y_small(const clq_cpu_gemm_call *g, const void *a, size_t astride, size_t n0,
+                            size_t rows, size_t cols, int32_t *c, int first) {
+    size_t as_q = astride * 4;
+    for (size_t j = 0; j < cols; j += 16) {
+        switch (rows) {
+        case 1: y_body(g, a, as_q, 4, n0 + j, c + j, first, 1); break;
+        case 2: y_body(g, a, as_q, 4, n0 + j, c + j, first, 2); break;
+        case 3: y_body(g, a, as_q, 4, n0 + j, c + j, first, 3); break;
+        case 4: y_body(g, a, as_q, 4, n0 + j, c + j, first, 4); break;
+        case 5: y_body(g, a, as_q, 4, n0 + j, c + j, first, 5); break;
+        default: y_body(g, a, as_q, 4, n0 + j, c + j, first, 6); break;
+        }
+    }
+}
+
+const clq_cpu_gemm_small clq__cpu_gemm_small_avxvnni = {
+    "avx2-vnni", YMR, 512, 1, clq__cpu_gemm_pack_a_k4u8, y_small};
 
 #endif
