@@ -36,13 +36,13 @@ T_AVX2 INL void s_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q
     }
     ROWS4(S_INIT)
     size_t steps = g->kc / 4;
-    for (size_t q = 0; q < steps; q++) {
+    for (size_t q = 0; q < steps; q++, a += as_q) {
         __m256i b0 = _mm256_loadu_si256((const __m256i *)(b + q * 64));
         __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + q * 64 + 32));
 #define S_ROW(i)                                                                        \
     if (R > i) {                                                                        \
         int32_t w;                                                                      \
-        memcpy(&w, a + q * as_q + i * 4, 4);                                            \
+        memcpy(&w, a + i * 4, 4);                                                       \
         __m256i va = _mm256_set1_epi32(w), ua = _mm256_abs_epi8(va);                    \
         __m256i t0 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b0, va));                \
         __m256i t1 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b1, va));                \
@@ -77,7 +77,7 @@ T_AVX2 INL void w_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q
     __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00;
     __m256i c10 = c00, c11 = c00, c12 = c00, c13 = c00;
     size_t steps = g->kc / 4;
-    for (size_t q = 0; q < steps; q++) {
+    for (size_t q = 0; q < steps; q++, a += as_q) {
         const int8_t *bq = b + q * 64;
         __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)bq));
         __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bq + 16)));
@@ -86,7 +86,7 @@ T_AVX2 INL void w_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q
 #define W_ROW(i)                                                           \
     if (R > i) {                                                           \
         int32_t w;                                                         \
-        memcpy(&w, a + q * as_q + i * 4, 4);                               \
+        memcpy(&w, a + i * 4, 4);                                          \
         __m256i va = _mm256_cvtepi8_epi16(_mm_set1_epi32(w));              \
         c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(va, b0));    \
         c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(va, b1));    \
