@@ -240,6 +240,23 @@ void tc_describe(const tc_case *c, char *buf, size_t size) {
            c->poffset, c->seed);
 }
 
+void tc_run_grid(clq_context *ctx, tc_op op, const tc_case *base, size_t nbase,
+                 const clq_dtype *types, size_t ntypes, const tc_values *kinds, size_t nkinds,
+                 uint64_t seed0) {
+    size_t nk = kinds ? nkinds : 1;
+    for (size_t i = 0; i < nbase; i++)
+        for (size_t t = 0; t < ntypes; t++)
+            for (size_t k = 0; k < nk; k++) {
+                tc_case c = base[i];
+                c.op = op;
+                if (op == TC_DEQUANTIZE) c.qtype = types[t];
+                else c.xtype = types[t];
+                if (kinds) c.values = kinds[k];
+                c.seed = seed0 + 64 * i + 8 * t + k;
+                tc_run(ctx, &c);
+            }
+}
+
 /* ---- tc_run: one case, every output bit checked ---- */
 
 typedef struct run_state {

@@ -111,6 +111,12 @@ typedef struct tc_case {
 /* Runs the case on ctx and checks every output bit against tests/ref, including the
  * sentinel bytes around and between the output elements. */
 void tc_run(clq_context *ctx, const tc_case *c);
+/* Runs every base case as op for every input dtype in types (the quantized dtype
+ * for TC_DEQUANTIZE, the float one otherwise) and every value kind in kinds (NULL:
+ * each case's own), seeded seed0 + 64 * case + 8 * type + kind. */
+void tc_run_grid(clq_context *ctx, tc_op op, const tc_case *base, size_t nbase,
+                 const clq_dtype *types, size_t ntypes, const tc_values *kinds, size_t nkinds,
+                 uint64_t seed0);
 /* "name op=... x=f32 q=u8 shape=[..] ... seed=N" for messages. */
 void tc_describe(const tc_case *c, char *buf, size_t size);
 

@@ -26,14 +26,7 @@ TC_BACKEND_TEST(dequantize, shapes_and_granularities) {
          .gran = CLQ_PER_AXIS, .axis = 0},
         {.name = "q offset", .ndim = 2, .shape = {11, 13}, .xoffset = 4, .gran = CLQ_PER_AXIS, .axis = 1},
     };
-    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
-        for (int t = 0; t < 4; t++) {
-            tc_case c = base[i];
-            c.op = TC_DEQUANTIZE;
-            c.qtype = qtypes[t];
-            c.seed = 300 + 4 * i + t;
-            tc_run(ctx, &c);
-        }
+    tc_run_grid(ctx, TC_DEQUANTIZE, base, sizeof base / sizeof base[0], qtypes, 4, NULL, 0, 300);
 }
 
 TC_BACKEND_TEST(dequantize, strided_8bit_inputs_and_scales) {
@@ -161,12 +154,5 @@ TC_BACKEND_TEST(dequantize, last_axis_rows) {
         {.name = "9x4096 axis-1 zp NULL", .ndim = 2, .shape = {9, 4096}, .gran = CLQ_PER_AXIS, .axis = -1,
          .no_zero_point = 1},
     };
-    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
-        for (int t = 0; t < 4; t++) {
-            tc_case c = base[i];
-            c.op = TC_DEQUANTIZE;
-            c.qtype = qtypes[t];
-            c.seed = 17000 + 4 * i + t;
-            tc_run(ctx, &c);
-        }
+    tc_run_grid(ctx, TC_DEQUANTIZE, base, sizeof base / sizeof base[0], qtypes, 4, NULL, 0, 17000);
 }

@@ -157,16 +157,7 @@ TC_BACKEND_TEST(minmax, medium_sizes) {
 TC_BACKEND_TEST(minmax, simd_paths) {
     static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
     static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_ALL_NAN};
-    for (size_t s = 0; s < TC_SIMD_SHAPES; s++)
-        for (size_t x = 0; x < 3; x++)
-            for (size_t k = 0; k < 3; k++) {
-                tc_case c = tc_simd_shapes[s];
-                c.op = TC_MINMAX;
-                c.xtype = xtypes[x];
-                c.values = kinds[k];
-                c.seed = 17000 + 16 * s + 4 * x + k;
-                tc_run(ctx, &c);
-            }
+    tc_run_grid(ctx, TC_MINMAX, tc_simd_shapes, TC_SIMD_SHAPES, xtypes, 3, kinds, 3, 17000);
 }
 
 /* Pairs along the rows on OpenCL (minmax_cols): per axis on the last axis and per
@@ -175,29 +166,21 @@ TC_BACKEND_TEST(minmax, simd_paths) {
  * or not, and partial last blocks; every input type, with NaN, infinities and signed
  * zeros. */
 TC_BACKEND_TEST(minmax, column_layouts) {
-    static const clq_dtype types[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
+    static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
     static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_ALL_NAN};
-    static const struct {
-        size_t rows, cols;
-        int gran, axis, block;
-    } shapes[] = {
-        {1100, 131, CLQ_PER_AXIS, 1, 0},   /* parts of 256 or 512 rows */
-        {40, 64, CLQ_PER_AXIS, 1, 0},      /* one part, whole strips only */
-        {1100, 70, CLQ_PER_BLOCK, 0, 600}, /* a 600-row block in parts, a 500-row tail */
-        {77, 200, CLQ_PER_BLOCK, 0, 32},   /* one part per block */
+    static const tc_case base[] = {
+        /* parts of 256 or 512 rows */
+        {.name = "1100x131 axis1", .ndim = 2, .shape = {1100, 131}, .gran = CLQ_PER_AXIS, .axis = 1},
+        /* one part, whole strips only */
+        {.name = "40x64 axis1", .ndim = 2, .shape = {40, 64}, .gran = CLQ_PER_AXIS, .axis = 1},
+        /* a 600-row block in parts, a 500-row tail */
+        {.name = "1100x70 block 600 axis0", .ndim = 2, .shape = {1100, 70}, .gran = CLQ_PER_BLOCK,
+         .block = 600},
+        /* one part per block */
+        {.name = "77x200 block 32 axis0", .ndim = 2, .shape = {77, 200}, .gran = CLQ_PER_BLOCK,
+         .block = 32},
     };
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-        for (int t = 0; t < 3; t++)
-            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-                char name[96];
-                snprintf(name, sizeof name, "%zux%zu %s %s", shapes[s].rows, shapes[s].cols,
-                         clq_dtype_name(types[t]), tc_values_name(kinds[k]));
-                tc_case c = {.name = name, .op = TC_MINMAX, .xtype = types[t], .ndim = 2,
-                             .shape = {shapes[s].rows, shapes[s].cols}, .values = kinds[k],
-                             .gran = shapes[s].gran, .axis = shapes[s].axis,
-                             .block = shapes[s].block, .seed = 23000 + 16 * s + 4 * t + k};
-                tc_run(ctx, &c);
-            }
+    tc_run_grid(ctx, TC_MINMAX, base, sizeof base / sizeof base[0], xtypes, 3, kinds, 3, 23000);
 }
 
 /* Per axis on the last axis over many rows (slices of whole rows): the SIMD
@@ -211,14 +194,5 @@ TC_BACKEND_TEST(minmax, last_axis_rows) {
     };
     static const clq_dtype xtypes[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
     static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_ZERO};
-    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
-        for (size_t x = 0; x < 3; x++)
-            for (size_t k = 0; k < 3; k++) {
-                tc_case c = base[i];
-                c.op = TC_MINMAX;
-                c.xtype = xtypes[x];
-                c.values = kinds[k];
-                c.seed = 18000 + 16 * i + 4 * x + k;
-                tc_run(ctx, &c);
-            }
+    tc_run_grid(ctx, TC_MINMAX, base, sizeof base / sizeof base[0], xtypes, 3, kinds, 3, 18000);
 }
