@@ -1,5 +1,5 @@
-/* api_gemm.c: clq_gemm (argument checks, the int32 bound on K, row sums, staging of
- * strided A and C) and clq_gemm_options_init. */
+/* api_gemm.c: clq_gemm (argument checks, A's granularity, the int32 bound on K or the
+ * group length, row or group sums, staging of strided A and C) and clq_gemm_options_init. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +65,55 @@ static clq_status read_values(clq_span s, size_t n, void *dst) {
     return clq_buffer_read(s.buf, s.offset, n * 4, dst);
 }
 
+static int w_grouped(const clq_packed_weights *w) { return w->fmt.gran == CLQ_PER_BLOCK; }
+/* Groups along K of the computation: the weights' (1 when they are not grouped). */
+static size_t gemm_groups(const clq_packed_weights *w) { return w_grouped(w) ? w->fmt.ngroups : 1; }
+
+/* op->a_gran from a_qp: per tensor; per row (PER_AXIS on axis 0 of a 2-D A, or
+ * PER_BLOCK of K along the last axis); per group (PER_BLOCK of the weights' g). */
+static clq_status a_granularity(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
+                                const clq_packed_weights *w, clq_gemm_op *op) {
+    int axis = a_qp->axis < 0 ? a_qp->axis + a->ndim : a_qp->axis;
+    op->a_gran = CLQ_PER_TENSOR;
+    if (a_qp->granularity == CLQ_PER_TENSOR) return CLQ_SUCCESS;
+    if (a_qp->granularity == CLQ_PER_AXIS) {
+        if (a->ndim != 2 || axis != 0)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "a_qp->axis = %d: per-axis qparams of A are per row, axis 0 of a "
+                              "2-D A (for a batched A: per block of K along the last axis)",
+                              a_qp->axis);
+        op->a_gran = CLQ_PER_AXIS;
+        return CLQ_SUCCESS;
+    }
+    if (axis != a->ndim - 1)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "a_qp->axis = %d: per-block qparams of A run along K, the last axis (%d)",
+                          a_qp->axis, a->ndim - 1);
+    if (w_grouped(w) && a_qp->block_size == w->fmt.group) {
+        op->a_gran = CLQ_PER_BLOCK;
+        return CLQ_SUCCESS;
+    }
+    if (a_qp->block_size == w->k || w->k == 0) {
+        op->a_gran = CLQ_PER_AXIS;
+        return CLQ_SUCCESS;
+    }
+    if (w_grouped(w))
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "a_qp->block_size = %zu: A is per row (block K = %zu) or per group of "
+                          "the weights (block %zu)", a_qp->block_size, w->k, w->fmt.group);
+    return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                      "a_qp->block_size = %zu: per-group A needs group-quantized weights (these "
+                      "are per %s); per row is block K = %zu", a_qp->block_size,
+                      w->fmt.gran == CLQ_PER_AXIS ? "channel" : "tensor", w->k);
+}
+
+/* How many (scale, zero point) pairs of A op->a_gran takes. */
+static size_t a_param_count(const clq_gemm_op *op) {
+    return op->a_gran == CLQ_PER_TENSOR ? 1
+           : op->a_gran == CLQ_PER_AXIS ? op->m
+                                        : op->m * gemm_groups(op->w);
+}
+
 /* a, a_qp, c and w agree; fills m, n, k and the A-side fields of op. */
 static clq_status check_shapes(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
                                const clq_packed_weights *w, const clq_tensor *c,
@@ -91,10 +140,8 @@ static clq_status check_shapes(clq_context *ctx, const clq_tensor *a, const clq_
     if (a_qp->qtype != a->dtype)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "a_qp->qtype = %s but a->dtype = %s",
                           clq_dtype_name(a_qp->qtype), clq_dtype_name(a->dtype));
-    if (a_qp->granularity != CLQ_PER_TENSOR)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "a_qp->granularity = %d: A's zero point is per tensor",
-                          (int)a_qp->granularity);
+    st = a_granularity(ctx, a, a_qp, w, op);
+    if (st != CLQ_SUCCESS) return st;
     st = clq__check_tensor(ctx, c, "c", CLQ_OUTPUT, ci);
     if (st != CLQ_SUCCESS) return st;
     if (c->dtype != CLQ_S32 && c->dtype != CLQ_F32 && c->dtype != CLQ_S8 && c->dtype != CLQ_U8)
@@ -123,48 +170,79 @@ static clq_status check_shapes(clq_context *ctx, const clq_tensor *a, const clq_
     return CLQ_SUCCESS;
 }
 
-/* za and sa of A; the K bound, which needs za's value unless a_qp is TRUSTED
- * (then the worst zero point of A's type is assumed). */
+/* za and sa of A (one, per row, or per row and group); the bound on K, or on the
+ * group length for grouped weights, which needs the zero points' values unless a_qp
+ * is TRUSTED (then the worst zero point of A's type is assumed). sa_max receives the
+ * largest scale (0 when not read back). */
 static clq_status check_a_params(clq_context *ctx, const clq_qparams *a_qp, int need_scale,
-                                 clq_gemm_op *op, float *sa_out) {
-    clq_status st;
-    int32_t za = 0;
+                                 clq_gemm_op *op, float *sa_max) {
+    clq_status st = CLQ_SUCCESS;
     int trusted = (a_qp->flags & CLQ_QPARAMS_TRUSTED) != 0;
+    size_t na = a_param_count(op);
+    int qmin, qmax;
+    clq__qrange(op->atype, 0, &qmin, &qmax);
+    int32_t za = 0; /* the zero point furthest from one end of A's range */
+    unsigned dev = clq__gemm_dev(op->atype, 0);
     if (a_qp->zero_point) {
         st = clq__check_array(ctx, a_qp->zero_point, "a_qp->zero_point", a_qp->zero_point_offset,
-                              1, 4, &op->za);
-        if (st == CLQ_SUCCESS && !trusted) st = read_values(op->za, 1, &za);
+                              na, 4, &op->za);
         if (st != CLQ_SUCCESS) return st;
-        int qmin, qmax;
-        clq__qrange(op->atype, 0, &qmin, &qmax);
-        if (!trusted && (za < qmin || za > qmax))
-            return clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
-                              "a_qp->zero_point[0] = %d is outside [%d, %d] of %s", (int)za, qmin,
-                              qmax, clq_dtype_name(op->atype));
-        if (trusted) za = op->atype == CLQ_U8 ? 255 : -128;
+        if (trusted) {
+            za = op->atype == CLQ_U8 ? 255 : -128;
+            dev = clq__gemm_dev(op->atype, za);
+        } else if (na) {
+            int32_t *z = malloc(na * sizeof *z);
+            if (!z) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory checking a_qp");
+            st = read_values(op->za, na, z);
+            dev = 0;
+            for (size_t i = 0; st == CLQ_SUCCESS && i < na; i++) {
+                if (z[i] < qmin || z[i] > qmax)
+                    st = clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
+                                    "a_qp->zero_point[%zu] = %d is outside [%d, %d] of %s", i,
+                                    (int)z[i], qmin, qmax, clq_dtype_name(op->atype));
+                else if (clq__gemm_dev(op->atype, z[i]) > dev)
+                    dev = clq__gemm_dev(op->atype, z[i]), za = z[i];
+            }
+            free(z);
+            if (st != CLQ_SUCCESS) return st;
+        }
     }
     if (need_scale) {
         if (!a_qp->scale)
             return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                               "a_qp->scale is NULL but %s output needs it",
                               clq_dtype_name(op->ctype));
-        st = clq__check_array(ctx, a_qp->scale, "a_qp->scale", a_qp->scale_offset, 1, 4, &op->sa);
-        float sa = 1.0f;
-        if (st == CLQ_SUCCESS && !trusted) st = read_values(op->sa, 1, &sa);
+        st = clq__check_array(ctx, a_qp->scale, "a_qp->scale", a_qp->scale_offset, na, 4, &op->sa);
         if (st != CLQ_SUCCESS) return st;
-        if (!(isfinite(sa) && sa > 0.0f))
-            return clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
-                              "a_qp->scale[0] = %g: a scale must be finite and > 0", (double)sa);
-        *sa_out = trusted ? 0.0f : sa;
+        *sa_max = 0.0f;
+        if (!trusted && na) {
+            float *s = malloc(na * sizeof *s);
+            if (!s) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory checking a_qp");
+            st = read_values(op->sa, na, s);
+            for (size_t i = 0; st == CLQ_SUCCESS && i < na; i++) {
+                if (!(isfinite(s[i]) && s[i] > 0.0f))
+                    st = clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
+                                    "a_qp->scale[%zu] = %g: a scale must be finite and > 0", i,
+                                    (double)s[i]);
+                else if (s[i] > *sa_max)
+                    *sa_max = s[i];
+            }
+            free(s);
+            if (st != CLQ_SUCCESS) return st;
+        }
     }
-    size_t max_k = clq_gemm_max_k(op->atype, za, op->w);
-    if (op->k > max_k)
+    uint64_t prod = (uint64_t)dev * op->w->max_dev;
+    size_t max_k = prod ? (size_t)(INT32_MAX / prod) : SIZE_MAX;
+    int grouped = w_grouped(op->w);
+    size_t len = grouped && op->w->fmt.group < op->k ? op->w->fmt.group : op->k;
+    if (len > max_k)
         return clq__error(ctx, CLQ_ERROR_OVERFLOW,
-                          "K = %zu exceeds %zu, the largest K whose int32 result is exact for %s A "
-                          "(zero point %d%s) and %s weights (max |b - zb| = %u)",
-                          op->k, max_k, clq_dtype_name(op->atype), (int)za,
-                          trusted ? ", worst case: TRUSTED" : "", clq_dtype_name(op->w->btype),
-                          op->w->max_dev);
+                          "%s = %zu exceeds %zu, the largest %s whose int32 result is exact for "
+                          "%s A (zero point %d%s) and %s weights (max |b - zb| = %u)",
+                          grouped ? "the weights' group length" : "K", len, max_k,
+                          grouped ? "group" : "K", clq_dtype_name(op->atype), (int)za,
+                          trusted ? ", worst case: TRUSTED" : na > 1 ? ", the worst of A's" : "",
+                          clq_dtype_name(op->w->fmt.btype), op->w->max_dev);
     return CLQ_SUCCESS;
 }
 
@@ -186,6 +264,12 @@ static clq_status check_stage(clq_context *ctx, const clq_gemm_options *o, clq_g
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "%s output needs the weights' scales: w was packed with qp->scale NULL",
                           clq_dtype_name(op->ctype));
+    if (w_grouped(op->w) && (op->ctype == CLQ_S32 || fixed))
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "%s: group-quantized weights (group %zu) give no single int32 C per "
+                          "output; take f32 or float-multiplier s8/u8 output",
+                          fixed ? "options->flags CLQ_GEMM_FIXED_POINT" : "c->dtype = s32",
+                          op->w->fmt.group);
     op->relu = (o->flags & CLQ_GEMM_RELU) != 0;
     if (o->bias) {
         clq_status st = clq__check_array(ctx, o->bias, "options->bias", o->bias_offset, op->n, 4,
@@ -263,25 +347,27 @@ static clq_status check_stage(clq_context *ctx, const clq_gemm_options *o, clq_g
     return st;
 }
 
-/* The caller's row sums, or none when no zb' is 0 (w->zb_all_zero), or scratch
- * filled by the backend. */
+/* The caller's row (or group) sums, or none when no zb' is 0 (w->zb_all_zero), or
+ * scratch filled by the backend: [m][G] over the weights' groups. */
 static clq_status row_sums(clq_context *ctx, const clq_gemm_options *o, clq_gemm_op *op,
                            clq_pass pass) {
+    size_t count = op->m * gemm_groups(op->w);
     if (o->a_rowsums) {
         clq_status st = clq__check_array(ctx, o->a_rowsums, "options->a_rowsums",
-                                         o->a_rowsums_offset, op->m, 4, &op->rowsums);
+                                         o->a_rowsums_offset, count, 4, &op->rowsums);
         if (st != CLQ_SUCCESS || !op->w->zb_all_zero) return st;
     }
-    if (op->w->zb_all_zero) {
+    if (op->w->zb_all_zero || count == 0) {
         op->rowsums.buf = NULL;
         op->rowsums.offset = 0;
         return CLQ_SUCCESS;
     }
     if (o->a_rowsums) return CLQ_SUCCESS;
-    clq_status st = clq__scratch(ctx, CLQ_SCRATCH_ROWSUMS, op->m * 4, &op->rowsums.buf);
+    clq_status st = clq__scratch(ctx, CLQ_SCRATCH_ROWSUMS, count * 4, &op->rowsums.buf);
     if (st != CLQ_SUCCESS) return st;
     op->rowsums.offset = 0;
-    clq_rowsums_op rs = {op->atype, op->m, op->k, op->lda, op->a, op->rowsums};
+    clq_rowsums_op rs = {op->atype, op->m, op->k, op->lda, w_grouped(op->w) ? op->w->fmt.group : 0,
+                         op->a, op->rowsums};
     return ctx->ops->rowsums(ctx, &rs, pass);
 }
 
@@ -289,14 +375,14 @@ static clq_status row_sums(clq_context *ctx, const clq_gemm_options *o, clq_gemm
 static clq_status check_overlap(clq_context *ctx, const clq_tensor *a, const clq_tensor_info *ai,
                                 const clq_tensor *c, const clq_tensor_info *ci,
                                 const clq_gemm_options *o, const clq_gemm_op *op) {
-    size_t nm = op->mult_per_channel ? op->n : 1;
+    size_t nm = op->mult_per_channel ? op->n : 1, na = a_param_count(op);
     clq_span rs = {o->a_rowsums, o->a_rowsums_offset * 4};
     clq_extent e[] = {clq__tensor_extent("c", c, ci, 1),
                       clq__tensor_extent("a", a, ai, 0),
-                      clq__span_extent("a_qp->zero_point", op->za, 1, 4, 0),
-                      clq__span_extent("a_qp->scale", op->sa, 1, 4, 0),
+                      clq__span_extent("a_qp->zero_point", op->za, na, 4, 0),
+                      clq__span_extent("a_qp->scale", op->sa, na, 4, 0),
                       clq__span_extent("options->bias", op->bias, op->n, 4, 0),
-                      clq__span_extent("options->a_rowsums", rs, op->m, 4, 0),
+                      clq__span_extent("options->a_rowsums", rs, op->m * gemm_groups(op->w), 4, 0),
                       clq__span_extent("c_qparams->scale", op->sc, 1, 4, 0),
                       clq__span_extent("c_qparams->zero_point", op->zc, 1, 4, 0),
                       clq__span_extent("options->multiplier", op->mult, nm, 4, 0),
@@ -341,8 +427,8 @@ static clq_status gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams 
                         (double)sa, (double)w->sb_max, (double)sc);
     if (st == CLQ_SUCCESS && o->a_rowsums) { /* checked even when M or N is 0 */
         clq_span rs;
-        st = clq__check_array(ctx, o->a_rowsums, "options->a_rowsums", o->a_rowsums_offset, op.m,
-                              4, &rs);
+        st = clq__check_array(ctx, o->a_rowsums, "options->a_rowsums", o->a_rowsums_offset,
+                              op.m * gemm_groups(w), 4, &rs);
     }
     if (st == CLQ_SUCCESS) st = check_overlap(ctx, a, &ai, c, &ci, o, &op);
     if (st != CLQ_SUCCESS || op.m == 0 || op.n == 0) return st;

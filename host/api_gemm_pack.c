@@ -1,5 +1,6 @@
-/* api_gemm_pack.c: clq_weights_pack and the packed weights' life cycle, the int32
- * bound on K (clq_gemm_max_k) and TFLite's clq_quantize_multiplier. */
+/* api_gemm_pack.c: clq_weights_pack (every weight format: 8- and 4-bit, per tensor /
+ * channel / group along K) and the packed weights' life cycle, the int32 bound on K
+ * (clq_gemm_max_k) and TFLite's clq_quantize_multiplier. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@ unsigned clq__gemm_dev(clq_dtype t, int32_t zp) {
     return (unsigned)(lo > hi ? lo : hi);
 }
 
+/* Shift from stored to signed-domain values (backend.h). */
+int clq__signed_shift(clq_dtype t) { return t == CLQ_U8 ? 128 : t == CLQ_U4 ? 8 : 0; }
+
 size_t clq_gemm_max_k(clq_dtype atype, int32_t za, const clq_packed_weights *w) {
     if (!w || (atype != CLQ_S8 && atype != CLQ_U8)) return 0;
     uint64_t prod = (uint64_t)clq__gemm_dev(atype, za) * w->max_dev;
@@ -25,6 +29,10 @@ size_t clq_gemm_max_k(clq_dtype atype, int32_t za, const clq_packed_weights *w) 
 
 size_t clq_weights_n(const clq_packed_weights *w) { return w ? w->n : 0; }
 size_t clq_weights_k(const clq_packed_weights *w) { return w ? w->k : 0; }
+clq_dtype clq_weights_dtype(const clq_packed_weights *w) { return w ? w->fmt.btype : (clq_dtype)0; }
+size_t clq_weights_group_size(const clq_packed_weights *w) {
+    return w && w->fmt.gran == CLQ_PER_BLOCK ? w->fmt.group : 0;
+}
 
 void clq_weights_destroy(clq_packed_weights *w) {
     if (!w) return;
@@ -39,33 +47,57 @@ void clq_weights_destroy(clq_packed_weights *w) {
     clq__unlock(ctx, CLQ_SUCCESS);
 }
 
-/* The qparams of b: per tensor or per axis on the N axis; returns the count. */
+/* The qparams of b: per tensor, per axis on the N axis or per block along K; fills
+ * fmt's granularity and groups and returns the count of (scale, zero point) pairs. */
 static clq_status check_b_qparams(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
-                                  int n_axis, size_t *count) {
+                                  int n_axis, clq_wformat *fmt, size_t *count) {
     clq_layout lay;
     clq_status st = clq__check_qparams_desc(ctx, qp, 2, b->shape, &lay);
     if (st != CLQ_SUCCESS) return st;
     if (qp->qtype != b->dtype)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "qp->qtype = %s but b->dtype = %s",
                           clq_dtype_name(qp->qtype), clq_dtype_name(b->dtype));
-    if (qp->granularity == CLQ_PER_BLOCK)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "qp->granularity = CLQ_PER_BLOCK: 8-bit weights are per tensor or per "
-                          "output channel");
-    int axis = qp->axis < 0 ? qp->axis + 2 : qp->axis;
-    if (qp->granularity == CLQ_PER_AXIS && axis != n_axis)
-        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "qp->axis = %d: per-channel weights are quantized along N (axis %d%s)",
-                          qp->axis, n_axis, n_axis ? " with CLQ_WEIGHTS_TRANSPOSED" : "");
-    *count = qp->granularity == CLQ_PER_AXIS ? b->shape[n_axis] : 1;
+    int axis = qp->axis < 0 ? qp->axis + 2 : qp->axis, k_axis = 1 - n_axis;
+    size_t n = b->shape[n_axis], k = b->shape[k_axis];
+    fmt->gran = qp->granularity;
+    fmt->group = k;
+    fmt->ngroups = 1;
+    *count = 1;
+    if (qp->granularity == CLQ_PER_AXIS) {
+        if (axis != n_axis)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "qp->axis = %d: per-channel weights are quantized along N (axis %d%s)",
+                              qp->axis, n_axis, n_axis ? " with CLQ_WEIGHTS_TRANSPOSED" : "");
+        *count = n;
+    } else if (qp->granularity == CLQ_PER_BLOCK) {
+        if (axis != k_axis)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "qp->axis = %d: group-quantized weights have their groups along K "
+                              "(axis %d%s)", qp->axis, k_axis,
+                              n_axis ? " with CLQ_WEIGHTS_TRANSPOSED" : "");
+        if (qp->block_size % CLQ_GEMM_GROUP_ALIGN != 0)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "qp->block_size = %zu: a weight group is a multiple of %d along K",
+                              qp->block_size, CLQ_GEMM_GROUP_ALIGN);
+        if (!qp->scale)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "qp->scale is NULL: group-quantized weights need their scales");
+        fmt->group = qp->block_size;
+        fmt->ngroups = lay.nblocks;
+        if (fmt->ngroups && n > SIZE_MAX / 8 / fmt->ngroups)
+            return clq__error(ctx, CLQ_ERROR_OVERFLOW, "b: N = %zu x %zu groups is too many", n,
+                              fmt->ngroups);
+        *count = n * fmt->ngroups;
+    }
     return CLQ_SUCCESS;
 }
 
-/* Reads, checks and re-stores b's zero points (s8 domain) and scales in w. */
+/* Reads, checks and re-stores b's zero points (signed domain) and scales in w, per
+ * group as [n][ngroups] (transposed per-block params come as [ngroups][n]). */
 static clq_status copy_b_qparams(clq_context *ctx, const clq_qparams *qp, size_t count,
-                                 clq_packed_weights *w) {
+                                 int transposed, clq_packed_weights *w) {
     int qmin, qmax;
-    clq__qrange(w->btype, 0, &qmin, &qmax);
+    clq__qrange(w->fmt.btype, 0, &qmin, &qmax);
     /* the arrays are checked before any allocation sized by count */
     clq_span zspan = {NULL, 0}, sspan = {NULL, 0};
     clq_status st = CLQ_SUCCESS;
@@ -75,44 +107,66 @@ static clq_status copy_b_qparams(clq_context *ctx, const clq_qparams *qp, size_t
     if (st == CLQ_SUCCESS && qp->scale)
         st = clq__check_array(ctx, qp->scale, "qp->scale", qp->scale_offset, count, 4, &sspan);
     if (st != CLQ_SUCCESS) return st;
-    int32_t *z = calloc(count, sizeof *z);
-    float *s = qp->scale ? malloc(count * sizeof *s) : NULL;
+    size_t alloc = count ? count : 1;
+    int32_t *z = calloc(alloc, sizeof *z), *zt = NULL;
+    float *s = qp->scale ? malloc(alloc * sizeof *s) : NULL, *stt = NULL;
     if (!z || (qp->scale && !s)) {
         st = clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory packing weights");
         goto done;
     }
-    if (zspan.buf) st = clq_buffer_read(zspan.buf, zspan.offset, count * 4, z);
-    if (st == CLQ_SUCCESS && sspan.buf) st = clq_buffer_read(sspan.buf, sspan.offset, count * 4, s);
+    if (zspan.buf && count) st = clq_buffer_read(zspan.buf, zspan.offset, count * 4, z);
+    if (st == CLQ_SUCCESS && sspan.buf && count)
+        st = clq_buffer_read(sspan.buf, sspan.offset, count * 4, s);
     if (st != CLQ_SUCCESS) goto done;
     w->zb_all_zero = 1;
     w->max_dev = 0;
-    int shift = w->btype == CLQ_U8 ? 128 : 0;
+    int shift = clq__signed_shift(w->fmt.btype);
     for (size_t i = 0; i < count; i++) {
-        if (z[i] < qmin || z[i] > qmax) {
+        size_t j = i; /* index in the caller's array, for the message */
+        if (transposed && w->fmt.gran == CLQ_PER_BLOCK)
+            j = (i % w->fmt.ngroups) * w->n + i / w->fmt.ngroups;
+        if (z[j] < qmin || z[j] > qmax) {
             st = clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
-                            "qp->zero_point[%zu] = %d is outside [%d, %d] of %s", i, (int)z[i],
-                            qmin, qmax, clq_dtype_name(w->btype));
+                            "qp->zero_point[%zu] = %d is outside [%d, %d] of %s", j, (int)z[j],
+                            qmin, qmax, clq_dtype_name(w->fmt.btype));
             goto done;
         }
-        if (s && !(isfinite(s[i]) && s[i] > 0.0f)) {
+        if (s && !(isfinite(s[j]) && s[j] > 0.0f)) {
             st = clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
-                            "qp->scale[%zu] = %g: a scale must be finite and > 0", i, (double)s[i]);
+                            "qp->scale[%zu] = %g: a scale must be finite and > 0", j, (double)s[j]);
             goto done;
         }
-        if (s && s[i] > w->sb_max) w->sb_max = s[i];
-        unsigned dev = clq__gemm_dev(w->btype, z[i]);
+        if (s && s[j] > w->sb_max) w->sb_max = s[j];
+        unsigned dev = clq__gemm_dev(w->fmt.btype, z[j]);
         if (dev > w->max_dev) w->max_dev = dev;
-        z[i] -= shift;
-        if (z[i] != 0) w->zb_all_zero = 0;
+        if (z[j] - shift != 0) w->zb_all_zero = 0;
     }
-    w->zb_per_channel = w->sb_per_channel = count > 1 || qp->granularity == CLQ_PER_AXIS;
-    st = clq_buffer_create(ctx, count * 4, &w->zb);
-    if (st == CLQ_SUCCESS) st = clq_buffer_write(w->zb, 0, count * 4, z);
-    if (st == CLQ_SUCCESS && s) st = clq_buffer_create(ctx, count * 4, &w->sb);
-    if (st == CLQ_SUCCESS && s) st = clq_buffer_write(w->sb, 0, count * 4, s);
+    if (transposed && w->fmt.gran == CLQ_PER_BLOCK && count > 1) { /* [G][N] -> [N][G] */
+        zt = malloc(count * sizeof *zt);
+        stt = s ? malloc(count * sizeof *stt) : NULL;
+        if (!zt || (s && !stt)) {
+            st = clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory packing weights");
+            goto done;
+        }
+        for (size_t i = 0; i < count; i++) {
+            size_t j = (i % w->fmt.ngroups) * w->n + i / w->fmt.ngroups;
+            zt[i] = z[j];
+            if (s) stt[i] = s[j];
+        }
+        memcpy(z, zt, count * sizeof *z);
+        if (s) memcpy(s, stt, count * sizeof *s);
+    }
+    for (size_t i = 0; i < count; i++) z[i] -= shift;
+    w->zb_per_channel = w->sb_per_channel = count > 1 || w->fmt.gran != CLQ_PER_TENSOR;
+    st = clq_buffer_create(ctx, alloc * 4, &w->zb);
+    if (st == CLQ_SUCCESS) st = clq_buffer_write(w->zb, 0, alloc * 4, z);
+    if (st == CLQ_SUCCESS && s) st = clq_buffer_create(ctx, alloc * 4, &w->sb);
+    if (st == CLQ_SUCCESS && s) st = clq_buffer_write(w->sb, 0, alloc * 4, s);
 done:
     free(z);
     free(s);
+    free(zt);
+    free(stt);
     return st;
 }
 
@@ -127,16 +181,21 @@ static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_
     clq_tensor_info bi;
     clq_status st = clq__check_tensor(ctx, b, "b", CLQ_INPUT, &bi);
     if (st != CLQ_SUCCESS) return st;
-    if (b->dtype != CLQ_S8 && b->dtype != CLQ_U8)
-        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "b->dtype = %s: weights are s8 or u8",
-                          clq_dtype_name(b->dtype));
+    if (!clq__dtype_is_quant(b->dtype))
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "b->dtype = %s: weights are s8, u8, s4 or u4", clq_dtype_name(b->dtype));
     if (b->ndim != 2)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "b->ndim = %d: weights are 2-D ([N, K] or [K, N])",
                           b->ndim);
     int tr = (flags & CLQ_WEIGHTS_TRANSPOSED) != 0;
+    if (tr && clq__dtype_bits(b->dtype) == 4)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "b->dtype = %s with CLQ_WEIGHTS_TRANSPOSED: 4-bit weights are [N, K]",
+                          clq_dtype_name(b->dtype));
+    clq_wformat fmt = {b->dtype, CLQ_PER_TENSOR, 0, 1};
     size_t count;
-    st = check_b_qparams(ctx, b, qp, tr ? 1 : 0, &count);
+    st = check_b_qparams(ctx, b, qp, tr ? 1 : 0, &fmt, &count);
     if (st != CLQ_SUCCESS) return st;
 
     size_t n = b->shape[tr ? 1 : 0];
@@ -145,11 +204,12 @@ static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_
     clq_packed_weights *w = calloc(1, sizeof *w);
     if (!w) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory packing weights");
     w->ctx = ctx;
-    w->btype = b->dtype;
+    w->fmt = fmt;
     w->n = b->shape[tr ? 1 : 0];
     w->k = b->shape[tr ? 0 : 1];
-    st = copy_b_qparams(ctx, qp, count, w);
-    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, w->n * 4, &w->colsum);
+    st = copy_b_qparams(ctx, qp, count, tr, w);
+    size_t ncs = w->n * fmt.ngroups;
+    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, (ncs ? ncs : 1) * 4, &w->colsum);
     if (st != CLQ_SUCCESS) goto fail;
     /* The backend packs from a contiguous [N][K] copy: transposing is a view. */
     clq_tensor nk = *b;
@@ -158,7 +218,7 @@ static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_
         nk.strides[0] = b->strides[1], nk.strides[1] = b->strides[0];
     }
     clq_tensor_info nki;
-    clq_pack_op op = {w->btype, w->n, w->k, {NULL, 0}};
+    clq_pack_op op = {w->fmt, w->n, w->k, {NULL, 0}};
     st = clq__check_tensor(ctx, &nk, "b", CLQ_INPUT, &nki);
     if (st == CLQ_SUCCESS) st = clq__gather(ctx, &nk, &nki, &op.b, CLQ_PASS_RUN);
     if (st == CLQ_SUCCESS) st = ctx->ops->gemm_pack(ctx, &op, w);

@@ -25,14 +25,17 @@ static clq_status prepare_quantize(clq_context *ctx, const clq_tensor *x, const 
     return CLQ_SUCCESS;
 }
 
-/* Row sums requested with a quantize: y's rows along its last axis, int32. */
+/* Row sums requested with a quantize: y's rows along its last axis, int32, one per
+ * row, or one per row and block when qp is per block along the last axis. */
 typedef struct rowsums_req {
     clq_span out; /* buf NULL: none */
     size_t rows, k;
+    size_t group; /* 0: whole rows */
+    size_t count; /* sums written */
 } rowsums_req;
 
-static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, clq_buffer *buf,
-                                size_t offset, rowsums_req *rq) {
+static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, const clq_layout *lay,
+                                clq_buffer *buf, size_t offset, rowsums_req *rq) {
     if (y->dtype != CLQ_S8 && y->dtype != CLQ_U8)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "y->dtype = %s: row sums are for 8-bit outputs", clq_dtype_name(y->dtype));
@@ -44,7 +47,14 @@ static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, clq_buffe
     rq->k = y->shape[y->ndim - 1];
     rq->rows = 1;
     for (int d = 0; d < y->ndim - 1; d++) rq->rows *= y->shape[d];
-    return clq__check_array(ctx, buf, "rowsums", offset, rq->rows, 4, &rq->out);
+    rq->group = 0;
+    rq->count = rq->rows;
+    /* per block along the last axis (inner == 1): the sums of the same blocks */
+    if (lay->gran == CLQ_PER_BLOCK && lay->inner == 1 && lay->block < rq->k) {
+        rq->group = lay->block;
+        rq->count = rq->rows * lay->nblocks;
+    }
+    return clq__check_array(ctx, buf, "rowsums", offset, rq->count, 4, &rq->out);
 }
 
 /* x, y, the parameters (outputs of the dynamic path) and the row sums. */
@@ -55,7 +65,7 @@ static clq_status check_overlap(clq_context *ctx, const clq_tensor *x, const clq
     clq_extent e[] = {clq__tensor_extent("x", x, xi, 0), clq__tensor_extent("y", y, yi, 1),
                       clq__span_extent("qp->scale", op->scale, np, 4, params_out),
                       clq__span_extent("qp->zero_point", op->zp, np, 4, params_out),
-                      clq__span_extent("rowsums", rq->out, rq->rows, 4, 1)};
+                      clq__span_extent("rowsums", rq->out, rq->count, 4, 1)};
     clq_status st = clq__check_disjoint(ctx, e, (int)(sizeof e / sizeof e[0]));
     /* the dynamic path's parameters are written, then read by the quantize kernel */
     if (st == CLQ_SUCCESS && params_out) st = clq__check_readable(ctx, op->scale.buf, "qp->scale");
@@ -69,7 +79,7 @@ static clq_status finish_quantize(clq_context *ctx, const clq_tensor *y,
                                   const rowsums_req *rq, clq_pass pass) {
     clq_status st = CLQ_SUCCESS;
     if (rq && rq->out.buf && rq->rows) {
-        clq_rowsums_op ro = {op->qtype, rq->rows, rq->k, rq->k, op->q, rq->out};
+        clq_rowsums_op ro = {op->qtype, rq->rows, rq->k, rq->k, rq->group, op->q, rq->out};
         st = ctx->ops->rowsums(ctx, &ro, pass);
     }
     if (st == CLQ_SUCCESS && op->lay.n) st = clq__scatter(ctx, y, yi, &op->q, pass);
@@ -93,9 +103,9 @@ static clq_status quantize_static(clq_context *ctx, const clq_tensor *x, const c
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
     clq_tensor_info xi, yi;
     clq_quantize_op op;
-    rowsums_req rq = {{NULL, 0}, 0, 0};
+    rowsums_req rq = {{NULL, 0}, 0, 0, 0, 0};
     clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
-    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, rs, rs_offset, &rq);
+    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, &op.lay, rs, rs_offset, &rq);
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
     if (st == CLQ_SUCCESS) st = check_overlap(ctx, x, &xi, y, &yi, &op, &rq, 0);
@@ -188,9 +198,9 @@ static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const 
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
     clq_tensor_info xi, yi;
     clq_quantize_op op;
-    rowsums_req rq = {{NULL, 0}, 0, 0};
+    rowsums_req rq = {{NULL, 0}, 0, 0, 0, 0};
     clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
-    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, rs, rs_offset, &rq);
+    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, &op.lay, rs, rs_offset, &rq);
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, clq__qparams_need_zero_point(qp),
                                         &op.scale, &op.zp);

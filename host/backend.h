@@ -73,53 +73,75 @@ typedef struct clq_dequantize_op {
 } clq_dequantize_op;
 
 
-/* ---- int8 GEMM ----------------------------------------------------------
- * Backends compute in the "s8 domain": a u8 value v is seen as v - 128 (v ^ 0x80
- * as a signed byte) and its zero point as zp - 128, which leaves every
- * (v - zp) unchanged and keeps every product within s8 x s8. With a', b' the
- * s8-domain values, za' = za - 128 [u8 A], rs'[m] = rowsum[m] - 128 K [u8 A],
- * cs'[n] = sum_k b'[n][k], zb'[n] from the packed weights:
- *   acc = sum_k a'[m][k] b'[n][k]
- *   C   = acc - zb'[n] rs'[m] - za' cs'[n] + K za' zb'[n]
- * all in uint32 wrap-around arithmetic (exact whenever the true C fits int32,
- * which the api layer guarantees by bounding K). Output stages: see clq_gemm_op. */
+/* ---- integer GEMM ---------------------------------------------------------
+ * Backends compute in the "signed domain": a u8 value v is seen as v - 128 (v ^ 0x80
+ * as a signed byte), a u4 value as v - 8, and their zero points likewise, which
+ * leaves every (v - zp) unchanged and keeps every product within s8 x s8. K is cut
+ * into groups j of w->fmt.group (one group of K unless the weights are grouped;
+ * clq__w_group_len). With a', b' the signed-domain values, za'_j[m] = za - 128 for u8
+ * A (za per tensor, per row or per row and group), rs'_j[m] = rs_j[m] - 128 len_j
+ * [u8 A] from the stored-value sums rs_j[m] of group j, cs'_j[n] = sum over group j
+ * of b'[n][k] (w->colsum) and zb'_j[n] from the packed weights:
+ *   acc_j = sum_{k in j} a'[m][k] b'[n][k]
+ *   d_j   = acc_j - zb'_j[n] rs'_j[m] - za'_j[m] cs'_j[n] + len_j za'_j[m] zb'_j[n]
+ * all in uint32 wrap-around arithmetic (exact whenever the true d_j fits int32,
+ * which the api layer guarantees by bounding the group length). C = d_0 when there
+ * is one group. Output stages: see clq_gemm_op. */
 
-/* Packs b (contiguous [n][k] bytes of btype) into the backend's layout: allocates
- * w->data (recording its choices in w->layout) and writes w->colsum (cs', int32[n]). */
+/* What packed weights are, in the terms every backend reads: the type and how their
+ * (scale, zero point) pairs map onto [N][K]. */
+typedef struct clq_wformat {
+    clq_dtype btype;      /* S8, U8, S4, U4 as given */
+    clq_granularity gran; /* PER_TENSOR; PER_AXIS: per output channel; PER_BLOCK: groups along K */
+    size_t group;         /* PER_BLOCK: g (a multiple of 16; may exceed K); else K */
+    size_t ngroups;       /* PER_BLOCK: ceil(K / g) (0 at K = 0); else 1 */
+} clq_wformat;
+
+/* Packs b (contiguous [n][k] elements of fmt.btype; 4-bit: element e in byte e / 2,
+ * low nibble first) into the backend's layout: allocates w->data and w->impl (its
+ * record of the layout) and writes w->colsum (cs', int32[n][ngroups]). */
 typedef struct clq_pack_op {
-    clq_dtype btype; /* S8 / U8 */
+    clq_wformat fmt;
     size_t n, k;
     clq_span b;
 } clq_pack_op;
 
-/* sums[r] = sum_{k<K} a[r * lda + k] of the stored values (u8 as 0..255), int32. */
+/* sums[r * G + j] = sum of a[r * lda + k] over k in group j (stored values, u8 as
+ * 0..255), int32; group 0: one group of all k (G = 1), else G = ceil(k / group). */
 typedef struct clq_rowsums_op {
     clq_dtype atype; /* S8 / U8 */
     size_t rows, k, lda;
+    size_t group;
     clq_span a, sums;
 } clq_rowsums_op;
 
-/* C[m][n] at c + m * ldc + n (elements of ctype); stages:
- *   S32: C.
- *   F32: s = sa * sb[n]; y = (float)C * s; y = y + bias[n] (bias given);
- *        relu: y = y > 0 ? y : +0. Each step one f32 rounding, no fma.
- *   S8/U8 float: mult = (sa * sb[n]) / sc (f32, correctly rounded division);
- *        q = rint_half_even(clamp((float)C * mult, qmin - zc, qmax - zc)) + zc.
- *   S8/U8 fixed: q = clamp(zc + MBQM(C, mult[n or 0], shift[n or 0]), qmin, qmax)
+/* C[m][n] at c + m * ldc + n (elements of ctype). A's scale and zero point are
+ * sa_j[m], za_j[m]: index 0 (a_gran PER_TENSOR), m (PER_AXIS: per row), or m * G + j
+ * (PER_BLOCK: per row and group of the weights). B's likewise: 0, n, or n * G + j.
+ * With s_j = sa_j[m] * sb_j[n] (f32), stages (each step one f32 rounding, no fma):
+ *   S32 (G = 1): C.
+ *   F32: y = (float)d_0 * s_0; y = y + (float)d_j * s_j for j = 1 .. G-1 in order;
+ *        y = y + bias[n] (bias given); relu: y = y > 0 ? y : +0.
+ *   S8/U8 float: mult_j = s_j / sc (correctly rounded division); v = (float)d_0 *
+ *        mult_0, v = v + (float)d_j * mult_j in order; q = rint_half_even(clamp(v,
+ *        qmin - zc, qmax - zc)) + zc.
+ *   S8/U8 fixed (G = 1): q = clamp(zc + MBQM(C, mult[n or 0], shift[n or 0]), qmin, qmax)
  *        with gemmlowp's SaturatingRoundingDoublingHighMul + RoundingDivideByPOT,
- *        the left shift (shift > 0) wrapping mod 2^32. */
+ *        the left shift (shift > 0) wrapping mod 2^32.
+ * G = 0 (K = 0 with groups): y = +0 (v = 0) before the bias. */
 typedef struct clq_gemm_op {
     const clq_packed_weights *w;
     size_t m, n, k;
     clq_dtype atype; /* S8 / U8 */
     clq_span a;
     size_t lda;      /* elements; rows contiguous along k */
-    clq_span za;     /* int32[1] stored zero point of A (not s8-domain); buf NULL: 0 */
-    clq_span rowsums; /* int32[m] stored-value row sums; buf NULL: w->zb_all_zero */
+    clq_granularity a_gran; /* PER_TENSOR, PER_AXIS (per row), PER_BLOCK (per row and group) */
+    clq_span za;     /* int32 stored zero points of A (not signed domain); buf NULL: 0 */
+    clq_span rowsums; /* int32[m][G] stored-value sums; buf NULL: w->zb_all_zero */
     clq_dtype ctype; /* S32 / F32 / S8 / U8 */
     clq_span c;
     size_t ldc;      /* elements */
-    clq_span sa;     /* f32[1]: F32 and float requant */
+    clq_span sa;     /* f32, counted as za: F32 and float requant */
     clq_span bias;   /* f32[n], F32 only; buf NULL: none */
     int relu;
     clq_span sc, zc; /* requant: f32[1] (float form only), int32[1] (buf NULL: 0) */
@@ -154,7 +176,7 @@ typedef struct clq_backend_ops {
     clq_status (*quantize)(clq_context *ctx, const clq_quantize_op *op, clq_pass pass);
     clq_status (*dequantize)(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass);
     clq_status (*gemm_pack)(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
-    void (*gemm_unpack)(clq_packed_weights *w); /* frees what gemm_pack kept beyond w->data */
+    void (*gemm_unpack)(clq_packed_weights *w); /* frees w->impl (what gemm_pack kept beyond w->data) */
     clq_status (*rowsums)(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
     clq_status (*gemm)(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 } clq_backend_ops;

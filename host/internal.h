@@ -56,24 +56,31 @@ struct clq_buffer {
 };
 
 
-/* Packed GEMM weights (api_gemm.c creates and frees; the backend's gemm_pack
- * fills data/layout/colsum). Zero points are stored in the s8 domain (see backend.h). */
+/* Packed GEMM weights (api_gemm_pack.c creates and frees; the backend's gemm_pack
+ * fills data, impl and colsum). Zero points are stored in the signed domain
+ * (backend.h). Per-group arrays are [n][ngroups]. */
 struct clq_packed_weights {
     clq_context *ctx;
-    clq_dtype btype; /* S8 / U8 as given */
+    clq_wformat fmt;
     size_t n, k;
     clq_buffer *data;     /* backend layout */
-    size_t layout[4];     /* the backend's record of that layout (tile sizes, strides) */
-    void *impl;           /* backend extra state, freed by ops->gemm_unpack */
-    clq_buffer *colsum;   /* int32[n]: cs'[n] = sum_k b'[n][k] */
-    clq_buffer *zb;       /* int32[n or 1]: zb'[n] = zb[n] - 128 for u8 */
-    int zb_per_channel;
-    clq_buffer *sb;       /* f32[n or 1], NULL when packed without scales */
+    void *impl;           /* the backend's record of that layout; ops->gemm_unpack frees it */
+    clq_buffer *colsum;   /* int32[n][ngroups]: cs'[n][j] = sum over group j of b'[n][k] */
+    clq_buffer *zb;       /* int32[1, n or n * ngroups]: zb' (zb - 128 for u8, zb - 8 for u4) */
+    int zb_per_channel;   /* zb holds more than one value (per channel or per group) */
+    clq_buffer *sb;       /* f32, as zb; NULL when packed without scales */
     int sb_per_channel;
     float sb_max;         /* largest weight scale (0 without scales) */
     int zb_all_zero;      /* every zb' is 0: the row sums of A are not needed */
-    unsigned max_dev;     /* max over n, over b in btype of |b - zb[n]| */
+    unsigned max_dev;     /* max over n, j, over b in btype of |b - zb[n][j]| */
 };
+
+/* Groups of w along K (1 unless group-quantized), and the length of group j. */
+static inline size_t clq__w_groups(const clq_packed_weights *w) { return w->fmt.ngroups; }
+static inline size_t clq__w_group_len(const clq_packed_weights *w, size_t j) {
+    size_t g = w->fmt.group, k0 = j * g;
+    return w->k - k0 < g ? w->k - k0 : g;
+}
 
 /* Object lifetime helpers (context.c, buffer.c), also used by host/api_cl.c.
  * clq__context_new fills the common fields (options, cache_dir, threads) but no

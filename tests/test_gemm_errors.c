@@ -252,9 +252,19 @@ TC_BACKEND_TEST(gemm_errors, qparams) {
     fixture F, *f = &F;
     setup(f, ctx);
     clq_qparams q = f->aqp;
+    /* per row, but the fixture's arrays hold one value */
     q.granularity = CLQ_PER_AXIS;
     q.axis = 0;
-    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, NULL, &f->c32), CLQ_ERROR_UNSUPPORTED, "a_qp");
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, NULL, &f->c32), CLQ_ERROR_OUT_OF_BOUNDS, "a_qp->zero_point");
+    /* per axis along K, and per block of neither K nor a weight group */
+    q.axis = 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a_qp->axis");
+    q.granularity = CLQ_PER_BLOCK;
+    q.axis = 1;
+    q.block_size = 1;
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "block_size");
+    q.axis = 0;
+    EXPECT(f, clq_gemm(ctx, &f->a, &q, f->w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "a_qp->axis");
 
     /* A's zero point out of s8's range, then its scale, when a stage needs it */
     int32_t bad_za[] = {128, -129}, za = -3;

@@ -70,7 +70,7 @@ static const clq_backend_ops cpu_ops = {
     clq__cpu_quantize,
     clq__cpu_dequantize,
     clq__cpu_gemm_pack,
-    NULL, /* gemm_unpack: nothing beyond w->data */
+    clq__cpu_gemm_unpack,
     clq__cpu_rowsums,
     clq__cpu_gemm,
 };

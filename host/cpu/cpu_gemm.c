@@ -71,8 +71,18 @@ static void pack_k4_chunk(void *arg, size_t p) {
                                 j->colsum);
 }
 
+void clq__cpu_gemm_unpack(clq_packed_weights *w) {
+    free(w->impl);
+    w->impl = NULL;
+}
+
 clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
     clq_cpu_state *st = ctx->impl;
+    if (clq__dtype_bits(op->fmt.btype) != 8 || op->fmt.gran == CLQ_PER_BLOCK)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "cpu: %s weights%s are not implemented on the CPU path yet",
+                          clq_dtype_name(op->fmt.btype),
+                          op->fmt.gran == CLQ_PER_BLOCK ? " in groups along K" : "");
     const clq_cpu_gemm_kernel *kern = st->k.gemm;
     size_t nr = (size_t)clq__cpu_gemm_panel(kern->format);
     int k4 = nr == CLQ_CPU_GEMM_K4_NR;
@@ -82,14 +92,14 @@ clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packe
     if ((kp && np > SIZE_MAX / kp) || np * kp > SIZE_MAX - extra)
         return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: packed weights of %zu x %zu overflow",
                           op->n, op->k);
+    clq_cpu_wpack *rec = malloc(sizeof *rec);
+    if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
+    *rec = (clq_cpu_wpack){kern->format, nr, kp, np};
+    w->impl = rec;
     clq_status s = clq_buffer_create(ctx, np * kp + extra, &w->data);
     if (s != CLQ_SUCCESS) return s;
-    w->layout[0] = (size_t)kern->format;
-    w->layout[1] = nr;
-    w->layout[2] = kp;
-    w->layout[3] = np;
     int8_t *base = w->data->host;
-    pack_job j = {clq__cpu_span_ptr(op->b), op->btype == CLQ_U8 ? 0x80 : 0, kern->format,
+    pack_job j = {clq__cpu_span_ptr(op->b), op->fmt.btype == CLQ_U8 ? 0x80 : 0, kern->format,
                   op->n, op->k, kp, np, base, w->colsum ? w->colsum->host : NULL,
                   k4 ? (int32_t *)(void *)(base + np * kp) : NULL,
                   k4 ? (uint8_t *)(base + np * kp + np * 4) : NULL};
@@ -326,12 +336,16 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
     clq_cpu_state *st = ctx->impl;
     const clq_packed_weights *w = op->w;
     const clq_cpu_gemm_kernel *kern = st->k.gemm;
-    if (w->layout[0] != (size_t)kern->format ||
-        w->layout[1] != (size_t)clq__cpu_gemm_panel(kern->format))
+    const clq_cpu_wpack *rec = w->impl;
+    if (rec->format != kern->format || rec->nr != (size_t)clq__cpu_gemm_panel(kern->format))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "cpu: the weights were packed in format %zu, this context's GEMM "
+                          "cpu: the weights were packed in format %d, this context's GEMM "
                           "kernel (%s) reads format %d: pack them on this context",
-                          w->layout[0], kern->name, kern->format);
+                          rec->format, kern->name, kern->format);
+    if (op->a_gran != CLQ_PER_TENSOR)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "cpu: A per %s is not implemented on the CPU path yet",
+                          op->a_gran == CLQ_PER_AXIS ? "row" : "group");
     if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
     if (op->m <= CLQ_CPU_GEMM_SMALL_M && st->k.gemm_small &&
         clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR)
@@ -345,7 +359,7 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
     j.lda = op->lda;
     j.a_u8 = op->atype == CLQ_U8;
     const int8_t *b = w->data->host;
-    size_t kp = w->layout[2], np = w->layout[3];
+    size_t kp = rec->kp, np = rec->np;
     j.call.b = b;
     j.call.kp = kp;
     if (clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR) {

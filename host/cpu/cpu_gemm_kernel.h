@@ -6,7 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Packed B formats (w->layout = {format, panel width, Kp, Np}). Weights are packed
+/* What the CPU path records of packed weights (w->impl). */
+typedef struct clq_cpu_wpack {
+    int format;    /* packed B format id */
+    size_t nr;     /* panel width */
+    size_t kp, np; /* K and N as packed (padded) */
+} clq_cpu_wpack;
+
+/* Packed B formats (w->impl: clq_cpu_wpack). Weights are packed
  * once, in the format of the kernel set their context resolved; a GEMM refuses
  * weights of another format. Kp is K rounded up to CLQ_CPU_GEMM_KALIGN, Np is N
  * rounded up to the panel width; the padding holds zeros.

@@ -71,7 +71,8 @@ clq_status clq__cpu_gemm_small(clq_context *ctx, const clq_gemm_op *op, clq_pass
     j.epi_rows = st->k.gemm_epi;
     j.m = op->m;
     j.n = op->n;
-    size_t kp = w->layout[2], np = w->layout[3], mr = (size_t)ks->mr;
+    const clq_cpu_wpack *rec = w->impl;
+    size_t kp = rec->kp, np = rec->np, mr = (size_t)ks->mr;
     j.np = np;
     const int8_t *b = w->data->host;
     j.call.b = b;

@@ -142,8 +142,9 @@ clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pa
 clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass);
 /* Row sums of an int8 matrix (cpu_rowsums.c), for GEMM zero-point corrections. */
 clq_status clq__cpu_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
-/* int8 GEMM (cpu_gemm.c); packed weights keep nothing beyond w->data, so no gemm_unpack. */
+/* int8 GEMM (cpu_gemm.c); w->impl holds a clq_cpu_wpack. */
 clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
+void clq__cpu_gemm_unpack(clq_packed_weights *w);
 clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 /* M <= CLQ_CPU_GEMM_SMALL_M with K4 weights and st->k.gemm_small set (cpu_gemm_small.c);
  * clq__cpu_gemm has checked the weights' format. */

@@ -77,6 +77,9 @@ static const clq_cpu_red_ops rs_ops = {rs_run, rs_vec, NULL, NULL, rs_init, rs_f
 
 clq_status clq__cpu_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
     clq_cpu_state *st = ctx->impl;
+    if (op->group)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "cpu: sums per group along K are not implemented on the CPU path yet");
     clq_layout lay = {CLQ_PER_AXIS, op->rows * op->k, 1, op->rows, op->k, 0, 0, op->rows};
     clq_cpu_red_job j = {&rs_ops, st->k.rowsums, op->atype, &lay, clq__cpu_span_ptr(op->a), 1,
                          op->lda != op->k ? op->k : 0, op->lda,

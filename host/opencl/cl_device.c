@@ -381,6 +381,7 @@ const clq_backend_ops clq__cl_ops = {
     .quantize = clq__cl_quantize,
     .dequantize = clq__cl_dequantize,
     .gemm_pack = clq__cl_gemm_pack,
+    .gemm_unpack = clq__cl_gemm_unpack,
     .rowsums = clq__cl_rowsums,
     .gemm = clq__cl_gemm,
 };

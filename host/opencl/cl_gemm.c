@@ -2,29 +2,45 @@
  * column sums on the device), row sums of A, the GEMM with its output stage, and the
  * dot-product variant's self-test, run once per context before its first use. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cl_internal.h"
 
-/* w->layout: [0] columns per panel, [1] K rounded up to 4, [2] panels. */
-enum { LAY_NR, LAY_KP, LAY_PANELS };
+/* What the OpenCL path records of packed weights (w->impl). */
+typedef struct cl_wpack {
+    size_t nr;     /* columns per panel */
+    size_t kp;     /* K rounded up to 4 */
+    size_t panels;
+} cl_wpack;
 
 static cl_mem mem_of(const clq_buffer *b) { return (cl_mem)b->handle; }
 
 /* Every GEMM kernel runs with a fixed work-group size (CLQ_LAUNCH's local): POCL
  * compiles a kernel once per work-group size, and the sizes it picks itself
  * follow the global size. */
+void clq__cl_gemm_unpack(clq_packed_weights *w) {
+    free(w->impl);
+    w->impl = NULL;
+}
+
 clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
     clq_cl_impl *impl = clq_cl(ctx);
+    if (clq__dtype_bits(op->fmt.btype) != 8 || op->fmt.gran == CLQ_PER_BLOCK)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "opencl: %s weights%s are not implemented on the OpenCL path yet",
+                          clq_dtype_name(op->fmt.btype),
+                          op->fmt.gran == CLQ_PER_BLOCK ? " in groups along K" : "");
     size_t nr = impl->tuning.gemm_nr;
     size_t kp = (op->k + 3) / 4 * 4, panels = clq__cl_div_up(op->n, nr);
-    w->layout[LAY_NR] = nr;
-    w->layout[LAY_KP] = kp;
-    w->layout[LAY_PANELS] = panels;
+    cl_wpack *rec = malloc(sizeof *rec);
+    if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "opencl: out of host memory packing");
+    *rec = (cl_wpack){nr, kp, panels};
+    w->impl = rec;
     clq_status st = clq_buffer_create(ctx, panels * nr * kp, &w->data);
     if (st != CLQ_SUCCESS || op->n == 0) return st;
     clq_kargs_gemm_pack a = {.b = mem_of(w->colsum), .boff = 0, .n = op->n, .k = op->k,
-                             .bx = op->btype == CLQ_U8 ? 0x80 : 0, .packed = mem_of(w->data),
+                             .bx = op->fmt.btype == CLQ_U8 ? 0x80 : 0, .packed = mem_of(w->data),
                              .kp = kp, .colsum = mem_of(w->colsum)};
     if (op->b.buf) st = clq__cl_span(ctx, op->b, 1, "gemm pack b", &a.b, &a.boff);
     if (st != CLQ_SUCCESS) return st;
@@ -33,6 +49,10 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
 }
 
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
+    if (op->group)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "opencl: sums per group along K are not implemented on the OpenCL "
+                          "path yet");
     if (op->rows == 0) return CLQ_SUCCESS;
     clq_kargs_gemm_rowsums a = {.aoff = 0, .lda = op->lda, .k = op->k,
                                 .is_s8 = op->atype == CLQ_S8, .rows = op->rows};
@@ -195,9 +215,14 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
     clq_cl_impl *impl = clq_cl(ctx);
     const clq_packed_weights *w = op->w;
     if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
-    if (w->layout[LAY_NR] != impl->tuning.gemm_nr)
+    const cl_wpack *rec = w->impl;
+    if (rec->nr != impl->tuning.gemm_nr)
         return clq__error(ctx, CLQ_ERROR_INTERNAL, "packed weights have %zu-column panels, "
-                          "the kernels %u", w->layout[LAY_NR], impl->tuning.gemm_nr);
+                          "the kernels %u", rec->nr, impl->tuning.gemm_nr);
+    if (op->a_gran != CLQ_PER_TENSOR)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
+                          "opencl: A per %s is not implemented on the OpenCL path yet",
+                          op->a_gran == CLQ_PER_AXIS ? "row" : "group");
     cl_mem dummy = mem_of(w->colsum);
     size_t csize = op->ctype == CLQ_S32 || op->ctype == CLQ_F32 ? 4 : 1;
     opt_arg a, c, za, rs, sa, bias, sc, zc, mult, shift;
@@ -214,7 +239,7 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
     if (st != CLQ_SUCCESS) return st;
     clq_kargs_gemm args = {
         .A = a.mem, .a_off = a.off, .lda = op->lda, .B = mem_of(w->data),
-        .kp = w->layout[LAY_KP], .m = op->m, .n = op->n, .k = op->k,
+        .kp = rec->kp, .m = op->m, .n = op->n, .k = op->k,
         .a_u8 = op->atype == CLQ_U8, .za = za.mem, .za_off = za.off, .has_za = za.present,
         .rowsums = rs.mem, .rs_off = rs.off, .has_rs = rs.present,
         .colsum = mem_of(w->colsum), .zb = mem_of(w->zb), .zb_pc = w->zb_per_channel,
@@ -240,7 +265,7 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
         int small = op->m < t->gemm_small_m;
         id = small ? CLQ_KERNEL_gemm_tile1 : CLQ_KERNEL_gemm_tile;
         g[0] = clq__cl_div_up(op->m, small ? 1 : t->gemm_mr);
-        g[1] = w->layout[LAY_PANELS];
+        g[1] = rec->panels;
         l[0] = t->gemm_local[0];
         l[1] = t->gemm_local[1];
     }

@@ -199,6 +199,7 @@ clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass 
 clq_status clq__cl_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass);
 clq_status clq__cl_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass);
 clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w);
+void clq__cl_gemm_unpack(clq_packed_weights *w);
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
 clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 

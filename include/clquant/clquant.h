@@ -275,24 +275,71 @@ typedef struct clq_packed_weights clq_packed_weights;
 /* Flags for clq_weights_pack. */
 #define CLQ_WEIGHTS_TRANSPOSED 0x1u /* b has shape [K, N] instead of [N, K] */
 
-/* b: 2-D s8 or u8, shape [N, K] (PyTorch Linear's weight; [K, N] with
- * CLQ_WEIGHTS_TRANSPOSED), any strides and offset.
- * qp: qtype == b->dtype; CLQ_PER_TENSOR, or CLQ_PER_AXIS on b's N axis (0, or 1 when
- * transposed); zero_point NULL means 0; scale may be NULL when only s32 output is
- * wanted. Zero points and scales are copied (and checked) at pack time: qp's
- * buffers may be reused afterwards. scheme, rounding and block_size are ignored.
+/* b: 2-D s8, u8, s4 or u4, shape [N, K] (PyTorch Linear's weight; [K, N] with
+ * CLQ_WEIGHTS_TRANSPOSED, 8-bit only), any strides and offset (4-bit: contiguous).
+ * qp: qtype == b->dtype; its granularity is the weights' format:
+ *   CLQ_PER_TENSOR  one (scale, zero point);
+ *   CLQ_PER_AXIS    on b's N axis (0, or 1 when transposed): one per output channel;
+ *   CLQ_PER_BLOCK   on b's K axis (1, or 0 when transposed), block_size g a multiple of
+ *                   16: one per group of g along K (the last group may be partial), the
+ *                   params [N, ceil(K / g)] row-major ([ceil(K / g), N] when transposed,
+ *                   as ONNX blocked quantization lays them out). Group-quantized weights
+ *                   need qp->scale (their products are only defined in f32).
+ * zero_point NULL means 0; scale may be NULL when only s32 output is wanted (not
+ * with groups). Zero points and scales are copied (and checked) at pack time: qp's
+ * buffers may be reused afterwards. scheme and rounding are ignored.
  * Returns when b is no longer read (it waits for the packing kernels and what was
  * queued before them): b's memory may then be overwritten, or freed once its buffer
  * is destroyed. */
 CLQ_API clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
                                     unsigned flags, clq_packed_weights **out);
 CLQ_API void clq_weights_destroy(clq_packed_weights *w);
+/* Weights in the layouts engines hold, packed without a round trip through f32
+ * (values are copied as integers, f16 scales widened exactly to f32; no
+ * cl_khr_fp16 is needed). docs/API.md ("Weight layouts") states each byte by byte. */
+typedef enum clq_weights_layout {
+    CLQ_LAYOUT_GGML_Q8_0 = 1,  /* ggml block_q8_0: f16 d, 32 int8 q; value = q * d; K % 32 == 0 */
+    CLQ_LAYOUT_GGML_Q4_0 = 2,  /* ggml block_q4_0: f16 d, 16 bytes, byte j = element j (low
+                                  nibble) and j + 16 (high); value = (nibble - 8) * d */
+    CLQ_LAYOUT_ONNX_NBITS = 3  /* ONNX Runtime MatMulNBits (bits 4): data [N][ceil(K/g)][g/2],
+                                  element first in the low nibble; scales [N][ceil(K/g)] f32 or
+                                  f16; zero points packed 4-bit [N][ceil(ceil(K/g) / 2)] */
+} clq_weights_layout;
+
+typedef struct clq_weights_import_desc {
+    size_t struct_size;        /* set by clq_weights_import_desc_init */
+    clq_weights_layout layout;
+    size_t n, k;               /* output channels (rows of blocks), reduction length */
+    const void *data;          /* host memory: the blocks (ggml) or the packed nibbles (ONNX) */
+    size_t data_bytes;         /* what data may be read: checked against the blocks' size */
+    /* CLQ_LAYOUT_ONNX_NBITS only: */
+    clq_dtype qtype;           /* CLQ_U4 (MatMulNBits; default zero point 8) or CLQ_S4 (0) */
+    size_t block_size;         /* g: a multiple of 16 (ONNX Runtime takes powers of 2 >= 16) */
+    const void *scales;
+    size_t scales_bytes;
+    clq_dtype scales_dtype;    /* CLQ_F32 or CLQ_F16 */
+    const void *zero_points;   /* NULL: the default; else packed as above, of qtype */
+    size_t zero_points_bytes;
+} clq_weights_import_desc;
+
+CLQ_API void clq_weights_import_desc_init(clq_weights_import_desc *desc);
+/* Packs the described weights as clq_weights_pack would pack the same values with
+ * their scales and zero points per group of 32 (ggml) or g (ONNX), along K. The
+ * memory is read before this returns and may be reused at once. */
+CLQ_API clq_status clq_weights_import(clq_context *ctx, const clq_weights_import_desc *desc,
+                                      clq_packed_weights **out);
 /* N (output channels) and K (reduction length) of packed weights. */
 CLQ_API size_t clq_weights_n(const clq_packed_weights *w);
 CLQ_API size_t clq_weights_k(const clq_packed_weights *w);
+/* The weights' type (CLQ_S8, CLQ_U8, CLQ_S4, CLQ_U4) and group length along K (0 unless
+ * group-quantized). */
+CLQ_API clq_dtype clq_weights_dtype(const clq_packed_weights *w);
+CLQ_API size_t clq_weights_group_size(const clq_packed_weights *w);
 /* Largest K for which C is exact in int32 for an A of atype with zero point za
  * against these weights' type and zero points: floor((2^31 - 1) /
- * (max|a - za| * max_n max|b - zb[n]|)). clq_gemm refuses a larger K. */
+ * (max|a - za| * max_n max|b - zb[n]|)). clq_gemm refuses a larger K; for
+ * group-quantized weights the bound applies to the group length instead (each
+ * group's dot product is exact in int32, any K). */
 CLQ_API size_t clq_gemm_max_k(clq_dtype atype, int32_t za, const clq_packed_weights *w);
 
 /* Flags for clq_gemm_options.flags. */
@@ -317,8 +364,10 @@ typedef struct clq_gemm_options {
     clq_buffer *shift;
     size_t shift_offset;
     int multiplier_per_channel;
-    /* Optional int32 row sums of A's stored values over K, one per row of A (as
-     * written by clq_quantize_rowsums); computed by the call when absent. */
+    /* Optional int32 sums of A's stored values, one per row of A over K (as written by
+     * clq_quantize_rowsums), or, for group-quantized weights, one per row and group of
+     * the weights ([rows][ceil(K / g)], as clq_quantize_rowsums writes them for qparams
+     * per block of g along the last axis); computed by the call when absent. */
     clq_buffer *a_rowsums;
     size_t a_rowsums_offset;
 } clq_gemm_options;
@@ -327,14 +376,23 @@ CLQ_API void clq_gemm_options_init(clq_gemm_options *options);
 
 /* a: s8/u8 of shape [..., M, K] (leading dims are a batch: M rows of every batch
  * run against the same weights), any strides and offset.
- * a_qp: qtype == a->dtype, CLQ_PER_TENSOR; zero_point NULL means 0; scale needed
- * for f32 and float-multiplier s8/u8 output. Unless CLQ_QPARAMS_TRUSTED, the zero
- * point (and scale) are read back and checked.
- * c: shape [..., M, N] matching a's leading dims; its dtype picks the stage:
- *   CLQ_S32  raw:          C
- *   CLQ_F32  dequantized:  (float)C * (sa * sb[n]) + bias[n], optional ReLU
- *   CLQ_S8 / CLQ_U8 requantized: saturate(round_half_even((float)C * (sa * sb[n] / sc)) + zc),
- *            or with CLQ_GEMM_FIXED_POINT saturate(zc + MultiplyByQuantizedMultiplier(C, m, s)).
+ * a_qp: qtype == a->dtype; zero_point NULL means 0; scale needed for f32 and
+ * float-multiplier s8/u8 output. Granularity:
+ *   CLQ_PER_TENSOR  one (scale, zero point);
+ *   per row (per token): CLQ_PER_BLOCK on the last axis with block_size K (any ndim),
+ *                   or CLQ_PER_AXIS on axis 0 of a 2-D A: one per row;
+ *   per group:      CLQ_PER_BLOCK on the last axis with the weights' group size g:
+ *                   [rows][ceil(K / g)] (group-quantized weights only).
+ * Unless CLQ_QPARAMS_TRUSTED, the zero points (and scales) are read back and checked.
+ * c: shape [..., M, N] matching a's leading dims; its dtype picks the stage. With
+ * d_j(m, n) the exact int32 dot product of group j (one group, all of K, unless
+ * the weights are group-quantized; C = d_0) and sa_j[m], sb_j[n] its scales:
+ *   CLQ_S32  raw:          C (one group only)
+ *   CLQ_F32  dequantized:  y = sum_j (float)d_j * (sa_j[m] * sb_j[n]), + bias[n], optional ReLU
+ *   CLQ_S8 / CLQ_U8 requantized: saturate(round_half_even(sum_j (float)d_j *
+ *            ((sa_j[m] * sb_j[n]) / sc)) + zc), or (one group only) with
+ *            CLQ_GEMM_FIXED_POINT saturate(zc + MultiplyByQuantizedMultiplier(C, m, s)).
+ * The sums run over ascending j, one f32 rounding per step (docs/NUMERICS.md).
  * options may be NULL for s32 output. M, N or K = 0 are valid (K = 0: C is the
  * stage applied to 0). */
 CLQ_API clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
@@ -346,9 +404,10 @@ CLQ_API clq_status clq_gemm(clq_context *ctx, const clq_tensor *a, const clq_qpa
  * INVALID_ARGUMENT for real negative, not finite, or >= 2^30 (a shift above 30). */
 CLQ_API clq_status clq_quantize_multiplier(double real, int32_t *multiplier, int *shift);
 
-/* clq_quantize, and the int32 sums of y's stored values along its last axis (one per
- * row: numel / shape[ndim-1] values at an element offset), for clq_gemm_options.a_rowsums.
- * y must be 8-bit. */
+/* clq_quantize, and the int32 sums of y's stored values along its last axis, for
+ * clq_gemm_options.a_rowsums: one per row (numel / shape[ndim-1] values at an element
+ * offset), or, when qp is CLQ_PER_BLOCK on the last axis with a block shorter than
+ * it, one per row and block ([rows][ceil(shape[ndim-1] / block)]). y must be 8-bit. */
 CLQ_API clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                         const clq_tensor *y, clq_buffer *rowsums,
                                         size_t rowsums_offset);
