@@ -1,6 +1,7 @@
-/* gemm_case.h: the GEMM suites' case runner: a case (types, zero points, shape, layout)
- * becomes A, packed B and the exact C; each output stage is then run and every byte of
- * C's buffer (sentinel guards included) checked against tests/ref/ref_gemm.c. */
+/* gemm_case.h: the GEMM suites' case runner: a case (types, weight format, A's
+ * granularity, zero points, shape, layout) becomes A, packed B and the exact group dots;
+ * each output stage is then run and every byte of C's buffer (sentinel guards included)
+ * checked against tests/ref (ref_gemm.c, ref_gemm_group.c). */
 #ifndef CLQ_TEST_GEMM_CASE_H
 #define CLQ_TEST_GEMM_CASE_H
 
@@ -21,9 +22,19 @@ typedef struct gstage {
  * point with one multiplier and with one per channel. */
 enum { N_STAGES = 11 };
 extern const gstage gc_all_stages[N_STAGES];
+/* The stages group-quantized weights allow (no single int32 C): f32 plain, +bias, relu,
+ * both; s8/u8 float multiplier. */
+enum { N_GROUP_STAGES = 6 };
+extern const gstage gc_group_stages[N_GROUP_STAGES];
 
 /* ---- the case ---- */
 enum { ZB_NULL, ZB_TENSOR, ZB_CHANNEL, ZB_CHANNEL_SAME }; /* zero_point NULL / one / N random / N equal */
+/* with weight groups (gcase.group) every zero point array has N * G values: ZB_TENSOR and
+ * ZB_CHANNEL_SAME all zb, ZB_CHANNEL random (the first two at the ends of the range) */
+/* A's (scale, zero point): one; per row as PER_AXIS axis 0 (2-D A only) or as PER_BLOCK of K
+ * on the last axis; per row and group (PER_BLOCK of the weights' g). Per row / group zero
+ * points are random (the first two at the ends of the range) unless za_same. */
+enum { A_TENSOR, A_ROW_AXIS, A_ROW_BLOCK, A_GROUP };
 /* values: random over the type, all qmin, all qmax, either end, within 8 of 0 (s8) or 128 (u8);
  * V_PANELS (B as [N, K] only): either end, but rows (columns of C) in even groups of 16 never
  * at qmin (the s8-domain -128), odd groups at qmin in every row: the CPU path's K4 panels
@@ -37,6 +48,9 @@ typedef struct gcase {
     size_t m, n, k;
     int32_t za;
     int za_null; /* za must be 0: pass zero_point NULL */
+    int a_gran;  /* A_TENSOR, A_ROW_AXIS, A_ROW_BLOCK, A_GROUP */
+    int za_same; /* per row / group: every zero point za */
+    size_t group; /* weights per group of g along K (CLQ_PER_BLOCK); 0: per tensor / channel */
     int zb_mode;
     int32_t zb;  /* ZB_TENSOR, ZB_CHANNEL_SAME */
     int transposed;
@@ -45,7 +59,7 @@ typedef struct gcase {
     size_t off;                 /* element offset of A, B, C and every parameter array */
     int a_vals, b_vals;
     int no_scales;    /* pack B and describe A without scales (s32 / fixed point only) */
-    int rowsums;      /* pass A's row sums (computed here) in the options */
+    int rowsums;      /* pass A's row sums (per group with weight groups; computed here) in the options */
     int null_options; /* s32 stage: options NULL */
     float sat;        /* requantization multiplier relative to 100 / max|C|; 0: 1 */
     int32_t zc;       /* requantization zero point when zc_given, else random */
@@ -60,22 +74,28 @@ typedef struct grun {
     gcase c;
     tc_rng rng;
     char desc[512];
-    size_t rows, lda, ldb, ldc, nc; /* rows = batch * M; nc: per-channel count (N) */
+    size_t rows, lda, ldb, ldc; /* rows = batch * M */
+    size_t groups;  /* G: ceil(K / g) with weight groups (0 at K = 0), else 1 */
+    size_t nc, na;  /* (scale, zero point) pairs of B (1, N or N * G) and of A (1, rows or rows * G) */
+    clq_granularity agran, bgran; /* as ref_gemm_param reads them */
     clq_buffer *ab, *bb, *sab, *zab, *sbb, *zbb, *rsb;
     clq_tensor at, bt;
     clq_qparams aqp, bqp;
     clq_packed_weights *w;
-    float sa, *sb;
-    int32_t *zb, *c32; /* c32: the exact C, checked to fit int32 */
-    int64_t cmax;
+    float *sa, *sb;    /* [na], [nc] ([N][G] with groups) */
+    int32_t *za, *zb;
+    int32_t *c32;      /* the exact group dots [rows][N][G] (G = 1: C), checked to fit int32 */
+    int64_t cmax;      /* max |d_j| */
+    double ymax;       /* max over outputs of |sum_j d_j sa_j sb_j| (without scales: 0) */
 } grun;
 
 typedef struct ghits {
     size_t qmin, qmax; /* expected outputs at the ends of the range (requantized stages) */
 } ghits;
 
-/* Makes the case's inputs, packs B (checking clq_weights_n/k and clq_gemm_max_k) and
- * computes the exact C; teardown frees it all. */
+/* Makes the case's inputs, packs B (checking clq_weights_n/k/dtype/group_size and
+ * clq_gemm_max_k) and computes the exact group dots; teardown frees it all. A refused
+ * pack fails the test without ending it (r->w NULL: no stage can run). */
 void gc_setup(grun *r, clq_context *ctx, const gcase *c);
 void gc_teardown(grun *r);
 /* Runs one stage and checks C's whole buffer (non-fatal on a mismatch: cr_expect). */

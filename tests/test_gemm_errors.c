@@ -1,6 +1,7 @@
 /* test_gemm_errors.c: bad arguments to clq_weights_pack, clq_gemm and clq_quantize_rowsums
- * on every backend: each returns its status, names the argument in the context's message,
- * and leaves every output (C, row sums, the weights handle) untouched. */
+ * on every backend, the weight formats and A's granularities included: each returns its
+ * status, names the argument in the context's message, and leaves every output (C, row
+ * sums, the weights handle) untouched. */
 #include "common.h"
 
 #include <ctype.h>
@@ -427,5 +428,246 @@ TC_BACKEND_TEST(gemm_errors, contexts_and_bounds) {
     clq_weights_destroy(w);
     clq_buffer_destroy(ab);
     clq_buffer_destroy(bb);
+    teardown(f);
+}
+
+/* ---- weight formats and A's granularities (issue 10) ---- */
+enum { GK = 48, GG = 16, GN = 3 * N }; /* K of three groups of 16; GN: a per-group array of N x 3 */
+
+typedef struct gfix {
+    clq_buffer *ab, *bb, *sb, *zb, *sb_short, *zb_short, *z4[4], *sa, *za;
+    clq_tensor a, b8, b4s, b4u;
+    clq_qparams bq, aq;
+} gfix;
+
+static void gsetup(gfix *g, fixture *f) {
+    memset(g, 0, sizeof *g);
+    int8_t a[M * GK], b[N * GK];
+    for (int i = 0; i < M * GK; i++) a[i] = (int8_t)(i * 5 - 90);
+    for (int i = 0; i < N * GK; i++) b[i] = (int8_t)(i * 3 - 60);
+    float sb[GN], sa[M * 3];
+    int32_t zb[GN], za[M * 3];
+    for (int i = 0; i < GN; i++) sb[i] = 0.01f * (float)(i + 1), zb[i] = i % 3 - 1;
+    for (int i = 0; i < M * 3; i++) sa[i] = 0.02f, za[i] = i % 5 - 2;
+    /* 4-bit zero points one past the ends of the range, each in an array of an otherwise good one */
+    static const int32_t bad4[4] = {8, -9, 16, -1};
+    g->ab = tc_buffer(f->ctx, sizeof a, a);
+    g->bb = tc_buffer(f->ctx, sizeof b, b);
+    g->sb = tc_buffer(f->ctx, sizeof sb, sb);
+    g->zb = tc_buffer(f->ctx, sizeof zb, zb);
+    g->sb_short = tc_buffer(f->ctx, sizeof sb - 4, sb);
+    g->zb_short = tc_buffer(f->ctx, sizeof zb - 4, zb);
+    for (int i = 0; i < 4; i++) {
+        int32_t z[GN];
+        for (int j = 0; j < GN; j++) z[j] = i < 2 ? 0 : 8;
+        z[GN - 1] = bad4[i];
+        g->z4[i] = tc_buffer(f->ctx, sizeof z, z);
+    }
+    g->sa = tc_buffer(f->ctx, sizeof sa, sa);
+    g->za = tc_buffer(f->ctx, sizeof za, za);
+    size_t ash[2] = {M, GK}, bsh[2] = {N, GK};
+    clq_tensor_init(&g->a, CLQ_S8, 2, ash, g->ab);
+    clq_tensor_init(&g->b8, CLQ_S8, 2, bsh, g->bb);
+    clq_tensor_init(&g->b4s, CLQ_S4, 2, bsh, g->bb);
+    clq_tensor_init(&g->b4u, CLQ_U4, 2, bsh, g->bb);
+    clq_qparams_init(&g->bq);
+    g->bq.qtype = CLQ_S8;
+    g->bq.granularity = CLQ_PER_BLOCK;
+    g->bq.axis = 1;
+    g->bq.block_size = GG;
+    g->bq.scale = g->sb;
+    g->bq.zero_point = g->zb;
+    clq_qparams_init(&g->aq);
+    g->aq.qtype = CLQ_S8;
+    g->aq.granularity = CLQ_PER_BLOCK;
+    g->aq.axis = 1;
+    g->aq.block_size = GG;
+    g->aq.scale = g->sa;
+    g->aq.zero_point = g->za;
+}
+
+static void gteardown(gfix *g) {
+    clq_buffer *bufs[] = {g->ab, g->bb, g->sb, g->zb, g->sb_short, g->zb_short, g->z4[0], g->z4[1], g->z4[2],
+                          g->z4[3], g->sa, g->za};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) clq_buffer_destroy(bufs[i]);
+}
+
+/* What clq_weights_pack refuses of the new formats (checked before the backend packs). */
+TC_BACKEND_TEST(gemm_errors, formats_pack) {
+    fixture F, *f = &F;
+    setup(f, ctx);
+    gfix G, *g = &G;
+    gsetup(g, f);
+    clq_qparams q = g->bq;
+    static const size_t bad_g[] = {24, 8, 1, 40};
+    for (int i = 0; i < 4; i++) {
+        q.block_size = bad_g[i];
+        expect_pack(f, &g->b8, &q, 0, CLQ_ERROR_INVALID_ARGUMENT, "block_size", "pack group not a multiple of 16");
+    }
+    /* blocks along N: B as [48, 3], blocks of 16 on axis 0 */
+    q = g->bq;
+    q.axis = 0;
+    clq_tensor bn = g->b8;
+    bn.shape[0] = GK, bn.shape[1] = N;
+    bn.strides[0] = N;
+    expect_pack(f, &bn, &q, 0, CLQ_ERROR_INVALID_ARGUMENT, "axis", "pack per-block along N");
+    q = g->bq;
+    q.scale = NULL;
+    expect_pack(f, &g->b8, &q, 0, CLQ_ERROR_INVALID_ARGUMENT, "scale", "pack group weights without scales");
+    q = g->bq;
+    q.zero_point = g->zb_short;
+    expect_pack(f, &g->b8, &q, 0, CLQ_ERROR_OUT_OF_BOUNDS, "qp->zero_point", "pack group zero points one short");
+    q.zero_point = g->zb;
+    q.zero_point_offset = 1;
+    expect_pack(f, &g->b8, &q, 0, CLQ_ERROR_OUT_OF_BOUNDS, "qp->zero_point", "pack group zero points at offset 1");
+    q = g->bq;
+    q.scale = g->sb_short;
+    expect_pack(f, &g->b8, &q, 0, CLQ_ERROR_OUT_OF_BOUNDS, "qp->scale", "pack group scales one short");
+    /* per-channel counts for group weights: N values where N x 3 are wanted */
+    q = g->bq;
+    q.scale = f->sbb;
+    expect_pack(f, &g->b8, &q, 0, CLQ_ERROR_OUT_OF_BOUNDS, "qp->scale", "pack group scales per channel");
+    /* 4-bit zero points out of range, per group, per channel and per tensor */
+    for (int i = 0; i < 4; i++) {
+        const clq_tensor *bt = i < 2 ? &g->b4s : &g->b4u;
+        q = g->bq;
+        q.qtype = bt->dtype;
+        q.zero_point = g->z4[i];
+        expect_pack(f, bt, &q, 0, CLQ_ERROR_INVALID_QPARAMS, "zero_point", "pack 4-bit group zero point out of range");
+        q.granularity = CLQ_PER_TENSOR;
+        q.zero_point_offset = GN - 1;
+        q.scale = NULL;
+        expect_pack(f, bt, &q, 0, CLQ_ERROR_INVALID_QPARAMS, "zero_point", "pack 4-bit zero point out of range");
+    }
+    /* 4-bit weights are [N, K] only */
+    q = g->bq;
+    q.qtype = CLQ_U4;
+    q.axis = 0;
+    clq_tensor t = g->b4u;
+    t.shape[0] = GK, t.shape[1] = N;
+    t.strides[0] = N, t.strides[1] = 1;
+    expect_pack(f, &t, &q, CLQ_WEIGHTS_TRANSPOSED, CLQ_ERROR_UNSUPPORTED, "CLQ_WEIGHTS_TRANSPOSED",
+                "pack 4-bit weights transposed");
+    q.granularity = CLQ_PER_TENSOR;
+    q.zero_point = NULL;
+    expect_pack(f, &t, &q, CLQ_WEIGHTS_TRANSPOSED, CLQ_ERROR_UNSUPPORTED, "CLQ_WEIGHTS_TRANSPOSED",
+                "pack 4-bit weights per tensor transposed");
+    /* A per group against per-channel weights (K = GK) */
+    clq_qparams bq = f->bqp;
+    clq_packed_weights *wc = NULL;
+    TC_OK(ctx, clq_weights_pack(ctx, &g->b8, &bq, 0, &wc));
+    EXPECT(f, clq_gemm(ctx, &g->a, &g->aq, wc, &f->of, &f->cf), CLQ_ERROR_INVALID_ARGUMENT, "block_size");
+    clq_weights_destroy(wc);
+    gteardown(g);
+    teardown(f);
+}
+
+/* What clq_gemm refuses with group-quantized weights (these need the backends to pack
+ * the format first). */
+TC_BACKEND_TEST(gemm_errors, formats_gemm) {
+    fixture F, *f = &F;
+    setup(f, ctx);
+    gfix G, *g = &G;
+    gsetup(g, f);
+    clq_packed_weights *w = NULL;
+    TC_OK(ctx, clq_weights_pack(ctx, &g->b8, &g->bq, 0, &w));
+    cr_assert(clq_weights_group_size(w) == GG && clq_weights_dtype(w) == CLQ_S8);
+    /* the valid call first: f32 with A per group */
+    TC_OK(ctx, clq_gemm(ctx, &g->a, &g->aq, w, &f->of, &f->cf));
+    TC_OK(ctx, clq_context_finish(ctx));
+    unsigned char s[CB];
+    memset(s, TC_SENTINEL, sizeof s);
+    TC_OK(ctx, clq_buffer_write(f->cfb, 0, CB, s));
+
+    /* no single int32 C per output: s32 and fixed point */
+    EXPECT(f, clq_gemm(ctx, &g->a, &g->aq, w, NULL, &f->c32), CLQ_ERROR_INVALID_ARGUMENT, "c->dtype");
+    clq_gemm_options o = f->o8;
+    o.flags = CLQ_GEMM_FIXED_POINT;
+    o.multiplier = f->multb;
+    o.shift = f->shiftb;
+    EXPECT(f, clq_gemm(ctx, &g->a, &g->aq, w, &o, &f->c8), CLQ_ERROR_INVALID_ARGUMENT, "CLQ_GEMM_FIXED_POINT");
+    /* A's block neither K nor g */
+    clq_qparams q = g->aq;
+    q.block_size = 32;
+    EXPECT(f, clq_gemm(ctx, &g->a, &q, w, &f->of, &f->cf), CLQ_ERROR_INVALID_ARGUMENT, "block_size");
+    q.block_size = 8;
+    EXPECT(f, clq_gemm(ctx, &g->a, &q, w, &f->of, &f->cf), CLQ_ERROR_INVALID_ARGUMENT, "block_size");
+    /* A's per-group arrays one short ([M][3] wanted) */
+    q = g->aq;
+    q.zero_point_offset = 1;
+    EXPECT(f, clq_gemm(ctx, &g->a, &q, w, &f->of, &f->cf), CLQ_ERROR_OUT_OF_BOUNDS, "a_qp->zero_point");
+    q = g->aq;
+    q.scale_offset = 1;
+    EXPECT(f, clq_gemm(ctx, &g->a, &q, w, &f->of, &f->cf), CLQ_ERROR_OUT_OF_BOUNDS, "a_qp->scale");
+    /* per row (block K) wants M zero points: an array of one is short */
+    q = g->aq;
+    q.block_size = GK;
+    q.zero_point = f->zab;
+    EXPECT(f, clq_gemm(ctx, &g->a, &q, w, &f->of, &f->cf), CLQ_ERROR_OUT_OF_BOUNDS, "a_qp->zero_point");
+    /* caller's group sums: [M][3] wanted, M given */
+    o = f->of;
+    o.a_rowsums = f->rsb;
+    EXPECT(f, clq_gemm(ctx, &g->a, &g->aq, w, &o, &f->cf), CLQ_ERROR_OUT_OF_BOUNDS, "a_rowsums");
+    /* A's zero point out of range in one group */
+    int32_t bad = 128, good = 2;
+    TC_OK(ctx, clq_buffer_write(g->za, 4 * 7, 4, &bad));
+    EXPECT(f, clq_gemm(ctx, &g->a, &g->aq, w, &f->of, &f->cf), CLQ_ERROR_INVALID_QPARAMS, "zero_point");
+    TC_OK(ctx, clq_buffer_write(g->za, 4 * 7, 4, &good));
+    clq_weights_destroy(w);
+
+    /* the bound on the group length: 8-bit zero points at the ends of the range give
+     * floor((2^31 - 1) / 255^2) = 33025; a group of 33040 is refused, M = N = 1 */
+    size_t gl = 33040, ash[2] = {1, gl}, csh[2] = {1, 1};
+    clq_buffer *ab = tc_buffer(ctx, gl, NULL), *bb = tc_buffer(ctx, gl, NULL);
+    int32_t za = -128, zb = 127;
+    float one = 1.0f;
+    clq_buffer *zab = tc_buffer(ctx, 4, &za), *zbb = tc_buffer(ctx, 4, &zb), *sb = tc_buffer(ctx, 4, &one);
+    clq_tensor at, bt, ct;
+    clq_tensor_init(&at, CLQ_S8, 2, ash, ab);
+    clq_tensor_init(&bt, CLQ_S8, 2, ash, bb);
+    clq_tensor_init(&ct, CLQ_F32, 2, csh, f->cfb);
+    q = g->bq;
+    q.block_size = gl;
+    q.scale = sb;
+    q.zero_point = zbb;
+    TC_OK(ctx, clq_weights_pack(ctx, &bt, &q, 0, &w));
+    cr_assert(clq_gemm_max_k(CLQ_S8, -128, w) == 33025, "clq_gemm_max_k: %zu", clq_gemm_max_k(CLQ_S8, -128, w));
+    clq_qparams aq = f->aqp;
+    aq.zero_point = zab;
+    aq.scale = sb;
+    EXPECT(f, clq_gemm(ctx, &at, &aq, w, &f->of, &ct), CLQ_ERROR_OVERFLOW, "group");
+    cr_expect(strstr(clq_context_error_message(ctx), "33025") != NULL, "the message \"%s\" gives no bound",
+              clq_context_error_message(ctx));
+    clq_weights_destroy(w);
+    clq_buffer *bufs[] = {ab, bb, zab, zbb, sb};
+    for (size_t i = 0; i < 5; i++) clq_buffer_destroy(bufs[i]);
+    gteardown(g);
+    teardown(f);
+}
+
+/* clq_quantize_rowsums per block along the last axis: one sum per row and block. */
+TC_BACKEND_TEST(gemm_errors, formats_rowsums) {
+    fixture F, *f = &F;
+    setup(f, ctx);
+    clq_qparams q = f->aqp;
+    q.granularity = CLQ_PER_BLOCK;
+    q.axis = 1;
+    q.block_size = 2; /* [M][4] sums of the [M, 8] x, scales and zero points per block */
+    float sc[M * 4];
+    int32_t zp[M * 4];
+    for (int i = 0; i < M * 4; i++) sc[i] = 0.1f, zp[i] = 0;
+    clq_buffer *sb = tc_buffer(ctx, sizeof sc, sc), *zb = tc_buffer(ctx, sizeof zp, zp);
+    clq_buffer *yb = tc_buffer(ctx, M * K, NULL);
+    q.scale = sb;
+    q.zero_point = zb;
+    clq_tensor y = f->a;
+    y.buffer = yb;
+    /* rsout holds M + 4 values: M x 4 do not fit */
+    EXPECT(f, clq_quantize_rowsums(ctx, &f->x, &q, &y, f->rsout, 0), CLQ_ERROR_OUT_OF_BOUNDS, "rowsums");
+    EXPECT(f, clq_quantize_dynamic_rowsums(ctx, &f->x, &q, &y, f->rsout, 0), CLQ_ERROR_OUT_OF_BOUNDS, "rowsums");
+    tc_assert_untouched(yb, M * K, "y of a refused quantize");
+    clq_buffer_destroy(sb);
+    clq_buffer_destroy(zb);
+    clq_buffer_destroy(yb);
     teardown(f);
 }

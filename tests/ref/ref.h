@@ -100,4 +100,31 @@ int32_t ref_mbqm(int32_t x, int32_t mult, int shift); /* MultiplyByQuantizedMult
 /* TFLite's QuantizeMultiplier (frexp, round half away, 2^31 carried into the shift). */
 void ref_quantize_multiplier(double real, int32_t *mult, int *shift);
 
+/* ---- every weight format and activation granularity (docs/NUMERICS.md, "Weight formats,
+ * per-token and per-group activations"); ref_gemm_group.c ---- */
+/* Groups along K: ceil(k / g) (0 at k = 0) for weights in groups of g; 1 for g = 0 (none). */
+size_t ref_gemm_groups(size_t k, size_t g);
+/* Index of the parameter of row r (of A) or output channel r (of B) for group j:
+ * PER_TENSOR 0, PER_AXIS r (per row / channel), PER_BLOCK r * groups + j. */
+size_t ref_gemm_param(clq_granularity gran, size_t r, size_t j, size_t groups);
+/* d[(i * n + c) * G + j] = sum over k of group j of (a(i, k) - za_j[i]) * (b(c, k) - zb_j[c])
+ * exactly in int64, G = ref_gemm_groups(k, g), group j being k in [j g, min(k, (j + 1) g))
+ * (g = 0: all of k); za, zb indexed by ref_gemm_param with the granularity given; b
+ * (s8, u8, s4, u4) indexed [n][k]. */
+void ref_gemm_group_exact(size_t m, size_t n, size_t k, size_t g, const ref_mat *a, clq_granularity a_gran,
+                          const int32_t *za, const ref_mat *b, clq_granularity b_gran, const int32_t *zb,
+                          int64_t *d);
+/* sums[r * G + j] = sum over k of group j of a(r, k), the stored values (u8 as 0..255):
+ * what clq_quantize_rowsums writes for qparams per block of g along the last axis. */
+void ref_gemm_group_sums(size_t rows, size_t k, size_t g, const ref_mat *a, int32_t *sums);
+/* The stages of one output from its groups' exact dots d[j] (int32) and scales sa[j], sb[j]
+ * (A's for its row, the weights' for its channel), groups folded in ascending j, one f32
+ * rounding per step: f32 y = (float)d_0 * (sa_0 * sb_0), y = y + (float)d_j * (sa_j * sb_j),
+ * + bias, ReLU; s8/u8 with mult_j = (sa_j * sb_j) / sc likewise, clamped, rounded half to
+ * even, + zc. groups = 0 gives y = +0 (v = 0). */
+float ref_gemm_group_f32(size_t groups, const int32_t *d, const float *sa, const float *sb, const float *bias,
+                         int relu);
+int32_t ref_gemm_group_requant(size_t groups, const int32_t *d, const float *sa, const float *sb, float sc,
+                               int32_t zc, int qmin, int qmax);
+
 #endif
