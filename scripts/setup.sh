@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh: installs the Debian packages clquant needs (only those missing).
 #   scripts/setup.sh          build + test dependencies
-#   scripts/setup.sh --bench  also the benchmark peers (CLBlast, oneDNN, OpenBLAS, gemmlowp)
+#   scripts/setup.sh --bench  also the benchmark peers (CLBlast, oneDNN, OpenBLAS, gemmlowp,
+#                             and ONNX Runtime from PyPI in the venv .bench-venv)
 #   scripts/setup.sh --gpu-kit  also CLBlast alone: the OpenCL GEMM peer that
 #                               scripts/gpu-prepare.sh builds into the GPU kit
 set -euo pipefail
@@ -17,6 +18,8 @@ pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-op
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libclblast-dev libdnnl-dev libopenblas-dev libgemmlowp-dev)
+  # a python3 that makes venvs, for the ONNX Runtime peer below (one on PATH will do)
+  python3 -c "import venv, ensurepip" 2>/dev/null || pkgs+=(python3 python3-venv)
 elif [[ "${1:-}" == "--gpu-kit" ]]; then
   pkgs+=(libclblast-dev)
 fi
@@ -33,4 +36,18 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all ${#pkgs[@]} packages present"
+fi
+
+# ONNX Runtime, the Python peer of `clquant-bench gemm --formats` (tools/bench_ort_peer.py),
+# from PyPI into a venv at the repo root that clquant-bench finds by itself. Benchmarks
+# only: no test uses it. Where PyPI cannot be reached the bench skips that peer with a line.
+if [[ "${1:-}" == "--bench" ]]; then
+  venv="$(cd "$(dirname "$0")/.." && pwd)/.bench-venv"
+  if "$venv/bin/python3" -c "import onnxruntime, onnx, numpy" 2>/dev/null; then
+    echo "setup: ONNX Runtime peer present ($venv)"
+  else
+    echo "setup: installing onnxruntime, onnx, numpy (PyPI) into $venv"
+    { python3 -m venv "$venv" && "$venv/bin/python3" -m pip install -q onnxruntime onnx numpy; } ||
+      echo "setup: could not install the ONNX Runtime peer: clquant-bench gemm --formats will skip it"
+  fi
 fi

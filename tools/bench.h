@@ -1,6 +1,6 @@
 /* bench.h: helpers shared by the files of clquant-bench: timing, fatal errors,
  * the peer copy each op is compared with, the cold/warm startup section, and the
- * int8 GEMM subcommand with its peers. */
+ * GEMM subcommand (int8 variants, or the weight formats) with its peers. */
 #ifndef CLQ_BENCH_H
 #define CLQ_BENCH_H
 
@@ -20,6 +20,11 @@ const char *bench_loadavg(char *buf, size_t size);
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* On failure: prints what failed, the status name and the context's message, exits 1. */
 void bench_check(const clq_context *ctx, clq_status st, const char *what);
+
+/* A buffer of `bytes` (at least 1) holding host's bytes when host is given; exits on failure. */
+clq_buffer *bench_upload(clq_context *ctx, const void *host, size_t bytes, const char *what);
+/* xorshift32: the bench's reproducible operands. */
+uint32_t bench_random(uint32_t *s);
 
 /* --backend's value: auto, opencl or cpu; exits with a message otherwise. */
 clq_backend bench_parse_backend(const char *v);
@@ -63,6 +68,82 @@ int bench_startup_section(clq_backend backend, const char *backend_arg);
  * bench may re-run itself with OpenBLAS's environment set). Returns the exit code. */
 int bench_gemm_main(int argc, char **argv, char **self);
 
+#define MAX_SHAPES 32
+#define MAX_FORMATS 24
+#define GEMM_MAX_RUNS 101
+#define SMALL_M 16          /* M at or below which B's read bandwidth is reported */
+#define NPEERS 3            /* bench_gemm_peer_kind */
+#define PEER_DESC_SIZE 400
+
+typedef struct bench_gemm_case {
+    const char *set; /* "square", "llm" or "custom" */
+    size_t m, n, k;
+} bench_gemm_case;
+
+/* A's (scale, zero point) pairs in the format section. */
+typedef enum bench_agran { AGRAN_TENSOR, AGRAN_ROW, AGRAN_GROUP } bench_agran;
+
+/* One weight format of the format section (`--formats`): the weights' type and
+ * granularity (per tensor, per channel, or per group of `group` along K) and A's. */
+typedef struct bench_gemm_format {
+    clq_dtype wtype;       /* S8, U8, S4, U4; u types carry zero points, s types none */
+    clq_granularity wgran; /* PER_TENSOR, PER_AXIS (per channel) or PER_BLOCK */
+    size_t group;          /* PER_BLOCK: g */
+    bench_agran agran;
+} bench_gemm_format;
+
+typedef struct bench_gemm_args {
+    const char *backend_arg;
+    clq_backend backend;
+    int runs; /* 0: chosen per shape from the warm-up time */
+    int quick, no_f32, no_peers, no_ort;
+    size_t nshapes;
+    bench_gemm_case shapes[MAX_SHAPES];
+    size_t nformats; /* > 0: the format section runs instead of the int8 variants */
+    bench_gemm_format formats[MAX_FORMATS];
+} bench_gemm_args;
+
+/* Shared by the two gemm sections (bench_gemm.c). */
+int bench_gemm_runs_for(const bench_gemm_args *a, double warm_s);
+/* Timed seconds per variant and the bounds on runs when --runs is not given. */
+void bench_gemm_run_limits(const bench_gemm_args *a, double *budget_s, int *min_runs, int *max_runs);
+void bench_gemm_settle(void); /* a pause before another library's block of runs */
+void bench_gemm_print_environment(void);
+/* Warm-up call, runs from its time (or --runs); returns the median seconds of once(arg). */
+double bench_gemm_median_of(const bench_gemm_args *a, double (*once)(void *), void *arg, int *runs);
+/* median[v] of `runs` calls of once(arg, v) for each v < nv not skipped (skip may be
+ * NULL): back to back per variant when m <= SMALL_M, else alternating run by run. */
+void bench_gemm_time_variants(size_t m, int nv, const int *skip, int runs,
+                              double (*once)(void *, int), void *arg, double *median);
+/* The read peer over `bytes` (bench_gemm_read.c), its runs and median seconds. */
+double bench_gemm_time_read(const bench_gemm_args *a, size_t bytes, int *runs);
+
+/* The format section (bench_gemm_fmt.c). "all" is bench_gemm_formats_all. */
+extern const char bench_gemm_formats_all[];
+void bench_gemm_parse_formats(bench_gemm_args *a, const char *list);
+int bench_gemm_formats_run(clq_context *ctx, const bench_gemm_args *a, int opencl);
+
+/* ONNX Runtime's peer (bench_ort.c): tools/bench_ort_peer.py run as a subprocess on
+ * one shape with the bench's thread count; its result lines parsed. */
+#define ORT_MAX_CASES 8
+typedef struct bench_ort_case {
+    char op[32];         /* MatMulNBits, DynamicQuantizeMatMul */
+    int bits, block, level;
+    int runs;
+    double sec;          /* 0: failed, see error */
+    double rel_err;      /* of its sampled entries, relative to sum |a| |w| */
+    char error[160];
+} bench_ort_case;
+typedef struct bench_ort_result {
+    int ncases;
+    bench_ort_case cases[ORT_MAX_CASES];
+    char skip[256];      /* non-empty: the peer did not run, and why */
+    char version[160];   /* its version line */
+    char command[768];
+} bench_ort_result;
+void bench_ort_run(const bench_gemm_args *a, size_t m, size_t n, size_t k, int threads,
+                   bench_ort_result *out);
+
 /* One shape's operands as the peers get them: A [M, K] u8 with zero point za,
  * B [N, K] s8 (a row per output channel) with one zero point zb for all channels. */
 typedef struct bench_gemm_shape {
@@ -98,5 +179,10 @@ const char *bench_gemm_peer_describe(const bench_gemm_peer *p);
 /* Seconds of one call, finished (wall clock). */
 double bench_gemm_peer_once(bench_gemm_peer *p);
 void bench_gemm_peer_destroy(bench_gemm_peer *p);
+int bench_gemm_peer_wanted(const bench_gemm_args *a, int opencl, bench_gemm_peer_kind kind);
+/* Each wanted and built peer on ps: set-up + check, then its median (sec 0: not run). */
+void bench_gemm_run_peers(clq_context *ctx, const bench_gemm_args *a, int opencl, const char *label,
+                          const bench_gemm_shape *ps, int runs[NPEERS], double sec[NPEERS],
+                          char desc[NPEERS][PEER_DESC_SIZE]);
 
 #endif

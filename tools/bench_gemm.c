@@ -8,9 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SHAPES 32
 #define MAX_DIM 65536
-#define GEMM_MAX_RUNS 101
 #define AUTO_MIN_RUNS 3
 #define AUTO_MAX_RUNS 101
 #define BUDGET_S 2.0       /* timed seconds per variant when --runs is not given */
@@ -28,19 +26,13 @@
 #define GOAL_ONEDNN 1.0
 #define GOAL_OPENBLAS 3.0
 #define GOAL_READ 0.8
-#define SMALL_M 16
 #define NCHECK 16          /* sampled entries of C checked per variant */
 #define XSTR(x) STR(x)
 #define STR(x) #x
 
 /* ---- the cases: the shapes; --sizes picks some or adds others ---- */
 
-typedef struct gemm_case {
-    const char *set; /* "square" or "llm" */
-    size_t m, n, k;
-} gemm_case;
-
-static const gemm_case gemm_cases[] = {
+static const bench_gemm_case gemm_cases[] = {
     {"square", 256, 256, 256},   {"square", 512, 512, 512},   {"square", 1024, 1024, 1024},
     {"square", 2048, 2048, 2048}, {"llm", 1, 4096, 4096},     {"llm", 16, 4096, 4096},
     {"llm", 128, 4096, 4096},
@@ -55,9 +47,6 @@ static const char *const variant_text[NVARIANTS] = {
     "s32 out, u8 A (za " XSTR(ZA_ON) ") x s8 B (per-channel zb 1..5), A's row sums computed by the call",
     "f32 out of the zero-points-on call: per-channel sb, bias"};
 
-#define NPEERS 3
-#define PEER_DESC_SIZE 400
-
 typedef struct shape_result {
     size_t m, n, k;
     double pack_s;
@@ -69,35 +58,33 @@ typedef struct shape_result {
     double read_sec;         /* CPU, M <= SMALL_M: the read peer; 0: not run */
 } shape_result;
 
-typedef struct gemm_args {
-    const char *backend_arg;
-    clq_backend backend;
-    int runs; /* 0: chosen per shape from the warm-up time */
-    int quick, no_f32, no_peers;
-    size_t nshapes;
-    gemm_case shapes[MAX_SHAPES];
-} gemm_args;
-
 static void usage(FILE *f) {
     fprintf(f,
             "usage: clquant-bench gemm [--backend auto|opencl|cpu] [--sizes LIST] [--runs N]\n"
-            "                          [--quick] [--no-f32] [--no-peers]\n"
+            "                          [--quick] [--no-f32] [--no-peers] [--formats LIST] [--no-ort]\n"
             "  --sizes     comma-separated: S (S x S x S), MxNxK, square, llm or all (default all:\n"
-            "              256, 512, 1024, 2048 and M = 1, 16, 128 with N = K = 4096)\n"
+            "              256, 512, 1024, 2048 and M = 1, 16, 128 with N = K = 4096; with\n"
+            "              --formats: llm)\n"
             "  --runs      timed runs per variant, median reported, 1..%d (default: from the\n"
             "              warm-up, %.1f s per variant, %d..%d runs)\n"
             "  --quick     --sizes %s, %.1f s per variant\n"
             "  --no-f32    skip the f32 output stage\n"
-            "  --no-peers  skip CLBlast / oneDNN / OpenBLAS\n",
-            GEMM_MAX_RUNS, BUDGET_S, AUTO_MIN_RUNS, AUTO_MAX_RUNS, QUICK_SIZES, QUICK_BUDGET_S);
+            "  --no-peers  skip CLBlast / oneDNN / OpenBLAS (and ONNX Runtime, the read and\n"
+            "              copy peers)\n"
+            "  --formats   the weight-format section instead of the int8 variants: a comma-\n"
+            "              separated list of W:G:A (W s8, u8, s4 or u4; G ch, tensor or gN with N a\n"
+            "              multiple of 16; A tensor, row or group), or all (%s)\n"
+            "  --no-ort    skip the ONNX Runtime peer (%s)\n",
+            GEMM_MAX_RUNS, BUDGET_S, AUTO_MIN_RUNS, AUTO_MAX_RUNS, QUICK_SIZES, QUICK_BUDGET_S,
+            bench_gemm_formats_all, "tools/bench_ort_peer.py");
 }
 
-static void add_shape(gemm_args *a, const char *set, size_t m, size_t n, size_t k) {
+static void add_shape(bench_gemm_args *a, const char *set, size_t m, size_t n, size_t k) {
     if (a->nshapes == MAX_SHAPES) bench_die("--sizes: at most %d shapes", MAX_SHAPES);
-    a->shapes[a->nshapes++] = (gemm_case){set, m, n, k};
+    a->shapes[a->nshapes++] = (bench_gemm_case){set, m, n, k};
 }
 
-static void parse_sizes(gemm_args *a, const char *list) {
+static void parse_sizes(bench_gemm_args *a, const char *list) {
     char buf[512];
     a->nshapes = 0;
     snprintf(buf, sizeof buf, "%s", list);
@@ -121,7 +108,7 @@ static void parse_sizes(gemm_args *a, const char *list) {
     if (!a->nshapes) bench_die("--sizes wants at least one shape");
 }
 
-static void parse_args(int argc, char **argv, gemm_args *a) {
+static void parse_args(int argc, char **argv, bench_gemm_args *a) {
     const char *sizes = NULL;
     memset(a, 0, sizeof *a);
     a->backend = CLQ_BACKEND_AUTO;
@@ -148,6 +135,12 @@ static void parse_args(int argc, char **argv, gemm_args *a) {
             a->no_f32 = 1;
         } else if (!strcmp(s, "--no-peers")) {
             a->no_peers = 1;
+        } else if (!strcmp(s, "--no-ort")) {
+            a->no_ort = 1;
+        } else if (!strcmp(s, "--formats")) {
+            if (!v) bench_die("--formats wants a comma-separated list or all");
+            bench_gemm_parse_formats(a, v);
+            i++;
         } else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             usage(stdout);
             exit(0);
@@ -156,7 +149,7 @@ static void parse_args(int argc, char **argv, gemm_args *a) {
             bench_die("gemm: unknown argument '%s'", s);
         }
     }
-    parse_sizes(a, sizes ? sizes : a->quick ? QUICK_SIZES : "all");
+    parse_sizes(a, sizes ? sizes : a->nformats ? "llm" : a->quick ? QUICK_SIZES : "all");
 }
 
 /* OpenBLAS reads OPENBLAS_CORETYPE once, when it loads, so the bench sets it and
@@ -178,7 +171,7 @@ static void peer_environment(char **self) {
 #endif
 }
 
-static void print_environment(void) {
+void bench_gemm_print_environment(void) {
     const char *names[] = {"OPENBLAS_CORETYPE", "OMP_PROC_BIND", "OMP_PLACES", "OMP_NUM_THREADS",
                            "OPENBLAS_NUM_THREADS", "CLQ_CPU_ISA"};
     printf("- environment:");
@@ -192,6 +185,7 @@ static void print_environment(void) {
 /* ---- one shape ------------------------------------------------------------- */
 
 typedef struct shape_data {
+    clq_context *ctx;
     size_t m, n, k;
     uint8_t *a_u8;
     int8_t *a_s8, *b;
@@ -204,21 +198,6 @@ typedef struct shape_data {
     clq_gemm_options f32_opts;
 } shape_data;
 
-static clq_buffer *upload(clq_context *ctx, const void *host, size_t bytes, const char *what) {
-    clq_buffer *b = NULL;
-    clq_status st = clq_buffer_create(ctx, bytes ? bytes : 1, &b);
-    if (st != CLQ_SUCCESS)
-        bench_die("clq_buffer_create(%s, %zu bytes) failed: %s: %s", what, bytes, clq_status_string(st),
-                  clq_context_error_message(ctx));
-    if (host) bench_check(ctx, clq_buffer_write(b, 0, bytes, host), what);
-    return b;
-}
-
-static uint32_t next_random(uint32_t *s) {
-    *s ^= *s << 13, *s ^= *s >> 17, *s ^= *s << 5;
-    return *s;
-}
-
 static void shape_fill_host(shape_data *d) {
     uint32_t s = 0x9e3779b9u ^ (uint32_t)(d->m * 31 + d->n * 7 + d->k);
     d->a_u8 = malloc(d->m * d->k);
@@ -230,10 +209,10 @@ static void shape_fill_host(shape_data *d) {
     if (!d->a_u8 || !d->a_s8 || !d->b || !d->zb || !d->sb || !d->bias)
         bench_die("out of host memory for a %zux%zux%zu GEMM", d->m, d->n, d->k);
     for (size_t i = 0; i < d->m * d->k; i++) {
-        d->a_u8[i] = (uint8_t)(next_random(&s) >> 11);
+        d->a_u8[i] = (uint8_t)(bench_random(&s) >> 11);
         d->a_s8[i] = (int8_t)(d->a_u8[i] ^ 0x80u);
     }
-    for (size_t i = 0; i < d->n * d->k; i++) d->b[i] = (int8_t)(uint8_t)(next_random(&s) >> 11);
+    for (size_t i = 0; i < d->n * d->k; i++) d->b[i] = (int8_t)(uint8_t)(bench_random(&s) >> 11);
     for (size_t j = 0; j < d->n; j++) {
         d->zb[j] = 1 + (int32_t)(j % 5);
         d->sb[j] = 0.001f * (float)(1 + j % 13);
@@ -246,16 +225,16 @@ static void shape_setup(clq_context *ctx, shape_data *d, double *pack_s) {
     const int32_t za = ZA_ON;
     size_t ash[2] = {d->m, d->k}, bsh[2] = {d->n, d->k}, csh[2] = {d->m, d->n};
     shape_fill_host(d);
-    d->ba_s8 = upload(ctx, d->a_s8, d->m * d->k, "A s8");
-    d->ba_u8 = upload(ctx, d->a_u8, d->m * d->k, "A u8");
-    d->bb = upload(ctx, d->b, d->n * d->k, "B");
-    d->bc32 = upload(ctx, NULL, d->m * d->n * 4, "C s32");
-    d->bcf = upload(ctx, NULL, d->m * d->n * 4, "C f32");
-    d->bzb = upload(ctx, d->zb, d->n * 4, "zb");
-    d->bsb = upload(ctx, d->sb, d->n * 4, "sb");
-    d->bbias = upload(ctx, d->bias, d->n * 4, "bias");
-    d->bza = upload(ctx, &za, 4, "za");
-    d->bsa = upload(ctx, &sa, 4, "sa");
+    d->ba_s8 = bench_upload(ctx, d->a_s8, d->m * d->k, "A s8");
+    d->ba_u8 = bench_upload(ctx, d->a_u8, d->m * d->k, "A u8");
+    d->bb = bench_upload(ctx, d->b, d->n * d->k, "B");
+    d->bc32 = bench_upload(ctx, NULL, d->m * d->n * 4, "C s32");
+    d->bcf = bench_upload(ctx, NULL, d->m * d->n * 4, "C f32");
+    d->bzb = bench_upload(ctx, d->zb, d->n * 4, "zb");
+    d->bsb = bench_upload(ctx, d->sb, d->n * 4, "sb");
+    d->bbias = bench_upload(ctx, d->bias, d->n * 4, "bias");
+    d->bza = bench_upload(ctx, &za, 4, "za");
+    d->bsa = bench_upload(ctx, &sa, 4, "sa");
     bench_check(ctx, clq_tensor_init(&d->ta_s8, CLQ_S8, 2, ash, d->ba_s8), "clq_tensor_init(A s8)");
     bench_check(ctx, clq_tensor_init(&d->ta_u8, CLQ_U8, 2, ash, d->ba_u8), "clq_tensor_init(A u8)");
     bench_check(ctx, clq_tensor_init(&d->tc32, CLQ_S32, 2, csh, d->bc32), "clq_tensor_init(C s32)");
@@ -319,6 +298,11 @@ static double variant_once(clq_context *ctx, shape_data *d, variant v) {
     return bench_now() - t0;
 }
 
+static double variant_call(void *d, int v) {
+    shape_data *s = d;
+    return variant_once(s->ctx, s, (variant)v);
+}
+
 /* Sampled entries against exact int64 sums, the f32 stage in its documented order
  * (s = sa * sb[n]; y = (float)C * s + bias[n], each step rounded): speed of a
  * wrong answer is no result. */
@@ -330,8 +314,8 @@ static void check_result(clq_context *ctx, shape_data *d, variant v) {
                 "clq_buffer_read(C)");
     uint32_t s = 12345;
     for (int i = 0; i < NCHECK; i++) {
-        size_t m = i == 0 ? 0 : i == 1 ? d->m - 1 : next_random(&s) % d->m;
-        size_t n = i == 0 ? 0 : i == 1 ? d->n - 1 : next_random(&s) % d->n;
+        size_t m = i == 0 ? 0 : i == 1 ? d->m - 1 : bench_random(&s) % d->m;
+        size_t n = i == 0 ? 0 : i == 1 ? d->n - 1 : bench_random(&s) % d->n;
         int64_t want = 0;
         for (size_t k = 0; k < d->k; k++) {
             int32_t a = v == V_OFF ? d->a_s8[m * d->k + k] : (int32_t)d->a_u8[m * d->k + k] - ZA_ON;
@@ -352,33 +336,102 @@ static void check_result(clq_context *ctx, shape_data *d, variant v) {
     free(c);
 }
 
-static int runs_for(const gemm_args *a, double warm_s) {
+void bench_gemm_run_limits(const bench_gemm_args *a, double *budget_s, int *min_runs, int *max_runs) {
+    *budget_s = a->quick ? QUICK_BUDGET_S : BUDGET_S;
+    *min_runs = AUTO_MIN_RUNS;
+    *max_runs = AUTO_MAX_RUNS;
+}
+
+int bench_gemm_runs_for(const bench_gemm_args *a, double warm_s) {
     if (a->runs) return a->runs;
     double budget = a->quick ? QUICK_BUDGET_S : BUDGET_S;
     double r = warm_s > 0 ? budget / warm_s : AUTO_MAX_RUNS;
     return r < AUTO_MIN_RUNS ? AUTO_MIN_RUNS : r > AUTO_MAX_RUNS ? AUTO_MAX_RUNS : (int)r;
 }
 
-static void settle(void) {
+void bench_gemm_settle(void) {
     struct timespec ts = {0, (long)(SETTLE_S * 1e9)};
     nanosleep(&ts, NULL);
 }
 
-static int peer_wanted(const gemm_args *a, int opencl, bench_gemm_peer_kind kind) {
+int bench_gemm_peer_wanted(const bench_gemm_args *a, int opencl, bench_gemm_peer_kind kind) {
     if (a->no_peers) return 0;
     return opencl ? kind == GEMM_PEER_CLBLAST : kind != GEMM_PEER_CLBLAST;
 }
 
-static void run_shape(clq_context *ctx, const gemm_args *a, int opencl, size_t idx, shape_result *r,
+/* Warm-up call, runs from its time (or --runs), median seconds of once(arg). */
+double bench_gemm_median_of(const bench_gemm_args *a, double (*once)(void *), void *arg, int *runs) {
+    double warm = once(arg), t[GEMM_MAX_RUNS];
+    *runs = bench_gemm_runs_for(a, warm);
+    for (int i = 0; i < *runs; i++) t[i] = once(arg);
+    return bench_median(t, *runs);
+}
+
+/* Variants alternate so that load spreads over them evenly, except at small M: each
+ * variant has its own packed B (16 MiB at K = N = 4096), and two of them alternating
+ * fill a 32 MiB L3, so a run read B from L3 or from DRAM by chance (M = 1 was bimodal,
+ * 22 or 43 GB/s); the read peer reads one buffer, from L3. Small M runs each variant's
+ * runs back to back, as the peer does. */
+void bench_gemm_time_variants(size_t m, int nv, const int *skip, int runs,
+                              double (*once)(void *, int), void *arg, double *median) {
+    double *t = malloc((size_t)(nv ? nv : 1) * GEMM_MAX_RUNS * sizeof *t);
+    if (!t) bench_die("out of host memory for the timings");
+    if (m <= SMALL_M) {
+        for (int v = 0; v < nv; v++)
+            for (int i = 0; i < runs && !(skip && skip[v]); i++) t[v * GEMM_MAX_RUNS + i] = once(arg, v);
+    } else {
+        for (int i = 0; i < runs; i++)
+            for (int v = 0; v < nv; v++)
+                if (!(skip && skip[v])) t[v * GEMM_MAX_RUNS + i] = once(arg, v);
+    }
+    for (int v = 0; v < nv; v++)
+        median[v] = skip && skip[v] ? 0.0 : bench_median(t + v * GEMM_MAX_RUNS, runs);
+    free(t);
+}
+
+static double peer_once(void *p) { return bench_gemm_peer_once(p); }
+
+void bench_gemm_run_peers(clq_context *ctx, const bench_gemm_args *a, int opencl, const char *label,
+                          const bench_gemm_shape *ps, int runs[NPEERS], double sec[NPEERS],
+                          char desc[NPEERS][PEER_DESC_SIZE]) {
+    for (int k = 0; k < NPEERS; k++) {
+        bench_gemm_peer_kind kind = (bench_gemm_peer_kind)k;
+        if (!bench_gemm_peer_wanted(a, opencl, kind) || !bench_gemm_peer_built(kind)) continue;
+        fprintf(stderr, "%s: %s: set-up, warm-up, check and runs ...\n", label,
+                bench_gemm_peer_name(kind));
+        bench_gemm_peer *p = bench_gemm_peer_create(kind, ctx, ps);
+        snprintf(desc[k], PEER_DESC_SIZE, "%s", bench_gemm_peer_describe(p));
+        bench_gemm_settle();
+        sec[k] = bench_gemm_median_of(a, peer_once, p, &runs[k]);
+        bench_gemm_peer_destroy(p);
+        bench_gemm_settle();
+    }
+}
+
+static double read_once(void *r) { return bench_gemm_read_once(r); }
+
+double bench_gemm_time_read(const bench_gemm_args *a, size_t bytes, int *runs) {
+    bench_gemm_read *rp = bench_gemm_read_create(bytes, (int)sysconf(_SC_NPROCESSORS_ONLN));
+    double sec = bench_gemm_median_of(a, read_once, rp, runs);
+    bench_gemm_read_destroy(rp);
+    bench_gemm_settle();
+    return sec;
+}
+
+static double variant_call(void *d, int v);
+
+static void run_shape(clq_context *ctx, const bench_gemm_args *a, int opencl, size_t idx, shape_result *r,
                       char peer_desc[NPEERS][PEER_DESC_SIZE]) {
     shape_data d;
     memset(&d, 0, sizeof d);
+    d.ctx = ctx;
     d.m = r->m;
     d.n = r->n;
     d.k = r->k;
     int nv = a->no_f32 ? V_F32 : NVARIANTS;
-    fprintf(stderr, "[%zu/%zu] %zux%zux%zu: packing, warm-up and check ...\n", idx + 1, a->nshapes,
-            d.m, d.n, d.k);
+    char label[96];
+    snprintf(label, sizeof label, "[%zu/%zu] %zux%zux%zu", idx + 1, a->nshapes, d.m, d.n, d.k);
+    fprintf(stderr, "%s: packing, warm-up and check ...\n", label);
     shape_setup(ctx, &d, &r->pack_s);
     /* The first call of each variant may build programs; the second one sizes the runs. */
     double warm = 0;
@@ -388,53 +441,14 @@ static void run_shape(clq_context *ctx, const gemm_args *a, int opencl, size_t i
         double t = variant_once(ctx, &d, (variant)v);
         warm = t > warm ? t : warm;
     }
-    r->runs = runs_for(a, warm);
-    fprintf(stderr, "[%zu/%zu] %zux%zux%zu: clq_gemm, %d variants x %d runs (%.3f s each) ...\n",
-            idx + 1, a->nshapes, d.m, d.n, d.k, nv, r->runs, warm);
-    double t[NVARIANTS][GEMM_MAX_RUNS];
-    settle();
-    /* Variants alternate so that load spreads over them evenly, except at small M: each
-     * variant has its own packed B (16 MiB at K = N = 4096), and two of them alternating
-     * fill a 32 MiB L3, so a run read B from L3 or from DRAM by chance (M = 1 was bimodal,
-     * 22 or 43 GB/s); the read peer reads one buffer, from L3. Small M runs each variant's
-     * runs back to back, as the peer does. */
-    if (d.m <= SMALL_M) {
-        for (int v = 0; v < nv; v++)
-            for (int i = 0; i < r->runs; i++) t[v][i] = variant_once(ctx, &d, (variant)v);
-    } else {
-        for (int i = 0; i < r->runs; i++)
-            for (int v = 0; v < nv; v++) t[v][i] = variant_once(ctx, &d, (variant)v);
-    }
-    for (int v = 0; v < nv; v++) r->sec[v] = bench_median(t[v], r->runs);
+    r->runs = bench_gemm_runs_for(a, warm);
+    fprintf(stderr, "%s: clq_gemm, %d variants x %d runs (%.3f s each) ...\n", label, nv, r->runs, warm);
+    bench_gemm_settle();
+    bench_gemm_time_variants(d.m, nv, NULL, r->runs, variant_call, &d, r->sec);
 
     bench_gemm_shape ps = {d.m, d.n, d.k, d.a_u8, ZA_ON, d.b, ZB_PEER};
-    for (int k = 0; k < NPEERS; k++) {
-        bench_gemm_peer_kind kind = (bench_gemm_peer_kind)k;
-        if (!peer_wanted(a, opencl, kind) || !bench_gemm_peer_built(kind)) continue;
-        fprintf(stderr, "[%zu/%zu] %zux%zux%zu: %s: set-up, warm-up and check ...\n", idx + 1,
-                a->nshapes, d.m, d.n, d.k, bench_gemm_peer_name(kind));
-        bench_gemm_peer *p = bench_gemm_peer_create(kind, ctx, &ps);
-        snprintf(peer_desc[k], PEER_DESC_SIZE, "%s", bench_gemm_peer_describe(p));
-        settle();
-        double pw = bench_gemm_peer_once(p), tp[GEMM_MAX_RUNS];
-        r->peer_runs[k] = runs_for(a, pw);
-        fprintf(stderr, "[%zu/%zu] %zux%zux%zu: %s, %d runs (%.3f s each) ...\n", idx + 1, a->nshapes,
-                d.m, d.n, d.k, bench_gemm_peer_name(kind), r->peer_runs[k], pw);
-        for (int i = 0; i < r->peer_runs[k]; i++) tp[i] = bench_gemm_peer_once(p);
-        r->peer_sec[k] = bench_median(tp, r->peer_runs[k]);
-        bench_gemm_peer_destroy(p);
-        settle();
-    }
-    if (!opencl && !a->no_peers && d.m <= SMALL_M) {
-        int threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-        bench_gemm_read *rp = bench_gemm_read_create(d.n * d.k, threads);
-        double rw = bench_gemm_read_once(rp), tr[GEMM_MAX_RUNS];
-        r->read_runs = runs_for(a, rw);
-        for (int i = 0; i < r->read_runs; i++) tr[i] = bench_gemm_read_once(rp);
-        r->read_sec = bench_median(tr, r->read_runs);
-        bench_gemm_read_destroy(rp);
-        settle();
-    }
+    bench_gemm_run_peers(ctx, a, opencl, label, &ps, r->peer_runs, r->peer_sec, peer_desc);
+    if (!opencl && !a->no_peers && d.m <= SMALL_M) r->read_sec = bench_gemm_time_read(a, d.n * d.k, &r->read_runs);
     shape_release(&d);
 }
 
@@ -444,16 +458,16 @@ static double gops(const shape_result *r, double sec) {
     return sec > 0 ? 2.0 * (double)r->m * (double)r->n * (double)r->k / sec * 1e-9 : 0.0;
 }
 
-static void print_table(const gemm_args *a, int opencl, const shape_result *res) {
+static void print_table(const bench_gemm_args *a, int opencl, const shape_result *res) {
     printf("| shape MxNxK | pack | runs | s32 zp off | s32 zp on | zp on/off time |%s",
            a->no_f32 ? "" : " f32 zp on |");
     for (int k = 0; k < NPEERS; k++)
-        if (peer_wanted(a, opencl, (bench_gemm_peer_kind)k))
+        if (bench_gemm_peer_wanted(a, opencl, (bench_gemm_peer_kind)k))
             printf(" %s | int8 / %s |", bench_gemm_peer_name((bench_gemm_peer_kind)k),
                    k == GEMM_PEER_ONEDNN ? "oneDNN" : k == GEMM_PEER_CLBLAST ? "CLBlast" : "OpenBLAS");
     printf("\n|---|---|---|---|---|---|%s", a->no_f32 ? "" : "---|");
     for (int k = 0; k < NPEERS; k++)
-        if (peer_wanted(a, opencl, (bench_gemm_peer_kind)k)) printf("---|---|");
+        if (bench_gemm_peer_wanted(a, opencl, (bench_gemm_peer_kind)k)) printf("---|---|");
     printf("\n");
     for (size_t i = 0; i < a->nshapes; i++) {
         const shape_result *r = &res[i];
@@ -462,7 +476,7 @@ static void print_table(const gemm_args *a, int opencl, const shape_result *res)
                r->sec[V_ON] / r->sec[V_OFF]);
         if (!a->no_f32) printf(" %.1f GOPS |", gops(r, r->sec[V_F32]));
         for (int k = 0; k < NPEERS; k++) {
-            if (!peer_wanted(a, opencl, (bench_gemm_peer_kind)k)) continue;
+            if (!bench_gemm_peer_wanted(a, opencl, (bench_gemm_peer_kind)k)) continue;
             if (r->peer_sec[k] <= 0) {
                 printf(" not built | - |");
                 continue;
@@ -527,7 +541,7 @@ static void cpu_goals(const shape_result *r, int *met, int *miss) {
 }
 
 /* One line per goal and shape; returns the number not met. */
-static int print_goals(const gemm_args *a, int opencl, const shape_result *res, int *met) {
+static int print_goals(const bench_gemm_args *a, int opencl, const shape_result *res, int *met) {
     int miss = 0;
     *met = 0;
     printf("\ngoals:\n");
@@ -563,12 +577,17 @@ static int print_goals(const gemm_args *a, int opencl, const shape_result *res, 
 }
 
 int bench_gemm_main(int argc, char **argv, char **self) {
-    gemm_args a;
+    bench_gemm_args a;
     parse_args(argc, argv, &a);
     peer_environment(self);
     bench_apply_backend_arg(a.backend_arg, 0);
     clq_context *ctx = bench_context_create(a.backend);
     int opencl = clq_context_backend(ctx) == CLQ_BACKEND_OPENCL;
+    if (a.nformats) {
+        int rc = bench_gemm_formats_run(ctx, &a, opencl);
+        clq_context_destroy(ctx);
+        return rc;
+    }
     shape_result res[MAX_SHAPES];
     char peer_desc[NPEERS][PEER_DESC_SIZE];
     memset(res, 0, sizeof res);
@@ -589,7 +608,7 @@ int bench_gemm_main(int argc, char **argv, char **self) {
     for (int v = 0; v < (a.no_f32 ? V_F32 : NVARIANTS); v++)
         printf("- variant %s: %s\n", v == V_OFF ? "s32 zp off" : v == V_ON ? "s32 zp on" : "f32 zp on",
                variant_text[v]);
-    print_environment();
+    bench_gemm_print_environment();
     printf("- A's qparams are CLQ_QPARAMS_TRUSTED (no read-back per call)\n");
     printf("- timing: median of the runs column after 2 warm-ups (runs from --runs, or as many as fit "
            "%.1f s per variant, %d..%d); wall clock around clq_gemm + clq_context_finish; the clq "
@@ -600,7 +619,7 @@ int bench_gemm_main(int argc, char **argv, char **self) {
            "peer columns: peer time / clq_gemm s32 zp on time (> 1: clq faster); each clq variant's "
            "result checked bit-exactly at %d sampled entries, each peer's at 4\n", NCHECK);
     for (int k = 0; k < NPEERS; k++) {
-        if (!peer_wanted(&a, opencl, (bench_gemm_peer_kind)k)) continue;
+        if (!bench_gemm_peer_wanted(&a, opencl, (bench_gemm_peer_kind)k)) continue;
         if (peer_desc[k][0]) printf("- peer: %s\n", peer_desc[k]);
         else printf("- peer: %s not found at build time\n", bench_gemm_peer_name((bench_gemm_peer_kind)k));
     }

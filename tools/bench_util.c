@@ -1,5 +1,5 @@
-/* bench_util.c: clquant-bench's clock, median, fatal-error reporting and the
- * OpenCL device limits it reads through the public interop. */
+/* bench_util.c: clquant-bench's clock, median, fatal-error reporting, buffer upload,
+ * random numbers and the OpenCL device limits it reads through the public interop. */
 #include "bench.h"
 
 #include <clquant/clquant_cl.h>
@@ -83,4 +83,19 @@ int bench_cl_limits(const clq_context *ctx, unsigned long long *max_alloc,
     *max_alloc = a;
     *global_mem = g;
     return 1;
+}
+
+clq_buffer *bench_upload(clq_context *ctx, const void *host, size_t bytes, const char *what) {
+    clq_buffer *b = NULL;
+    clq_status st = clq_buffer_create(ctx, bytes ? bytes : 1, &b);
+    if (st != CLQ_SUCCESS)
+        bench_die("clq_buffer_create(%s, %zu bytes) failed: %s: %s", what, bytes, clq_status_string(st),
+                  clq_context_error_message(ctx));
+    if (host && bytes) bench_check(ctx, clq_buffer_write(b, 0, bytes, host), what);
+    return b;
+}
+
+uint32_t bench_random(uint32_t *s) {
+    *s ^= *s << 13, *s ^= *s >> 17, *s ^= *s << 5;
+    return *s;
 }
