@@ -115,6 +115,15 @@ static void fmt_shape_setup(clq_context *ctx, fmt_shape *d) {
     for (size_t i = 0; i < d->m * d->k; i++) d->a[i] = (uint8_t)(bench_random(&s) >> 11);
     d->ba = bench_upload(ctx, d->a, d->m * d->k, "A u8");
     d->bc = bench_upload(ctx, NULL, d->m * d->n * 4, "C f32");
+    float *x = malloc(d->m * d->k * sizeof *x + 4);
+    if (!x) bench_die("out of host memory for A f32");
+    for (size_t i = 0; i < d->m * d->k; i++) /* rows of different ranges, each around 0 */
+        x[i] = ((float)(bench_random(&s) >> 8) * (1.0f / 8388608.0f) - 0.9f) * (float)(1 + (i / d->k) % 5);
+    d->bx = bench_upload(ctx, x, d->m * d->k * 4, "A f32");
+    free(x);
+    d->bad = bench_upload(ctx, NULL, d->m * d->k, "A u8 (dynamic)");
+    bench_check(ctx, clq_tensor_init(&d->tx, CLQ_F32, 2, ash, d->bx), "clq_tensor_init(A f32)");
+    bench_check(ctx, clq_tensor_init(&d->tad, CLQ_U8, 2, ash, d->bad), "clq_tensor_init(A dynamic)");
     bench_check(ctx, clq_tensor_init(&d->ta, CLQ_U8, 2, ash, d->ba), "clq_tensor_init(A)");
     bench_check(ctx, clq_tensor_init(&d->tc, CLQ_F32, 2, csh, d->bc), "clq_tensor_init(C f32)");
 }
@@ -124,18 +133,20 @@ static const int8_t *fmt_shape_s8(fmt_shape *d) { return (const int8_t *)shape_v
 static void fmt_shape_release(fmt_shape *d) {
     clq_buffer_destroy(d->ba);
     clq_buffer_destroy(d->bc);
+    clq_buffer_destroy(d->bx);
+    clq_buffer_destroy(d->bad);
     free(d->a);
     for (int i = 0; i < 4; i++) free(d->bvals[i]);
 }
 
 /* ---- one format on the shape ----------------------------------------------- */
 
-/* Records a refusal of the library as the row's status; 0 when st is success. */
-static int refused(fmt_run *r, const clq_context *ctx, clq_status st, const char *what) {
+/* Records a refusal of the library in status (256 bytes); 0 when st is success. */
+static int refused(char *status, const clq_context *ctx, clq_status st, const char *what) {
     if (st == CLQ_SUCCESS) return 0;
     const char *msg = clq_context_error_message(ctx);
-    if (st == CLQ_ERROR_UNSUPPORTED) snprintf(r->status, sizeof r->status, "unsupported: %s", msg);
-    else snprintf(r->status, sizeof r->status, "%s failed: %s: %s", what, clq_status_string(st), msg);
+    if (st == CLQ_ERROR_UNSUPPORTED) snprintf(status, 256, "unsupported: %s", msg);
+    else snprintf(status, 256, "%s failed: %s: %s", what, clq_status_string(st), msg);
     return 1;
 }
 
@@ -199,7 +210,7 @@ static int run_prepare(fmt_shape *d, fmt_run *r, double *pack_s) {
     clq_buffer_destroy(bb);
     clq_buffer_destroy(bsb);
     clq_buffer_destroy(bzb);
-    if (refused(r, ctx, st, "clq_weights_pack")) return 0;
+    if (refused(r->status, ctx, st, "clq_weights_pack")) return 0;
 
     r->bsa = bench_upload(ctx, r->sa, na * 4, "sa");
     r->bza = bench_upload(ctx, r->za, na * 4, "za");
@@ -214,6 +225,20 @@ static int run_prepare(fmt_shape *d, fmt_run *r, double *pack_s) {
     r->qa.flags = CLQ_QPARAMS_TRUSTED;
     clq_gemm_options_init(&r->opts);
     r->opts.a_rowsums = r->brs;
+
+    /* f32 A in: the same granularity, parameters and sums made on the device */
+    r->dsa = bench_upload(ctx, NULL, na * 4, "sa (dynamic)");
+    r->dza = bench_upload(ctx, NULL, na * 4, "za (dynamic)");
+    r->drs = bench_upload(ctx, NULL, m * G * 4, "A's sums (dynamic)");
+    r->qdyn = r->qa;
+    r->qdyn.scheme = CLQ_AFFINE;
+    r->qdyn.scale = r->dsa;
+    r->qdyn.zero_point = r->dza;
+    r->qdyn.flags = 0;
+    r->qdyn_gemm = r->qdyn;
+    r->qdyn_gemm.flags = CLQ_QPARAMS_TRUSTED; /* made by the call before: valid */
+    clq_gemm_options_init(&r->dopts);
+    r->dopts.a_rowsums = fmt_has_zp(f) ? r->drs : NULL;
     return 1;
 }
 
@@ -222,9 +247,20 @@ static clq_status run_call(fmt_shape *d, fmt_run *r) {
     return st == CLQ_SUCCESS ? clq_context_finish(d->ctx) : st;
 }
 
+/* The activation path of a quantized linear layer, f32 A in: A's sums only when the
+ * weights have zero points (without, the GEMM does not read them). */
+static clq_status run_dyn_call(fmt_shape *d, fmt_run *r) {
+    clq_status st = r->dopts.a_rowsums
+                        ? clq_quantize_dynamic_rowsums(d->ctx, &d->tx, &r->qdyn, &d->tad, r->drs, 0)
+                        : clq_quantize_dynamic(d->ctx, &d->tx, &r->qdyn, &d->tad);
+    if (st == CLQ_SUCCESS) st = clq_gemm(d->ctx, &d->tad, &r->qdyn_gemm, r->w, &r->dopts, &d->tc);
+    return st == CLQ_SUCCESS ? clq_context_finish(d->ctx) : st;
+}
+
 /* Sampled entries in the contract's order: d_j exact, s_j = sa_j[m] * sb_j[n],
  * y = (float)d_0 * s_0, then y = y + (float)d_j * s_j, one rounding a step. */
-static int run_check(fmt_shape *d, fmt_run *r) {
+static int run_check(fmt_shape *d, fmt_run *r, const uint8_t *a, const int32_t *za, const float *sa,
+                     char *status) {
     const bench_gemm_format *f = r->f;
     size_t G = r->groups, g = f->wgran == CLQ_PER_BLOCK ? f->group : d->k;
     float *y = malloc(d->m * d->n * sizeof *y + 4);
@@ -242,14 +278,14 @@ static int run_check(fmt_shape *d, fmt_run *r) {
             size_t ib = f->wgran == CLQ_PER_TENSOR ? 0 : f->wgran == CLQ_PER_AXIS ? n : n * G + j;
             int64_t dj = 0;
             for (size_t kk = j * g; kk < d->k && kk < (j + 1) * g; kk++)
-                dj += (int64_t)((int32_t)d->a[m * d->k + kk] - r->za[ia]) *
+                dj += (int64_t)((int32_t)a[m * d->k + kk] - za[ia]) *
                       (value(v, f->wtype, n * d->k + kk) - r->zb[ib]);
-            float sj = r->sa[ia] * r->sb[ib], t = (float)(int32_t)dj * sj;
+            float sj = sa[ia] * r->sb[ib], t = (float)(int32_t)dj * sj;
             want = j ? want + t : t;
         }
         float got = y[m * d->n + n];
         if (memcmp(&got, &want, sizeof got)) {
-            snprintf(r->status, sizeof r->status, "WRONG: C[%zu][%zu] = %.9g, the contract gives %.9g",
+            snprintf(status, 256, "WRONG: C[%zu][%zu] = %.9g, the contract gives %.9g",
                      m, n, (double)got, (double)want);
             ok = 0;
         }
@@ -258,8 +294,30 @@ static int run_check(fmt_shape *d, fmt_run *r) {
     return ok;
 }
 
+/* The f32-A-in call's result against the contract, on the A and parameters its
+ * quantization wrote (read back). */
+static int run_dyn_check(fmt_shape *d, fmt_run *r) {
+    const bench_gemm_format *f = r->f;
+    size_t na = f->agran == AGRAN_TENSOR ? 1 : f->agran == AGRAN_ROW ? d->m : d->m * r->groups;
+    uint8_t *a = malloc(d->m * d->k + 1);
+    int32_t *za = malloc(na * 4);
+    float *sa = malloc(na * 4);
+    if (!a || !za || !sa) bench_die("out of host memory reading A back");
+    bench_check(d->ctx, clq_buffer_read(d->bad, 0, d->m * d->k, a), "clq_buffer_read(A dynamic)");
+    bench_check(d->ctx, clq_buffer_read(r->dza, 0, na * 4, za), "clq_buffer_read(za dynamic)");
+    bench_check(d->ctx, clq_buffer_read(r->dsa, 0, na * 4, sa), "clq_buffer_read(sa dynamic)");
+    int ok = run_check(d, r, a, za, sa, r->dyn_status);
+    free(a);
+    free(za);
+    free(sa);
+    return ok;
+}
+
 static void run_release(fmt_run *r) {
     clq_weights_destroy(r->w);
+    clq_buffer_destroy(r->dsa);
+    clq_buffer_destroy(r->dza);
+    clq_buffer_destroy(r->drs);
     clq_buffer_destroy(r->bsa);
     clq_buffer_destroy(r->bza);
     clq_buffer_destroy(r->brs);
@@ -275,11 +333,12 @@ typedef struct timing_arg {
     fmt_run *runs;
 } timing_arg;
 
+/* Variant 2f: format f's GEMM; 2f + 1: its f32-A-in path. */
 static double format_once(void *arg, int v) {
     timing_arg *t = arg;
     double t0 = bench_now();
-    clq_status st = run_call(t->d, &t->runs[v]);
-    if (st != CLQ_SUCCESS) bench_check(t->d->ctx, st, "clq_gemm (format section)");
+    clq_status st = v & 1 ? run_dyn_call(t->d, &t->runs[v / 2]) : run_call(t->d, &t->runs[v / 2]);
+    if (st != CLQ_SUCCESS) bench_check(t->d->ctx, st, v & 1 ? "f32 A in (format section)" : "clq_gemm (format section)");
     return bench_now() - t0;
 }
 
@@ -306,35 +365,45 @@ static void run_shape(clq_context *ctx, const bench_gemm_args *a, int opencl, si
     snprintf(label, sizeof label, "[%zu/%zu] %zux%zux%zu", idx + 1, a->nshapes, d.m, d.n, d.k);
     fmt_shape_setup(ctx, &d);
     fmt_run runs[MAX_FORMATS];
-    int skip[MAX_FORMATS];
-    double warm = 0.0, med[MAX_FORMATS];
+    int skip[2 * MAX_FORMATS];
+    double warm = 0.0, med[2 * MAX_FORMATS];
     memset(runs, 0, sizeof runs);
     for (int v = 0; v < nf; v++) {
         fmt_run *r = &runs[v];
         r->f = &a->formats[v];
         fprintf(stderr, "%s: %s: packing, warm-up and check ...\n", label, fmt_text(r->f, name, sizeof name));
-        skip[v] = 1;
-        if (!run_prepare(&d, r, &sr->res[v].pack_s) || refused(r, ctx, run_call(&d, r), "clq_gemm") ||
-            !run_check(&d, r)) {
+        skip[2 * v] = skip[2 * v + 1] = 1;
+        if (!run_prepare(&d, r, &sr->res[v].pack_s) || refused(r->status, ctx, run_call(&d, r), "clq_gemm") ||
+            !run_check(&d, r, d.a, r->za, r->sa, r->status)) {
             fprintf(stderr, "%s: %s: %s\n", label, name, r->status);
             continue;
         }
-        double t0 = bench_now();
-        run_call(&d, r);
-        double t = bench_now() - t0;
-        warm = t > warm ? t : warm;
-        skip[v] = 0;
+        for (int dyn = 0; dyn < 2; dyn++) {
+            if (dyn && (refused(r->dyn_status, ctx, run_dyn_call(&d, r), "f32 A in") || !run_dyn_check(&d, r))) {
+                fprintf(stderr, "%s: %s, f32 A in: %s\n", label, name, r->dyn_status);
+                break;
+            }
+            double t0 = bench_now();
+            clq_status st = dyn ? run_dyn_call(&d, r) : run_call(&d, r);
+            bench_check(ctx, st, "clq_gemm (format section, warm-up)");
+            double t = bench_now() - t0;
+            warm = t > warm ? t : warm;
+            skip[2 * v + dyn] = 0;
+        }
     }
     int nruns = bench_gemm_runs_for(a, warm);
-    fprintf(stderr, "%s: clq_gemm, %d formats x %d runs (%.3f s the slowest) ...\n", label, nf, nruns, warm);
+    fprintf(stderr, "%s: clq_gemm, %d formats x 2 (A u8, f32) x %d runs (%.3f s the slowest) ...\n", label,
+            nf, nruns, warm);
     bench_gemm_settle();
     timing_arg targ = {&d, runs};
-    bench_gemm_time_variants(d.m, nf, skip, nruns, format_once, &targ, med);
+    bench_gemm_time_variants(d.m, 2 * nf, skip, nruns, format_once, &targ, med);
     for (int v = 0; v < nf; v++) {
         fmt_result *res = &sr->res[v];
         snprintf(res->status, sizeof res->status, "%s", runs[v].status);
-        res->sec = med[v];
-        res->runs = skip[v] ? 0 : nruns;
+        snprintf(res->dyn_status, sizeof res->dyn_status, "%s", runs[v].dyn_status);
+        res->sec = med[2 * v];
+        res->dyn_sec = med[2 * v + 1];
+        res->runs = skip[2 * v] ? 0 : nruns;
         res->bytes = fmt_bytes(&a->formats[v], d.n, d.k);
     }
     if (!opencl && !a->no_peers && d.m <= SMALL_M) {
@@ -344,7 +413,7 @@ static void run_shape(clq_context *ctx, const bench_gemm_args *a, int opencl, si
         snprintf(sr->copy_desc, sizeof sr->copy_desc, "%s", bench_peer_describe(cp));
         for (int v = 0; v < nf; v++) {
             fmt_result *res = &sr->res[v];
-            if (skip[v]) continue;
+            if (skip[2 * v]) continue;
             fprintf(stderr, "%s: read and memcpy peers over %s's %zu bytes ...\n", label,
                     fmt_text(&a->formats[v], name, sizeof name), res->bytes);
             res->read_sec = bench_gemm_time_read(a, res->bytes, &res->read_runs);

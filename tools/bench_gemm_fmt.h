@@ -9,13 +9,14 @@
 #define FMT_ZB_PEER 3   /* and their per-tensor weights zero point, on the s8 values */
 
 /* One shape's data, shared by its formats: A u8 [m][k] and C f32 [m][n] on the
- * device, the stored weight values per type on the host (made on first use). */
+ * device, A as f32 [m][k] with the u8 A its dynamic quantization writes, the stored
+ * weight values per type on the host (made on first use). */
 typedef struct fmt_shape {
     clq_context *ctx;
     size_t m, n, k;
     uint8_t *a;
-    clq_buffer *ba, *bc;
-    clq_tensor ta, tc;
+    clq_buffer *ba, *bc, *bx, *bad;
+    clq_tensor ta, tc, tx, tad;
     unsigned char *bvals[4]; /* s8, u8, s4, u4 */
 } fmt_shape;
 
@@ -30,11 +31,19 @@ typedef struct fmt_run {
     clq_qparams qa;
     clq_gemm_options opts;
     char status[256];         /* empty: measured; else why not */
+    /* f32 A in: clq_quantize_dynamic[_rowsums] into qdyn (A's params of the format's
+     * granularity, and its sums when the weights have zero points), then clq_gemm */
+    clq_buffer *dsa, *dza, *drs;
+    clq_qparams qdyn, qdyn_gemm;
+    clq_gemm_options dopts;
+    char dyn_status[256];
 } fmt_run;
 
 typedef struct fmt_result {
     char status[256];         /* empty: measured */
     double pack_s, sec;       /* sec: median of runs */
+    char dyn_status[256];     /* empty: f32 A in measured */
+    double dyn_sec;           /* f32 A in: dynamic quantization of A + the GEMM */
     int runs;
     size_t bytes;             /* the format's weight bytes (fmt_bytes) */
     double read_sec, copy_sec; /* small M, CPU path: the read and memcpy peers over bytes */
