@@ -189,6 +189,38 @@ TC_BACKEND_TEST(gemm_formats, empty) {
     }
 }
 
+/* ---- requantization through the groups: multipliers large enough that outputs reach both
+ * ends of the range (clamped), and power-of-two scales that put sums of group terms
+ * exactly between two levels (round half to even) ---- */
+TC_BACKEND_TEST(gemm_formats, requantization) {
+    static const gstage st[] = {{CLQ_S8, 0, 0, 0, 0}, {CLQ_U8, 0, 0, 0, 0}, {CLQ_S8, 0, 0, 0, 1}};
+    uint64_t seed = 1700;
+    for (int t = 0; t < 4; t++)
+        for (size_t i = 0; i < sizeof st / sizeof st[0]; i++, seed++) {
+            gcase c = {.name = "group saturation", .at = atypes[t & 1], .bt = wtypes[t], .m = 23, .n = 19,
+                       .k = 77, .group = 32, .a_gran = t & 1 ? A_GROUP : A_ROW_BLOCK, .zb_mode = ZB_CHANNEL,
+                       .off = 2, .sat = 30.0f, .zc_given = 1, .zc = st[i].ct == CLQ_U8 ? 128 : 0, .seed = seed};
+            grun *r = malloc(sizeof *r);
+            gc_setup(r, ctx, &c);
+            if (r->w) {
+                ghits h = gc_run_stage(r, &st[i]);
+                cr_expect(h.qmin > 0 && h.qmax > 0, "%s: the case reaches qmin %zu and qmax %zu times", r->desc,
+                          h.qmin, h.qmax);
+            }
+            gc_teardown(r);
+            free(r);
+        }
+    for (int i = 0; i < 8; i++) {
+        /* values near the zero points keep each group's dot within a few hundred */
+        gcase c = {.name = "group ties", .at = atypes[i & 1], .bt = wtypes[(i >> 1) & 3], .m = 16, .n = 9,
+                   .k = 16 * (2 + i % 3) + 1, .group = 16, .a_gran = i & 4 ? A_GROUP : A_TENSOR,
+                   .za = i & 1 ? 128 : 0, .za_same = 1, .zb_mode = ZB_TENSOR, .pow2 = 1, .a_vals = V_SMALL,
+                   .b_vals = V_SMALL, .off = 2, .seed = 1800 + (uint64_t)i};
+        c.zb = pick_zb(c.bt, 0);
+        gc_run_case(ctx, &c, st, sizeof st / sizeof st[0]);
+    }
+}
+
 /* ---- the groups' f32 order: ascending j, one rounding per step, no fma ----
  * One output, G = 4 groups of 16: d_0 = 16 at scale 2^20 (y = 2^24), then three groups of
  * d_j = 3 at scale sb_j = RN(1/3) (each product rounds to 1.0, half an ulp of 2^24): in
