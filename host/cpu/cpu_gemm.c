@@ -79,10 +79,7 @@ void clq__cpu_gemm_unpack(clq_packed_weights *w) {
 clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
     clq_cpu_state *st = ctx->impl;
     if (clq__dtype_bits(op->fmt.btype) != 8 || op->fmt.gran == CLQ_PER_BLOCK)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "cpu: %s weights%s are not implemented on the CPU path yet",
-                          clq_dtype_name(op->fmt.btype),
-                          op->fmt.gran == CLQ_PER_BLOCK ? " in groups along K" : "");
+        return clq__cpu_gemm_group_pack(ctx, op, w); /* cpu_gemm_group_pack.c */
     const clq_cpu_gemm_kernel *kern = st->k.gemm;
     size_t nr = (size_t)clq__cpu_gemm_panel(kern->format);
     int k4 = nr == CLQ_CPU_GEMM_K4_NR;
@@ -94,7 +91,7 @@ clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packe
                           op->n, op->k);
     clq_cpu_wpack *rec = malloc(sizeof *rec);
     if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
-    *rec = (clq_cpu_wpack){kern->format, nr, kp, np};
+    *rec = (clq_cpu_wpack){.format = kern->format, .nr = nr, .kp = kp, .np = np};
     w->impl = rec;
     clq_status s = clq_buffer_create(ctx, np * kp + extra, &w->data);
     if (s != CLQ_SUCCESS) return s;
@@ -337,15 +334,12 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
     const clq_packed_weights *w = op->w;
     const clq_cpu_gemm_kernel *kern = st->k.gemm;
     const clq_cpu_wpack *rec = w->impl;
+    if (rec->group_fmt) return clq__cpu_gemm_group(ctx, op, pass); /* cpu_gemm_group.c */
     if (rec->format != kern->format || rec->nr != (size_t)clq__cpu_gemm_panel(kern->format))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "cpu: the weights were packed in format %d, this context's GEMM "
                           "kernel (%s) reads format %d: pack them on this context",
                           rec->format, kern->name, kern->format);
-    if (op->a_gran != CLQ_PER_TENSOR)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "cpu: A per %s is not implemented on the CPU path yet",
-                          op->a_gran == CLQ_PER_AXIS ? "row" : "group");
     if (op->m == 0 || op->n == 0) return CLQ_SUCCESS;
     if (op->m <= CLQ_CPU_GEMM_SMALL_M && st->k.gemm_small &&
         clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR)

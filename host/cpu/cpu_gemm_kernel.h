@@ -11,6 +11,13 @@ typedef struct clq_cpu_wpack {
     int format;    /* packed B format id */
     size_t nr;     /* panel width */
     size_t kp, np; /* K and N as packed (padded) */
+    int group_fmt; /* 1: the group format of cpu_gemm_group.h (4-bit or grouped weights),
+                      and the fields below describe it */
+    int bits;      /* 4 or 8 */
+    size_t group, ngroups; /* w->fmt's */
+    size_t pstride;        /* bytes per 16-column panel of values */
+    size_t off_sb, off_zbu, off_xc; /* byte offsets in w->data of the per-group arrays */
+    int zbu_const;         /* >= 0: every zbu is this (no zbu array); else -1 */
 } clq_cpu_wpack;
 
 /* Packed B formats (w->impl: clq_cpu_wpack). Weights are packed

@@ -11,7 +11,14 @@
 /* What one op's epilogue needs, read once from its clq_gemm_op. */
 typedef struct clq_cpu_gemm_epi {
     clq_dtype ctype;
-    uint32_t k, za;       /* za' (s8 domain) */
+    uint32_t k, za;       /* za' (s8 domain); per row: 0, za_row has them */
+    const int32_t *za_row; /* A per row (a_gran PER_AXIS): stored zero points, NULL: 0 */
+    const float *sa_row;   /* A per row: scales (F32 and float requant) */
+    int a_pr;              /* A per row: the terms with za or sa are made row by row */
+    int c_exact;           /* the accumulators are C already (cpu_gemm_group.c): no
+                              zero-point terms */
+    int32_t za_lo, za_hi;  /* A's type range (TRUSTED zero points are clamped to it) */
+    uint32_t za_shift;     /* za' = za - za_shift (128 for u8 A) */
     const int32_t *zb;    /* zb' */
     int zb_pc;
     const int32_t *cs;    /* cs' */
@@ -35,9 +42,9 @@ typedef struct clq_cpu_gemm_epi {
 /* Per-column terms of columns [n0, n0 + cols), computed once per block; each array
  * holds at least cols entries (workspace of the caller). */
 typedef struct clq_cpu_gemm_cols {
-    uint32_t *colterm; /* za' (K zb'[n] - cs'[n]) */
+    uint32_t *colterm; /* za' (K zb'[n] - cs'[n]); A per row: K zb'[n] - cs'[n] */
     uint32_t *zb;      /* zb'[n] */
-    float *f;          /* f32: sa * sb[n]; float requant: (sa * sb[n]) / sc */
+    float *f;          /* f32: sa * sb[n]; float requant: (sa * sb[n]) / sc; A per row: sb[n] */
     int32_t *mult, *shift;
 } clq_cpu_gemm_cols;
 

@@ -149,5 +149,10 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
 /* M <= CLQ_CPU_GEMM_SMALL_M with K4 weights and st->k.gemm_small set (cpu_gemm_small.c);
  * clq__cpu_gemm has checked the weights' format. */
 clq_status clq__cpu_gemm_small(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
+/* Weights in groups along K or of 4 bits (cpu_gemm_group_pack.c, cpu_gemm_group.c):
+ * clq__cpu_gemm_pack and clq__cpu_gemm hand them over. */
+clq_status clq__cpu_gemm_group_pack(clq_context *ctx, const clq_pack_op *op,
+                                    clq_packed_weights *w);
+clq_status clq__cpu_gemm_group(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 
 #endif

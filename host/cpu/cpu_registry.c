@@ -75,6 +75,16 @@ static const clq_cpu_gemm_small_entry clq__cpu_gemm_small_table[] = {
     {"general", 0, NULL},
 };
 
+/* GEMM of 4-bit and group-quantized weights (cpu_gemm_group.h): one packed format for
+ * every level, so weights packed at one level run at any. */
+static const clq_cpu_gemm_group_entry clq__cpu_gemm_group_table[] = {
+#if CLQ_CPU_X86
+    {"avx512-vnni", CLQ_CAPS_AVX512 | CLQ_CAP_AVX512VNNI, &clq__cpu_gemm_group_avx512vnni},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_gemm_group_avx2},
+#endif
+    {"portable", 0, &clq__cpu_gemm_group_portable},
+};
+
 /* The first entry whose needs caps covers; the last needs nothing, so it always fits. */
 #define RESOLVE(table, caps, field)                                              \
     do {                                                                         \
@@ -92,12 +102,13 @@ void clq__cpu_kernels_resolve(clq_cpu_caps caps, clq_cpu_kernels *k) {
     RESOLVE(clq__cpu_gemm_table, caps, gemm);
     RESOLVE(clq__cpu_gemm_epi_table, caps, gemm_epi);
     RESOLVE(clq__cpu_gemm_small_table, caps, gemm_small);
+    RESOLVE(clq__cpu_gemm_group_table, caps, gemm_group);
 }
 
 void clq__cpu_kernels_describe(const clq_cpu_kernels *k, char *buf, size_t n) {
     snprintf(buf, n,
              "quantize %s, dequantize %s, minmax %s, rowsums %s, gemm %s, gemm-epilogue %s, "
-             "gemm-small %s",
+             "gemm-small %s, gemm-group %s",
              k->quantize_name, k->dequantize_name, k->minmax_name, k->rowsums_name, k->gemm_name,
-             k->gemm_epi_name, k->gemm_small_name);
+             k->gemm_epi_name, k->gemm_small_name, k->gemm_group_name);
 }

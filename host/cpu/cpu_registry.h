@@ -11,7 +11,7 @@
  *     set (cpu_caps.c, docs/API.md).
  *   - cpu_registry.c: one table per family (clq__cpu_quantize_table,
  *     ..._dequantize_table, ..._minmax_table, ..._rowsums_table, ..._gemm_table,
- *     ..._gemm_epi_table, ..._gemm_small_table),
+ *     ..._gemm_epi_table, ..._gemm_small_table, ..._gemm_group_table),
  *     entries {name, needs, kernel}, best first. Resolution takes, per family, the
  *     first entry whose needs are a subset of the context's caps; every table ends
  *     with a portable entry that needs nothing.
@@ -30,6 +30,7 @@
 #include <stddef.h>
 
 #include "cpu_caps.h"
+#include "cpu_gemm_group.h"
 #include "cpu_gemm_kernel.h"
 #include "cpu_gemm_small.h"
 
@@ -59,6 +60,7 @@ typedef CLQ_CPU_ENTRY(const struct clq_cpu_rskernels *) clq_cpu_rowsums_entry;
 typedef CLQ_CPU_ENTRY(const clq_cpu_gemm_kernel *) clq_cpu_gemm_entry;
 typedef CLQ_CPU_ENTRY(clq_cpu_gemm_epi_fn) clq_cpu_gemm_epi_entry;
 typedef CLQ_CPU_ENTRY(const clq_cpu_gemm_small *) clq_cpu_gemm_small_entry;
+typedef CLQ_CPU_ENTRY(const clq_cpu_gemm_group *) clq_cpu_gemm_group_entry;
 
 /* A context's kernels: one resolved entry per family. */
 typedef struct clq_cpu_kernels {
@@ -69,8 +71,9 @@ typedef struct clq_cpu_kernels {
     const clq_cpu_gemm_kernel *gemm;
     clq_cpu_gemm_epi_fn gemm_epi;
     const clq_cpu_gemm_small *gemm_small; /* NULL: M <= 16 takes the general driver */
+    const clq_cpu_gemm_group *gemm_group; /* 4-bit / grouped weights (cpu_gemm_group.h) */
     const char *quantize_name, *dequantize_name, *minmax_name, *rowsums_name, *gemm_name,
-        *gemm_epi_name, *gemm_small_name;
+        *gemm_epi_name, *gemm_small_name, *gemm_group_name;
 } clq_cpu_kernels;
 
 /* Fills k with the first entry of each table that caps allows. */

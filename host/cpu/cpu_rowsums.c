@@ -1,6 +1,7 @@
 /* cpu_rowsums.c: row sums of an int8 matrix (the GEMM's zero-point correction
  * term), a reduction on the generic driver (cpu_elementwise.h) with one owner per
- * row, and its kernels: sums wrap mod 2^32 (rows longer than 2^23 bytes). */
+ * row, or per group of K along each row; and its kernels: sums wrap mod 2^32 (rows
+ * longer than 2^23 bytes). */
 #include "cpu_elementwise.h"
 #include "cpu_simd.h"
 
@@ -75,11 +76,44 @@ static void rs_finish(const clq_cpu_red_job *j, const clq_cpu_acc *a, size_t p, 
  * elements, which the walk hands over as one run; no merge, so one owner each */
 static const clq_cpu_red_ops rs_ops = {rs_run, rs_vec, NULL, NULL, rs_init, rs_finish, NULL, 1};
 
+/* ---- sums per group along K: rows split into chunks, each row's groups in order ---- */
+
+#define GS_ROWS_MIN ((size_t)1 << 16) /* bytes of A per chunk, at least */
+
+typedef struct gsum_job {
+    const clq_cpu_rskernels *k;
+    const clq_rowsums_op *op;
+    const uint8_t *a;
+    int32_t *sums;
+    size_t G, rows_per;
+} gsum_job;
+
+static void gsum_chunk(void *arg, size_t chunk) {
+    const gsum_job *j = arg;
+    const clq_rowsums_op *op = j->op;
+    size_t r1 = (chunk + 1) * j->rows_per < op->rows ? (chunk + 1) * j->rows_per : op->rows;
+    for (size_t r = chunk * j->rows_per; r < r1; r++)
+        for (size_t g = 0; g < j->G; g++) {
+            size_t k0 = g * op->group, len = op->k - k0 < op->group ? op->k - k0 : op->group;
+            uint32_t s = 0;
+            j->k->run(op->atype == CLQ_S8, j->a + r * op->lda + k0, len, &s);
+            j->sums[r * j->G + g] = (int32_t)s;
+        }
+}
+
+static clq_status group_sums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
+    clq_cpu_state *st = ctx->impl;
+    if (pass == CLQ_PASS_PREPARE || op->rows == 0 || op->k == 0) return CLQ_SUCCESS;
+    gsum_job j = {st->k.rowsums, op, clq__cpu_span_ptr(op->a), clq__cpu_span_ptr(op->sums),
+                  (op->k + op->group - 1) / op->group, 0};
+    j.rows_per = GS_ROWS_MIN / op->k ? GS_ROWS_MIN / op->k : 1;
+    clq__cpu_parallel(st->pool, clq__cpu_nchunks(op->rows, j.rows_per), gsum_chunk, &j);
+    return CLQ_SUCCESS;
+}
+
 clq_status clq__cpu_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
     clq_cpu_state *st = ctx->impl;
-    if (op->group)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "cpu: sums per group along K are not implemented on the CPU path yet");
+    if (op->group) return group_sums(ctx, op, pass);
     clq_layout lay = {CLQ_PER_AXIS, op->rows * op->k, 1, op->rows, op->k, 0, 0, op->rows};
     clq_cpu_red_job j = {&rs_ops, st->k.rowsums, op->atype, &lay, clq__cpu_span_ptr(op->a), 1,
                          op->lda != op->k ? op->k : 0, op->lda,

@@ -1,0 +1,138 @@
+/* cpu_gemm_group_avx512.c: the AVX-512 VNNI kernel of the group-format GEMM: 6 rows x
+ * 4 panels of vpdpbusd (bu unsigned, a' signed: exact in int32 with no correction of
+ * its own), 4-bit panels unpacked with one 64-byte load, a mask and a shift per two
+ * k-quads; after each group the correction and fold of cpu_gemm_group.h. */
+#include "cpu_gemm_group.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <string.h>
+
+#define T_ZVNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define INL static inline __attribute__((always_inline))
+#define P CLQ_CPU_GG_P
+#define MR 6
+#define NP 4
+
+/* GCC copies the accumulator around the vpdpbusd intrinsic (cpu_gemm_vnni.c); the
+ * instruction itself keeps it in place. u: the unsigned operand, s: the signed one. */
+#define DPBUSD(acc, u, s) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s))
+
+T_ZVNNI INL __m512i bcast4(const int8_t *p) {
+    int32_t w;
+    memcpy(&w, p, 4);
+    return _mm512_set1_epi32(w);
+}
+
+/* One row's d_j of 16 columns (entry t of the per-group arrays) into out. rz: rs'_j[m]
+ * times zbu_c when the zbu are all alike, else rs'_j[m]. */
+T_ZVNNI INL void zfold(const clq_cpu_gg_args *g, size_t t, size_t j, __m512i acc, int32_t rz,
+                       int32_t za, float sa, void *out) {
+    __m512i d;
+    if (g->zbu)
+        d = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+                                                          (const __m128i *)(g->zbu + t))),
+                                                      _mm512_set1_epi32(rz)));
+    else
+        d = _mm512_sub_epi32(acc, _mm512_set1_epi32(rz));
+    if (g->xc)
+        d = _mm512_add_epi32(d, _mm512_mullo_epi32(_mm512_loadu_si512(g->xc + t),
+                                                   _mm512_set1_epi32(za)));
+    if (g->mode == CLQ_CPU_GG_INT) {
+        _mm512_storeu_si512(out, d);
+        return;
+    }
+    __m512 s = _mm512_mul_ps(_mm512_set1_ps(sa), _mm512_loadu_ps(g->sb + t));
+    if (g->mode == CLQ_CPU_GG_REQ) s = _mm512_div_ps(s, _mm512_set1_ps(g->sc));
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(d), s);
+    if (j) f = _mm512_add_ps(_mm512_loadu_ps((const float *)out), f);
+    _mm512_storeu_ps(out, f);
+}
+
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define TILE(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
+
+/* Named accumulators (an array of vectors would live on the stack); R, V, BITS are
+ * constants per instantiation. */
+T_ZVNNI INL void zbody(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, size_t n0, void *out,
+                       size_t ldo, const int R, const int V, const int BITS) {
+    const __m512i mask = _mm512_set1_epi8(15);
+    size_t p0 = n0 / P, ps = g->pstride, G = g->ngroups;
+    const uint8_t *b = g->b + p0 * ps;
+    for (size_t j = 0; j < G; j++) {
+        size_t q0 = j * g->gq, q1 = q0 + g->gq < g->kq ? q0 + g->gq : g->kq;
+#define INIT(i, v) __m512i c##i##v = _mm512_setzero_si512();
+#define INIT_ROW(i) TILE(INIT, i)
+        ROWS(INIT_ROW)
+#define DP(i, v) \
+    if (V > v) DPBUSD(c##i##v, b##v, av);
+#define ROW(i)                                  \
+    if (R > i) {                                \
+        __m512i av = bcast4(aq + i * 4);        \
+        TILE(DP, i)                             \
+    }
+        if (BITS == 4) {
+            for (size_t q = q0; q < q1; q += 2) {
+                const uint8_t *o = b + (q / 2) * 64;
+                __m512i r0 = _mm512_loadu_si512(o);
+                __m512i r1 = V > 1 ? _mm512_loadu_si512(o + ps) : r0;
+                __m512i r2 = V > 2 ? _mm512_loadu_si512(o + 2 * ps) : r0;
+                __m512i r3 = V > 3 ? _mm512_loadu_si512(o + 3 * ps) : r0;
+                __m512i b0 = _mm512_and_si512(r0, mask), b1 = _mm512_and_si512(r1, mask);
+                __m512i b2 = _mm512_and_si512(r2, mask), b3 = _mm512_and_si512(r3, mask);
+                const int8_t *aq = a + q * MR * 4;
+                ROWS(ROW)
+                b0 = _mm512_and_si512(_mm512_srli_epi16(r0, 4), mask);
+                b1 = _mm512_and_si512(_mm512_srli_epi16(r1, 4), mask);
+                b2 = _mm512_and_si512(_mm512_srli_epi16(r2, 4), mask);
+                b3 = _mm512_and_si512(_mm512_srli_epi16(r3, 4), mask);
+                aq += MR * 4;
+                ROWS(ROW)
+            }
+        } else {
+            for (size_t q = q0; q < q1; q++) {
+                const uint8_t *o = b + q * 64;
+                __m512i b0 = _mm512_loadu_si512(o);
+                __m512i b1 = V > 1 ? _mm512_loadu_si512(o + ps) : b0;
+                __m512i b2 = V > 2 ? _mm512_loadu_si512(o + 2 * ps) : b0;
+                __m512i b3 = V > 3 ? _mm512_loadu_si512(o + 3 * ps) : b0;
+                const int8_t *aq = a + q * MR * 4;
+                ROWS(ROW)
+            }
+        }
+#define FOLD(i, v) \
+    if (V > v) zfold(g, ((p0 + v) * G + j) * P, j, c##i##v, rz, za, sa, (char *)o + v * P * 4);
+#define FOLD_ROW(i)                                                                    \
+    if (R > i) {                                                                       \
+        size_t m = m0 + i;                                                             \
+        int32_t rz = g->rs[m * G + j];                                                 \
+        if (!g->zbu) rz = (int32_t)((uint32_t)rz * (uint32_t)g->zbu_c);                \
+        int32_t za = g->xc ? g->za[m * g->za_m + j * g->za_j] : 0;                     \
+        float sa = g->mode != CLQ_CPU_GG_INT ? g->sa[m * g->sa_m + j * g->sa_j] : 0.0f; \
+        char *o = (char *)out + i * ldo * 4;                                           \
+        TILE(FOLD, i)                                                                  \
+    }
+        ROWS(FOLD_ROW)
+    }
+}
+
+#define ZCASE(R, V)                                                       \
+    case R * 8 + V:                                                       \
+        if (g->bits == 4) zbody(g, a, m0, n0, out, ldo, R, V, 4);         \
+        else zbody(g, a, m0, n0, out, ldo, R, V, 8);                      \
+        break;
+#define ZROW(R) ZCASE(R, 1) ZCASE(R, 2) ZCASE(R, 3) ZCASE(R, 4)
+
+T_ZVNNI static void z_tile(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, size_t rows,
+                           size_t n0, size_t cols, void *out, size_t ldo) {
+    size_t v = (cols + P - 1) / P;
+    switch (rows * 8 + v) {
+        ZROW(1) ZROW(2) ZROW(3) ZROW(4) ZROW(5) ZROW(6)
+    default:
+        break;
+    }
+}
+
+const clq_cpu_gemm_group clq__cpu_gemm_group_avx512vnni = {"avx512-vnni", MR, NP * P, z_tile};
+
+#endif
