@@ -18,6 +18,18 @@
  * instruction itself keeps it in place. u: the unsigned operand, s: the signed one. */
 #define DPBUSD(acc, u, s) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s))
 
+/* Each accumulator zeroed by its own instruction: GCC gives accumulators that start
+ * from one shared zero a register each only by copying around every vpdpbusd. */
+#define ZERO(acc) __asm__ volatile("vpxord %0, %0, %0" : "=v"(acc))
+
+/* The high nibbles of 64 bytes at p, shifted from memory again: keeping the loaded
+ * vectors for them would take 4 of the 32 registers the 24 accumulators leave. */
+T_ZVNNI INL __m512i HI4(const uint8_t *p, __m512i mask) {
+    __m512i r;
+    __asm__("vpsrlw $4, %1, %0" : "=v"(r) : "m"(*(const uint8_t(*)[64])p));
+    return _mm512_and_si512(r, mask);
+}
+
 T_ZVNNI INL __m512i bcast4(const int8_t *p) {
     int32_t w;
     memcpy(&w, p, 4);
@@ -61,7 +73,9 @@ T_ZVNNI INL void zbody(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, siz
     const uint8_t *b = g->b + p0 * ps;
     for (size_t j = 0; j < G; j++) {
         size_t q0 = j * g->gq, q1 = q0 + g->gq < g->kq ? q0 + g->gq : g->kq;
-#define INIT(i, v) __m512i c##i##v = _mm512_setzero_si512();
+#define INIT(i, v)  \
+    __m512i c##i##v;  \
+    ZERO(c##i##v);
 #define INIT_ROW(i) TILE(INIT, i)
         ROWS(INIT_ROW)
 #define DP(i, v) \
@@ -74,18 +88,16 @@ T_ZVNNI INL void zbody(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, siz
         if (BITS == 4) {
             for (size_t q = q0; q < q1; q += 2) {
                 const uint8_t *o = b + (q / 2) * 64;
-                __m512i r0 = _mm512_loadu_si512(o);
-                __m512i r1 = V > 1 ? _mm512_loadu_si512(o + ps) : r0;
-                __m512i r2 = V > 2 ? _mm512_loadu_si512(o + 2 * ps) : r0;
-                __m512i r3 = V > 3 ? _mm512_loadu_si512(o + 3 * ps) : r0;
-                __m512i b0 = _mm512_and_si512(r0, mask), b1 = _mm512_and_si512(r1, mask);
-                __m512i b2 = _mm512_and_si512(r2, mask), b3 = _mm512_and_si512(r3, mask);
+                __m512i b0 = _mm512_and_si512(_mm512_loadu_si512(o), mask);
+                __m512i b1 = V > 1 ? _mm512_and_si512(_mm512_loadu_si512(o + ps), mask) : b0;
+                __m512i b2 = V > 2 ? _mm512_and_si512(_mm512_loadu_si512(o + 2 * ps), mask) : b0;
+                __m512i b3 = V > 3 ? _mm512_and_si512(_mm512_loadu_si512(o + 3 * ps), mask) : b0;
                 const int8_t *aq = a + q * MR * 4;
                 ROWS(ROW)
-                b0 = _mm512_and_si512(_mm512_srli_epi16(r0, 4), mask);
-                b1 = _mm512_and_si512(_mm512_srli_epi16(r1, 4), mask);
-                b2 = _mm512_and_si512(_mm512_srli_epi16(r2, 4), mask);
-                b3 = _mm512_and_si512(_mm512_srli_epi16(r3, 4), mask);
+                b0 = HI4(o, mask);
+                if (V > 1) b1 = HI4(o + ps, mask);
+                if (V > 2) b2 = HI4(o + 2 * ps, mask);
+                if (V > 3) b3 = HI4(o + 3 * ps, mask);
                 aq += MR * 4;
                 ROWS(ROW)
             }
