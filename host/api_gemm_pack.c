@@ -1,6 +1,7 @@
 /* api_gemm_pack.c: clq_weights_pack (every weight format: 8- and 4-bit, per tensor /
  * channel / group along K) and the packed weights' life cycle, the int32 bound on K
- * (clq_gemm_max_k) and TFLite's clq_quantize_multiplier. */
+ * (clq_gemm_max_k), TFLite's clq_quantize_multiplier, and the packing steps
+ * clq_weights_import shares (api_gemm.h). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +46,60 @@ void clq_weights_destroy(clq_packed_weights *w) {
     clq_buffer_destroy(w->sb);
     free(w);
     clq__unlock(ctx, CLQ_SUCCESS);
+}
+
+clq_status clq__weights_backend_check(clq_context *ctx) {
+    if (!ctx->ops->gemm_pack || !ctx->ops->gemm)
+        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED, "the %s backend has no int8 GEMM",
+                          ctx->ops->name);
+    return CLQ_SUCCESS;
+}
+
+clq_status clq__weights_new(clq_context *ctx, const clq_wformat *fmt, size_t n, size_t k,
+                            clq_packed_weights **out) {
+    if (n > (size_t)PTRDIFF_MAX / 4) /* its int32 column sums could not be addressed */
+        return clq__error(ctx, CLQ_ERROR_OVERFLOW, "b: N = %zu output channels is too many", n);
+    clq_packed_weights *w = calloc(1, sizeof *w);
+    if (!w) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory packing weights");
+    w->ctx = ctx;
+    w->fmt = *fmt;
+    w->n = n;
+    w->k = k;
+    *out = w;
+    return CLQ_SUCCESS;
+}
+
+clq_status clq__weights_set_qparams(clq_context *ctx, clq_packed_weights *w, int32_t *z,
+                                    const float *s, size_t count) {
+    size_t alloc = count ? count : 1;
+    w->zb_all_zero = 1;
+    w->max_dev = 0;
+    int shift = clq__signed_shift(w->fmt.btype);
+    for (size_t i = 0; i < count; i++) {
+        if (s && s[i] > w->sb_max) w->sb_max = s[i];
+        unsigned dev = clq__gemm_dev(w->fmt.btype, z[i]);
+        if (dev > w->max_dev) w->max_dev = dev;
+        z[i] -= shift;
+        if (z[i] != 0) w->zb_all_zero = 0;
+    }
+    w->zb_per_channel = w->sb_per_channel = count > 1 || w->fmt.gran != CLQ_PER_TENSOR;
+    clq_status st = clq_buffer_create(ctx, alloc * 4, &w->zb);
+    if (st == CLQ_SUCCESS) st = clq_buffer_write(w->zb, 0, alloc * 4, z);
+    if (st == CLQ_SUCCESS && s) st = clq_buffer_create(ctx, alloc * 4, &w->sb);
+    if (st == CLQ_SUCCESS && s) st = clq_buffer_write(w->sb, 0, alloc * 4, s);
+    return st;
+}
+
+clq_status clq__weights_pack_data(clq_context *ctx, clq_packed_weights *w, clq_span b,
+                                  clq_status st) {
+    size_t ncs = w->n * w->fmt.ngroups;
+    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, (ncs ? ncs : 1) * 4, &w->colsum);
+    clq_pack_op op = {w->fmt, w->n, w->k, b};
+    if (st == CLQ_SUCCESS) st = ctx->ops->gemm_pack(ctx, &op, w);
+    /* docs/API.md lets the caller's weights go once this returns: wait for the kernels
+     * that read b (those that made it too, also after a failure). */
+    clq_status fin = ctx->ops->finish(ctx);
+    return st != CLQ_SUCCESS ? st : fin;
 }
 
 /* The qparams of b: per tensor, per axis on the N axis or per block along K; fills
@@ -118,9 +173,6 @@ static clq_status copy_b_qparams(clq_context *ctx, const clq_qparams *qp, size_t
     if (st == CLQ_SUCCESS && sspan.buf && count)
         st = clq_buffer_read(sspan.buf, sspan.offset, count * 4, s);
     if (st != CLQ_SUCCESS) goto done;
-    w->zb_all_zero = 1;
-    w->max_dev = 0;
-    int shift = clq__signed_shift(w->fmt.btype);
     for (size_t i = 0; i < count; i++) {
         size_t j = i; /* index in the caller's array, for the message */
         if (transposed && w->fmt.gran == CLQ_PER_BLOCK)
@@ -136,10 +188,6 @@ static clq_status copy_b_qparams(clq_context *ctx, const clq_qparams *qp, size_t
                             "qp->scale[%zu] = %g: a scale must be finite and > 0", j, (double)s[j]);
             goto done;
         }
-        if (s && s[j] > w->sb_max) w->sb_max = s[j];
-        unsigned dev = clq__gemm_dev(w->fmt.btype, z[j]);
-        if (dev > w->max_dev) w->max_dev = dev;
-        if (z[j] - shift != 0) w->zb_all_zero = 0;
     }
     if (transposed && w->fmt.gran == CLQ_PER_BLOCK && count > 1) { /* [G][N] -> [N][G] */
         zt = malloc(count * sizeof *zt);
@@ -156,12 +204,7 @@ static clq_status copy_b_qparams(clq_context *ctx, const clq_qparams *qp, size_t
         memcpy(z, zt, count * sizeof *z);
         if (s) memcpy(s, stt, count * sizeof *s);
     }
-    for (size_t i = 0; i < count; i++) z[i] -= shift;
-    w->zb_per_channel = w->sb_per_channel = count > 1 || w->fmt.gran != CLQ_PER_TENSOR;
-    st = clq_buffer_create(ctx, alloc * 4, &w->zb);
-    if (st == CLQ_SUCCESS) st = clq_buffer_write(w->zb, 0, alloc * 4, z);
-    if (st == CLQ_SUCCESS && s) st = clq_buffer_create(ctx, alloc * 4, &w->sb);
-    if (st == CLQ_SUCCESS && s) st = clq_buffer_write(w->sb, 0, alloc * 4, s);
+    st = clq__weights_set_qparams(ctx, w, z, s, count);
 done:
     free(z);
     free(s);
@@ -175,12 +218,10 @@ static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "out is NULL");
     if (flags & ~CLQ_WEIGHTS_TRANSPOSED)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "flags = 0x%x has unknown bits", flags);
-    if (!ctx->ops->gemm_pack || !ctx->ops->gemm)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED, "the %s backend has no int8 GEMM",
-                          ctx->ops->name);
-    clq_tensor_info bi;
-    clq_status st = clq__check_tensor(ctx, b, "b", CLQ_INPUT, &bi);
+    clq_status st = clq__weights_backend_check(ctx);
     if (st != CLQ_SUCCESS) return st;
+    clq_tensor_info bi;
+    st = clq__check_tensor(ctx, b, "b", CLQ_INPUT, &bi);    if (st != CLQ_SUCCESS) return st;
     if (!clq__dtype_is_quant(b->dtype))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "b->dtype = %s: weights are s8, u8, s4 or u4", clq_dtype_name(b->dtype));
@@ -198,18 +239,10 @@ static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_
     st = check_b_qparams(ctx, b, qp, tr ? 1 : 0, &fmt, &count);
     if (st != CLQ_SUCCESS) return st;
 
-    size_t n = b->shape[tr ? 1 : 0];
-    if (n > (size_t)PTRDIFF_MAX / 4) /* its int32 column sums could not be addressed */
-        return clq__error(ctx, CLQ_ERROR_OVERFLOW, "b: N = %zu output channels is too many", n);
-    clq_packed_weights *w = calloc(1, sizeof *w);
-    if (!w) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory packing weights");
-    w->ctx = ctx;
-    w->fmt = fmt;
-    w->n = b->shape[tr ? 1 : 0];
-    w->k = b->shape[tr ? 0 : 1];
+    clq_packed_weights *w = NULL;
+    st = clq__weights_new(ctx, &fmt, b->shape[tr ? 1 : 0], b->shape[tr ? 0 : 1], &w);
+    if (st != CLQ_SUCCESS) return st;
     st = copy_b_qparams(ctx, qp, count, tr, w);
-    size_t ncs = w->n * fmt.ngroups;
-    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, (ncs ? ncs : 1) * 4, &w->colsum);
     if (st != CLQ_SUCCESS) goto fail;
     /* The backend packs from a contiguous [N][K] copy: transposing is a view. */
     clq_tensor nk = *b;
@@ -218,14 +251,10 @@ static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_
         nk.strides[0] = b->strides[1], nk.strides[1] = b->strides[0];
     }
     clq_tensor_info nki;
-    clq_pack_op op = {w->fmt, w->n, w->k, {NULL, 0}};
+    clq_span bs = {NULL, 0};
     st = clq__check_tensor(ctx, &nk, "b", CLQ_INPUT, &nki);
-    if (st == CLQ_SUCCESS) st = clq__gather(ctx, &nk, &nki, &op.b, CLQ_PASS_RUN);
-    if (st == CLQ_SUCCESS) st = ctx->ops->gemm_pack(ctx, &op, w);
-    /* docs/API.md lets the caller's weights go once this returns: wait for the kernels
-     * that read b (the gather too, also after a failure). */
-    clq_status fin = ctx->ops->finish(ctx);
-    if (st == CLQ_SUCCESS) st = fin;
+    if (st == CLQ_SUCCESS) st = clq__gather(ctx, &nk, &nki, &bs, CLQ_PASS_RUN);
+    st = clq__weights_pack_data(ctx, w, bs, st);
     if (st != CLQ_SUCCESS) goto fail;
     *out = w;
     return CLQ_SUCCESS;

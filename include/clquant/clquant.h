@@ -324,8 +324,11 @@ typedef struct clq_weights_import_desc {
 
 CLQ_API void clq_weights_import_desc_init(clq_weights_import_desc *desc);
 /* Packs the described weights as clq_weights_pack would pack the same values with
- * their scales and zero points per group of 32 (ggml) or g (ONNX), along K. The
- * memory is read before this returns and may be reused at once. */
+ * their scales and zero points per group of 32 (ggml) or g (ONNX), along K. A group
+ * whose foreign scale is negative (ggml Q4_0's d = max / -8) or zero is stored with
+ * the same values (v - zp) * scale under a positive scale (docs/API.md); an infinite
+ * or NaN scale is CLQ_ERROR_INVALID_QPARAMS. The memory is read before this returns
+ * and may be reused at once. */
 CLQ_API clq_status clq_weights_import(clq_context *ctx, const clq_weights_import_desc *desc,
                                       clq_packed_weights **out);
 /* N (output channels) and K (reduction length) of packed weights. */
