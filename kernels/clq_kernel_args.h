@@ -43,7 +43,12 @@
     K(gemm, gemm_rowsums, gemm_rowsums)                                                    \
     K(gemm, gemm_tile, gemm)                                                               \
     A(gemm, gemm_tile1, gemm)                                                              \
-    A(gemm, gemm_dot, gemm)
+    A(gemm, gemm_tile4, gemm)                                                              \
+    A(gemm, gemm_tile4_1, gemm)                                                            \
+    A(gemm, gemm_gemv, gemm)                                                               \
+    A(gemm, gemm_gemv4, gemm)                                                              \
+    A(gemm, gemm_dot, gemm)                                                                \
+    A(gemm, gemm_dot4, gemm)
 
 /* ---- argument lists ------------------------------------------------------------ */
 /* copy.cl: elements of 1, 2 or 4 bytes (the kernel casts); offsets and strides in
@@ -126,19 +131,30 @@
     X(S, VAL, int, qmin) X(S, VAL, int, qmax) X(S, VAL, int, sym_zp) X(S, OUT, float, oscale) \
     X(S, VAL, ulong, soff) X(S, OUT, int, ozp) X(S, VAL, ulong, zoff) X(S, VAL, int, has_zp)
 
-/* gemm.cl. Pack: n x k weights b (bx 0x80 for u8) into panels, with column sums. */
+/* gemm.cl. Pack: n x k weights b (8-bit, or 4-bit with bits4: element e in the nibble
+ * e of b's bytes, low first; bx 0x80 for u8, 0x08 for u4) into panels, with column sums
+ * per group of grp along K (ng groups: colsum[j * ng + group]). */
 #define CLQ_KARGS_gemm_pack(X, S)                                                          \
     X(S, IN, uchar, b) X(S, VAL, ulong, boff) X(S, VAL, ulong, n) X(S, VAL, ulong, k)      \
-    X(S, VAL, uchar, bx) X(S, OUT, uchar, packed) X(S, VAL, ulong, kp) X(S, OUT, int, colsum)
+    X(S, VAL, int, bits4) X(S, VAL, uchar, bx) X(S, OUT, uchar, packed) X(S, VAL, ulong, kp) \
+    X(S, VAL, ulong, grp) X(S, VAL, ulong, ng) X(S, OUT, int, colsum)
+/* sums[soff + r * ng + j] over group j (of grp values along k) of row r. */
 #define CLQ_KARGS_gemm_rowsums(X, S)                                                       \
     X(S, IN, uchar, a) X(S, VAL, ulong, aoff) X(S, VAL, ulong, lda) X(S, VAL, ulong, k)    \
-    X(S, VAL, int, is_s8) X(S, OUT, int, sums) X(S, VAL, ulong, soff) X(S, VAL, ulong, rows)
-/* The GEMM kernels: A (m x k, lda), packed B (kp), and the output stage; an absent
- * optional input (has_* 0) is any valid buffer and never read. */
+    X(S, VAL, int, is_s8) X(S, OUT, int, sums) X(S, VAL, ulong, soff) X(S, VAL, ulong, rows) \
+    X(S, VAL, ulong, grp) X(S, VAL, ulong, ng)
+/* The GEMM kernels: A (m x k, lda), packed B (kp: K padded as the panels hold it), the
+ * ng groups of grp values along K (one group of kp when the weights are not grouped),
+ * and the output stage; an absent optional input (has_* 0) is any valid buffer and
+ * never read. A's parameter of row r and group j is za / sa [off + r a_rs + j a_gs]
+ * (per tensor 0, 0; per row 1, 0; per group ng, 1), the weights' zb / sb [n ng + j]
+ * when per channel or group (zb_pc, sb_pc), colsum [n ng + j], rowsums [r ng + j]. */
 #define CLQ_KARGS_gemm(X, S)                                                               \
     X(S, IN, uchar, A) X(S, VAL, ulong, a_off) X(S, VAL, ulong, lda) X(S, IN, char, B)     \
     X(S, VAL, ulong, kp) X(S, VAL, ulong, m) X(S, VAL, ulong, n) X(S, VAL, ulong, k)        \
+    X(S, VAL, ulong, grp) X(S, VAL, ulong, ng)                                             \
     X(S, VAL, int, a_u8) X(S, IN, int, za) X(S, VAL, ulong, za_off) X(S, VAL, int, has_za)  \
+    X(S, VAL, ulong, a_rs) X(S, VAL, ulong, a_gs)                                          \
     X(S, IN, int, rowsums) X(S, VAL, ulong, rs_off) X(S, VAL, int, has_rs)                 \
     X(S, IN, int, colsum) X(S, IN, int, zb) X(S, VAL, int, zb_pc) X(S, OUT, uchar, C)       \
     X(S, VAL, ulong, c_off) X(S, VAL, ulong, ldc) X(S, VAL, int, ctype) X(S, IN, float, sa) \

@@ -1,5 +1,6 @@
-/* gemm.cl: int8 GEMM in the s8 domain of host/backend.h: weight packing with column
- * sums, row sums of A, the tiled kernel, its dot-product variant, and the output stages. */
+/* gemm.cl: integer GEMM in the signed domain of host/backend.h: weight packing (8- and
+ * 4-bit) with column sums per group, row or group sums of A, the tiled kernel, its
+ * GEMV-shaped form for small M, the dot-product variant, and the output stages. */
 
 /* Tile sizes (the host passes per-device values, host/opencl/cl_tuning.c).
  * NR: columns of a packed panel and of a work item's tile (multiple of 4);
@@ -12,113 +13,180 @@
 #endif
 #define NR CLQ_GEMM_NR
 
-/* Packed B: panel p holds columns [p NR, p NR + NR) over kp (K rounded up to 4)
- * as [k / 4][column][k % 4] s8 bytes, zero past K and past N: a work item reads
- * 4 NR contiguous bytes per 4 k. */
+/* Packed B: panel p holds columns [p NR, p NR + NR) over kp, zero past K and past N.
+ * 8-bit weights: kp is K rounded up to 4, as [k / 4][column][k % 4] s8 bytes: a work
+ * item reads 4 NR contiguous bytes per 4 k. 4-bit weights: kp is K rounded up to 8,
+ * as [k / 8][column][k % 4] bytes of two signed nibbles, k % 8 < 4 in the low one and
+ * the value 4 further in the high one: the same 4 NR bytes per 8 k, whose low nibbles
+ * are one quad of k and high nibbles the next. A weight group (a multiple of 16 of k)
+ * is a whole number of either. */
 
 typedef struct __attribute__((packed)) {
     uchar4 v;
 } clq_u8x4;
 inline uchar4 load_u8x4(const global uchar *p) { return ((const global clq_u8x4 *)p)->v; }
 
-/* One work item per packed column j < panels * NR: its bytes in the s8 domain (bx
- * is 0x80 for u8 weights) and cs'[j] for j < n. */
+/* One work item per packed column j < panels * NR: its values in the signed domain
+ * (bx is 0x80 for u8 weights, 0x08 for u4) and cs'[j][g] per group for j < n. */
 kernel void gemm_pack(CLQ_PARAMS(gemm_pack)) {
     ulong j = get_global_id(0);
-    global uchar *dst = packed + (j / NR) * NR * kp + (j % NR) * 4;
-    const global uchar *src = b + boff + j * k;
+    ulong step = bits4 ? 8 : 4, rows = kp / step;
+    global uchar *dst = packed + (j / NR) * NR * (bits4 ? kp / 2 : kp) + (j % NR) * 4;
     uint sum = 0; /* mod 2^32, as the epilogue uses it (K is not bounded at pack time) */
-    for (ulong q = 0; q < kp / 4; q++) {
+    for (ulong q = 0; q < rows; q++) {
+        ulong k0 = step * q;
         uchar4 v = (uchar4)(0);
-        if (j < n) {
-            ulong k0 = 4 * q;
+        if (j < n && bits4) {
+            for (ulong i = 0; i < 8 && k0 + i < k; i++) {
+                ulong e = j * k + k0 + i;
+                uchar nib = ((e & 1) ? b[boff + e / 2] >> 4 : b[boff + e / 2]) & 15;
+                nib ^= bx;
+                ((uchar *)&v)[i % 4] |= (uchar)(nib << (4 * (i / 4)));
+                sum += (uint)(((int)nib ^ 8) - 8);
+            }
+        } else if (j < n) {
+            const global uchar *src = b + boff + j * k;
             if (k0 + 4 <= k) {
                 v = load_u8x4(src + k0) ^ (uchar4)(bx);
             } else {
                 for (ulong i = 0; k0 + i < k; i++) ((uchar *)&v)[i] = src[k0 + i] ^ bx;
             }
+            uint4 s = as_uint4(convert_int4(as_char4(v)));
+            sum += (s.x + s.y) + (s.z + s.w);
         }
-        uint4 s = as_uint4(convert_int4(as_char4(v)));
-        sum += (s.x + s.y) + (s.z + s.w);
         *(global clq_u8x4 *)(dst + q * NR * 4) = (clq_u8x4){v};
+        if (j < n && ((q + 1) * step % grp == 0 || q + 1 == rows)) {
+            colsum[j * ng + k0 / grp] = (int)sum;
+            sum = 0;
+        }
     }
-    if (j < n) colsum[j] = (int)sum;
+    if (j < n && rows == 0 && ng == 1) colsum[j] = 0; /* K = 0: the empty sum */
 }
 
-/* sums[r] = sum_k a[r lda + k] of the stored values (is_s8 says how bytes read),
- * mod 2^32 like every correction term. */
+/* sums[r ng + j] = sum over group j of a[r lda + k], the stored values (is_s8 says how
+ * bytes read), mod 2^32 like every correction term. Groups are multiples of 16. */
 kernel void gemm_rowsums(CLQ_PARAMS(gemm_rowsums)) {
     ulong r = get_global_id(0);
     if (r >= rows) return;
     const global uchar *p = a + aoff + r * lda;
-    uint16 acc = 0;
-    ulong i = 0;
-    for (; i + 16 <= k; i += 16) {
-        uchar16 v = load_u8x16(p + i);
-        acc += is_s8 ? as_uint16(convert_int16(as_char16(v))) : convert_uint16(v);
+    for (ulong j = 0; j < ng; j++) {
+        ulong i = j * grp, e = min(k, i + grp);
+        uint16 acc = 0;
+        for (; i + 16 <= e; i += 16) {
+            uchar16 v = load_u8x16(p + i);
+            acc += is_s8 ? as_uint16(convert_int16(as_char16(v))) : convert_uint16(v);
+        }
+        uint8 h = acc.lo + acc.hi;
+        uint4 q = h.lo + h.hi;
+        uint s = (q.x + q.y) + (q.z + q.w);
+        for (; i < e; i++) s += is_s8 ? (uint)(int)as_char(p[i]) : (uint)p[i];
+        sums[soff + r * ng + j] = (int)s;
     }
-    uint8 h = acc.lo + acc.hi;
-    uint4 q = h.lo + h.hi;
-    uint s = (q.x + q.y) + (q.z + q.w);
-    for (; i < k; i++) s += is_s8 ? (uint)(int)as_char(p[i]) : (uint)p[i];
-    sums[soff + r] = (int)s;
 }
 
 /* ---- output stages -------------------------------------------------------- */
 
-/* ctype, the type of C, is a clq_dtype: CLQ_S32, CLQ_F32, CLQ_S8 or CLQ_U8. */
+/* ctype, the type of C, is a clq_dtype: CLQ_S32, CLQ_F32, CLQ_S8 or CLQ_U8. With one
+ * group (weights not grouped) S32 and the fixed-point requant take d_0 as C; F32 and
+ * the float requant fold every group's d_j into one f32 (docs/NUMERICS.md): y = d_0
+ * f_0, then y = y + d_j f_j in ascending j, f_j = sa_j sb_j (F32) or (sa_j sb_j) / sc,
+ * each step one rounding (common.cl turns contraction off). */
 
-/* What the epilogue needs besides C: everything per launch, read once per work item. */
+/* What the epilogue needs per launch, read once per work item. */
 typedef struct {
-    int ctype, fixed, relu, has_bias, has_rs, qmin, qmax, zc;
-    uint za; /* za' */
-    uint kk; /* K mod 2^32 */
-    float sa, sc;
+    int ctype, fixed, relu, has_bias, has_rs, a_u8, qmin, qmax, zc;
+    int fl; /* the f32 fold: F32 or float requant */
+    float sc;
 } stage_t;
 
-/* Per-column values for 4 columns starting at n0 (columns past N get harmless values). */
+/* A's values for one row and group: za', rs' (u8: less 128 len), sa. */
 typedef struct {
-    uint4 zb, colterm;
-    float4 f;    /* F32: sa * sb[n]; float requant: (sa * sb[n]) / sc */
-    float4 bias;
-    int4 mult, shift;
-} cols_t;
+    uint za, rs;
+    float sa;
+} srow_t;
 
-inline int4 gather4(const global int *p, ulong off, int per_channel, ulong n0, ulong n) {
+/* The weights' values for 4 columns and one group (columns past N get harmless values). */
+typedef struct {
+    uint4 zb, cs;
+    float4 sb;
+} scol_t;
+
+/* p[off + c ng + j] for the 4 columns c from n0 (clamped to N), or p[off] for all. */
+inline int4 gather4(const global int *p, ulong off, int per_channel, ulong n0, ulong n,
+                    ulong ng, ulong j) {
     if (!per_channel) return (int4)(p[off]);
     int4 v;
-    v.x = p[off + n0];
-    v.y = p[off + min(n0 + 1, n - 1)];
-    v.z = p[off + min(n0 + 2, n - 1)];
-    v.w = p[off + min(n0 + 3, n - 1)];
+    v.x = p[off + n0 * ng + j];
+    v.y = p[off + min(n0 + 1, n - 1) * ng + j];
+    v.z = p[off + min(n0 + 2, n - 1) * ng + j];
+    v.w = p[off + min(n0 + 3, n - 1) * ng + j];
     return v;
 }
 
-/* C = acc - zb' rs' - za' cs' + K za' zb' (uint wrap-around): colterm holds the
- * last two terms. */
-inline cols_t stage_cols(const stage_t *st, ulong n0, ulong n, const global int *colsum,
-                         const global int *zb, int zb_pc, const global float *sb, int sb_pc,
-                         const global float *bias, ulong bias_off, const global int *mult,
-                         ulong mult_off, const global int *shift, ulong shift_off, int mult_pc) {
-    cols_t c;
-    uint4 z = as_uint4(gather4(zb, 0, zb_pc, n0, n));
-    uint4 cs = as_uint4(gather4(colsum, 0, 1, n0, n));
-    c.zb = z;
-    c.colterm = st->kk * st->za * z - st->za * cs;
-    if (st->ctype == CLQ_S32) return c;
-    if (st->ctype == CLQ_F32 || !st->fixed) {
-        float4 s = st->sa * as_float4(gather4((const global int *)sb, 0, sb_pc, n0, n));
-        c.f = st->ctype == CLQ_F32 ? s : s / st->sc;
-        if (st->has_bias) c.bias = as_float4(gather4((const global int *)bias, bias_off, 1, n0, n));
-    } else {
-        c.mult = gather4(mult, mult_off, mult_pc, n0, n);
-        c.shift = clamp(gather4(shift, shift_off, mult_pc, n0, n), -31, 30); /* TRUSTED: any */
-    }
+inline stage_t stage_load(int ctype, int a_u8, int has_rs, int has_bias, int relu,
+                          const global float *sc, ulong sc_off, const global int *zc,
+                          ulong zc_off, int has_zc, int fixed, int qmin, int qmax) {
+    stage_t st;
+    st.ctype = ctype;
+    st.fixed = fixed;
+    st.relu = relu;
+    st.has_bias = has_bias;
+    st.has_rs = has_rs;
+    st.a_u8 = a_u8;
+    st.qmin = qmin;
+    st.qmax = qmax;
+    /* TRUSTED zero points may be any int32: za and zc are clamped to their types' full
+     * ranges first, as on every backend (docs/NUMERICS.md); so qmin - zc cannot overflow */
+    st.zc = has_zc ? zc[zc_off] : 0;
+    if (ctype == CLQ_S8 || ctype == CLQ_U8)
+        st.zc = clamp(st.zc, ctype == CLQ_U8 ? 0 : -128, ctype == CLQ_U8 ? 255 : 127);
+    st.fl = ctype == CLQ_F32 || ((ctype == CLQ_S8 || ctype == CLQ_U8) && !fixed);
+    st.sc = st.fl && ctype != CLQ_F32 ? sc[sc_off] : 1.0f;
+    return st;
+}
+
+inline srow_t stage_row(const stage_t *st, ulong r, ulong j, ulong ng, uint len,
+                        const global int *za, ulong za_off, int has_za, ulong a_rs, ulong a_gs,
+                        const global int *rowsums, ulong rs_off, const global float *sa,
+                        ulong sa_off) {
+    srow_t v;
+    ulong ai = r * a_rs + j * a_gs;
+    int zav = has_za ? za[za_off + ai] : 0;
+    v.za = (uint)clamp(zav, st->a_u8 ? 0 : -128, st->a_u8 ? 255 : 127) - (st->a_u8 ? 128u : 0u);
+    v.rs = st->has_rs ? (uint)rowsums[rs_off + r * ng + j] - (st->a_u8 ? 128u * len : 0u) : 0u;
+    v.sa = st->fl ? sa[sa_off + ai] : 1.0f;
+    return v;
+}
+
+inline scol_t stage_col(const stage_t *st, ulong n0, ulong n, ulong j, ulong ng,
+                        const global int *colsum, const global int *zb, int zb_pc,
+                        const global float *sb, int sb_pc) {
+    scol_t c;
+    c.zb = as_uint4(gather4(zb, 0, zb_pc, n0, n, ng, j));
+    c.cs = as_uint4(gather4(colsum, 0, 1, n0, n, ng, j));
+    c.sb = st->fl ? as_float4(gather4((const global int *)sb, 0, sb_pc, n0, n, ng, j))
+                  : (float4)(0.0f);
     return c;
 }
 
+/* d_j = acc - zb' rs' - za' cs' + len za' zb' (uint wrap-around). */
+inline int4 stage_d(uint4 acc, const scol_t *c, const srow_t *r, uint len, int has_rs) {
+    if (has_rs) acc -= c->zb * r->rs;
+    acc += len * r->za * c->zb - r->za * c->cs;
+    return as_int4(acc);
+}
+
+/* One step of the fold: y = d f_0 (first) or y + d f_j. */
+inline float4 stage_fold(const stage_t *st, float4 y, int4 d, const scol_t *c, const srow_t *r,
+                         int first) {
+    float4 f = r->sa * c->sb;
+    if (st->ctype != CLQ_F32) f = f / st->sc;
+    float4 t = convert_float4(d) * f;
+    return first ? t : y + t;
+}
+
 /* gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, lane-wise;
- * the left shift wraps mod 2^32 (shifts are in [-31, 30]: stage_cols clamps them). */
+ * the left shift wraps mod 2^32 (shifts are in [-31, 30]: stage_int clamps them). */
 inline int4 mbqm4(int4 x, int4 m, int4 shift) {
     int4 left = max(shift, 0), right = max(-shift, 0);
     x = as_int4(as_uint4(x) << as_uint4(left));
@@ -132,19 +200,9 @@ inline int4 mbqm4(int4 x, int4 m, int4 shift) {
     return (high >> right) + select((int4)(0), (int4)(1), rem > thr);
 }
 
-/* Applies the stage to 4 columns of one row and stores the ncols (1..4) that exist. */
-inline void stage_store(const stage_t *st, const cols_t *cc, uint4 c, uint rs, global uchar *C,
-                        ulong e, int ncols) {
-    if (st->has_rs) c -= cc->zb * rs;
-    c += cc->colterm;
-    int4 v = as_int4(c);
-    if (st->ctype == CLQ_S32 || st->ctype == CLQ_F32) {
-        if (st->ctype == CLQ_F32) {
-            float4 y = convert_float4(v) * cc->f;
-            if (st->has_bias) y = y + cc->bias;
-            if (st->relu) y = select((float4)(0.0f), y, y > 0.0f);
-            v = as_int4(y);
-        }
+/* Stores the ncols (1..4) of v that exist: 32-bit lanes, or their low bytes. */
+inline void store4(global uchar *C, ulong e, int4 v, int bytes, int ncols) {
+    if (!bytes) {
         global int *p = (global int *)C + e;
         if (ncols == 4) {
             vstore4(v, 0, p);
@@ -154,18 +212,6 @@ inline void stage_store(const stage_t *st, const cols_t *cc, uint4 c, uint rs, g
             if (ncols > 2) p[2] = v.z;
         }
         return;
-    }
-    if (st->fixed) {
-        long4 q = convert_long4(mbqm4(v, cc->mult, cc->shift)) + (long)st->zc;
-        v = convert_int4(clamp(q, (long4)(st->qmin), (long4)(st->qmax)));
-    } else {
-        float4 y = convert_float4(v) * cc->f;
-        float lo = (float)(st->qmin - st->zc), hi = (float)(st->qmax - st->zc);
-        y = select(y, (float4)(lo), y < lo);
-        y = select(y, (float4)(hi), y > hi);
-        y = select(y, (float4)(0.0f), isnan(y)); /* a NaN product (TRUSTED scales) gives zc */
-        y = (y + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC;
-        v = convert_int4(y) + st->zc;
     }
     uchar4 b = convert_uchar4(v & 255); /* the low bytes, s8 and u8 alike */
     global uchar *p = C + e;
@@ -178,42 +224,49 @@ inline void stage_store(const stage_t *st, const cols_t *cc, uint4 c, uint rs, g
     }
 }
 
-inline stage_t stage_load(int ctype, ulong k, int a_u8, const global int *za, ulong za_off,
-                          int has_za, int has_rs, const global float *sa, ulong sa_off,
-                          int has_bias, int relu, const global float *sc, ulong sc_off,
-                          const global int *zc, ulong zc_off, int has_zc, int fixed, int qmin,
-                          int qmax) {
-    stage_t st;
-    st.ctype = ctype;
-    st.fixed = fixed;
-    st.relu = relu;
-    st.has_bias = has_bias;
-    st.has_rs = has_rs;
-    st.qmin = qmin;
-    st.qmax = qmax;
-    /* TRUSTED zero points may be any int32: za and zc are clamped to their types' full
-     * ranges first, as on every backend (docs/NUMERICS.md); so qmin - zc cannot overflow */
-    st.zc = has_zc ? zc[zc_off] : 0;
-    if (ctype == CLQ_S8 || ctype == CLQ_U8)
-        st.zc = clamp(st.zc, ctype == CLQ_U8 ? 0 : -128, ctype == CLQ_U8 ? 255 : 127);
-    int zav = has_za ? za[za_off] : 0;
-    st.za = (uint)clamp(zav, a_u8 ? 0 : -128, a_u8 ? 255 : 127) - (a_u8 ? 128u : 0u);
-    st.kk = (uint)k;
-    int fl = ctype == CLQ_F32 || ((ctype == CLQ_S8 || ctype == CLQ_U8) && !fixed);
-    st.sa = fl ? sa[sa_off] : 1.0f;
-    st.sc = fl && ctype != CLQ_F32 ? sc[sc_off] : 1.0f;
-    return st;
+/* S32 and the fixed-point requant, from the one group's d (4 columns from n0). */
+inline void stage_int(const stage_t *st, int4 d, ulong n0, ulong n, const global int *mult,
+                      ulong mult_off, const global int *shift, ulong shift_off, int mult_pc,
+                      global uchar *C, ulong e, int ncols) {
+    if (st->ctype == CLQ_S32) {
+        store4(C, e, d, 0, ncols);
+        return;
+    }
+    int4 mu = gather4(mult, mult_off, mult_pc, n0, n, 1, 0);
+    int4 sh = clamp(gather4(shift, shift_off, mult_pc, n0, n, 1, 0), -31, 30); /* TRUSTED: any */
+    long4 q = convert_long4(mbqm4(d, mu, sh)) + (long)st->zc;
+    store4(C, e, convert_int4(clamp(q, (long4)(st->qmin), (long4)(st->qmax))), 1, ncols);
+}
+
+/* F32 (bias, ReLU) and the float requant, from the folded y. */
+inline void stage_float(const stage_t *st, float4 y, ulong n0, ulong n, const global float *bias,
+                        ulong bias_off, global uchar *C, ulong e, int ncols) {
+    if (st->ctype == CLQ_F32) {
+        if (st->has_bias)
+            y = y + as_float4(gather4((const global int *)bias, bias_off, 1, n0, n, 1, 0));
+        if (st->relu) y = select((float4)(0.0f), y, y > 0.0f);
+        store4(C, e, as_int4(y), 0, ncols);
+        return;
+    }
+    float lo = (float)(st->qmin - st->zc), hi = (float)(st->qmax - st->zc);
+    y = select(y, (float4)(lo), y < lo);
+    y = select(y, (float4)(hi), y > hi);
+    y = select(y, (float4)(0.0f), isnan(y)); /* a NaN product (TRUSTED scales) gives zc */
+    y = (y + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC;
+    store4(C, e, convert_int4(y) + st->zc, 1, ncols);
 }
 
 /* Every GEMM kernel takes CLQ_KARGS_gemm (kernels/clq_kernel_args.h): A, packed B,
- * then the output stage's arguments. */
-
+ * the groups, then the output stage's arguments. */
 #define GEMM_STAGE_LOAD                                                                      \
-    stage_load(ctype, k, a_u8, za, za_off, has_za, has_rs, sa, sa_off, has_bias, relu, sc,   \
-               sc_off, zc, zc_off, has_zc, fixed, qmin, qmax)
-#define GEMM_STAGE_COLS(n0)                                                                  \
-    stage_cols(&st, (n0), n, colsum, zb, zb_pc, sb, sb_pc, bias, bias_off, mult, mult_off,   \
-               shift, shift_off, mult_pc)
+    stage_load(ctype, a_u8, has_rs, has_bias, relu, sc, sc_off, zc, zc_off, has_zc, fixed,   \
+               qmin, qmax)
+#define GEMM_STAGE_ROW(r, j, len)                                                            \
+    stage_row(&st, (r), (j), ng, (len), za, za_off, has_za, a_rs, a_gs, rowsums, rs_off, sa, \
+              sa_off)
+#define GEMM_STAGE_COL(n0, j) stage_col(&st, (n0), n, (j), ng, colsum, zb, zb_pc, sb, sb_pc)
+/* The length of group j (a work item's loop over groups: j * grp < k or j == 0). */
+#define GEMM_GROUP_LEN(j) ((uint)min(grp, k - (j) * grp))
 
 /* ---- generic kernel ------------------------------------------------------- */
 
@@ -336,82 +389,230 @@ inline void a_stage(private short *d, const global uchar *s, ulong avail, int nb
 }
 #endif
 
-/* One work item: rows [mr i, mr i + mr) x panel p. mr is a constant after inlining
- * (CLQ_GEMM_MR, or 1 for small M, where the work is a stream over B), so the
+/* The two quads of k in a 4-bit panel row (packed as above): sign-extended bytes with
+ * the low nibble's value, then the high nibble's. */
+inline opnd_t nib_lo(opnd_t v) { return (v << 12) >> 12; }
+inline opnd_t nib_hi(opnd_t v) { return v >> 4; }
+
+/* a's quads past K read 0: full quads from memory, the last one partly (valid bytes),
+ * none past it (4-bit panels hold up to one quad past the last K value). */
+inline ulong a_valid(ulong q, ulong k) { return 4 * q >= k ? 0 : min((ulong)4, k - 4 * q); }
+
+/* acc[r][*] += the quads [qb, qe) of rows arow[r] against panel bp (4-bit with b4: qb
+ * and qe even, panel rows of 8 k). mr and b4 are constants after inlining, so the
  * unrolled loops leave acc in registers. */
-static inline __attribute__((always_inline)) void gemm_tile_body(CLQ_PARAMS(gemm),
-                                                                  const int mr) {
-    ulong i = get_global_id(0), p = get_global_id(1);
-    ulong n0 = p * NR, m0 = i * mr;
-    if (n0 >= n || m0 >= m) return;
-    uint ax = a_u8 ? 0x80808080u : 0u;
-    const global uchar *arow[CLQ_GEMM_MR];
-    _Pragma("unroll") for (int r = 0; r < mr; r++) arow[r] = A + a_off + min(m0 + r, m - 1) * lda;
-    const global char *bp = B + p * NR * kp;
-    acc_t acc[CLQ_GEMM_MR][NV];
-    _Pragma("unroll") for (int r = 0; r < mr; r++)
-        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = ACC_ZERO;
+static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_MR][NV],
+                                                             const global uchar **arow,
+                                                             const global char *bp, ulong qb,
+                                                             ulong qe, ulong k, uint ax,
+                                                             const int mr, const int b4) {
 #ifdef CLQ_GEMM_STAGE_A
     /* A's rows are converted to s16 in private memory KCQ quads at a time, so the
      * inner loop broadcasts them straight from memory: the conversion (a shuffle
      * port uop per quad and row otherwise, on the port the adds need) is done
      * once per CLQ_GEMM_STAGE_A bytes instead. */
     ulong apq[CLQ_GEMM_MR][KCQ] __attribute__((aligned(64)));
-    ulong kq_all = kp / 4;
-    for (ulong q0 = 0; q0 < kq_all; q0 += KCQ) {
-        int nq = (int)min((ulong)KCQ, kq_all - q0);
+    for (ulong q0 = qb; q0 < qe; q0 += KCQ) {
+        int nq = (int)min((ulong)KCQ, qe - q0);
+        ulong avail = k > 4 * q0 ? k - 4 * q0 : 0;
         _Pragma("unroll") for (int r = 0; r < mr; r++)
-            a_stage((private short *)apq[r], arow[r] + 4 * q0, k - 4 * q0, 4 * nq, (char)ax);
-        for (int q = 0; q < nq; q++) {
-            opnd_t bv[NV];
-            _Pragma("unroll") for (int v = 0; v < NV; v++)
-                bv[v] = b_load(bp + ((q0 + q) * NV + v) * 4 * VC);
-            _Pragma("unroll") for (int r = 0; r < mr; r++) {
-                opnd_t av = a_bcast4(apq[r][q]);
-                _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = mac(acc[r][v], av, bv[v]);
+            a_stage((private short *)apq[r], arow[r] + 4 * q0, avail, 4 * nq, (char)ax);
+        if (!b4) {
+            for (int q = 0; q < nq; q++) {
+                opnd_t bv[NV];
+                _Pragma("unroll") for (int v = 0; v < NV; v++)
+                    bv[v] = b_load(bp + ((q0 + q) * NV + v) * 4 * VC);
+                _Pragma("unroll") for (int r = 0; r < mr; r++) {
+                    opnd_t av = a_bcast4(apq[r][q]);
+                    _Pragma("unroll") for (int v = 0; v < NV; v++)
+                        acc[r][v] = mac(acc[r][v], av, bv[v]);
+                }
+            }
+        } else {
+            for (int q = 0; q < nq; q += 2) {
+                opnd_t bl[NV], bh[NV];
+                _Pragma("unroll") for (int v = 0; v < NV; v++) {
+                    opnd_t raw = b_load(bp + ((q0 + q) / 2 * NV + v) * 4 * VC);
+                    bl[v] = nib_lo(raw);
+                    bh[v] = nib_hi(raw);
+                }
+                _Pragma("unroll") for (int r = 0; r < mr; r++) {
+                    opnd_t a0 = a_bcast4(apq[r][q]), a1 = a_bcast4(apq[r][q + 1]);
+                    _Pragma("unroll") for (int v = 0; v < NV; v++)
+                        acc[r][v] = mac(mac(acc[r][v], a0, bl[v]), a1, bh[v]);
+                }
             }
         }
     }
 #else
-    ulong kq = k / 4;
-    for (ulong q = 0; q < kq; q++) {
-        opnd_t bv[NV];
-        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = b_load(bp + (q * NV + v) * 4 * VC);
-        _Pragma("unroll") for (int r = 0; r < mr; r++) {
-            opnd_t av = a_bcast(a_quad(arow[r] + 4 * q, ax));
-            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = mac(acc[r][v], av, bv[v]);
+    if (!b4) {
+        ulong qf = max(qb, min(qe, k / 4)); /* quads wholly within K */
+        for (ulong q = qb; q < qf; q++) {
+            opnd_t bv[NV];
+            _Pragma("unroll") for (int v = 0; v < NV; v++)
+                bv[v] = b_load(bp + (q * NV + v) * 4 * VC);
+            _Pragma("unroll") for (int r = 0; r < mr; r++) {
+                opnd_t av = a_bcast(a_quad(arow[r] + 4 * q, ax));
+                _Pragma("unroll") for (int v = 0; v < NV; v++)
+                    acc[r][v] = mac(acc[r][v], av, bv[v]);
+            }
         }
-    }
-    if (k % 4) {
-        opnd_t bv[NV];
-        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = b_load(bp + (kq * NV + v) * 4 * VC);
-        _Pragma("unroll") for (int r = 0; r < mr; r++) {
-            opnd_t av = a_bcast(a_quad_tail(arow[r] + 4 * kq, ax, k % 4));
-            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = mac(acc[r][v], av, bv[v]);
+        for (ulong q = qf; q < qe; q++) {
+            opnd_t bv[NV];
+            _Pragma("unroll") for (int v = 0; v < NV; v++)
+                bv[v] = b_load(bp + (q * NV + v) * 4 * VC);
+            _Pragma("unroll") for (int r = 0; r < mr; r++) {
+                opnd_t av = a_bcast(a_quad_tail(arow[r] + 4 * q, ax, a_valid(q, k)));
+                _Pragma("unroll") for (int v = 0; v < NV; v++)
+                    acc[r][v] = mac(acc[r][v], av, bv[v]);
+            }
+        }
+    } else {
+        for (ulong q = qb; q < qe; q += 2) {
+            opnd_t bl[NV], bh[NV];
+            _Pragma("unroll") for (int v = 0; v < NV; v++) {
+                opnd_t raw = b_load(bp + (q / 2 * NV + v) * 4 * VC);
+                bl[v] = nib_lo(raw);
+                bh[v] = nib_hi(raw);
+            }
+            int full = 4 * q + 8 <= k;
+            _Pragma("unroll") for (int r = 0; r < mr; r++) {
+                const global uchar *p = arow[r] + 4 * q;
+                opnd_t a0 = a_bcast(full ? a_quad(p, ax) : a_quad_tail(p, ax, a_valid(q, k)));
+                opnd_t a1 = a_bcast(full ? a_quad(p + 4, ax)
+                                         : a_quad_tail(p + 4, ax, a_valid(q + 1, k)));
+                _Pragma("unroll") for (int v = 0; v < NV; v++)
+                    acc[r][v] = mac(mac(acc[r][v], a0, bl[v]), a1, bh[v]);
+            }
         }
     }
 #endif
-    stage_t st = GEMM_STAGE_LOAD;
-    int ncols = (int)min((ulong)NR, n - n0);
-    /* The stages run from memory: unrolled over the whole tile they would make
-     * the kernel many times larger for no gain. */
-    uint4 sums[CLQ_GEMM_MR][NR / 4];
-    _Pragma("unroll") for (int r = 0; r < mr; r++)
-        _Pragma("unroll") for (int t = 0; t < NR / 4; t++)
-            sums[r][t] = acc_cols(acc[r][t / (VC / 4)], t % (VC / 4));
-    for (int t = 0; 4 * t < ncols; t++) {
-        cols_t cc = GEMM_STAGE_COLS(n0 + 4 * t);
-        for (int r = 0; r < mr && m0 + r < m; r++) {
-            uint rs = has_rs ? (uint)rowsums[rs_off + m0 + r] - (a_u8 ? 128u * (uint)k : 0u) : 0u;
-            stage_store(&st, &cc, sums[r][t], rs, C, c_off + (m0 + r) * ldc + n0 + 4 * t,
-                        min(4, ncols - 4 * t));
-        }
-    }
 }
 
-kernel void gemm_tile(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), CLQ_GEMM_MR); }
+/* The end of group j for rows [r0, r0 + nrows) of a tile (acc's row r is row r0 + r)
+ * and columns [n0, n0 + ncols): S32 / fixed point store (one group), else y[r][t]
+ * takes the fold's step. The stages run from memory: unrolled over the whole tile
+ * they would make the kernel many times larger for no gain. */
+#define GEMM_GROUP_END(acc, mr, r0, nrows, y, yrow0)                                          \
+    do {                                                                                      \
+        uint len_ = GEMM_GROUP_LEN(j);                                                        \
+        uint4 sums_[CLQ_GEMM_MR][NR / 4];                                                     \
+        _Pragma("unroll") for (int r = 0; r < (mr); r++)                                      \
+            _Pragma("unroll") for (int t = 0; t < NR / 4; t++)                                \
+                sums_[r][t] = acc_cols(acc[r][t / (VC / 4)], t % (VC / 4));                   \
+        for (int t = 0; 4 * t < ncols; t++) {                                                 \
+            scol_t cc = GEMM_STAGE_COL(n0 + 4 * t, j);                                        \
+            for (int r = 0; r < (nrows); r++) {                                               \
+                srow_t rr = GEMM_STAGE_ROW((r0) + r, j, len_);                                \
+                int4 d = stage_d(sums_[r][t], &cc, &rr, len_, st.has_rs);                     \
+                if (st.fl)                                                                    \
+                    y[(yrow0) + r][t] = stage_fold(&st, y[(yrow0) + r][t], d, &cc, &rr, j == 0); \
+                else                                                                          \
+                    stage_int(&st, d, n0 + 4 * t, n, mult, mult_off, shift, shift_off,        \
+                              mult_pc, C, c_off + ((r0) + r) * ldc + n0 + 4 * t,              \
+                              min(4, ncols - 4 * t));                                         \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
 
-kernel void gemm_tile1(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), 1); }
+/* The float stages' last step for rows [r0, r0 + nrows): bias, ReLU or requant. */
+#define GEMM_FLOAT_END(r0, nrows, y)                                                          \
+    do {                                                                                      \
+        if (st.fl)                                                                            \
+            for (int t = 0; 4 * t < ncols; t++)                                               \
+                for (int r = 0; r < (nrows); r++)                                             \
+                    stage_float(&st, y[r][t], n0 + 4 * t, n, bias, bias_off, C,               \
+                                c_off + ((r0) + r) * ldc + n0 + 4 * t, min(4, ncols - 4 * t)); \
+    } while (0)
+
+/* One work item: rows [mr i, mr i + mr) x panel p, group by group (one group of all
+ * K unless the weights are grouped). mr is CLQ_GEMM_MR, or 1 for small M (a stream
+ * over B); b4: 4-bit weights. */
+static inline __attribute__((always_inline)) void gemm_tile_body(CLQ_PARAMS(gemm), const int mr,
+                                                                  const int b4) {
+    ulong i = get_global_id(0), p = get_global_id(1);
+    ulong n0 = p * NR, m0 = i * mr;
+    if (n0 >= n || m0 >= m) return;
+    uint ax = a_u8 ? 0x80808080u : 0u;
+    const global uchar *arow[CLQ_GEMM_MR];
+    _Pragma("unroll") for (int r = 0; r < mr; r++) arow[r] = A + a_off + min(m0 + r, m - 1) * lda;
+    const global char *bp = B + p * NR * (b4 ? kp / 2 : kp);
+    stage_t st = GEMM_STAGE_LOAD;
+    int ncols = (int)min((ulong)NR, n - n0), nrows = (int)min((ulong)mr, m - m0);
+    float4 y[CLQ_GEMM_MR][NR / 4];
+    _Pragma("unroll") for (int r = 0; r < mr; r++)
+        _Pragma("unroll") for (int t = 0; t < NR / 4; t++) y[r][t] = (float4)(0.0f);
+    ulong gq = grp / 4, kq_all = kp / 4;
+    for (ulong j = 0; j < ng; j++) {
+        acc_t acc[CLQ_GEMM_MR][NV];
+        _Pragma("unroll") for (int r = 0; r < mr; r++)
+            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = ACC_ZERO;
+        tile_quads(acc, arow, bp, j * gq, min(kq_all, (j + 1) * gq), k, ax, mr, b4);
+        GEMM_GROUP_END(acc, mr, m0, nrows, y, 0);
+    }
+    GEMM_FLOAT_END(m0, nrows, y);
+}
+
+kernel void gemm_tile(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), CLQ_GEMM_MR, 0); }
+kernel void gemm_tile1(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), 1, 0); }
+kernel void gemm_tile4(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), CLQ_GEMM_MR, 1); }
+kernel void gemm_tile4_1(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), 1, 1); }
+
+/* The GEMV shape, M <= CLQ_GEMV_M: one work item per panel takes every row, in
+ * blocks of CLQ_GEMM_MR, so B is read from memory once. K is walked in chunks of at
+ * most KCQ quads within a group; each row block runs the chunk while it is in cache,
+ * keeping its accumulators in private memory between chunks of one group. */
+#define CLQ_GEMV_M 16
+#define GEMV_BLOCKS ((CLQ_GEMV_M + CLQ_GEMM_MR - 1) / CLQ_GEMM_MR)
+#ifndef KCQ
+#define KCQ 64
+#endif
+static inline __attribute__((always_inline)) void gemm_gemv_body(CLQ_PARAMS(gemm), const int b4) {
+    const int mr = CLQ_GEMM_MR;
+    ulong p = get_global_id(1);
+    ulong n0 = p * NR;
+    if (n0 >= n || m == 0 || m > CLQ_GEMV_M) return;
+    uint ax = a_u8 ? 0x80808080u : 0u;
+    const global char *bp = B + p * NR * (b4 ? kp / 2 : kp);
+    stage_t st = GEMM_STAGE_LOAD;
+    int ncols = (int)min((ulong)NR, n - n0), nblk = (int)((m + mr - 1) / mr);
+    float4 y[GEMV_BLOCKS * CLQ_GEMM_MR][NR / 4];
+    for (int r = 0; r < GEMV_BLOCKS * CLQ_GEMM_MR; r++)
+        _Pragma("unroll") for (int t = 0; t < NR / 4; t++) y[r][t] = (float4)(0.0f);
+    acc_t accm[GEMV_BLOCKS][CLQ_GEMM_MR][NV];
+    ulong gq = grp / 4, kq_all = kp / 4;
+    for (ulong j = 0; j < ng; j++) {
+        ulong qb = j * gq, qe = min(kq_all, (j + 1) * gq);
+        for (ulong c0 = qb; c0 == qb || c0 < qe; c0 += KCQ) {
+            ulong ce = min(qe, c0 + KCQ);
+            for (int b = 0; b < nblk; b++) {
+                ulong m0 = (ulong)b * mr;
+                const global uchar *arow[CLQ_GEMM_MR];
+                _Pragma("unroll") for (int r = 0; r < mr; r++)
+                    arow[r] = A + a_off + min(m0 + r, m - 1) * lda;
+                acc_t acc[CLQ_GEMM_MR][NV];
+                _Pragma("unroll") for (int r = 0; r < mr; r++)
+                    _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = ACC_ZERO;
+                if (c0 != qb)
+                    _Pragma("unroll") for (int r = 0; r < mr; r++)
+                        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = accm[b][r][v];
+                tile_quads(acc, arow, bp, c0, ce, k, ax, mr, b4);
+                if (ce < qe) {
+                    _Pragma("unroll") for (int r = 0; r < mr; r++)
+                        _Pragma("unroll") for (int v = 0; v < NV; v++) accm[b][r][v] = acc[r][v];
+                } else {
+                    int nrows = (int)min((ulong)mr, m - m0);
+                    GEMM_GROUP_END(acc, mr, m0, nrows, y, m0);
+                }
+            }
+            if (ce >= qe) break;
+        }
+    }
+    GEMM_FLOAT_END(0, (int)m, y);
+}
+
+kernel void gemm_gemv(CLQ_PARAMS(gemm)) { gemm_gemv_body(CLQ_NAMES(gemm), 0); }
+kernel void gemm_gemv4(CLQ_PARAMS(gemm)) { gemm_gemv_body(CLQ_NAMES(gemm), 1); }
 
 /* ---- dot-product variant ---------------------------------------------------- */
 
@@ -470,64 +671,107 @@ inline int dot4(uint a, uint b, int acc) {
 #endif
 
 /* Work-group size (DLX, DLY); global (DLX * ceil(n / DBN), DLY * ceil(m / DBM)).
- * The packed panels must hold a multiple of 4 columns (CLQ_GEMM_NR). */
-kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot(CLQ_PARAMS(gemm)) {
-    /* a_s rows padded: the staging writes walk q fastest (coalesced along K) */
-    local uint a_s[DKQ][DBM + 1];
-    local uint4 b_s[DKQ][DBN / 4];
+ * The packed panels must hold a multiple of 4 columns (CLQ_GEMM_NR). Group by group
+ * as the tiled kernel (one group of all K unless the weights are grouped): a stage
+ * holds quads of one group only. b4: 4-bit panels, each quad's nibbles widened to
+ * s8 bytes as they are staged. */
+static inline __attribute__((always_inline)) void gemm_dot_body(CLQ_PARAMS(gemm),
+                                                                 local uint (*a_s)[DBM + 1],
+                                                                 local uint4 (*b_s)[DBN / 4],
+                                                                 const int b4) {
     int tx = get_local_id(0), ty = get_local_id(1), lid = ty * DLX + tx;
     ulong n0 = get_group_id(0) * DBN, m0 = get_group_id(1) * DBM;
     uint ax = a_u8 ? 0x80808080u : 0u;
-    int acc[DTM][4];
-    for (int r = 0; r < DTM; r++)
-        for (int c = 0; c < 4; c++) acc[r][c] = 0;
-    ulong kq_all = kp / 4;
-    for (ulong q0 = 0; q0 < kq_all; q0 += DKQ) {
-        /* stage A: quad (q, row) for q < DKQ, row < DBM; zero past K, rows clamped */
-        for (int e = lid; e < DKQ * DBM; e += DLX * DLY) {
-            int q = e % DKQ, row = e / DKQ;
-            ulong kq = q0 + q, mr = min(m0 + row, m - 1);
-            uint v = 0;
-            if (4 * kq + 4 <= k) {
-                v = a_quad(A + a_off + mr * lda + 4 * kq, ax);
-            } else if (4 * kq < k) {
-                v = a_quad_tail(A + a_off + mr * lda + 4 * kq, ax, k - 4 * kq);
-            }
-            a_s[q][row] = v;
-        }
-        /* stage B: quad (q, column) from its panel; zero past kp and past the panels */
-        for (int e = lid; e < DKQ * DBN; e += DLX * DLY) {
-            int q = e / DBN, col = e % DBN;
-            ulong kq = q0 + q, j = n0 + col;
-            uint v = 0;
-            if (kq < kq_all && j < n) {
-                const global uint *panel = (const global uint *)(B + (j / NR) * NR * kp);
-                v = panel[kq * NR + j % NR];
-            }
-            ((local uint *)b_s[q])[col] = v;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (int q = 0; q < DKQ; q++) {
-            uint4 b = b_s[q][tx];
-            for (int r = 0; r < DTM; r++) {
-                uint a = a_s[q][ty + r * DLY];
-                acc[r][0] = dot4(a, b.x, acc[r][0]);
-                acc[r][1] = dot4(a, b.y, acc[r][1]);
-                acc[r][2] = dot4(a, b.z, acc[r][2]);
-                acc[r][3] = dot4(a, b.w, acc[r][3]);
-            }
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
     ulong c0 = n0 + 4 * tx;
-    if (c0 >= n) return;
+    int ncols = c0 < n ? (int)min((ulong)4, n - c0) : 0;
     stage_t st = GEMM_STAGE_LOAD;
-    cols_t cc = GEMM_STAGE_COLS(c0);
+    float4 y[DTM];
+    for (int r = 0; r < DTM; r++) y[r] = (float4)(0.0f);
+    ulong gq = grp / 4, kq_all = kp / 4;
+    for (ulong j = 0; j < ng; j++) {
+        ulong qb = j * gq, qe = min(kq_all, (j + 1) * gq);
+        int acc[DTM][4];
+        for (int r = 0; r < DTM; r++)
+            for (int c = 0; c < 4; c++) acc[r][c] = 0;
+        for (ulong q0 = qb; q0 < qe; q0 += DKQ) {
+            /* stage A: quad (q, row) for q < DKQ, row < DBM; zero past K and the group,
+             * rows clamped */
+            for (int e = lid; e < DKQ * DBM; e += DLX * DLY) {
+                int q = e % DKQ, row = e / DKQ;
+                ulong kq = q0 + q, mr = min(m0 + row, m - 1);
+                uint v = 0;
+                if (kq < qe && 4 * kq + 4 <= k) {
+                    v = a_quad(A + a_off + mr * lda + 4 * kq, ax);
+                } else if (kq < qe && 4 * kq < k) {
+                    v = a_quad_tail(A + a_off + mr * lda + 4 * kq, ax, k - 4 * kq);
+                }
+                a_s[q][row] = v;
+            }
+            /* stage B: quad (q, column) from its panel; zero past the group and past N */
+            for (int e = lid; e < DKQ * DBN; e += DLX * DLY) {
+                int q = e / DBN, col = e % DBN;
+                ulong kq = q0 + q, jc = n0 + col;
+                uint v = 0;
+                if (kq < qe && jc < n) {
+                    const global uint *panel =
+                        (const global uint *)(B + (jc / NR) * NR * (b4 ? kp / 2 : kp));
+                    if (!b4) {
+                        v = panel[kq * NR + jc % NR];
+                    } else {
+                        uint x = panel[kq / 2 * NR + jc % NR];
+                        x = ((kq & 1) ? x >> 4 : x) & 0x0f0f0f0fu;
+                        v = as_uint(as_char4(x ^ 0x08080808u) - (char4)(8));
+                    }
+                }
+                ((local uint *)b_s[q])[col] = v;
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int q = 0; q < DKQ; q++) {
+                uint4 b = b_s[q][tx];
+                for (int r = 0; r < DTM; r++) {
+                    uint a = a_s[q][ty + r * DLY];
+                    acc[r][0] = dot4(a, b.x, acc[r][0]);
+                    acc[r][1] = dot4(a, b.y, acc[r][1]);
+                    acc[r][2] = dot4(a, b.z, acc[r][2]);
+                    acc[r][3] = dot4(a, b.w, acc[r][3]);
+                }
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        if (ncols == 0) continue; /* no store, but every barrier above is shared */
+        uint len = GEMM_GROUP_LEN(j);
+        scol_t cc = GEMM_STAGE_COL(c0, j);
+        for (int r = 0; r < DTM; r++) {
+            ulong row = m0 + ty + r * DLY;
+            if (row >= m) break;
+            srow_t rr = GEMM_STAGE_ROW(row, j, len);
+            uint4 c = as_uint4((int4)(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+            int4 d = stage_d(c, &cc, &rr, len, st.has_rs);
+            if (st.fl)
+                y[r] = stage_fold(&st, y[r], d, &cc, &rr, j == 0);
+            else
+                stage_int(&st, d, c0, n, mult, mult_off, shift, shift_off, mult_pc, C,
+                          c_off + row * ldc + c0, ncols);
+        }
+    }
+    if (!st.fl || ncols == 0) return;
     for (int r = 0; r < DTM; r++) {
         ulong row = m0 + ty + r * DLY;
         if (row >= m) break;
-        uint rs = has_rs ? (uint)rowsums[rs_off + row] - (a_u8 ? 128u * (uint)k : 0u) : 0u;
-        uint4 c = as_uint4((int4)(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
-        stage_store(&st, &cc, c, rs, C, c_off + row * ldc + c0, (int)min((ulong)4, n - c0));
+        stage_float(&st, y[r], c0, n, bias, bias_off, C, c_off + row * ldc + c0, ncols);
     }
+}
+
+/* The local arrays (declared in the kernels, as OpenCL C 1.2 wants): a_s rows padded,
+ * the staging writes walk q fastest (coalesced along K). */
+#define GEMM_DOT_LOCALS                                                                      \
+    local uint a_s[DKQ][DBM + 1];                                                            \
+    local uint4 b_s[DKQ][DBN / 4]
+kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot(CLQ_PARAMS(gemm)) {
+    GEMM_DOT_LOCALS;
+    gemm_dot_body(CLQ_NAMES(gemm), a_s, b_s, 0);
+}
+kernel __attribute__((reqd_work_group_size(DLX, DLY, 1))) void gemm_dot4(CLQ_PARAMS(gemm)) {
+    GEMM_DOT_LOCALS;
+    gemm_dot_body(CLQ_NAMES(gemm), a_s, b_s, 1);
 }

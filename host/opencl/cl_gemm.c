@@ -7,14 +7,23 @@
 
 #include "cl_internal.h"
 
-/* What the OpenCL path records of packed weights (w->impl). */
+/* What the OpenCL path records of packed weights (w->impl): kernels/gemm.cl's panels. */
 typedef struct cl_wpack {
     size_t nr;     /* columns per panel */
-    size_t kp;     /* K rounded up to 4 */
+    size_t kp;     /* K rounded up to 4 (8-bit) or 8 (4-bit: two nibbles a byte) */
     size_t panels;
+    int bits4;     /* 4-bit panels */
 } cl_wpack;
 
 static cl_mem mem_of(const clq_buffer *b) { return (cl_mem)b->handle; }
+
+/* The kernels' groups along K: grp values each, ng of them (one group of kp when the
+ * weights are not grouped, so that it covers the padded panels). */
+static void k_groups(const clq_wformat *fmt, size_t kp, cl_ulong *grp, cl_ulong *ng) {
+    int grouped = fmt->gran == CLQ_PER_BLOCK;
+    *grp = grouped ? fmt->group : kp;
+    *ng = grouped ? fmt->ngroups : 1;
+}
 
 /* Every GEMM kernel runs with a fixed work-group size (CLQ_LAUNCH's local): POCL
  * compiles a kernel once per work-group size, and the sizes it picks itself
@@ -26,41 +35,39 @@ void clq__cl_gemm_unpack(clq_packed_weights *w) {
 
 clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed_weights *w) {
     clq_cl_impl *impl = clq_cl(ctx);
-    if (clq__dtype_bits(op->fmt.btype) != 8 || op->fmt.gran == CLQ_PER_BLOCK)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "opencl: %s weights%s are not implemented on the OpenCL path yet",
-                          clq_dtype_name(op->fmt.btype),
-                          op->fmt.gran == CLQ_PER_BLOCK ? " in groups along K" : "");
-    size_t nr = impl->tuning.gemm_nr;
-    size_t kp = (op->k + 3) / 4 * 4, panels = clq__cl_div_up(op->n, nr);
+    int b4 = clq__dtype_bits(op->fmt.btype) == 4;
+    size_t nr = impl->tuning.gemm_nr, step = b4 ? 8 : 4;
+    size_t kp = (op->k + step - 1) / step * step, panels = clq__cl_div_up(op->n, nr);
     cl_wpack *rec = malloc(sizeof *rec);
     if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "opencl: out of host memory packing");
-    *rec = (cl_wpack){nr, kp, panels};
+    *rec = (cl_wpack){nr, kp, panels, b4};
     w->impl = rec;
-    clq_status st = clq_buffer_create(ctx, panels * nr * kp, &w->data);
+    clq_status st = clq_buffer_create(ctx, panels * nr * (b4 ? kp / 2 : kp), &w->data);
     if (st != CLQ_SUCCESS || op->n == 0) return st;
+    clq_dtype bt = op->fmt.btype;
     clq_kargs_gemm_pack a = {.b = mem_of(w->colsum), .boff = 0, .n = op->n, .k = op->k,
-                             .bx = op->fmt.btype == CLQ_U8 ? 0x80 : 0, .packed = mem_of(w->data),
-                             .kp = kp, .colsum = mem_of(w->colsum)};
-    if (op->b.buf) st = clq__cl_span(ctx, op->b, 1, "gemm pack b", &a.b, &a.boff);
+                             .bits4 = b4, .bx = bt == CLQ_U8 ? 0x80 : bt == CLQ_U4 ? 0x08 : 0,
+                             .packed = mem_of(w->data), .kp = kp, .colsum = mem_of(w->colsum)};
+    k_groups(&op->fmt, kp, &a.grp, &a.ng);
+    if (a.grp == 0) a.grp = 1; /* K = 0: no quad, no division */
+    if (op->b.buf && op->k) st = clq__cl_span(ctx, op->b, 1, "gemm pack b", &a.b, &a.boff);
     if (st != CLQ_SUCCESS) return st;
     size_t g[1] = {panels * nr}, l[1] = {nr};
     return CLQ_LAUNCH(ctx, CLQ_PASS_RUN, CLQ_KERNEL_gemm_pack, gemm_pack, &a, 1, g, l);
 }
 
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass) {
-    if (op->group)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "opencl: sums per group along K are not implemented on the OpenCL "
-                          "path yet");
     if (op->rows == 0) return CLQ_SUCCESS;
     clq_kargs_gemm_rowsums a = {.aoff = 0, .lda = op->lda, .k = op->k,
-                                .is_s8 = op->atype == CLQ_S8, .rows = op->rows};
+                                .is_s8 = op->atype == CLQ_S8, .rows = op->rows,
+                                .grp = op->group ? op->group : op->k,
+                                .ng = op->group ? clq__cl_div_up(op->k, op->group) : 1};
     clq_status st = clq__cl_span(ctx, op->sums, 4, "row sums", &a.sums, &a.soff);
     if (st != CLQ_SUCCESS) return st;
     a.a = a.sums; /* K = 0 reads nothing */
     if (op->k && (st = clq__cl_span(ctx, op->a, 1, "row sums a", &a.a, &a.aoff)) != CLQ_SUCCESS)
         return st;
+    if (a.ng == 0) return CLQ_SUCCESS; /* groups of an empty K: no sums */
     size_t g[1] = {op->rows}, l[1] = {1};
     return CLQ_LAUNCH(ctx, pass, CLQ_KERNEL_gemm_rowsums, gemm_rowsums, &a, 1, g, l);
 }
@@ -167,7 +174,8 @@ static clq_status dot_self_test(clq_context *ctx) {
     }
     cl_mem cs = st == CLQ_SUCCESS ? mem_of(buf[BCS]) : NULL;
     clq_kargs_gemm args = {
-        .A = cs, .lda = PK, .B = cs, .kp = PKP, .m = PM, .n = PN, .k = PK, .za = cs,
+        .A = cs, .lda = PK, .B = cs, .kp = PKP, .m = PM, .n = PN, .k = PK, .grp = PKP, .ng = 1,
+        .za = cs,
         .rowsums = cs, .colsum = cs, .zb = cs, .C = cs, .ldc = PN, .ctype = CLQ_S32,
         .sa = cs, .sb = cs, .bias = cs, .sc = cs, .zc = cs, .mult = cs, .shift = cs};
     size_t g[2], l[2];
@@ -219,10 +227,6 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
     if (rec->nr != impl->tuning.gemm_nr)
         return clq__error(ctx, CLQ_ERROR_INTERNAL, "packed weights have %zu-column panels, "
                           "the kernels %u", rec->nr, impl->tuning.gemm_nr);
-    if (op->a_gran != CLQ_PER_TENSOR)
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "opencl: A per %s is not implemented on the OpenCL path yet",
-                          op->a_gran == CLQ_PER_AXIS ? "row" : "group");
     cl_mem dummy = mem_of(w->colsum);
     size_t csize = op->ctype == CLQ_S32 || op->ctype == CLQ_F32 ? 4 : 1;
     opt_arg a, c, za, rs, sa, bias, sc, zc, mult, shift;
@@ -241,6 +245,8 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
         .A = a.mem, .a_off = a.off, .lda = op->lda, .B = mem_of(w->data),
         .kp = rec->kp, .m = op->m, .n = op->n, .k = op->k,
         .a_u8 = op->atype == CLQ_U8, .za = za.mem, .za_off = za.off, .has_za = za.present,
+        .a_rs = op->a_gran == CLQ_PER_TENSOR ? 0 : op->a_gran == CLQ_PER_AXIS ? 1 : w->fmt.ngroups,
+        .a_gs = op->a_gran == CLQ_PER_BLOCK,
         .rowsums = rs.mem, .rs_off = rs.off, .has_rs = rs.present,
         .colsum = mem_of(w->colsum), .zb = mem_of(w->zb), .zb_pc = w->zb_per_channel,
         .C = c.mem, .c_off = c.off, .ldc = op->ldc, .ctype = op->ctype,
@@ -250,6 +256,7 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
         .zc = zc.mem, .zc_off = zc.off, .has_zc = zc.present, .fixed = op->fixed_point,
         .mult = mult.mem, .mult_off = mult.off, .shift = shift.mem, .shift_off = shift.off,
         .mult_pc = op->mult_per_channel, .qmin = op->qmin, .qmax = op->qmax};
+    k_groups(&w->fmt, rec->kp, &args.grp, &args.ng);
 
     /* Before the first kernel is resolved, so that a rejected variant is never
      * prepared; it writes nothing of the caller's (see dot_self_test). */
@@ -258,12 +265,20 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
     int id;
     size_t g[2], l[2];
     const clq_cl_tuning *t = &impl->tuning;
+    int b4 = rec->bits4;
     if (impl->gemm_dot) {
-        id = CLQ_KERNEL_gemm_dot;
+        id = b4 ? CLQ_KERNEL_gemm_dot4 : CLQ_KERNEL_gemm_dot;
         dot_grid(t, op->m, op->n, g, l);
+    } else if (op->m >= t->gemm_small_m && op->m <= t->gemm_gemv_m) {
+        /* the GEMV shape: every row in one work item per panel, B read once */
+        id = b4 ? CLQ_KERNEL_gemm_gemv4 : CLQ_KERNEL_gemm_gemv;
+        g[0] = 1;
+        g[1] = rec->panels;
+        l[0] = l[1] = 1;
     } else {
         int small = op->m < t->gemm_small_m;
-        id = small ? CLQ_KERNEL_gemm_tile1 : CLQ_KERNEL_gemm_tile;
+        id = small ? (b4 ? CLQ_KERNEL_gemm_tile4_1 : CLQ_KERNEL_gemm_tile1)
+                   : (b4 ? CLQ_KERNEL_gemm_tile4 : CLQ_KERNEL_gemm_tile);
         g[0] = clq__cl_div_up(op->m, small ? 1 : t->gemm_mr);
         g[1] = rec->panels;
         l[0] = t->gemm_local[0];
