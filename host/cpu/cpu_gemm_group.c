@@ -123,7 +123,7 @@ static void gg_chunk(void *arg, size_t chunk) {
 
 /* rs'_j[m] (signed-domain sums of A over each group) and za'_j[m], from A and op. */
 static void a_terms(const clq_cpu_state *st, const clq_gemm_op *op, size_t G, size_t group,
-                    int32_t *rs, int32_t *za, size_t nza, int *za_zero) {
+                    int32_t *rs, int32_t *za, size_t nza, int *za_zero, int *rs16) {
     int a_u8 = op->atype == CLQ_U8;
     const uint8_t *a = clq__cpu_span_ptr(op->a);
     for (size_t m = 0; m < op->m; m++)
@@ -133,6 +133,9 @@ static void a_terms(const clq_cpu_state *st, const clq_gemm_op *op, size_t G, si
             st->k.rowsums->run(!a_u8, a + m * op->lda + k0, len, &s);
             rs[m * G + g] = (int32_t)(s - (a_u8 ? 128u * (uint32_t)len : 0u));
         }
+    *rs16 = 1;
+    for (size_t i = 0; i < op->m * G; i++)
+        if (rs[i] < INT16_MIN || rs[i] > INT16_MAX) *rs16 = 0;
     const int32_t *z = clq__cpu_span_ptr(op->za);
     int32_t lo = a_u8 ? 0 : -128, hi = a_u8 ? 255 : 127;
     *za_zero = 1;
@@ -174,7 +177,7 @@ clq_status clq__cpu_gemm_group(clq_context *ctx, const clq_gemm_op *op, clq_pass
     }
     size_t nchunks = j.ntasks < (size_t)threads ? j.ntasks : (size_t)threads;
     j.ws_size = round_up(mr * nr * 4, 64) + round_up(5 * nr * 4, 64);
-    size_t abytes = groups * j.agroup, rbytes = round_up(op->m * (G ? G : 1) * 4, 64),
+    size_t abytes = groups * j.agroup, rbytes = 2 * round_up(op->m * (G ? G : 1) * 4, 64),
            zbytes = round_up(nza * 4, 64);
     clq_buffer *ws = NULL;
     clq_status rc = clq__scratch(ctx, CLQ_SCRATCH_WORK,
@@ -188,8 +191,20 @@ clq_status clq__cpu_gemm_group(clq_context *ctx, const clq_gemm_op *op, clq_pass
     if (rec->kp)
         clq__cpu_gemm_pack_a_k4s8(a, op->lda, op->atype == CLQ_U8, op->m, 0, rec->kp, op->k,
                                   (int)mr, apack);
-    int za_zero;
-    a_terms(st, op, G, group, rs, za, nza, &za_zero);
+    int za_zero, rs16;
+    a_terms(st, op, G, group, rs, za, nza, &za_zero, &rs16);
+    /* the two correction products as one vpmaddwd where every operand fits int16, unless
+     * they reduce to one broadcast (zbu all alike, za' 0) */
+    int32_t *ra = rs + rbytes / 8;
+    int pairs = rec->zx_ok && rs16 && !(rec->zbu_const >= 0 && za_zero);
+    if (pairs) {
+        size_t zm = op->a_gran == CLQ_PER_TENSOR ? 0 : op->a_gran == CLQ_PER_AXIS ? 1 : G;
+        size_t zj = op->a_gran == CLQ_PER_BLOCK ? 1 : 0;
+        for (size_t m = 0; m < op->m; m++)
+            for (size_t g = 0; g < G; g++)
+                ra[m * G + g] = (int32_t)((uint32_t)(uint16_t)rs[m * G + g] |
+                                          (uint32_t)za[m * zm + g * zj] << 16);
+    }
     j.apack = apack;
 
     clq_cpu_gg_args *g = &j.args;
@@ -200,6 +215,8 @@ clq_status clq__cpu_gemm_group(clq_context *ctx, const clq_gemm_op *op, clq_pass
     g->zbu = rec->zbu_const < 0 ? data + rec->off_zbu : NULL;
     g->zbu_c = rec->zbu_const;
     g->xc = za_zero ? NULL : (const int32_t *)(const void *)(data + rec->off_xc);
+    g->zx = pairs ? (const int32_t *)(const void *)(data + rec->off_zx) : NULL;
+    g->ra = ra;
     g->ngroups = G;
     g->gq = G ? group / 4 : 0;
     if (G == 1) g->gq = rec->kp / 4; /* one group: all of packed K */

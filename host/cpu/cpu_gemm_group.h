@@ -17,10 +17,13 @@
  * Then, per panel p, group j, column c (c < 16), at [p][j][c], 64-byte aligned:
  *   sb  f32   the weights' scale of (n, j) (0 past N; absent without scales);
  *   zbu u8    zb'_j[n] + off (absent when every one is zbu_const);
- *   xc  int32 len_j zb'_j[n] - cs'_j[n] (mod 2^32).
+ *   xc  int32 len_j zb'_j[n] - cs'_j[n] (mod 2^32);
+ *   zx  int16 pairs (-zbu, xc) when every xc fits int16 (zx_ok; 4-bit groups up to 2184).
  * With acc_j = sum over group j of a' bu and rs'_j[m] the signed-domain group sums of A:
  *   d_j = acc_j - zbu_j[n] rs'_j[m] + za'_j[m] xc_j[n]    (mod 2^32)
- * which is backend.h's d_j (acc_j = sum a' b' + off rs'_j). */
+ * which is backend.h's d_j (acc_j = sum a' b' + off rs'_j). When also every rs' fits
+ * int16 the two products are one vpmaddwd of zx by the pair (rs', za') of the row (both
+ * exact, their sum within int32). */
 #ifndef CLQ_CPU_GEMM_GROUP_H
 #define CLQ_CPU_GEMM_GROUP_H
 
@@ -44,6 +47,9 @@ typedef struct clq_cpu_gg_args {
     const uint8_t *zbu;   /* [Np / 16][G][16], or NULL: zbu_c */
     int32_t zbu_c;
     const int32_t *xc;    /* [Np / 16][G][16], or NULL: za' is 0 everywhere (not read) */
+    const int32_t *zx;    /* [Np / 16][G][16] pairs, or NULL; when set, zbu and xc are
+                             not read and ra is */
+    const int32_t *ra;    /* [m][G]: the pairs (rs'_j[m], za'_j[m]) as int16 (zx only) */
     size_t ngroups;       /* G */
     size_t gq;            /* k-quads per group (g / 4) */
     size_t kq;            /* k-quads of packed K (Kp / 4) */

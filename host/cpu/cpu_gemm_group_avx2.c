@@ -26,12 +26,20 @@ T_AVX2 INL __m256i bcast4(const int8_t *p) {
 T_AVX2 INL void fold8(const clq_cpu_gg_args *g, size_t p, size_t j, int h, size_t m, __m256i acc,
                       void *out) {
     size_t t = (p * g->ngroups + j) * P + 8 * (size_t)h;
-    __m256i zbu = g->zbu ? _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(g->zbu + t)))
-                         : _mm256_set1_epi32(g->zbu_c);
-    __m256i d = _mm256_sub_epi32(acc, _mm256_mullo_epi32(zbu, _mm256_set1_epi32(g->rs[m * g->ngroups + j])));
-    if (g->xc) {
-        __m256i xc = _mm256_loadu_si256((const __m256i *)(g->xc + t));
-        d = _mm256_add_epi32(d, _mm256_mullo_epi32(xc, _mm256_set1_epi32(g->za[m * g->za_m + j * g->za_j])));
+    __m256i d;
+    if (g->zx) {
+        __m256i zx = _mm256_loadu_si256((const __m256i *)(g->zx + t));
+        d = _mm256_add_epi32(acc, _mm256_madd_epi16(zx, _mm256_set1_epi32(g->ra[m * g->ngroups + j])));
+    } else {
+        __m256i zbu = g->zbu ? _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(g->zbu + t)))
+                             : _mm256_set1_epi32(g->zbu_c);
+        __m256i rs = _mm256_set1_epi32(g->rs[m * g->ngroups + j]);
+        d = _mm256_sub_epi32(acc, _mm256_mullo_epi32(zbu, rs));
+        if (g->xc) {
+            __m256i xc = _mm256_loadu_si256((const __m256i *)(g->xc + t));
+            __m256i za = _mm256_set1_epi32(g->za[m * g->za_m + j * g->za_j]);
+            d = _mm256_add_epi32(d, _mm256_mullo_epi32(xc, za));
+        }
     }
     if (g->mode == CLQ_CPU_GG_INT) {
         _mm256_storeu_si256((__m256i *)out, d);

@@ -36,18 +36,22 @@ T_ZVNNI INL __m512i bcast4(const int8_t *p) {
     return _mm512_set1_epi32(w);
 }
 
-/* One row's d_j of 16 columns (entry t of the per-group arrays) into out. rz: rs'_j[m]
- * times zbu_c when the zbu are all alike, else rs'_j[m]. */
+/* One row's d_j of 16 columns (entry t of the per-group arrays) into out. rz: the row's
+ * pair (rs'_j[m], za'_j[m]) with zx, else rs'_j[m] times zbu_c when the zbu are all
+ * alike, else rs'_j[m]. */
 T_ZVNNI INL void zfold(const clq_cpu_gg_args *g, size_t t, size_t j, __m512i acc, int32_t rz,
                        int32_t za, float sa, void *out) {
     __m512i d;
-    if (g->zbu)
+    if (g->zx)
+        d = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_loadu_si512(g->zx + t),
+                                                    _mm512_set1_epi32(rz)));
+    else if (g->zbu)
         d = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(
                                                           (const __m128i *)(g->zbu + t))),
                                                       _mm512_set1_epi32(rz)));
     else
         d = _mm512_sub_epi32(acc, _mm512_set1_epi32(rz));
-    if (g->xc)
+    if (g->xc && !g->zx)
         d = _mm512_add_epi32(d, _mm512_mullo_epi32(_mm512_loadu_si512(g->xc + t),
                                                    _mm512_set1_epi32(za)));
     if (g->mode == CLQ_CPU_GG_INT) {
@@ -117,8 +121,8 @@ T_ZVNNI INL void zbody(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, siz
 #define FOLD_ROW(i)                                                                    \
     if (R > i) {                                                                       \
         size_t m = m0 + i;                                                             \
-        int32_t rz = g->rs[m * G + j];                                                 \
-        if (!g->zbu) rz = (int32_t)((uint32_t)rz * (uint32_t)g->zbu_c);                \
+        int32_t rz = g->zx ? g->ra[m * G + j] : g->rs[m * G + j];                      \
+        if (!g->zx && !g->zbu) rz = (int32_t)((uint32_t)rz * (uint32_t)g->zbu_c);      \
         int32_t za = g->xc ? g->za[m * g->za_m + j * g->za_j] : 0;                     \
         float sa = g->mode != CLQ_CPU_GG_INT ? g->sa[m * g->sa_m + j * g->sa_j] : 0.0f; \
         char *o = (char *)out + i * ldo * 4;                                           \

@@ -43,6 +43,7 @@ static void gpack_panel(void *arg, size_t p) {
     float *sb = r->off_sb ? (float *)(void *)(j->data + r->off_sb) + p * G * P : NULL;
     uint8_t *zbu = r->zbu_const < 0 ? j->data + r->off_zbu + p * G * P : NULL;
     int32_t *xc = (int32_t *)(void *)(j->data + r->off_xc) + p * G * P;
+    uint32_t *zx = (uint32_t *)(void *)(j->data + r->off_zx) + p * G * P;
     const int32_t *zb = w->zb->host;
     const float *sbs = w->sb ? w->sb->host : NULL;
     for (size_t c = 0; c < P; c++) {
@@ -61,6 +62,7 @@ static void gpack_panel(void *arg, size_t p) {
                 if (sb) sb[i] = 0.0f;
                 if (zbu) zbu[i] = 0;
                 xc[i] = 0;
+                zx[i] = 0;
                 continue;
             }
             size_t k0 = g * w->fmt.group, len = clq__w_group_len(w, g);
@@ -70,6 +72,7 @@ static void gpack_panel(void *arg, size_t p) {
             if (sb) sb[i] = sbs[w->sb_per_channel ? pg : 0];
             if (zbu) zbu[i] = (uint8_t)(zbv + (uint32_t)off);
             xc[i] = (int32_t)((uint32_t)len * zbv - cs);
+            zx[i] = (uint32_t)(uint16_t)(0u - (zbv + (uint32_t)off)) | (uint32_t)xc[i] << 16;
             if (j->colsum) j->colsum[n * G + g] = (int32_t)cs;
         }
     }
@@ -100,16 +103,21 @@ clq_status clq__cpu_gemm_group_pack(clq_context *ctx, const clq_pack_op *op,
     size_t off_sb = round_up(panels * pstride, 64);
     size_t off_zbu = off_sb + (w->sb ? round_up(per * 4, 64) : 0);
     size_t off_xc = off_zbu + (zconst < 0 ? round_up(per, 64) : 0);
-    size_t total = off_xc + round_up(per * 4, 64);
+    size_t off_zx = off_xc + round_up(per * 4, 64);
+    size_t total = off_zx + round_up(per * 4, 64);
     clq_cpu_wpack *rec = calloc(1, sizeof *rec);
     if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
     *rec = (clq_cpu_wpack){0, P, kp, np, 1, bits, op->fmt.group, G, pstride,
-                           w->sb ? off_sb : 0, off_zbu, off_xc, zconst};
+                           w->sb ? off_sb : 0, off_zbu, off_xc, off_zx, zconst, 0};
     w->impl = rec;
     clq_status s = clq_buffer_create(ctx, total ? total : 64, &w->data);
     if (s != CLQ_SUCCESS) return s;
     gpack_job j = {clq__cpu_span_ptr(op->b), op->fmt.btype, w, rec, w->data->host,
                    w->colsum ? w->colsum->host : NULL};
     clq__cpu_parallel(st->pool, panels, gpack_panel, &j);
+    const int32_t *xc = (const int32_t *)(const void *)(j.data + off_xc);
+    rec->zx_ok = 1;
+    for (size_t i = 0; i < per && rec->zx_ok; i++)
+        if (xc[i] < INT16_MIN || xc[i] > INT16_MAX) rec->zx_ok = 0;
     return CLQ_SUCCESS;
 }

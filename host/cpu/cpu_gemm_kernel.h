@@ -16,8 +16,9 @@ typedef struct clq_cpu_wpack {
     int bits;      /* 4 or 8 */
     size_t group, ngroups; /* w->fmt's */
     size_t pstride;        /* bytes per 16-column panel of values */
-    size_t off_sb, off_zbu, off_xc; /* byte offsets in w->data of the per-group arrays */
+    size_t off_sb, off_zbu, off_xc, off_zx; /* byte offsets in w->data of the per-group arrays */
     int zbu_const;         /* >= 0: every zbu is this (no zbu array); else -1 */
+    int zx_ok;             /* every xc fits int16: the zx array holds the pairs */
 } clq_cpu_wpack;
 
 /* Packed B formats (w->impl: clq_cpu_wpack). Weights are packed
