@@ -211,7 +211,7 @@ clq_status clq__cpu_gemm_group(clq_context *ctx, const clq_gemm_op *op, clq_pass
     const uint8_t *data = w->data->host;
     g->b = data;
     g->pstride = rec->pstride;
-    g->sb = rec->off_sb ? (const float *)(const void *)(data + rec->off_sb) : NULL;
+    g->sb = w->sb ? (const float *)(const void *)(data + rec->off_sb) : NULL;
     g->zbu = rec->zbu_const < 0 ? data + rec->off_zbu : NULL;
     g->zbu_c = rec->zbu_const;
     g->xc = za_zero ? NULL : (const int32_t *)(const void *)(data + rec->off_xc);

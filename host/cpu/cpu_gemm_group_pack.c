@@ -21,60 +21,82 @@ typedef struct gpack_job {
     int32_t *colsum;        /* w->colsum: [N][G] */
 } gpack_job;
 
-/* The unsigned-domain value bu = b' + off of element e of row n. */
-static inline uint8_t load_bu(const gpack_job *j, size_t n, size_t e) {
-    size_t k = j->w->k;
+/* Values decoded per piece of a row (a multiple of 8: pieces start on k-octets). */
+#define PIECE 4096
+
+/* bu = b' + off of elements [e0, e0 + cnt) of row n into v. */
+static void decode(const gpack_job *j, size_t n, size_t e0, size_t cnt, uint8_t *v) {
+    size_t k = j->w->k, i0 = n * k + e0;
+    const uint8_t *b = j->b;
     switch (j->bt) {
-    case CLQ_S4: return (uint8_t)(((j->b[(n * k + e) / 2] >> (((n * k + e) & 1) * 4)) & 15) ^ 8);
-    case CLQ_U4: return (uint8_t)((j->b[(n * k + e) / 2] >> (((n * k + e) & 1) * 4)) & 15);
-    case CLQ_S8: return (uint8_t)(j->b[n * k + e] ^ 0x80);
-    default: return j->b[n * k + e];
+    case CLQ_S4:
+    case CLQ_U4: {
+        uint8_t x = j->bt == CLQ_S4 ? 8 : 0; /* s4 v + 8 is its nibble with bit 3 flipped */
+        for (size_t e = 0; e < cnt; e++) {
+            size_t i = i0 + e;
+            v[e] = (uint8_t)(((b[i / 2] >> ((i & 1) * 4)) & 15) ^ x);
+        }
+        break;
     }
+    case CLQ_S8:
+        for (size_t e = 0; e < cnt; e++) v[e] = (uint8_t)(b[i0 + e] ^ 0x80);
+        break;
+    default: memcpy(v, b + i0, cnt); break;
+    }
+}
+
+/* Column c's per-group entries of the panel from its group sum cs. */
+static void group_terms(const gpack_job *j, size_t p, size_t c, size_t g, uint32_t cs) {
+    const clq_packed_weights *w = j->w;
+    const clq_cpu_wpack *r = j->rec;
+    size_t G = r->ngroups, n = p * P + c, i = (p * G + g) * P + c;
+    size_t pg = w->fmt.gran == CLQ_PER_BLOCK ? n * G + g : n;
+    uint32_t off = r->bits == 4 ? 8u : 128u;
+    uint8_t *data = j->data;
+    int live = n < w->n;
+    uint32_t zbv = live ? (uint32_t)((const int32_t *)w->zb->host)[w->zb_per_channel ? pg : 0] : 0;
+    uint32_t len = live ? (uint32_t)clq__w_group_len(w, g) : 0;
+    if (w->sb)
+        ((float *)(void *)(data + r->off_sb))[i] =
+            live ? ((const float *)w->sb->host)[w->sb_per_channel ? pg : 0] : 0.0f;
+    if (r->zbu_const < 0) data[r->off_zbu + i] = live ? (uint8_t)(zbv + off) : 0;
+    uint32_t xc = len * zbv - cs;
+    ((int32_t *)(void *)(data + r->off_xc))[i] = (int32_t)xc;
+    ((uint32_t *)(void *)(data + r->off_zx))[i] =
+        live ? (uint32_t)(uint16_t)(0u - (zbv + off)) | xc << 16 : 0u;
+    if (live && j->colsum) j->colsum[n * G + g] = (int32_t)cs;
 }
 
 static void gpack_panel(void *arg, size_t p) {
     const gpack_job *j = arg;
     const clq_packed_weights *w = j->w;
     const clq_cpu_wpack *r = j->rec;
-    size_t G = r->ngroups, kp = r->kp, n_all = w->n;
-    int off = r->bits == 4 ? 8 : 128;
+    size_t G = r->ngroups, k = w->k, gl = w->fmt.group;
+    uint32_t off = r->bits == 4 ? 8u : 128u;
     uint8_t *dst = j->data + p * r->pstride;
     memset(dst, 0, r->pstride);
-    float *sb = r->off_sb ? (float *)(void *)(j->data + r->off_sb) + p * G * P : NULL;
-    uint8_t *zbu = r->zbu_const < 0 ? j->data + r->off_zbu + p * G * P : NULL;
-    int32_t *xc = (int32_t *)(void *)(j->data + r->off_xc) + p * G * P;
-    uint32_t *zx = (uint32_t *)(void *)(j->data + r->off_zx) + p * G * P;
-    const int32_t *zb = w->zb->host;
-    const float *sbs = w->sb ? w->sb->host : NULL;
+    uint8_t v[PIECE];
     for (size_t c = 0; c < P; c++) {
         size_t n = p * P + c;
-        int live = n < n_all;
-        for (size_t e = 0; live && e < w->k; e++) {
-            uint8_t v = load_bu(j, n, e);
-            size_t q = e / 4, x = c * 4 + e % 4;
-            if (r->bits == 8) dst[q * 64 + x] = v;
-            else dst[(q / 2) * 64 + x] |= (uint8_t)(v << ((q & 1) * 4));
-        }
-        (void)kp;
-        for (size_t g = 0; g < G; g++) {
-            size_t i = g * P + c, pg = w->fmt.gran == CLQ_PER_BLOCK ? n * G + g : n;
-            if (!live) {
-                if (sb) sb[i] = 0.0f;
-                if (zbu) zbu[i] = 0;
-                xc[i] = 0;
-                zx[i] = 0;
-                continue;
+        size_t g = 0, gend = G ? (gl < k ? gl : k) : 0;
+        uint32_t cs = 0; /* mod 2^32, as the contract says */
+        for (size_t e0 = 0; n < w->n && e0 < k; e0 += PIECE) {
+            size_t cnt = k - e0 < PIECE ? k - e0 : PIECE;
+            decode(j, n, e0, cnt, v);
+            for (size_t e = 0; e < cnt; e++) {
+                size_t ke = e0 + e, q = ke / 4, x = c * 4 + ke % 4;
+                if (r->bits == 8) dst[q * 64 + x] = v[e];
+                else dst[(q / 2) * 64 + x] |= (uint8_t)(v[e] << ((q & 1) * 4));
+                cs += (uint32_t)v[e] - off;
+                if (ke + 1 == gend) {
+                    group_terms(j, p, c, g, cs);
+                    cs = 0;
+                    g++;
+                    gend = gend + gl < k ? gend + gl : k;
+                }
             }
-            size_t k0 = g * w->fmt.group, len = clq__w_group_len(w, g);
-            uint32_t cs = 0; /* mod 2^32, as the contract says */
-            for (size_t e = k0; e < k0 + len; e++) cs += (uint32_t)((int32_t)load_bu(j, n, e) - off);
-            uint32_t zbv = (uint32_t)zb[w->zb_per_channel ? pg : 0];
-            if (sb) sb[i] = sbs[w->sb_per_channel ? pg : 0];
-            if (zbu) zbu[i] = (uint8_t)(zbv + (uint32_t)off);
-            xc[i] = (int32_t)((uint32_t)len * zbv - cs);
-            zx[i] = (uint32_t)(uint16_t)(0u - (zbv + (uint32_t)off)) | (uint32_t)xc[i] << 16;
-            if (j->colsum) j->colsum[n * G + g] = (int32_t)cs;
         }
+        for (; g < G; g++) group_terms(j, p, c, g, 0); /* past N (or K = 0) */
     }
 }
 
@@ -108,7 +130,7 @@ clq_status clq__cpu_gemm_group_pack(clq_context *ctx, const clq_pack_op *op,
     clq_cpu_wpack *rec = calloc(1, sizeof *rec);
     if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
     *rec = (clq_cpu_wpack){0, P, kp, np, 1, bits, op->fmt.group, G, pstride,
-                           w->sb ? off_sb : 0, off_zbu, off_xc, off_zx, zconst, 0};
+                           off_sb, off_zbu, off_xc, off_zx, zconst, 0};
     w->impl = rec;
     clq_status s = clq_buffer_create(ctx, total ? total : 64, &w->data);
     if (s != CLQ_SUCCESS) return s;
