@@ -61,8 +61,8 @@ T_ZVNNI INL void zfold(const clq_cpu_gg_args *g, size_t t, size_t j, __m512i acc
     __m512 s = _mm512_mul_ps(_mm512_set1_ps(sa), _mm512_loadu_ps(g->sb + t));
     if (g->mode == CLQ_CPU_GG_REQ) s = _mm512_div_ps(s, _mm512_set1_ps(g->sc));
     __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(d), s);
-    if (j) f = _mm512_add_ps(_mm512_loadu_ps((const float *)out), f);
-    _mm512_storeu_ps(out, f);
+    (void)j; /* y was filled with -0.0: y + f is f for the first group */
+    _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps((const float *)out), f));
 }
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
@@ -75,6 +75,12 @@ T_ZVNNI INL void zbody(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, siz
     const __m512i mask = _mm512_set1_epi8(15);
     size_t p0 = n0 / P, ps = g->pstride, G = g->ngroups;
     const uint8_t *b = g->b + p0 * ps;
+    /* the fold's operands in locals: the vector stores may alias g */
+    const float *sb = g->sb, *sa = g->sa;
+    const int32_t *rs = g->rs, *ra = g->ra, *zx = g->zx;
+    size_t sa_m = g->sa_m, sa_j = g->sa_j;
+    uint32_t zbu_c = (uint32_t)g->zbu_c;
+    int fast = g->mode != CLQ_CPU_GG_F32 ? 0 : zx ? 2 : !g->zbu && !g->xc ? 1 : 0;
     for (size_t j = 0; j < G; j++) {
         size_t q0 = j * g->gq, q1 = q0 + g->gq < g->kq ? q0 + g->gq : g->kq;
 #define INIT(i, v)  \
@@ -128,7 +134,38 @@ T_ZVNNI INL void zbody(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, siz
         char *o = (char *)out + i * ldo * 4;                                           \
         TILE(FOLD, i)                                                                  \
     }
-        ROWS(FOLD_ROW)
+/* The common stages without a branch per accumulator: f32 out, and the correction one
+ * broadcast (FB) or one vpmaddwd (FP); y was filled with -0.0 (y + f = f exactly). */
+#define FOLD_F(i, v, CORR)                                                           \
+    if (V > v) {                                                                     \
+        size_t t = ((p0 + v) * G + j) * P;                                           \
+        __m512 s = _mm512_mul_ps(sav, _mm512_loadu_ps(sb + t));                      \
+        __m512i d = CORR(i, v, t);                                                   \
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(d), s);                          \
+        float *y = o + v * P;                                                        \
+        _mm512_storeu_ps(y, _mm512_add_ps(_mm512_loadu_ps(y), f));                   \
+    }
+#define CORR_B(i, v, t) _mm512_sub_epi32(c##i##v, rzv)
+#define CORR_P(i, v, t) _mm512_add_epi32(c##i##v, _mm512_madd_epi16(_mm512_loadu_si512(zx + t), rzv))
+#define FOLD_FB(i, v) FOLD_F(i, v, CORR_B)
+#define FOLD_FP(i, v) FOLD_F(i, v, CORR_P)
+#define FOLD_ROW_F(i, X, RZ)                                                         \
+    if (R > i) {                                                                     \
+        size_t m = m0 + i;                                                           \
+        __m512i rzv = _mm512_set1_epi32(RZ);                                         \
+        __m512 sav = _mm512_set1_ps(sa[m * sa_m + j * sa_j]);                        \
+        float *o = (float *)out + i * ldo;                                           \
+        TILE(X, i)                                                                   \
+    }
+#define FOLD_ROW_FB(i) FOLD_ROW_F(i, FOLD_FB, (int32_t)((uint32_t)rs[m * G + j] * zbu_c))
+#define FOLD_ROW_FP(i) FOLD_ROW_F(i, FOLD_FP, ra[m * G + j])
+        if (fast == 1) {
+            ROWS(FOLD_ROW_FB)
+        } else if (fast == 2) {
+            ROWS(FOLD_ROW_FP)
+        } else {
+            ROWS(FOLD_ROW)
+        }
     }
 }
 
@@ -142,6 +179,10 @@ T_ZVNNI INL void zbody(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, siz
 T_ZVNNI static void z_tile(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, size_t rows,
                            size_t n0, size_t cols, void *out, size_t ldo) {
     size_t v = (cols + P - 1) / P;
+    if (g->mode != CLQ_CPU_GG_INT) /* -0.0 is the identity of the f32 addition, signs of zero included */
+        for (size_t i = 0; i < rows; i++)
+            for (size_t c = 0; c < v; c++)
+                _mm512_storeu_ps((float *)out + i * ldo + c * P, _mm512_set1_ps(-0.0f));
     switch (rows * 8 + v) {
         ZROW(1) ZROW(2) ZROW(3) ZROW(4) ZROW(5) ZROW(6)
     default:
