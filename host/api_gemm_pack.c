@@ -107,7 +107,19 @@ clq_status clq__weights_pack_data(clq_context *ctx, clq_packed_weights *w, clq_s
 static clq_status check_b_qparams(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
                                   int n_axis, clq_wformat *fmt, size_t *count) {
     clq_layout lay;
-    clq_status st = clq__check_qparams_desc(ctx, qp, 2, b->shape, &lay);
+    /* A weight group longer than K is one partial group (ONNX Runtime's MatMulNBits
+     * takes any block_size, and clq_wformat.group may exceed K): the layout check is
+     * the one of a block of K. */
+    const clq_qparams *qc = qp;
+    clq_qparams q1;
+    size_t kk = b->shape[1 - n_axis];
+    if (qp && qp->struct_size >= sizeof *qp && qp->granularity == CLQ_PER_BLOCK &&
+        (qp->axis < 0 ? qp->axis + 2 : qp->axis) == 1 - n_axis && kk > 0 && qp->block_size > kk) {
+        q1 = *qp;
+        q1.block_size = kk;
+        qc = &q1;
+    }
+    clq_status st = clq__check_qparams_desc(ctx, qc, 2, b->shape, &lay);
     if (st != CLQ_SUCCESS) return st;
     if (qp->qtype != b->dtype)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "qp->qtype = %s but b->dtype = %s",

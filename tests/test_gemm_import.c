@@ -1,7 +1,7 @@
 /* test_gemm_import.c: clq_weights_import of ggml Q8_0 / Q4_0 and ONNX MatMulNBits on
- * every backend: bad descriptors (status, the field in the message, *out untouched),
- * on foreign arrays made by ggml's reference quantizer (tests/ref/ref_ggml.c) and by
- * the MatMulNBits layout's definition. */
+ * every backend: the same GEMM bits as clq_weights_pack of the values, scales and zero
+ * points docs/API.md ("Weight layouts") says they stand for; the packed weights
+ * dequantize to exactly ggml's values (tests/ref/ref_ggml.c); bad descriptors. */
 #include "common.h"
 
 #include <math.h>
@@ -161,6 +161,184 @@ static void make_nbits(layout_case *c, clq_dtype qt, size_t n, size_t k, size_t 
 
 static void free_case(layout_case *c) {
     free(c->data), free(c->scales), free(c->zps), free(c->vals), free(c->zb), free(c->sb);
+}
+
+static clq_packed_weights *pack_expected(clq_context *ctx, const layout_case *c) {
+    size_t n = c->d.n, k = c->d.k, cnt = n * c->ngroups, vb = c->qtype == CLQ_S8 ? n * k : (n * k + 1) / 2;
+    clq_buffer *bb = tc_buffer(ctx, vb, c->vals), *sb = tc_buffer(ctx, 4 * cnt, c->sb),
+               *zb = tc_buffer(ctx, 4 * cnt, c->zb);
+    size_t sh[2] = {n, k};
+    clq_tensor b;
+    clq_tensor_init(&b, c->qtype, 2, sh, bb);
+    clq_qparams qp;
+    clq_qparams_init(&qp);
+    qp.qtype = c->qtype, qp.granularity = CLQ_PER_BLOCK, qp.axis = 1, qp.block_size = c->g;
+    qp.scale = sb, qp.zero_point = zb;
+    clq_packed_weights *w = NULL;
+    TC_OK(ctx, clq_weights_pack(ctx, &b, &qp, 0, &w));
+    clq_buffer_destroy(bb), clq_buffer_destroy(sb), clq_buffer_destroy(zb);
+    return w;
+}
+
+/* y f32 [m][n] = A (atype, per tensor or per row) against w. */
+static void run_gemm(clq_context *ctx, clq_packed_weights *w, clq_dtype at, size_t m,
+                     const void *a, const float *sa, const int32_t *za, int per_row, float *y) {
+    size_t k = clq_weights_k(w), n = clq_weights_n(w), np = per_row ? m : 1;
+    clq_buffer *ab = tc_buffer(ctx, m * k, a), *sab = tc_buffer(ctx, 4 * np, sa),
+               *zab = tc_buffer(ctx, 4 * np, za), *yb = tc_buffer(ctx, 4 * m * n, NULL);
+    size_t ash[2] = {m, k}, ysh[2] = {m, n};
+    clq_tensor at_, yt;
+    clq_tensor_init(&at_, at, 2, ash, ab);
+    clq_tensor_init(&yt, CLQ_F32, 2, ysh, yb);
+    clq_qparams aq;
+    clq_qparams_init(&aq);
+    aq.qtype = at, aq.scale = sab, aq.zero_point = zab;
+    if (per_row) aq.granularity = CLQ_PER_AXIS, aq.axis = 0;
+    clq_gemm_options o;
+    clq_gemm_options_init(&o);
+    TC_OK(ctx, clq_gemm(ctx, &at_, &aq, w, &o, &yt));
+    tc_read(yb, 4 * m * n, y);
+    clq_buffer_destroy(ab), clq_buffer_destroy(sab), clq_buffer_destroy(zab), clq_buffer_destroy(yb);
+}
+
+/* Import and direct pack give the same weights' description and the same GEMM bits,
+ * A s8 per tensor and u8 per row, tests/ref's for the expected form. */
+static void check_same_as_pack(clq_context *ctx, layout_case *c, const char *what) {
+    clq_packed_weights *wi = NULL, *wp = pack_expected(ctx, c);
+    TC_OK(ctx, clq_weights_import(ctx, &c->d, &wi));
+    cr_assert_eq(clq_weights_n(wi), c->d.n, "%s", what);
+    cr_assert_eq(clq_weights_k(wi), c->d.k, "%s", what);
+    cr_assert_eq(clq_weights_dtype(wi), c->qtype, "%s", what);
+    cr_assert_eq(clq_weights_group_size(wi), c->g, "%s", what);
+    size_t m = 7, k = c->d.k, n = c->d.n;
+    tc_rng r;
+    tc_rng_seed(&r, 77 + k);
+    unsigned char *a = malloc(m * k);
+    float sa[7], *y1 = malloc(4 * m * n), *y2 = malloc(4 * m * n);
+    int32_t za[7];
+    int64_t *d64 = malloc(sizeof *d64 * m * n * c->ngroups + 8);
+    int32_t *d32 = malloc(sizeof *d32 * c->ngroups + 4);
+    float *saj = malloc(sizeof *saj * c->ngroups + 4);
+    for (int pass = 0; pass < 2; pass++) {
+        clq_dtype at = pass ? CLQ_U8 : CLQ_S8;
+        for (size_t i = 0; i < m * k; i++) a[i] = (unsigned char)tc_rng_u64(&r);
+        for (size_t i = 0; i < m; i++)
+            sa[i] = tc_rng_logscale(&r, 1e-2f, 1.0f), za[i] = pass ? tc_rng_int(&r, 0, 255) : tc_rng_int(&r, -128, 127);
+        run_gemm(ctx, wi, at, m, a, sa, za, pass, y1);
+        run_gemm(ctx, wp, at, m, a, sa, za, pass, y2);
+        /* and both are NUMERICS.md's value of the expected form (tests/ref) */
+        clq_granularity ag = pass ? CLQ_PER_AXIS : CLQ_PER_TENSOR;
+        ref_mat am = {at, a, 0, (ptrdiff_t)k, 1}, bm = {c->qtype, c->vals, 0, (ptrdiff_t)k, 1};
+        ref_gemm_group_exact(m, n, k, c->g, &am, ag, za, &bm, CLQ_PER_BLOCK, c->zb, d64);
+        for (size_t i = 0; i < m * n; i++) {
+            size_t row = i / n, col = i % n, G = c->ngroups;
+            for (size_t j = 0; j < G; j++) {
+                d32[j] = (int32_t)d64[i * G + j];
+                saj[j] = sa[pass ? row : 0];
+            }
+            float want = ref_gemm_group_f32(G, d32, saj, c->sb + col * G, NULL, 0);
+            cr_assert(ref_f32_bits(y1[i]) == ref_f32_bits(y2[i]) &&
+                          ref_f32_bits(y1[i]) == ref_f32_bits(want),
+                      "%s, A %s per %s: y[%zu][%zu] = %a imported, %a packed, %a ref", what,
+                      pass ? "u8" : "s8", pass ? "row" : "tensor", row, col, (double)y1[i],
+                      (double)y2[i], (double)want);
+        }
+    }
+    free(a), free(y1), free(y2), free(d64), free(d32), free(saj);
+    clq_weights_destroy(wi);
+    clq_weights_destroy(wp);
+}
+
+/* A = the K x K identity (s8, scale 1, zero point 0): y[m][n] = (b[n][m] - zb) * sb,
+ * the packed weights' dequantized value, which must be ref's value (NaN aside none;
+ * the sign of a zero is the one thing allowed to differ: docs/API.md). */
+static void check_dequantized(clq_context *ctx, const layout_case *c, const float *ref,
+                              const char *what) {
+    size_t k = c->d.k, n = c->d.n;
+    clq_packed_weights *w = NULL;
+    TC_OK(ctx, clq_weights_import(ctx, &c->d, &w));
+    unsigned char *a = calloc(k * k + 1, 1);
+    float *y = malloc(4 * k * n + 4), one = 1.0f;
+    int32_t zero = 0;
+    for (size_t i = 0; i < k; i++) a[i * k + i] = 1;
+    run_gemm(ctx, w, CLQ_S8, k, a, &one, &zero, 0, y);
+    for (size_t m = 0; m < k; m++)
+        for (size_t j = 0; j < n; j++)
+            cr_assert(y[m * n + j] == ref[j * k + m],
+                      "%s: element [%zu][%zu] dequantizes to %a, the layout's value is %a", what,
+                      j, m, (double)y[m * n + j], (double)ref[j * k + m]);
+    free(a), free(y);
+    clq_weights_destroy(w);
+}
+
+static void ggml_case(clq_context *ctx, clq_weights_layout lay, size_t n, size_t k) {
+    layout_case c;
+    make_ggml(&c, lay, n, k, 1000 + n * 31 + k);
+    const char *what = lay == CLQ_LAYOUT_GGML_Q8_0 ? "ggml Q8_0" : "ggml Q4_0";
+    check_same_as_pack(ctx, &c, what);
+    float *ref = malloc(n * k * sizeof *ref);
+    size_t rb = (k / 32) * (lay == CLQ_LAYOUT_GGML_Q8_0 ? REF_GGML_Q8_0_BYTES : REF_GGML_Q4_0_BYTES);
+    for (size_t i = 0; i < n; i++) {
+        if (lay == CLQ_LAYOUT_GGML_Q8_0)
+            ref_ggml_dequantize_row_q8_0(c.data + i * rb, ref + i * k, k);
+        else
+            ref_ggml_dequantize_row_q4_0(c.data + i * rb, ref + i * k, k);
+    }
+    check_dequantized(ctx, &c, ref, what);
+    free(ref);
+    free_case(&c);
+}
+
+TC_BACKEND_TEST(gemm_import, ggml_q8_0) {
+    ggml_case(ctx, CLQ_LAYOUT_GGML_Q8_0, 7, 96);
+    ggml_case(ctx, CLQ_LAYOUT_GGML_Q8_0, 3, 32);
+}
+
+TC_BACKEND_TEST(gemm_import, ggml_q4_0) {
+    ggml_case(ctx, CLQ_LAYOUT_GGML_Q4_0, 5, 128);
+    ggml_case(ctx, CLQ_LAYOUT_GGML_Q4_0, 2, 64);
+}
+
+/* MatMulNBits: (q - zp) * scale in f32 is the value (ONNX Runtime's dequantization). */
+static void nbits_case(clq_context *ctx, clq_dtype qt, size_t n, size_t k, size_t g,
+                       clq_dtype sdt, int with_zp) {
+    layout_case c;
+    make_nbits(&c, qt, n, k, g, sdt, with_zp, 2000 + n * 131 + k * 7 + g);
+    char what[128];
+    snprintf(what, sizeof what, "MatMulNBits %s N %zu K %zu g %zu scales %s%s", clq_dtype_name(qt),
+             n, k, g, clq_dtype_name(sdt), with_zp ? " zero points" : "");
+    check_same_as_pack(ctx, &c, what);
+    float *ref = malloc(n * k * sizeof *ref);
+    size_t nb = c.ngroups, zrow = (nb + 1) / 2;
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = 0; e < k; e++) {
+            size_t j = e / g, gi = i * nb + j;
+            unsigned char byte = c.data[gi * (g / 2) + (e - j * g) / 2];
+            unsigned nib = (e & 1) ? byte >> 4 : byte & 15u;
+            unsigned zn = qt == CLQ_U4 ? 8u : 0u;
+            if (with_zp) zn = (c.zps[i * zrow + j / 2] >> (4 * (j & 1))) & 15u;
+            int q = qt == CLQ_S4 ? (int)((nib ^ 8u) - 8u) : (int)nib;
+            int z = qt == CLQ_S4 ? (int)((zn ^ 8u) - 8u) : (int)zn;
+            float s;
+            if (sdt == CLQ_F16)
+                s = get_f16(c.scales + 2 * gi);
+            else
+                memcpy(&s, c.scales + 4 * gi, 4);
+            ref[i * k + e] = (float)(q - z) * s;
+        }
+    check_dequantized(ctx, &c, ref, what);
+    free(ref);
+    free_case(&c);
+}
+
+TC_BACKEND_TEST(gemm_import, onnx_nbits) {
+    nbits_case(ctx, CLQ_U4, 5, 64, 16, CLQ_F32, 1);   /* even G */
+    nbits_case(ctx, CLQ_U4, 3, 41, 16, CLQ_F16, 1);   /* odd K, G 3: padded rows */
+    nbits_case(ctx, CLQ_U4, 4, 100, 32, CLQ_F16, 0);  /* default zero point 8 */
+    nbits_case(ctx, CLQ_S4, 3, 50, 32, CLQ_F32, 0);   /* s4, default 0 */
+    nbits_case(ctx, CLQ_S4, 2, 70, 16, CLQ_F16, 1);
+    nbits_case(ctx, CLQ_U4, 3, 40, 64, CLQ_F32, 1);   /* g > K: one partial group */
+    nbits_case(ctx, CLQ_U4, 2, 300, 128, CLQ_F16, 1);
 }
 
 /* ---- bad descriptors: status, the field in the message, *out untouched ---- */

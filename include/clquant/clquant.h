@@ -281,7 +281,8 @@ typedef struct clq_packed_weights clq_packed_weights;
  *   CLQ_PER_TENSOR  one (scale, zero point);
  *   CLQ_PER_AXIS    on b's N axis (0, or 1 when transposed): one per output channel;
  *   CLQ_PER_BLOCK   on b's K axis (1, or 0 when transposed), block_size g a multiple of
- *                   16: one per group of g along K (the last group may be partial), the
+ *                   16: one per group of g along K (the last group may be partial; g may
+ *                   exceed K: one group, as MatMulNBits allows), the
  *                   params [N, ceil(K / g)] row-major ([ceil(K / g), N] when transposed,
  *                   as ONNX blocked quantization lays them out). Group-quantized weights
  *                   need qp->scale (their products are only defined in f32).
