@@ -400,7 +400,7 @@ Test(gemm_formats, reference) {
     }
     /* one group: the f32 and float-multiplier stages of the int8 GEMM, bit for bit */
     for (int i = 0; i < 2000; i++) {
-        int32_t d = tc_rng_int(&rng, -2000000000, 2000000000) >> (i % 24);
+        int32_t d = 2 * tc_rng_int(&rng, -1000000000, 1000000000) / (1 << (i % 24));
         float sa = tc_rng_logscale(&rng, 1e-4f, 1.0f), sb = tc_rng_logscale(&rng, 1e-4f, 1.0f);
         float bias = tc_rng_normal(&rng) * 100.0f, sc = tc_rng_logscale(&rng, 1e-3f, 1e3f);
         int32_t zc = tc_rng_int(&rng, -128, 127);
