@@ -152,9 +152,9 @@ static void exact(grun *r, const ref_mat *am, const ref_mat *bm) {
     r->c32 = malloc(4 * (nd + 1));
     ref_gemm_group_exact(r->rows, N, c->k, c->group, am, r->agran, r->za, bm, r->bgran, r->zb, d64);
     for (size_t i = 0; i < nd; i++) {
-        cr_assert(d64[i] >= INT32_MIN && d64[i] <= INT32_MAX,
-                  "%s: exact d[%zu] = %" PRId64 " (output %zu, group %zu) overflows int32", r->desc, i, d64[i],
-                  i / (G ? G : 1), i % (G ? G : 1));
+        if (d64[i] < INT32_MIN || d64[i] > INT32_MAX)
+            cr_assert_fail("%s: exact d[%zu] = %" PRId64 " (output %zu, group %zu) overflows int32", r->desc, i,
+                           d64[i], i / (G ? G : 1), i % (G ? G : 1));
         r->c32[i] = (int32_t)d64[i];
         int64_t a = llabs(d64[i]);
         if (a > r->cmax) r->cmax = a;
@@ -269,14 +269,20 @@ void gc_setup(grun *r, clq_context *ctx, const gcase *c) {
               clq_weights_group_size(r->w));
     size_t kmax = clq_gemm_max_k(c->at, c->za, r->w), kref = ref_gemm_max_k(c->at, c->za, c->bt, r->zb, r->nc);
     cr_expect(kmax == kref, "%s\n  clq_gemm_max_k: expected %zu, got %zu", r->desc, kref, kmax);
-    /* the bound holds for the group length, with the worst of A's zero points */
+    /* the bound holds for the group length, with the worst of A's zero points (the one
+     * furthest from an end of A's range; TRUSTED: the worst of the type) */
     size_t len = c->group && c->group < K ? c->group : K;
+    int alo, ahi;
+    ref_qrange(c->at, 0, &alo, &ahi);
+    int32_t zw = r->na ? r->za[0] : c->za;
     for (size_t i = 0; i < r->na; i++) {
-        size_t kb = ref_gemm_max_k(c->at, c->trusted ? (c->at == CLQ_U8 ? 255 : -128) : r->za[i], c->bt, r->zb,
-                                   r->nc);
-        cr_assert(len <= kb, "%s: the test asks for a %s of %zu beyond the bound %zu", r->desc,
-                  c->group ? "group" : "K", len, kb);
+        int32_t z = r->za[i];
+        if ((z - alo > ahi - z ? z - alo : ahi - z) > (zw - alo > ahi - zw ? zw - alo : ahi - zw)) zw = z;
     }
+    if (c->trusted) zw = ahi;
+    size_t kb = ref_gemm_max_k(c->at, zw, c->bt, r->zb, r->nc);
+    cr_assert(len <= kb, "%s: the test asks for a %s of %zu beyond the bound %zu", r->desc, c->group ? "group" : "K",
+              len, kb);
 
     if (c->rowsums) {
         int32_t *rs = calloc(r->rows * r->groups + 1, 4);

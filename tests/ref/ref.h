@@ -85,7 +85,8 @@ typedef struct ref_mat {
  * b is indexed [n][k] whatever its memory layout. */
 void ref_gemm_exact(size_t m, size_t n, size_t k, const ref_mat *a, int32_t za, const ref_mat *b,
                     const int32_t *zb, int zb_per_channel, int64_t *c);
-/* floor((2^31 - 1) / (max|a - za| * max_j max|b - zb[j]|)) over the types' full ranges. */
+/* floor((2^31 - 1) / (max|a - za| * max_j max|b - zb[j]|)) over the types' full ranges;
+ * SIZE_MAX for nzb = 0 (no weights). */
 size_t ref_gemm_max_k(clq_dtype atype, int32_t za, clq_dtype btype, const int32_t *zb, size_t nzb);
 
 /* Output stages of one accumulator c (exact, in int32). */

@@ -43,7 +43,8 @@ size_t ref_gemm_max_k(clq_dtype atype, int32_t za, clq_dtype btype, const int32_
         int64_t d = max_dev(btype, zb[j]);
         if (d > db) db = d;
     }
-    return (size_t)(INT32_MAX / (max_dev(atype, za) * db));
+    /* no zero points at all (no channels, or no groups at K = 0): no product to bound */
+    return db ? (size_t)(INT32_MAX / (max_dev(atype, za) * db)) : SIZE_MAX;
 }
 
 float ref_gemm_f32(int32_t c, float sa, float sb, const float *bias, int relu) {
