@@ -22,6 +22,15 @@ T_AVX2 INL __m256i bcast4(const int8_t *p) {
     return _mm256_set1_epi32(w);
 }
 
+/* A broadcast per use (a load on its own): kept in registers across the panel halves,
+ * four rows' quads take 8 of the 16 registers and spill the accumulators (one row
+ * keeps its two). */
+T_AVX2 INL __m256i bcast4v(const int8_t *p) {
+    __m256i r;
+    __asm__ volatile("vpbroadcastd %1, %0" : "=x"(r) : "m"(*(const int32_t *)p));
+    return r;
+}
+
 /* Eight columns (h: which half of the panel) of rows' d_j folded into y / written. */
 T_AVX2 INL void fold8(const clq_cpu_gg_args *g, size_t p, size_t j, int h, size_t m, __m256i acc,
                       void *out) {
@@ -53,43 +62,48 @@ T_AVX2 INL void fold8(const clq_cpu_gg_args *g, size_t p, size_t j, int h, size_
     _mm256_storeu_ps((float *)out, f);
 }
 
-/* 4-bit: R rows x NP panels, every group. acc[i][v][h]: row i, panel v, half h. */
-T_AVX2 INL void body4(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, size_t n0,
+/* 4-bit: R rows x NP panels (R = 1 or NP = 1), every group. Accumulators c<i><v><h>
+ * (row i, panel v, half h) are named variables: GCC keeps an array of vectors in
+ * memory as well, a store per update. */
+#define AV2(X, i, v) X(i, v, 0) X(i, v, 1)
+#define AROW(X, i) AV2(X, i, 0) AV2(X, i, 1) AV2(X, i, 2) AV2(X, i, 3)
+#define AALL(X) AROW(X, 0) AROW(X, 1) AROW(X, 2) AROW(X, 3)
+#define ALIVE(i, v) (R > i && NP > v && (i == 0 || v == 0))
+
+T_AVX2 INL void body4(const clq_cpu_gg_args *gp, const int8_t *a, size_t m0, size_t n0,
                       void *out, size_t ldo, const int R, const int NP) {
+    /* a local copy: the vector stores to out may alias *gp, not it */
+    const clq_cpu_gg_args gl = *gp, *g = &gl;
     const __m256i mask = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
     size_t p0 = n0 / P;
     const uint8_t *b = g->b + p0 * g->pstride;
     for (size_t j = 0; j < g->ngroups; j++) {
         size_t q0 = j * g->gq, q1 = q0 + g->gq < g->kq ? q0 + g->gq : g->kq;
-        __m256i acc[MR][NP_MAX][2];
-        for (int i = 0; i < R; i++)
-            for (int v = 0; v < NP; v++) acc[i][v][0] = acc[i][v][1] = _mm256_setzero_si256();
+#define A_INIT(i, v, h) __m256i c##i##v##h = _mm256_setzero_si256();
+        AALL(A_INIT)
         for (size_t q = q0; q < q1; q += 2) {
             const int8_t *aq = a + q * MR * 4;
-            __m256i a0[MR], a1[MR];
-            for (int i = 0; i < R; i++) {
-                a0[i] = bcast4(aq + i * 4);
-                a1[i] = bcast4(aq + MR * 4 + i * 4);
-            }
-            for (int v = 0; v < NP; v++) {
-                const uint8_t *o = b + v * g->pstride + (q / 2) * 64;
-                for (int h = 0; h < 2; h++) {
-                    __m256i raw = _mm256_loadu_si256((const __m256i *)(o + 32 * h));
-                    __m256i lo = _mm256_and_si256(raw, mask);
-                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask);
-                    for (int i = 0; i < R; i++) {
-                        __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(lo, a0[i]),
-                                                     _mm256_maddubs_epi16(hi, a1[i]));
-                        acc[i][v][h] = _mm256_add_epi32(acc[i][v][h], _mm256_madd_epi16(t, ones));
-                    }
-                }
-            }
+#define A_ROW(i, v, h)                                                                   \
+    if (ALIVE(i, v)) {                                                                   \
+        __m256i a0 = R == 1 ? bcast4(aq) : bcast4v(aq + i * 4);                           \
+        __m256i a1 = R == 1 ? bcast4(aq + MR * 4) : bcast4v(aq + MR * 4 + i * 4);         \
+        __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(lo, a0), _mm256_maddubs_epi16(hi, a1)); \
+        c##i##v##h = _mm256_add_epi32(c##i##v##h, _mm256_madd_epi16(t, ones));           \
+    }
+#define A_HALF(v, h)                                                                     \
+    if (NP > v) {                                                                        \
+        const uint8_t *o = b + v * g->pstride + (q / 2) * 64 + 32 * h;                   \
+        __m256i raw = _mm256_loadu_si256((const __m256i *)o);                            \
+        __m256i lo = _mm256_and_si256(raw, mask);                                        \
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask);                  \
+        A_ROW(0, v, h) A_ROW(1, v, h) A_ROW(2, v, h) A_ROW(3, v, h)                      \
+    }
+            A_HALF(0, 0) A_HALF(0, 1) A_HALF(1, 0) A_HALF(1, 1)
+            A_HALF(2, 0) A_HALF(2, 1) A_HALF(3, 0) A_HALF(3, 1)
         }
-        for (int i = 0; i < R; i++)
-            for (int v = 0; v < NP; v++)
-                for (int h = 0; h < 2; h++)
-                    fold8(g, p0 + v, j, h, m0 + i, acc[i][v][h],
-                          (char *)out + (i * ldo + v * P + 8 * h) * 4);
+#define A_FOLD(i, v, h) \
+    if (ALIVE(i, v)) fold8(g, p0 + v, j, h, m0 + i, c##i##v##h, (char *)out + (i * ldo + v * P + 8 * h) * 4);
+        AALL(A_FOLD)
     }
 }
 
@@ -100,8 +114,9 @@ T_AVX2 INL __m256i hsum_pairs(__m256i lo, __m256i hi) {
 
 /* 8-bit: R <= 2 rows x one panel: vpmaddwd of a quad (widened) by quarter panels
  * (4 columns x 4 k), (column, pair) lanes summed at the group's end. */
-T_AVX2 INL void body8(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, size_t n0,
+T_AVX2 INL void body8(const clq_cpu_gg_args *gp, const int8_t *a, size_t m0, size_t n0,
                       void *out, size_t ldo, const int R) {
+    const clq_cpu_gg_args gl = *gp, *g = &gl; /* as in body4 */
     size_t p = n0 / P;
     const uint8_t *b = g->b + p * g->pstride;
     for (size_t j = 0; j < g->ngroups; j++) {
