@@ -45,8 +45,6 @@
     A(gemm, gemm_tile1, gemm)                                                              \
     A(gemm, gemm_tile4, gemm)                                                              \
     A(gemm, gemm_tile4_1, gemm)                                                            \
-    A(gemm, gemm_gemv, gemm)                                                               \
-    A(gemm, gemm_gemv4, gemm)                                                              \
     A(gemm, gemm_dot, gemm)                                                                \
     A(gemm, gemm_dot4, gemm)
 
@@ -133,11 +131,15 @@
 
 /* gemm.cl. Pack: n x k weights b (8-bit, or 4-bit with bits4: element e in the nibble
  * e of b's bytes, low first; bx 0x80 for u8, 0x08 for u4) into panels, with column sums
- * per group of grp along K (ng groups: colsum[j * ng + group]). */
+ * per group of grp along K (ng groups: colsum[j * ng + group]), and each panel's
+ * (zb', cs', sb) per group as gp[panel][group][3][NR] from zb and sb (per channel or
+ * group: [n][ng]; sb read only with has_sb). */
 #define CLQ_KARGS_gemm_pack(X, S)                                                          \
     X(S, IN, uchar, b) X(S, VAL, ulong, boff) X(S, VAL, ulong, n) X(S, VAL, ulong, k)      \
     X(S, VAL, int, bits4) X(S, VAL, uchar, bx) X(S, OUT, uchar, packed) X(S, VAL, ulong, kp) \
-    X(S, VAL, ulong, grp) X(S, VAL, ulong, ng) X(S, OUT, int, colsum)
+    X(S, VAL, ulong, grp) X(S, VAL, ulong, ng) X(S, OUT, int, colsum) X(S, IN, int, zb)    \
+    X(S, VAL, int, zb_pc) X(S, IN, float, sb) X(S, VAL, int, sb_pc) X(S, VAL, int, has_sb) \
+    X(S, OUT, int, gp)
 /* sums[soff + r * ng + j] over group j (of grp values along k) of row r. */
 #define CLQ_KARGS_gemm_rowsums(X, S)                                                       \
     X(S, IN, uchar, a) X(S, VAL, ulong, aoff) X(S, VAL, ulong, lda) X(S, VAL, ulong, k)    \
@@ -148,7 +150,8 @@
  * and the output stage; an absent optional input (has_* 0) is any valid buffer and
  * never read. A's parameter of row r and group j is za / sa [off + r a_rs + j a_gs]
  * (per tensor 0, 0; per row 1, 0; per group ng, 1), the weights' zb / sb [n ng + j]
- * when per channel or group (zb_pc, sb_pc), colsum [n ng + j], rowsums [r ng + j]. */
+ * when per channel or group (zb_pc, sb_pc), colsum [n ng + j], rowsums [r ng + j]; the
+ * tiled kernels read the weights' three from gp (gemm_pack) instead. */
 #define CLQ_KARGS_gemm(X, S)                                                               \
     X(S, IN, uchar, A) X(S, VAL, ulong, a_off) X(S, VAL, ulong, lda) X(S, IN, char, B)     \
     X(S, VAL, ulong, kp) X(S, VAL, ulong, m) X(S, VAL, ulong, n) X(S, VAL, ulong, k)        \
@@ -156,7 +159,8 @@
     X(S, VAL, int, a_u8) X(S, IN, int, za) X(S, VAL, ulong, za_off) X(S, VAL, int, has_za)  \
     X(S, VAL, ulong, a_rs) X(S, VAL, ulong, a_gs)                                          \
     X(S, IN, int, rowsums) X(S, VAL, ulong, rs_off) X(S, VAL, int, has_rs)                 \
-    X(S, IN, int, colsum) X(S, IN, int, zb) X(S, VAL, int, zb_pc) X(S, OUT, uchar, C)       \
+    X(S, IN, int, colsum) X(S, IN, int, zb) X(S, VAL, int, zb_pc) X(S, IN, int, gp)         \
+    X(S, OUT, uchar, C)                                                                    \
     X(S, VAL, ulong, c_off) X(S, VAL, ulong, ldc) X(S, VAL, int, ctype) X(S, IN, float, sa) \
     X(S, VAL, ulong, sa_off) X(S, IN, float, sb) X(S, VAL, int, sb_pc)                     \
     X(S, IN, float, bias) X(S, VAL, ulong, bias_off) X(S, VAL, int, has_bias)              \

@@ -1,6 +1,6 @@
 /* gemm.cl: integer GEMM in the signed domain of host/backend.h: weight packing (8- and
  * 4-bit) with column sums per group, row or group sums of A, the tiled kernel, its
- * GEMV-shaped form for small M, the dot-product variant, and the output stages. */
+ * dot-product variant, and the output stages. */
 
 /* Tile sizes (the host passes per-device values, host/opencl/cl_tuning.c).
  * NR: columns of a packed panel and of a work item's tile (multiple of 4);
@@ -25,6 +25,18 @@ typedef struct __attribute__((packed)) {
     uchar4 v;
 } clq_u8x4;
 inline uchar4 load_u8x4(const global uchar *p) { return ((const global clq_u8x4 *)p)->v; }
+
+/* Column j's sum of group g, and its panel's (zb', xc', sb) of the group (0 past N):
+ * xc' = len zb' - cs' (mod 2^32), so that d = acc - zb' rs' + za' xc'. */
+inline void pack_group(CLQ_PARAMS(gemm_pack), ulong j, ulong g, uint sum) {
+    global int *d = gp + ((j / NR) * ng + g) * 3 * NR + j % NR;
+    ulong pi = j * ng + g;
+    uint len = (uint)min(grp, k - g * grp), z = j < n ? (uint)zb[zb_pc ? pi : 0] : 0u;
+    if (j < n) colsum[pi] = (int)sum;
+    d[0] = (int)z;
+    d[NR] = j < n ? (int)(len * z - sum) : 0;
+    d[2 * NR] = j < n && has_sb ? as_int(sb[sb_pc ? pi : 0]) : 0;
+}
 
 /* One work item per packed column j < panels * NR: its values in the signed domain
  * (bx is 0x80 for u8 weights, 0x08 for u4) and cs'[j][g] per group for j < n. */
@@ -55,12 +67,12 @@ kernel void gemm_pack(CLQ_PARAMS(gemm_pack)) {
             sum += (s.x + s.y) + (s.z + s.w);
         }
         *(global clq_u8x4 *)(dst + q * NR * 4) = (clq_u8x4){v};
-        if (j < n && ((q + 1) * step % grp == 0 || q + 1 == rows)) {
-            colsum[j * ng + k0 / grp] = (int)sum;
+        if ((q + 1) * step % grp == 0 || q + 1 == rows) {
+            pack_group(CLQ_NAMES(gemm_pack), j, k0 / grp, sum);
             sum = 0;
         }
     }
-    if (j < n && rows == 0 && ng == 1) colsum[j] = 0; /* K = 0: the empty sum */
+    if (rows == 0 && ng == 1) pack_group(CLQ_NAMES(gemm_pack), j, 0, 0); /* K = 0: the empty sum */
 }
 
 /* sums[r ng + j] = sum over group j of a[r lda + k], the stored values (is_s8 says how
@@ -357,6 +369,36 @@ inline uint4 acc_cols(acc_t acc, int h) {
     return as_uint4(acc.even + acc.odd);
 }
 #endif
+/* One accumulator's columns as a vector (VC of them): the epilogue works on these. */
+#if VC == 8
+typedef uint8 colu_t;
+typedef int8 coli_t;
+typedef float8 colf_t;
+#define col_load(p) vload8(0, (p))
+#define as_colu as_uint8
+#define as_coli as_int8
+#define as_colf as_float8
+#define convert_colf convert_float8
+inline uint8 acc_colv(acc_t acc) {
+    int8 e = __builtin_astype(__builtin_shufflevector(acc, acc, 0, 2, 4, 6, 8, 10, 12, 14), int8);
+    int8 o = __builtin_astype(__builtin_shufflevector(acc, acc, 1, 3, 5, 7, 9, 11, 13, 15), int8);
+    return as_uint8(e + o);
+}
+inline uint4 colu_part(uint8 v, int h) { return h ? v.hi : v.lo; }
+inline float4 colf_part(float8 v, int h) { return h ? v.hi : v.lo; }
+#else
+typedef uint4 colu_t;
+typedef int4 coli_t;
+typedef float4 colf_t;
+#define col_load(p) vload4(0, (p))
+#define as_colu as_uint4
+#define as_coli as_int4
+#define as_colf as_float4
+#define convert_colf convert_float4
+inline uint4 acc_colv(acc_t acc) { return acc_cols(acc, 0); }
+inline uint4 colu_part(uint4 v, int h) { (void)h; return v; }
+inline float4 colf_part(float4 v, int h) { (void)h; return v; }
+#endif
 #define NV (NR / VC) /* accumulators per row */
 #if NR % VC != 0
 #error "CLQ_GEMM_NR must be a multiple of the columns per accumulator (8 with AVX-512BW, else 4)"
@@ -429,17 +471,22 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
                 }
             }
         } else {
+            /* the low nibbles' quad for every row, then the high ones' (loaded again:
+             * NV operands live, not 2 NV, beside the MR x NV accumulators) */
             for (int q = 0; q < nq; q += 2) {
-                opnd_t bl[NV], bh[NV];
-                _Pragma("unroll") for (int v = 0; v < NV; v++) {
-                    opnd_t raw = b_load(bp + ((q0 + q) / 2 * NV + v) * 4 * VC);
-                    bl[v] = nib_lo(raw);
-                    bh[v] = nib_hi(raw);
-                }
+                const global char *row = bp + (q0 + q) / 2 * NV * 4 * VC;
+                opnd_t bv[NV];
+                _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = nib_lo(b_load(row + v * 4 * VC));
                 _Pragma("unroll") for (int r = 0; r < mr; r++) {
-                    opnd_t a0 = a_bcast4(apq[r][q]), a1 = a_bcast4(apq[r][q + 1]);
+                    opnd_t av = a_bcast4(apq[r][q]);
                     _Pragma("unroll") for (int v = 0; v < NV; v++)
-                        acc[r][v] = mac(mac(acc[r][v], a0, bl[v]), a1, bh[v]);
+                        acc[r][v] = mac(acc[r][v], av, bv[v]);
+                }
+                _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = nib_hi(b_load(row + v * 4 * VC));
+                _Pragma("unroll") for (int r = 0; r < mr; r++) {
+                    opnd_t av = a_bcast4(apq[r][q + 1]);
+                    _Pragma("unroll") for (int v = 0; v < NV; v++)
+                        acc[r][v] = mac(acc[r][v], av, bv[v]);
                 }
             }
         }
@@ -489,28 +536,50 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
 #endif
 }
 
-/* The end of group j for rows [r0, r0 + nrows) of a tile (acc's row r is row r0 + r)
- * and columns [n0, n0 + ncols): S32 / fixed point store (one group), else y[r][t]
- * takes the fold's step. The stages run from memory: unrolled over the whole tile
- * they would make the kernel many times larger for no gain. */
+/* The end of group j for rows [r0, r0 + nrows) of a tile (acc's row r is row r0 + r,
+ * its y row yrow0 + r) and columns [n0, n0 + ncols) of panel p, whose (zb', xc', sb)
+ * gp holds per group: d_j an accumulator's VC columns at a time, then one step of the
+ * fold into y, unrolled over the tile from registers (rows past nrows compute on a
+ * clamped row and are never stored); or, with one group, the S32 / fixed point store
+ * from memory (its branches unrolled would make the kernel many times larger). */
 #define GEMM_GROUP_END(acc, mr, r0, nrows, y, yrow0)                                          \
     do {                                                                                      \
         uint len_ = GEMM_GROUP_LEN(j);                                                        \
-        uint4 sums_[CLQ_GEMM_MR][NR / 4];                                                     \
-        _Pragma("unroll") for (int r = 0; r < (mr); r++)                                      \
-            _Pragma("unroll") for (int t = 0; t < NR / 4; t++)                                \
-                sums_[r][t] = acc_cols(acc[r][t / (VC / 4)], t % (VC / 4));                   \
-        for (int t = 0; 4 * t < ncols; t++) {                                                 \
-            scol_t cc = GEMM_STAGE_COL(n0 + 4 * t, j);                                        \
+        const global int *gpj_ = gp + (p * ng + j) * 3 * NR;                                  \
+        colu_t zbv_[NV], xcv_[NV];                                                            \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) {                                      \
+            zbv_[v] = as_colu(col_load(gpj_ + v * VC));                                       \
+            xcv_[v] = as_colu(col_load(gpj_ + NR + v * VC));                                  \
+        }                                                                                     \
+        if (st.fl) {                                                                          \
+            colf_t sbv_[NV];                                                                  \
+            _Pragma("unroll") for (int v = 0; v < NV; v++)                                    \
+                sbv_[v] = as_colf(col_load(gpj_ + 2 * NR + v * VC));                          \
+            _Pragma("unroll") for (int r = 0; r < (mr); r++) {                                \
+                srow_t rr = GEMM_STAGE_ROW(min((r0) + r, m - 1), j, len_);                    \
+                _Pragma("unroll") for (int v = 0; v < NV; v++) {                              \
+                    colu_t a = acc_colv(acc[r][v]) + rr.za * xcv_[v];                         \
+                    if (st.has_rs) a -= zbv_[v] * rr.rs;                                      \
+                    colf_t f = rr.sa * sbv_[v];                                               \
+                    if (st.ctype != CLQ_F32) f = f / st.sc;                                   \
+                    colf_t t = convert_colf(as_coli(a)) * f;                                  \
+                    y[(yrow0) + r][v] = j == 0 ? t : y[(yrow0) + r][v] + t;                   \
+                }                                                                             \
+            }                                                                                 \
+        } else {                                                                              \
+            colu_t cv_[CLQ_GEMM_MR][NV];                                                      \
+            _Pragma("unroll") for (int r = 0; r < (mr); r++)                                  \
+                _Pragma("unroll") for (int v = 0; v < NV; v++) cv_[r][v] = acc_colv(acc[r][v]); \
             for (int r = 0; r < (nrows); r++) {                                               \
                 srow_t rr = GEMM_STAGE_ROW((r0) + r, j, len_);                                \
-                int4 d = stage_d(sums_[r][t], &cc, &rr, len_, st.has_rs);                     \
-                if (st.fl)                                                                    \
-                    y[(yrow0) + r][t] = stage_fold(&st, y[(yrow0) + r][t], d, &cc, &rr, j == 0); \
-                else                                                                          \
-                    stage_int(&st, d, n0 + 4 * t, n, mult, mult_off, shift, shift_off,        \
-                              mult_pc, C, c_off + ((r0) + r) * ldc + n0 + 4 * t,              \
+                for (int t = 0; 4 * t < ncols; t++) {                                         \
+                    int v = t / (VC / 4), h = t % (VC / 4);                                   \
+                    colu_t a = cv_[r][v] + rr.za * xcv_[v];                                   \
+                    if (st.has_rs) a -= zbv_[v] * rr.rs;                                      \
+                    stage_int(&st, as_int4(colu_part(a, h)), n0 + 4 * t, n, mult, mult_off,   \
+                              shift, shift_off, mult_pc, C, c_off + ((r0) + r) * ldc + n0 + 4 * t, \
                               min(4, ncols - 4 * t));                                         \
+                }                                                                             \
             }                                                                                 \
         }                                                                                     \
     } while (0)
@@ -519,10 +588,11 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
 #define GEMM_FLOAT_END(r0, nrows, y)                                                          \
     do {                                                                                      \
         if (st.fl)                                                                            \
-            for (int t = 0; 4 * t < ncols; t++)                                               \
-                for (int r = 0; r < (nrows); r++)                                             \
-                    stage_float(&st, y[r][t], n0 + 4 * t, n, bias, bias_off, C,               \
-                                c_off + ((r0) + r) * ldc + n0 + 4 * t, min(4, ncols - 4 * t)); \
+            for (int r = 0; r < (nrows); r++)                                                 \
+                for (int t = 0; 4 * t < ncols; t++)                                           \
+                    stage_float(&st, colf_part(y[r][t / (VC / 4)], t % (VC / 4)), n0 + 4 * t, \
+                                n, bias, bias_off, C, c_off + ((r0) + r) * ldc + n0 + 4 * t,  \
+                                min(4, ncols - 4 * t));                                       \
     } while (0)
 
 /* One work item: rows [mr i, mr i + mr) x panel p, group by group (one group of all
@@ -539,9 +609,9 @@ static inline __attribute__((always_inline)) void gemm_tile_body(CLQ_PARAMS(gemm
     const global char *bp = B + p * NR * (b4 ? kp / 2 : kp);
     stage_t st = GEMM_STAGE_LOAD;
     int ncols = (int)min((ulong)NR, n - n0), nrows = (int)min((ulong)mr, m - m0);
-    float4 y[CLQ_GEMM_MR][NR / 4];
+    colf_t y[CLQ_GEMM_MR][NV];
     _Pragma("unroll") for (int r = 0; r < mr; r++)
-        _Pragma("unroll") for (int t = 0; t < NR / 4; t++) y[r][t] = (float4)(0.0f);
+        _Pragma("unroll") for (int v = 0; v < NV; v++) y[r][v] = (colf_t)(0.0f);
     ulong gq = grp / 4, kq_all = kp / 4;
     for (ulong j = 0; j < ng; j++) {
         acc_t acc[CLQ_GEMM_MR][NV];
@@ -558,61 +628,6 @@ kernel void gemm_tile1(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), 1, 0)
 kernel void gemm_tile4(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), CLQ_GEMM_MR, 1); }
 kernel void gemm_tile4_1(CLQ_PARAMS(gemm)) { gemm_tile_body(CLQ_NAMES(gemm), 1, 1); }
 
-/* The GEMV shape, M <= CLQ_GEMV_M: one work item per panel takes every row, in
- * blocks of CLQ_GEMM_MR, so B is read from memory once. K is walked in chunks of at
- * most KCQ quads within a group; each row block runs the chunk while it is in cache,
- * keeping its accumulators in private memory between chunks of one group. */
-#define CLQ_GEMV_M 16
-#define GEMV_BLOCKS ((CLQ_GEMV_M + CLQ_GEMM_MR - 1) / CLQ_GEMM_MR)
-#ifndef KCQ
-#define KCQ 64
-#endif
-static inline __attribute__((always_inline)) void gemm_gemv_body(CLQ_PARAMS(gemm), const int b4) {
-    const int mr = CLQ_GEMM_MR;
-    ulong p = get_global_id(1);
-    ulong n0 = p * NR;
-    if (n0 >= n || m == 0 || m > CLQ_GEMV_M) return;
-    uint ax = a_u8 ? 0x80808080u : 0u;
-    const global char *bp = B + p * NR * (b4 ? kp / 2 : kp);
-    stage_t st = GEMM_STAGE_LOAD;
-    int ncols = (int)min((ulong)NR, n - n0), nblk = (int)((m + mr - 1) / mr);
-    float4 y[GEMV_BLOCKS * CLQ_GEMM_MR][NR / 4];
-    for (int r = 0; r < GEMV_BLOCKS * CLQ_GEMM_MR; r++)
-        _Pragma("unroll") for (int t = 0; t < NR / 4; t++) y[r][t] = (float4)(0.0f);
-    acc_t accm[GEMV_BLOCKS][CLQ_GEMM_MR][NV];
-    ulong gq = grp / 4, kq_all = kp / 4;
-    for (ulong j = 0; j < ng; j++) {
-        ulong qb = j * gq, qe = min(kq_all, (j + 1) * gq);
-        for (ulong c0 = qb; c0 == qb || c0 < qe; c0 += KCQ) {
-            ulong ce = min(qe, c0 + KCQ);
-            for (int b = 0; b < nblk; b++) {
-                ulong m0 = (ulong)b * mr;
-                const global uchar *arow[CLQ_GEMM_MR];
-                _Pragma("unroll") for (int r = 0; r < mr; r++)
-                    arow[r] = A + a_off + min(m0 + r, m - 1) * lda;
-                acc_t acc[CLQ_GEMM_MR][NV];
-                _Pragma("unroll") for (int r = 0; r < mr; r++)
-                    _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = ACC_ZERO;
-                if (c0 != qb)
-                    _Pragma("unroll") for (int r = 0; r < mr; r++)
-                        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = accm[b][r][v];
-                tile_quads(acc, arow, bp, c0, ce, k, ax, mr, b4);
-                if (ce < qe) {
-                    _Pragma("unroll") for (int r = 0; r < mr; r++)
-                        _Pragma("unroll") for (int v = 0; v < NV; v++) accm[b][r][v] = acc[r][v];
-                } else {
-                    int nrows = (int)min((ulong)mr, m - m0);
-                    GEMM_GROUP_END(acc, mr, m0, nrows, y, m0);
-                }
-            }
-            if (ce >= qe) break;
-        }
-    }
-    GEMM_FLOAT_END(0, (int)m, y);
-}
-
-kernel void gemm_gemv(CLQ_PARAMS(gemm)) { gemm_gemv_body(CLQ_NAMES(gemm), 0); }
-kernel void gemm_gemv4(CLQ_PARAMS(gemm)) { gemm_gemv_body(CLQ_NAMES(gemm), 1); }
 
 /* ---- dot-product variant ---------------------------------------------------- */
 

@@ -13,6 +13,7 @@ typedef struct cl_wpack {
     size_t kp;     /* K rounded up to 4 (8-bit) or 8 (4-bit: two nibbles a byte) */
     size_t panels;
     int bits4;     /* 4-bit panels */
+    clq_buffer *gp; /* per panel and group: NR zb', NR cs', NR sb (kernels/gemm.cl) */
 } cl_wpack;
 
 static cl_mem mem_of(const clq_buffer *b) { return (cl_mem)b->handle; }
@@ -29,6 +30,8 @@ static void k_groups(const clq_wformat *fmt, size_t kp, cl_ulong *grp, cl_ulong 
  * compiles a kernel once per work-group size, and the sizes it picks itself
  * follow the global size. */
 void clq__cl_gemm_unpack(clq_packed_weights *w) {
+    cl_wpack *rec = w->impl;
+    if (rec) clq_buffer_destroy(rec->gp);
     free(w->impl);
     w->impl = NULL;
 }
@@ -40,15 +43,22 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
     size_t kp = (op->k + step - 1) / step * step, panels = clq__cl_div_up(op->n, nr);
     cl_wpack *rec = malloc(sizeof *rec);
     if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "opencl: out of host memory packing");
-    *rec = (cl_wpack){nr, kp, panels, b4};
+    *rec = (cl_wpack){nr, kp, panels, b4, NULL};
     w->impl = rec;
+    cl_ulong grp, ng;
+    k_groups(&op->fmt, kp, &grp, &ng);
     clq_status st = clq_buffer_create(ctx, panels * nr * (b4 ? kp / 2 : kp), &w->data);
+    size_t gps = panels * ng > 0 ? panels * ng : 1;
+    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, gps * 3 * nr * 4, &rec->gp);
     if (st != CLQ_SUCCESS || op->n == 0) return st;
     clq_dtype bt = op->fmt.btype;
     clq_kargs_gemm_pack a = {.b = mem_of(w->colsum), .boff = 0, .n = op->n, .k = op->k,
                              .bits4 = b4, .bx = bt == CLQ_U8 ? 0x80 : bt == CLQ_U4 ? 0x08 : 0,
-                             .packed = mem_of(w->data), .kp = kp, .colsum = mem_of(w->colsum)};
-    k_groups(&op->fmt, kp, &a.grp, &a.ng);
+                             .packed = mem_of(w->data), .kp = kp, .grp = grp, .ng = ng,
+                             .colsum = mem_of(w->colsum), .zb = mem_of(w->zb),
+                             .zb_pc = w->zb_per_channel, .sb = mem_of(w->sb ? w->sb : w->zb),
+                             .sb_pc = w->sb_per_channel, .has_sb = w->sb != NULL,
+                             .gp = mem_of(rec->gp)};
     if (a.grp == 0) a.grp = 1; /* K = 0: no quad, no division */
     if (op->b.buf && op->k) st = clq__cl_span(ctx, op->b, 1, "gemm pack b", &a.b, &a.boff);
     if (st != CLQ_SUCCESS) return st;
@@ -176,7 +186,7 @@ static clq_status dot_self_test(clq_context *ctx) {
     clq_kargs_gemm args = {
         .A = cs, .lda = PK, .B = cs, .kp = PKP, .m = PM, .n = PN, .k = PK, .grp = PKP, .ng = 1,
         .za = cs,
-        .rowsums = cs, .colsum = cs, .zb = cs, .C = cs, .ldc = PN, .ctype = CLQ_S32,
+        .rowsums = cs, .colsum = cs, .zb = cs, .gp = cs, .C = cs, .ldc = PN, .ctype = CLQ_S32,
         .sa = cs, .sb = cs, .bias = cs, .sc = cs, .zc = cs, .mult = cs, .shift = cs};
     size_t g[2], l[2];
     dot_grid(t, PM, PN, g, l);
@@ -249,6 +259,7 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
         .a_gs = op->a_gran == CLQ_PER_BLOCK,
         .rowsums = rs.mem, .rs_off = rs.off, .has_rs = rs.present,
         .colsum = mem_of(w->colsum), .zb = mem_of(w->zb), .zb_pc = w->zb_per_channel,
+        .gp = mem_of(rec->gp),
         .C = c.mem, .c_off = c.off, .ldc = op->ldc, .ctype = op->ctype,
         .sa = sa.mem, .sa_off = sa.off, .sb = w->sb ? mem_of(w->sb) : dummy,
         .sb_pc = w->sb_per_channel, .bias = bias.mem, .bias_off = bias.off,
@@ -269,12 +280,6 @@ clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) 
     if (impl->gemm_dot) {
         id = b4 ? CLQ_KERNEL_gemm_dot4 : CLQ_KERNEL_gemm_dot;
         dot_grid(t, op->m, op->n, g, l);
-    } else if (op->m >= t->gemm_small_m && op->m <= t->gemm_gemv_m) {
-        /* the GEMV shape: every row in one work item per panel, B read once */
-        id = b4 ? CLQ_KERNEL_gemm_gemv4 : CLQ_KERNEL_gemm_gemv;
-        g[0] = 1;
-        g[1] = rec->panels;
-        l[0] = l[1] = 1;
     } else {
         int small = op->m < t->gemm_small_m;
         id = small ? (b4 ? CLQ_KERNEL_gemm_tile4_1 : CLQ_KERNEL_gemm_tile1)

@@ -24,8 +24,6 @@ typedef struct clq_cl_tuning {
                               and of the columns per accumulator) */
     unsigned gemm_mr;      /* GEMM: rows per work item */
     unsigned gemm_small_m; /* GEMM: M below this runs the 1-row tile (a stream over B) */
-    unsigned gemm_gemv_m;  /* GEMM: M in [gemm_small_m, this] runs the GEMV shape (every row
-                              in one work item per panel; at most 16); 0: never */
     size_t gemm_local[2];  /* GEMM work-group size (row tiles, panels) */
     struct {
         unsigned bm, bn; /* block rows and columns of C per work group */

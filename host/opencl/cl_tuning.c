@@ -24,7 +24,6 @@ typedef struct tuning_entry {
     {                                                                                         \
         .vec = (VEC), .quant_chunk = 4096, .minmax_chunk = 16384, .copy_chunk = 64,           \
         .local_size = 1, .gemm_nr = (NR), .gemm_mr = (MR), .gemm_small_m = 4,                 \
-        .gemm_gemv_m = 16,                                                                    \
         .gemm_local = {1, 1}, .gemm_dot = {.bm = 16, .bn = 16, .tm = 4, .kq = 4},             \
     }
 
@@ -148,8 +147,6 @@ void clq__cl_tuning_check(const clq_cl_tuning *t, const clq_cl_device_desc *d, c
     CHECK(t->gemm_nr <= 64, "gemm_nr = %u is above 64 (accumulators live in registers)",
           t->gemm_nr);
     CHECK(t->gemm_mr >= 1 && t->gemm_mr <= 16, "gemm_mr = %u is not in [1, 16]", t->gemm_mr);
-    CHECK(t->gemm_gemv_m <= 16, "gemm_gemv_m = %u is above 16 (the GEMV kernel's rows, "
-          "CLQ_GEMV_M in kernels/gemm.cl)", t->gemm_gemv_m);
     CHECK(t->gemm_dot.bm > 0 && t->gemm_dot.tm > 0 && t->gemm_dot.bm % t->gemm_dot.tm == 0,
           "gemm_dot.bm = %u is not a positive multiple of gemm_dot.tm = %u", t->gemm_dot.bm,
           t->gemm_dot.tm);
