@@ -471,9 +471,19 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
                 }
             }
         } else {
-            /* the low nibbles' quad for every row, then the high ones' (loaded again:
-             * NV operands live, not 2 NV, beside the MR x NV accumulators) */
-            for (int q = 0; q < nq; q += 2) {
+            /* the low nibbles' quad for every row, then the high ones': a tile of MR rows
+             * loads the panel row again for them (NV operands live, not 2 NV, beside the
+             * MR x NV accumulators); one row keeps both */
+            if (mr == 1) {
+                for (int q = 0; q < nq; q += 2) {
+                    const global char *row = bp + (q0 + q) / 2 * NV * 4 * VC;
+                    opnd_t a0 = a_bcast4(apq[0][q]), a1 = a_bcast4(apq[0][q + 1]);
+                    _Pragma("unroll") for (int v = 0; v < NV; v++) {
+                        opnd_t raw = b_load(row + v * 4 * VC);
+                        acc[0][v] = mac(mac(acc[0][v], a0, nib_lo(raw)), a1, nib_hi(raw));
+                    }
+                }
+            } else for (int q = 0; q < nq; q += 2) {
                 const global char *row = bp + (q0 + q) / 2 * NV * 4 * VC;
                 opnd_t bv[NV];
                 _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = nib_lo(b_load(row + v * 4 * VC));
