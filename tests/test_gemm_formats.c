@@ -89,13 +89,16 @@ TC_BACKEND_TEST(gemm_formats, shapes) {
     static const struct {
         size_t n, k, g;
     } nk[] = {{1, 1, 0},   {13, 15, 0},  {1, 17, 16},  {3, 16, 16},   {17, 33, 16},
-              {5, 63, 32}, {31, 129, 32}, {65, 47, 16}, {9, 255, 128}, {3, 1029, 256}};
+              {5, 63, 32}, {31, 129, 32}, {65, 47, 16}, {9, 255, 128}, {3, 1029, 256},
+              {7, 41, 64} /* g > K: one group of K */};
     uint64_t seed = 700;
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
         for (size_t j = 0; j < sizeof nk / sizeof nk[0]; j++, seed++) {
             gcase c = {.name = "shapes", .at = atypes[seed & 1], .bt = wtypes[(seed >> 1) % 4], .m = ms[i],
                        .n = nk[j].n, .k = nk[j].k, .group = nk[j].g, .off = 2 * (seed % 2), .seed = seed};
             c.a_gran = c.group ? (int)(seed % 4) : (int)(seed % 3);
+            /* A's qparams per block of g > K are refused (block_size must be <= K): per row then */
+            if (c.a_gran == A_GROUP && c.group > c.k) c.a_gran = A_ROW_BLOCK;
             c.za = pick_za(c.at, seed);
             c.zb_mode = c.group ? ZB_CHANNEL : seed % 2 ? ZB_CHANNEL : ZB_TENSOR;
             c.zb = pick_zb(c.bt, seed);
@@ -104,6 +107,57 @@ TC_BACKEND_TEST(gemm_formats, shapes) {
             if (!c.group && seed % 5 == 0) st[1] = gc_all_stages[7 + seed % 4]; /* fixed point */
             gc_run_case(ctx, &c, st, 2);
         }
+}
+
+/* ---- the CPU path's group kernels (run per kernel set by the CLQ_CPU_ISA variants):
+ * values and zero points at the ends of their ranges (every correction term and pair of
+ * products at its largest), column counts that fill 16- and 64-column panels or leave a
+ * remainder, M of the small-M path and beyond it, several groups and a partial one ---- */
+TC_BACKEND_TEST(gemm_formats, kernel_paths) {
+    static const size_t mn[][2] = {{1, 131}, {4, 64}, {16, 80}, {17, 33}, {40, 130}};
+    static const size_t gs[] = {0, 32, 128};
+    uint64_t seed = 1900;
+    for (int t = 0; t < 4; t++)
+        for (size_t i = 0; i < sizeof mn / sizeof mn[0]; i++)
+            for (size_t j = 0; j < sizeof gs / sizeof gs[0]; j++, seed++) {
+                size_t g = gs[j];
+                gcase c = {.name = "kernel paths", .at = atypes[seed & 1], .bt = wtypes[t], .m = mn[i][0],
+                           .n = mn[i][1], .k = g ? 2 * g + 48 + (seed & 1) : 257, .group = g, .a_vals = V_EDGE,
+                           .b_vals = V_EDGE, .zb_mode = seed & 2 ? ZB_CHANNEL : ZB_TENSOR, .off = 2 * (seed % 2),
+                           .seed = seed};
+                c.a_gran = g ? (int)(seed % 4) : (int)(seed % 3);
+                int lo, hi;
+                ref_qrange(c.at, 0, &lo, &hi);
+                c.za = seed & 4 ? lo : hi;
+                c.za_same = (seed & 8) != 0;
+                c.zb = pick_zb(c.bt, 1 + ((seed >> 4) & 1));
+                gstage st[2] = {gc_group_stages[seed % 4], gc_group_stages[4 + (seed >> 2) % 2]};
+                if (!g && seed % 3 == 0) st[0] = gc_all_stages[0];
+                gc_run_case(ctx, &c, st, 2);
+            }
+}
+
+/* ---- the CPU path's thread split of the group driver: thread counts that divide nothing
+ * evenly give the same bits, small M and large ---- */
+Test(gemm_formats, thread_split_cpu) {
+    static const int threads[] = {1, 3, 5};
+    static const size_t ms2[] = {1, 16, 70};
+    for (int t = 0; t < 3; t++) {
+        clq_context_options o;
+        clq_context_options_init(&o);
+        o.backend = CLQ_BACKEND_CPU;
+        o.cache_dir = getenv("CLQ_CACHE_DIR");
+        o.cpu_threads = threads[t];
+        clq_context *ctx = tc_context_opts(&o);
+        for (size_t i = 0; i < sizeof ms2 / sizeof ms2[0]; i++) {
+            gcase c = {.name = "thread split", .at = CLQ_U8, .bt = i & 1 ? CLQ_S4 : CLQ_U4, .m = ms2[i], .n = 700,
+                       .k = 300, .group = 32, .a_gran = i == 1 ? A_ROW_BLOCK : A_GROUP, .zb_mode = ZB_CHANNEL,
+                       .seed = 2000 + 10 * (uint64_t)t + i};
+            gstage st[2] = {gc_group_stages[1], gc_group_stages[5]};
+            gc_run_case(ctx, &c, st, 2);
+        }
+        clq_context_destroy(ctx);
+    }
 }
 
 /* ---- layouts and options through the new paths: batched 3-D A per row and per group,
