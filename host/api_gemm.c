@@ -135,7 +135,13 @@ static clq_status check_shapes(clq_context *ctx, const clq_tensor *a, const clq_
                           "a->shape[%d] = %zu but the weights have K = %zu", a->ndim - 1,
                           a->shape[a->ndim - 1], w->k);
     clq_layout lay;
-    st = clq__check_qparams_desc_as(ctx, a_qp, "a_qp", a->ndim, a->shape, &lay);
+    /* weights whose group is longer than K hold one group: A per group of that g is
+     * then one block of K, which the generic check (block <= axis length) must see */
+    clq_qparams aq = *a_qp;
+    if (aq.granularity == CLQ_PER_BLOCK && w->fmt.gran == CLQ_PER_BLOCK &&
+        aq.block_size == w->fmt.group && w->k && aq.block_size > w->k)
+        aq.block_size = w->k;
+    st = clq__check_qparams_desc_as(ctx, &aq, "a_qp", a->ndim, a->shape, &lay);
     if (st != CLQ_SUCCESS) return st;
     if (a_qp->qtype != a->dtype)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "a_qp->qtype = %s but a->dtype = %s",

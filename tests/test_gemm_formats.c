@@ -97,8 +97,7 @@ TC_BACKEND_TEST(gemm_formats, shapes) {
             gcase c = {.name = "shapes", .at = atypes[seed & 1], .bt = wtypes[(seed >> 1) % 4], .m = ms[i],
                        .n = nk[j].n, .k = nk[j].k, .group = nk[j].g, .off = 2 * (seed % 2), .seed = seed};
             c.a_gran = c.group ? (int)(seed % 4) : (int)(seed % 3);
-            /* A's qparams per block of g > K are refused (block_size must be <= K): per row then */
-            if (c.a_gran == A_GROUP && c.group > c.k) c.a_gran = A_ROW_BLOCK;
+            if (nk[j].g > nk[j].k) c.a_gran = A_GROUP; /* A per block of the weights' g > K too */
             c.za = pick_za(c.at, seed);
             c.zb_mode = c.group ? ZB_CHANNEL : seed % 2 ? ZB_CHANNEL : ZB_TENSOR;
             c.zb = pick_zb(c.bt, seed);
