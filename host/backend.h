@@ -151,6 +151,22 @@ typedef struct clq_gemm_op {
     int qmin, qmax;
 } clq_gemm_op;
 
+/* ---- calibration histogram ------------------------------------------------
+ * counts[b] = number of elements of x (n values of xtype; NaN skipped) whose
+ * v (|x| when absolute, else x) falls in bin b = clamp(floor((v - lo) * inv_width),
+ * 0, nbins - 1), with (v - lo) and the product each rounded to f32 (no fma), so every
+ * backend bins alike. counts: uint32[nbins], overwritten; n < 2^32 (the caller
+ * splits larger batches). */
+typedef struct clq_histogram_op {
+    clq_dtype xtype; /* f32 / f16 / bf16 */
+    clq_span x;
+    size_t n;
+    int absolute;
+    float lo, inv_width;
+    size_t nbins;
+    clq_span counts;
+} clq_histogram_op;
+
 /* Every op that writes a caller's output runs in two passes over the same code
  * (docs/DESIGN.md, "Two passes"): CLQ_PASS_PREPARE resolves everything that may fail
  * (programs, kernels, scratch, argument spans) and writes nothing; CLQ_PASS_RUN then
@@ -179,6 +195,7 @@ typedef struct clq_backend_ops {
     void (*gemm_unpack)(clq_packed_weights *w); /* frees w->impl (what gemm_pack kept beyond w->data) */
     clq_status (*rowsums)(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
     clq_status (*gemm)(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
+    clq_status (*histogram)(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
 } clq_backend_ops;
 
 /* Backend constructors: fill ctx->ops, ctx->impl, ctx->device_name. */

@@ -208,6 +208,10 @@ typedef enum clq_rounding {
 #define CLQ_QPARAMS_NARROW_RANGE 0x1u    /* saturate to [-(2^(b-1)-1), 2^(b-1)-1] (signed) or [1, 2^b-1] */
 #define CLQ_QPARAMS_RECIPROCAL 0x2u      /* x * (1.0f / scale) as PyTorch/FBGEMM, instead of x / scale */
 #define CLQ_QPARAMS_TRUSTED 0x4u         /* skip the read-back check of scale/zero point values */
+#define CLQ_QPARAMS_PROFILE_PYTORCH 0x8u /* choose (scale, zero point) from a range as PyTorch's
+                                            observers do (scale floored at float32 eps, zero point
+                                            qmin - round(min / scale)) instead of the default
+                                            ONNX Runtime formula: docs/NUMERICS.md, "Profiles" */
 
 /* Scale: f32, zero point: int32, each a contiguous array of clq_qparams_count()
  * values at an element offset in its buffer. zero_point NULL means all zero. */
@@ -420,6 +424,153 @@ CLQ_API clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, c
 CLQ_API clq_status clq_quantize_dynamic_rowsums(clq_context *ctx, const clq_tensor *x,
                                                 const clq_qparams *qp, const clq_tensor *y,
                                                 clq_buffer *rowsums, size_t rowsums_offset);
+
+/* ---- calibration ---------------------------------------------------------- */
+/* A streaming observer: batches go in one at a time, only its state is kept (the
+ * running range per channel, or a histogram of CLQ_CALIB bins), qparams come out.
+ * The device reduces each batch to its statistics (min/max per channel, bin counts);
+ * those few KiB are merged into the state on the host, so every backend holds the
+ * same state bits. Formulas, defaults and the reference each method matches:
+ * docs/NUMERICS.md ("Calibration"). */
+typedef struct clq_calibrator clq_calibrator;
+
+/* Values are never renumbered. */
+typedef enum clq_calib_method {
+    CLQ_CALIB_MINMAX = 1,         /* running min / max (PyTorch MinMaxObserver) */
+    CLQ_CALIB_MOVING_AVERAGE = 2, /* moving-average min / max (MovingAverageMinMaxObserver) */
+    CLQ_CALIB_PERCENTILE = 3,     /* histogram of |x|, percentile (ONNX Runtime PercentileCalibrater) */
+    CLQ_CALIB_MSE = 4,            /* histogram of |x|, MSE-minimising amax (TensorRT "mse") */
+    CLQ_CALIB_ENTROPY = 5,        /* histogram of |x|, KL-minimising amax (TensorRT entropy) */
+    CLQ_CALIB_L2 = 6              /* histogram of x, PyTorch HistogramObserver's L2-norm search */
+} clq_calib_method;
+
+typedef struct clq_calibrator_options {
+    size_t struct_size;           /* set by _init */
+    clq_calib_method method;      /* default CLQ_CALIB_MINMAX */
+    clq_granularity granularity;  /* CLQ_PER_TENSOR (default) or CLQ_PER_AXIS */
+    int axis;                     /* CLQ_PER_AXIS: negative counts from the end */
+    double averaging_constant;    /* CLQ_CALIB_MOVING_AVERAGE: in (0, 1], default 0.01 */
+    size_t bins;                  /* histogram methods: default 2048 */
+    double percentile;            /* CLQ_CALIB_PERCENTILE: in (0, 100], default 99.999 */
+} clq_calibrator_options;
+
+CLQ_API void clq_calibrator_options_init(clq_calibrator_options *options);
+CLQ_API clq_status clq_calibrator_create(clq_context *ctx, const clq_calibrator_options *options,
+                                         clq_calibrator **out);
+CLQ_API void clq_calibrator_destroy(clq_calibrator *cal);
+/* Adds one batch: x f32/f16/bf16, any view. With CLQ_PER_AXIS the first batch fixes
+ * the channel count (x->shape[axis]); later batches must match it. An empty batch
+ * changes nothing. NaN is ignored; a batch holding +-Inf is refused
+ * (CLQ_ERROR_INVALID_ARGUMENT) and leaves the state as it was. */
+CLQ_API clq_status clq_calibrator_observe(clq_calibrator *cal, const clq_tensor *x);
+/* Batches observed so far (empty ones included). */
+CLQ_API size_t clq_calibrator_batches(const clq_calibrator *cal);
+/* Channels of the state: 1 per tensor, else the first batch's x->shape[axis] (0 before). */
+CLQ_API size_t clq_calibrator_channels(const clq_calibrator *cal);
+/* The range the method chose, per channel, as host f32 arrays of count values
+ * (count == clq_calibrator_channels). Histogram methods give [-amax, amax] (|x|) or
+ * the searched [min, max] (L2). Before any non-empty batch: [0, 0]. */
+CLQ_API clq_status clq_calibrator_range(clq_calibrator *cal, float *min, float *max, size_t count);
+/* Writes qp->scale (and qp->zero_point) for the chosen range: qp's qtype, scheme,
+ * narrow-range and profile flags pick the formula (as clq_qparams_from_minmax);
+ * qp's granularity must be the calibrator's (per tensor, or per axis with
+ * clq_calibrator_channels values). The histogram methods use the qtype's bit count. */
+CLQ_API clq_status clq_calibrator_qparams(clq_calibrator *cal, const clq_qparams *qp);
+/* The state as a self-describing byte string (magic, version, method, options, the
+ * range or histogram), to save a calibration and resume it later, in any context. */
+CLQ_API clq_status clq_calibrator_state_size(const clq_calibrator *cal, size_t *bytes);
+CLQ_API clq_status clq_calibrator_save(const clq_calibrator *cal, void *dst, size_t bytes);
+/* A calibrator whose state is the saved one: CLQ_ERROR_INVALID_ARGUMENT for a string
+ * that is not one (bad magic, version, length, values), naming the field. */
+CLQ_API clq_status clq_calibrator_load(clq_context *ctx, const void *src, size_t bytes,
+                                       clq_calibrator **out);
+
+/* ---- error metrics -------------------------------------------------------- */
+/* Statistics of e = y - x over a granule, computed on the device in one pass that
+ * writes nothing but them (the dequantized tensor is never stored). Sums follow one
+ * fixed order on every backend, so the bits are the same (docs/NUMERICS.md, "Error
+ * metrics"). NaN in x or y: docs/NUMERICS.md. */
+typedef struct clq_error_stats {
+    uint64_t count;      /* elements compared */
+    double mse;          /* mean of e^2 */
+    double max_abs;      /* max |e| */
+    double mean_abs;     /* mean |e| */
+    double snr_db;       /* 10 log10(sum x^2 / sum e^2); +Inf when e == 0 */
+    double cosine;       /* sum xy / sqrt(sum x^2 sum y^2); 1 when both are zero */
+} clq_error_stats;
+
+/* Granule of the statistics: one for the tensor (CLQ_PER_TENSOR), or one per index
+ * along axis (CLQ_PER_AXIS); independent of the qparams' own granularity. */
+typedef struct clq_error_options {
+    size_t struct_size;          /* set by _init */
+    clq_granularity granularity; /* CLQ_PER_TENSOR (default) or CLQ_PER_AXIS */
+    int axis;
+} clq_error_options;
+CLQ_API void clq_error_options_init(clq_error_options *options);
+
+/* x f32/f16/bf16 against y = dequantize(quantize(x, qp), qp), as clq_quantize and
+ * clq_dequantize would compute it. out: count stats (1, or x->shape[axis]) in host
+ * memory; the call blocks until they are there. */
+CLQ_API clq_status clq_quantization_error(clq_context *ctx, const clq_tensor *x,
+                                          const clq_qparams *qp, const clq_error_options *options,
+                                          clq_error_stats *out, size_t count);
+/* x (the reference) against y, both f32/f16/bf16 of one shape. */
+CLQ_API clq_status clq_tensor_error(clq_context *ctx, const clq_tensor *x, const clq_tensor *y,
+                                    const clq_error_options *options, clq_error_stats *out,
+                                    size_t count);
+
+/* ---- quantized linear layer ----------------------------------------------- */
+/* y = x W^T + b with W quantized and packed once, x quantized on the fly (or with
+ * calibrated static qparams), all on the device, nothing read back. */
+typedef struct clq_linear clq_linear;
+
+/* Values are never renumbered. */
+typedef enum clq_linear_scheme {
+    CLQ_LINEAR_S8_CHANNEL = 0, /* s8 symmetric per output channel (default) */
+    CLQ_LINEAR_S8_TENSOR = 1,  /* s8 symmetric per tensor */
+    CLQ_LINEAR_S4_GROUP = 2,   /* s4 symmetric per group of group_size along K */
+    CLQ_LINEAR_U4_GROUP = 3    /* u4 affine per group of group_size along K */
+} clq_linear_scheme;
+
+typedef enum clq_linear_activations {
+    CLQ_LINEAR_PER_TENSOR = 0, /* one dynamic (scale, zp) per call */
+    CLQ_LINEAR_PER_TOKEN = 1   /* one dynamic (scale, zp) per row of x */
+} clq_linear_activations;
+
+typedef struct clq_linear_options {
+    size_t struct_size;                 /* set by _init */
+    clq_linear_scheme scheme;           /* weights: default CLQ_LINEAR_S8_CHANNEL */
+    size_t group_size;                  /* 4-bit schemes: 32, 64 or 128 (default 32) */
+    clq_dtype act_type;                 /* CLQ_U8 (default, affine) or CLQ_S8 (symmetric) */
+    clq_linear_activations act_granularity;
+    /* Static mode: per-tensor activation qparams (e.g. from clq_calibrator_qparams),
+     * copied at creation; NULL (default): dynamic. */
+    const clq_qparams *act_qparams;
+    clq_buffer *bias;                   /* optional f32 [N], copied at creation */
+    size_t bias_offset;
+} clq_linear_options;
+
+CLQ_API void clq_linear_options_init(clq_linear_options *options);
+/* weight: f32/f16/bf16 [N, K], any view; quantized by options->scheme. */
+CLQ_API clq_status clq_linear_create(clq_context *ctx, const clq_tensor *weight,
+                                     const clq_linear_options *options, clq_linear **out);
+/* From already packed weights (clq_weights_pack, clq_weights_import): the layer takes
+ * them over on success (clq_linear_destroy frees them); options->scheme is ignored. */
+CLQ_API clq_status clq_linear_create_packed(clq_context *ctx, clq_packed_weights *weights,
+                                            const clq_linear_options *options, clq_linear **out);
+CLQ_API void clq_linear_destroy(clq_linear *layer);
+/* x: f32/f16/bf16 [..., K], any view; y: f32 [..., N] with x's leading dims. */
+CLQ_API clq_status clq_linear_forward(clq_linear *layer, const clq_tensor *x, const clq_tensor *y);
+
+typedef struct clq_linear_memory {
+    size_t struct_size;      /* set by the caller: sizeof(clq_linear_memory) */
+    size_t float_bytes;      /* the float weights as given (N * K * element size) + bias */
+    size_t quantized_bytes;  /* the format's own size: values (bits / 8 each) + scales
+                                (4 bytes) + zero points (stored as the format stores them) + bias */
+    size_t packed_bytes;     /* what the backend holds for the layer (layout padding,
+                                column sums, scratch kept between calls included) */
+} clq_linear_memory;
+CLQ_API clq_status clq_linear_get_memory(const clq_linear *layer, clq_linear_memory *out);
 
 #ifdef __cplusplus
 }
