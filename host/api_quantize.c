@@ -26,7 +26,9 @@ static clq_status prepare_quantize(clq_context *ctx, const clq_tensor *x, const 
 }
 
 /* Row sums requested with a quantize: y's rows along its last axis, int32, one per
- * row, or one per row and block when qp is per block along the last axis. */
+ * row, or one per row and block when qp is per block along the last axis; or, when
+ * the caller names a group (the _groupsums calls), one per row and group of it. */
+#define GROUP_FROM_QPARAMS ((size_t)-1)
 typedef struct rowsums_req {
     clq_span out; /* buf NULL: none */
     size_t rows, k;
@@ -35,7 +37,7 @@ typedef struct rowsums_req {
 } rowsums_req;
 
 static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, const clq_layout *lay,
-                                clq_buffer *buf, size_t offset, rowsums_req *rq) {
+                                size_t group, clq_buffer *buf, size_t offset, rowsums_req *rq) {
     if (y->dtype != CLQ_S8 && y->dtype != CLQ_U8)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "y->dtype = %s: row sums are for 8-bit outputs", clq_dtype_name(y->dtype));
@@ -50,9 +52,11 @@ static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, const clq
     rq->group = 0;
     rq->count = rq->rows;
     /* per block along the last axis (inner == 1): the sums of the same blocks */
-    if (lay->gran == CLQ_PER_BLOCK && lay->inner == 1 && lay->block < rq->k) {
-        rq->group = lay->block;
-        rq->count = rq->rows * lay->nblocks;
+    if (group == GROUP_FROM_QPARAMS)
+        group = lay->gran == CLQ_PER_BLOCK && lay->inner == 1 ? lay->block : 0;
+    if (group && group < rq->k) {
+        rq->group = group;
+        rq->count = rq->rows * ((rq->k + group - 1) / group);
     }
     return clq__check_array(ctx, buf, "rowsums", offset, rq->count, 4, &rq->out);
 }
@@ -99,13 +103,13 @@ static clq_status run_quantize(clq_context *ctx, const clq_tensor *x, const clq_
 
 static clq_status quantize_static(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                   const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
-                                  int want_rowsums) {
+                                  int want_rowsums, size_t group) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
     clq_tensor_info xi, yi;
     clq_quantize_op op;
     rowsums_req rq = {{NULL, 0}, 0, 0, 0, 0};
     clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
-    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, &op.lay, rs, rs_offset, &rq);
+    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, &op.lay, group, rs, rs_offset, &rq);
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
     if (st == CLQ_SUCCESS) st = check_overlap(ctx, x, &xi, y, &yi, &op, &rq, 0);
@@ -118,12 +122,18 @@ static clq_status quantize_static(clq_context *ctx, const clq_tensor *x, const c
 
 clq_status clq_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                         const clq_tensor *y) {
-    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, NULL, 0, 0));
+    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, NULL, 0, 0, GROUP_FROM_QPARAMS));
 }
 
 clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                 const clq_tensor *y, clq_buffer *rowsums, size_t rowsums_offset) {
-    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, rowsums, rowsums_offset, 1));
+    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, rowsums, rowsums_offset, 1, GROUP_FROM_QPARAMS));
+}
+
+clq_status clq_quantize_groupsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                  const clq_tensor *y, size_t group, clq_buffer *rowsums,
+                                  size_t rowsums_offset) {
+    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, rowsums, rowsums_offset, 1, group));
 }
 
 static clq_status dequantize(clq_context *ctx, const clq_tensor *q, const clq_qparams *qp,
@@ -194,13 +204,13 @@ static clq_status dynamic_qparams(clq_context *ctx, const clq_tensor *x, const c
 
 static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                    const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
-                                   int want_rowsums) {
+                                   int want_rowsums, size_t group) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
     clq_tensor_info xi, yi;
     clq_quantize_op op;
     rowsums_req rq = {{NULL, 0}, 0, 0, 0, 0};
     clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
-    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, &op.lay, rs, rs_offset, &rq);
+    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, &op.lay, group, rs, rs_offset, &rq);
     if (st == CLQ_SUCCESS)
         st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, clq__qparams_need_zero_point(qp),
                                         &op.scale, &op.zp);
@@ -224,11 +234,17 @@ static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const 
 
 clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                 const clq_tensor *y) {
-    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, NULL, 0, 0));
+    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, NULL, 0, 0, GROUP_FROM_QPARAMS));
 }
 
 clq_status clq_quantize_dynamic_rowsums(clq_context *ctx, const clq_tensor *x,
                                         const clq_qparams *qp, const clq_tensor *y,
                                         clq_buffer *rowsums, size_t rowsums_offset) {
-    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, rowsums, rowsums_offset, 1));
+    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, rowsums, rowsums_offset, 1, GROUP_FROM_QPARAMS));
+}
+
+clq_status clq_quantize_dynamic_groupsums(clq_context *ctx, const clq_tensor *x,
+                                          const clq_qparams *qp, const clq_tensor *y, size_t group,
+                                          clq_buffer *rowsums, size_t rowsums_offset) {
+    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, rowsums, rowsums_offset, 1, group));
 }

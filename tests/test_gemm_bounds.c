@@ -244,6 +244,89 @@ TC_BACKEND_TEST(gemm, rowsums_from_quantize) {
     }
 }
 
+/* Group sums for A per tensor (static) or per row (dynamic) against group-quantized
+ * u4 weights with zero points: the sums are the reference's, and clq_gemm gives the
+ * same bits with them as when it computes its own. */
+TC_BACKEND_TEST(gemm, groupsums_for_grouped_weights) {
+    const size_t R = 7, K = 80, N = 13, G = 32, NG = 3;
+    for (int dyn = 0; dyn < 2; dyn++) {
+        tc_rng rng;
+        tc_rng_seed(&rng, 6100 + (uint64_t)dyn);
+        float x[7 * 80], scale[7] = {0.05f}, bsc[13 * 3];
+        int32_t zp[7] = {3}, bzp[13 * 3], rs[7 * 3 + 2];
+        uint8_t b[13 * 40], y[7 * 80];
+        for (size_t e = 0; e < R * K; e++) x[e] = 3.0f * tc_rng_normal(&rng);
+        for (size_t e = 0; e < N * K / 2; e++) b[e] = (uint8_t)tc_rng_u64(&rng);
+        for (size_t e = 0; e < N * NG; e++) {
+            bsc[e] = 0.01f + 0.001f * (float)tc_rng_int(&rng, 0, 50);
+            bzp[e] = tc_rng_int(&rng, 0, 15);
+        }
+        size_t xs[2] = {R, K}, bs[2] = {N, K}, cs[2] = {R, N};
+        clq_buffer *xb = tc_buffer(ctx, sizeof x, x), *yb = tc_buffer(ctx, sizeof y, NULL);
+        clq_buffer *sb = tc_buffer(ctx, sizeof scale, scale), *zb = tc_buffer(ctx, sizeof zp, zp);
+        clq_buffer *rsb = tc_buffer(ctx, sizeof rs, NULL), *bb = tc_buffer(ctx, sizeof b, b);
+        clq_buffer *bsb = tc_buffer(ctx, sizeof bsc, bsc), *bzb = tc_buffer(ctx, sizeof bzp, bzp);
+        clq_buffer *c1 = tc_buffer(ctx, 4 * R * N, NULL), *c2 = tc_buffer(ctx, 4 * R * N, NULL);
+        clq_tensor xt, yt, bt, ct1, ct2;
+        clq_tensor_init(&xt, CLQ_F32, 2, xs, xb);
+        clq_tensor_init(&yt, CLQ_U8, 2, xs, yb);
+        clq_tensor_init(&bt, CLQ_U4, 2, bs, bb);
+        clq_tensor_init(&ct1, CLQ_F32, 2, cs, c1);
+        clq_tensor_init(&ct2, CLQ_F32, 2, cs, c2);
+        clq_qparams qp, bqp;
+        clq_qparams_init(&qp);
+        qp.qtype = CLQ_U8;
+        qp.scale = sb;
+        qp.zero_point = zb;
+        if (dyn) { /* per row: blocks of K along the last axis */
+            qp.granularity = CLQ_PER_BLOCK;
+            qp.axis = 1;
+            qp.block_size = K;
+            TC_OK(ctx, clq_quantize_dynamic_groupsums(ctx, &xt, &qp, &yt, G, rsb, 1));
+            qp.flags = CLQ_QPARAMS_TRUSTED;
+        } else {
+            TC_OK(ctx, clq_quantize_groupsums(ctx, &xt, &qp, &yt, G, rsb, 1));
+        }
+        tc_read(yb, sizeof y, y);
+        tc_read(rsb, sizeof rs, rs);
+        for (size_t r = 0; r < R; r++)
+            for (size_t j = 0; j < NG; j++) {
+                int32_t want = 0;
+                for (size_t k = j * G; k < K && k < (j + 1) * G; k++) want += y[r * K + k];
+                cr_assert(rs[1 + r * NG + j] == want, "%s: group sum [%zu][%zu] = %d, expected %d",
+                          dyn ? "dynamic" : "static", r, j, rs[1 + r * NG + j], want);
+            }
+        int32_t sent;
+        memset(&sent, TC_SENTINEL, 4);
+        cr_assert(rs[0] == sent && rs[1 + R * NG] == sent, "group sums written outside their range");
+
+        clq_qparams_init(&bqp);
+        bqp.qtype = CLQ_U4;
+        bqp.granularity = CLQ_PER_BLOCK;
+        bqp.axis = 1;
+        bqp.block_size = G;
+        bqp.scale = bsb;
+        bqp.zero_point = bzb;
+        clq_packed_weights *w = NULL;
+        TC_OK(ctx, clq_weights_pack(ctx, &bt, &bqp, 0, &w));
+        clq_gemm_options o;
+        clq_gemm_options_init(&o);
+        TC_OK(ctx, clq_gemm(ctx, &yt, &qp, w, &o, &ct1));
+        o.a_rowsums = rsb;
+        o.a_rowsums_offset = 1;
+        TC_OK(ctx, clq_gemm(ctx, &yt, &qp, w, &o, &ct2));
+        uint32_t g1[7 * 13], g2[7 * 13];
+        tc_read(c1, sizeof g1, g1);
+        tc_read(c2, sizeof g2, g2);
+        for (size_t e = 0; e < R * N; e++)
+            cr_assert(g1[e] == g2[e], "%s: C[%zu][%zu] %08x without group sums, %08x with them",
+                      dyn ? "dynamic" : "static", e / N, e % N, g1[e], g2[e]);
+        clq_weights_destroy(w);
+        clq_buffer *bufs[] = {xb, yb, sb, zb, rsb, bb, bsb, bzb, c1, c2};
+        for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) clq_buffer_destroy(bufs[k]);
+    }
+}
+
 /* ---- clq_quantize_multiplier against TFLite's QuantizeMultiplier ---- */
 /* An empty last axis with one parameter per index of it: no parameters at all, but
  * every row exists and its sum (0) is written, by both row-sum calls. */

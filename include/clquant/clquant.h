@@ -375,7 +375,8 @@ typedef struct clq_gemm_options {
     /* Optional int32 sums of A's stored values, one per row of A over K (as written by
      * clq_quantize_rowsums), or, for group-quantized weights, one per row and group of
      * the weights ([rows][ceil(K / g)], as clq_quantize_rowsums writes them for qparams
-     * per block of g along the last axis); computed by the call when absent. */
+     * per block of g along the last axis, and clq_quantize[_dynamic]_groupsums for any
+     * qparams); computed by the call when absent. */
     clq_buffer *a_rowsums;
     size_t a_rowsums_offset;
 } clq_gemm_options;
@@ -424,6 +425,17 @@ CLQ_API clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, c
 CLQ_API clq_status clq_quantize_dynamic_rowsums(clq_context *ctx, const clq_tensor *x,
                                                 const clq_qparams *qp, const clq_tensor *y,
                                                 clq_buffer *rowsums, size_t rowsums_offset);
+/* As the two calls above, with the sums per row and group of `group` elements along
+ * the last axis ([rows][ceil(shape[ndim-1] / group)]) whatever qp's granularity: A
+ * per tensor or per row against group-quantized weights (group = their g). group 0,
+ * or one not shorter than the last axis: one sum per row. */
+CLQ_API clq_status clq_quantize_groupsums(clq_context *ctx, const clq_tensor *x,
+                                          const clq_qparams *qp, const clq_tensor *y, size_t group,
+                                          clq_buffer *rowsums, size_t rowsums_offset);
+CLQ_API clq_status clq_quantize_dynamic_groupsums(clq_context *ctx, const clq_tensor *x,
+                                                  const clq_qparams *qp, const clq_tensor *y,
+                                                  size_t group, clq_buffer *rowsums,
+                                                  size_t rowsums_offset);
 
 /* ---- calibration ---------------------------------------------------------- */
 /* A streaming observer: batches go in one at a time, only its state is kept (the
