@@ -237,12 +237,12 @@ static int run_prepare(fmt_shape *d, fmt_run *r, double *pack_s) {
     r->qdyn.flags = 0;
     r->qdyn_gemm = r->qdyn;
     r->qdyn_gemm.flags = CLQ_QPARAMS_TRUSTED; /* made by the call before: valid */
-    /* The quantization writes sums per block of A's qparams: per row, or per group when
-     * A is per group. Grouped weights need group sums, so with A per row the call
-     * computes them itself (a_rowsums NULL); without zero points none are read. */
+    /* The quantization writes the sums the GEMM reads: per row for ungrouped weights,
+     * per row and group of g for grouped ones (clq_quantize_dynamic_groupsums, whatever
+     * A's granularity); without zero points none are read. */
     clq_gemm_options_init(&r->dopts);
-    int sums_fit = f->wgran != CLQ_PER_BLOCK || f->agran == AGRAN_GROUP;
-    r->dopts.a_rowsums = fmt_has_zp(f) && sums_fit ? r->drs : NULL;
+    r->dgroup = f->wgran == CLQ_PER_BLOCK ? f->group : 0;
+    r->dopts.a_rowsums = fmt_has_zp(f) ? r->drs : NULL;
     return 1;
 }
 
@@ -255,7 +255,8 @@ static clq_status run_call(fmt_shape *d, fmt_run *r) {
  * quantization where they are the GEMM's (see run_prepare). */
 static clq_status run_dyn_call(fmt_shape *d, fmt_run *r) {
     clq_status st = r->dopts.a_rowsums
-                        ? clq_quantize_dynamic_rowsums(d->ctx, &d->tx, &r->qdyn, &d->tad, r->drs, 0)
+                        ? clq_quantize_dynamic_groupsums(d->ctx, &d->tx, &r->qdyn, &d->tad, r->dgroup,
+                                                         r->drs, 0)
                         : clq_quantize_dynamic(d->ctx, &d->tx, &r->qdyn, &d->tad);
     if (st == CLQ_SUCCESS) st = clq_gemm(d->ctx, &d->tad, &r->qdyn_gemm, r->w, &r->dopts, &d->tc);
     return st == CLQ_SUCCESS ? clq_context_finish(d->ctx) : st;

@@ -31,9 +31,11 @@ typedef struct fmt_run {
     clq_qparams qa;
     clq_gemm_options opts;
     char status[256];         /* empty: measured; else why not */
-    /* f32 A in: clq_quantize_dynamic[_rowsums] into qdyn (A's params of the format's
-     * granularity, and its sums when the weights have zero points), then clq_gemm */
+    /* f32 A in: clq_quantize_dynamic[_groupsums] into qdyn (A's params of the format's
+     * granularity, and its sums per group of dgroup (0: per row) when the weights have
+     * zero points), then clq_gemm */
     clq_buffer *dsa, *dza, *drs;
+    size_t dgroup;
     clq_qparams qdyn, qdyn_gemm;
     clq_gemm_options dopts;
     char dyn_status[256];

@@ -223,9 +223,8 @@ int fmt_report(clq_context *ctx, const bench_gemm_args *a, int opencl, const fmt
            "formats run back to back at M <= %d, else alternate run by run; each peer in its own block "
            "after them\n", budget, min_runs, max_runs, SMALL_M);
     printf("- f32 A in: clq_quantize_dynamic of an f32 A into u8 with the format's A granularity "
-           "(clq_quantize_dynamic_rowsums when the weights have zero points and its sums are the "
-           "GEMM's: A's row sums for ungrouped weights, group sums for A per group; with A per row "
-           "and grouped weights the GEMM computes the group sums), then the GEMM, as one timed run "
+           "(clq_quantize_dynamic_groupsums when the weights have zero points: A's row sums for "
+           "ungrouped weights, its sums per group of g for grouped ones), then the GEMM, as one timed run "
            "(the path ONNX Runtime's calls take); its result checked the same way on the A and "
            "parameters it wrote\n");
     printf("- GOPS: 2*M*N*K / median seconds * 1e-9; W8 time / this: the 8-bit format with the same "
