@@ -46,7 +46,9 @@
     A(gemm, gemm_tile4, gemm)                                                              \
     A(gemm, gemm_tile4_1, gemm)                                                            \
     A(gemm, gemm_dot, gemm)                                                                \
-    A(gemm, gemm_dot4, gemm)
+    A(gemm, gemm_dot4, gemm)                                                               \
+    K(histogram, histogram_zero, histogram_zero)                                           \
+    K(histogram, histogram, histogram)
 
 /* ---- argument lists ------------------------------------------------------------ */
 /* copy.cl: elements of 1, 2 or 4 bytes (the kernel casts); offsets and strides in
@@ -169,6 +171,23 @@
     X(S, IN, int, mult) X(S, VAL, ulong, mult_off) X(S, IN, int, shift)                    \
     X(S, VAL, ulong, shift_off) X(S, VAL, int, mult_pc) X(S, VAL, int, qmin)               \
     X(S, VAL, int, qmax)
+
+/* histogram.cl: counts[coff + b] = 0 for b < nbins; then counts of the n elements of
+ * x (xt a clq_dtype) binned as backend.h's clq_histogram_op says, per_group elements
+ * per work group, each group's counts added with atomic_add. mode: CLQ_HIST_SERIAL (one
+ * work item per group: plain increments of local sub-histograms), CLQ_HIST_LOCAL
+ * (local atomics), CLQ_HIST_GLOBAL (nbins > CLQ_HIST_LOCAL_BINS: global atomics). */
+#define CLQ_HIST_SERIAL 0
+#define CLQ_HIST_LOCAL 1
+#define CLQ_HIST_GLOBAL 2
+#define CLQ_HIST_LOCAL_BINS 8192 /* uints of local memory: 32 KiB, OpenCL's minimum */
+#define CLQ_KARGS_histogram_zero(X, S)                                                     \
+    X(S, OUT, uint, counts) X(S, VAL, ulong, coff) X(S, VAL, ulong, nbins)
+#define CLQ_KARGS_histogram(X, S)                                                          \
+    X(S, IN, uchar, x) X(S, VAL, ulong, xoff) X(S, VAL, int, xt) X(S, VAL, ulong, n)        \
+    X(S, VAL, int, absolute) X(S, VAL, float, lo) X(S, VAL, float, inv_width)              \
+    X(S, VAL, uint, nbins) X(S, OUT, uint, counts) X(S, VAL, ulong, coff)                  \
+    X(S, VAL, ulong, per_group) X(S, VAL, int, mode)
 
 /* ---- the kernel side: CLQ_PARAMS(list) is the parameter list, CLQ_NAMES(list) the
  * same names as call arguments (for a helper taking the kernel's parameters). Each

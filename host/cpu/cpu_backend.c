@@ -73,6 +73,7 @@ static const clq_backend_ops cpu_ops = {
     clq__cpu_gemm_unpack,
     clq__cpu_rowsums,
     clq__cpu_gemm,
+    clq__cpu_histogram,
 };
 
 /* Output bytes from which kernels use non-temporal stores (see

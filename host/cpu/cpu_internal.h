@@ -116,10 +116,26 @@ typedef struct clq_cpu_rskernels {
     void (*run)(int is_signed, const uint8_t *a, size_t n, uint32_t *sum);
 } clq_cpu_rskernels;
 
+/* Histogram kernels (cpu_histogram.c): the n elements at x binned by cfg's rule
+ * (backend.h, clq_histogram_op) and counted into nsub sub-histograms, each of
+ * cfg->nbins + 1 counts (the last one takes NaN) at sub + s * (nbins + 1): element
+ * j of the run into sub-histogram j % nsub, so consecutive increments of one bin
+ * go to different arrays and do not wait on each other's stores. */
+typedef struct clq_cpu_histcfg {
+    clq_dtype xtype;
+    int absolute;
+    float lo, inv_width;
+    uint32_t nbins;
+} clq_cpu_histcfg;
+typedef struct clq_cpu_hkernels {
+    void (*run)(const clq_cpu_histcfg *cfg, const void *x, size_t n, uint32_t *sub, size_t nsub);
+} clq_cpu_hkernels;
+
 extern const clq_cpu_ewkernels clq__cpu_qk_portable, clq__cpu_qk_avx2, clq__cpu_qk_avx512;
 extern const clq_cpu_ewkernels clq__cpu_dqk_portable, clq__cpu_dqk_avx2, clq__cpu_dqk_avx512;
 extern const clq_cpu_mmkernels clq__cpu_mmk_portable, clq__cpu_mmk_avx2, clq__cpu_mmk_avx512;
 extern const clq_cpu_rskernels clq__cpu_rsk_portable, clq__cpu_rsk_avx2, clq__cpu_rsk_avx512;
+extern const clq_cpu_hkernels clq__cpu_hk_portable, clq__cpu_hk_avx2, clq__cpu_hk_avx512;
 
 static inline size_t clq__cpu_dtype_size(clq_dtype t) {
     return t == CLQ_F32 || t == CLQ_S32 ? 4 : t == CLQ_F16 || t == CLQ_BF16 ? 2 : 1;
@@ -154,5 +170,7 @@ clq_status clq__cpu_gemm_small(clq_context *ctx, const clq_gemm_op *op, clq_pass
 clq_status clq__cpu_gemm_group_pack(clq_context *ctx, const clq_pack_op *op,
                                     clq_packed_weights *w);
 clq_status clq__cpu_gemm_group(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
+/* Calibration histogram (cpu_histogram.c). */
+clq_status clq__cpu_histogram(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
 
 #endif

@@ -85,6 +85,15 @@ static const clq_cpu_gemm_group_entry clq__cpu_gemm_group_table[] = {
     {"portable", 0, &clq__cpu_gemm_group_portable},
 };
 
+/* Calibration histogram kernels (cpu_histogram.c, cpu_histogram_simd.c). */
+static const clq_cpu_histogram_entry clq__cpu_histogram_table[] = {
+#if CLQ_CPU_X86
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_hk_avx512},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_hk_avx2},
+#endif
+    {"portable", 0, &clq__cpu_hk_portable},
+};
+
 /* The first entry whose needs caps covers; the last needs nothing, so it always fits. */
 #define RESOLVE(table, caps, field)                                              \
     do {                                                                         \
@@ -103,12 +112,13 @@ void clq__cpu_kernels_resolve(clq_cpu_caps caps, clq_cpu_kernels *k) {
     RESOLVE(clq__cpu_gemm_epi_table, caps, gemm_epi);
     RESOLVE(clq__cpu_gemm_small_table, caps, gemm_small);
     RESOLVE(clq__cpu_gemm_group_table, caps, gemm_group);
+    RESOLVE(clq__cpu_histogram_table, caps, histogram);
 }
 
 void clq__cpu_kernels_describe(const clq_cpu_kernels *k, char *buf, size_t n) {
     snprintf(buf, n,
              "quantize %s, dequantize %s, minmax %s, rowsums %s, gemm %s, gemm-epilogue %s, "
-             "gemm-small %s, gemm-group %s",
+             "gemm-small %s, gemm-group %s, histogram %s",
              k->quantize_name, k->dequantize_name, k->minmax_name, k->rowsums_name, k->gemm_name,
-             k->gemm_epi_name, k->gemm_small_name, k->gemm_group_name);
+             k->gemm_epi_name, k->gemm_small_name, k->gemm_group_name, k->histogram_name);
 }

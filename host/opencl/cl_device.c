@@ -384,6 +384,7 @@ const clq_backend_ops clq__cl_ops = {
     .gemm_unpack = clq__cl_gemm_unpack,
     .rowsums = clq__cl_rowsums,
     .gemm = clq__cl_gemm,
+    .histogram = clq__cl_histogram,
 };
 
 /* POCL 3.1 crashes when several threads enumerate platforms and create contexts at

@@ -202,6 +202,7 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
 void clq__cl_gemm_unpack(clq_packed_weights *w);
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
 clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
+clq_status clq__cl_histogram(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
 
 /* How the granule-wise kernels walk a layout (cl_layout.c): granule p covers
  * {base(p) + u * su + v : u < U(p), v < V}, v contiguous (kernels/common.cl). */
