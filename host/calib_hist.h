@@ -10,6 +10,9 @@
  * old batch: the width doubles (adjacent bins merged, exact) until the new batch's
  * range fits (docs/NUMERICS.md, "Calibration"). empty until the first batch that has
  * a non-NaN value. */
+/* Bins a state may have: the device op counts in uint32 bins indexed from f32. */
+#define CLQ_HIST_MAX_BINS (1 << 24)
+
 typedef struct clq_hist {
     size_t nbins;
     int absolute;
@@ -18,6 +21,8 @@ typedef struct clq_hist {
     uint64_t *counts; /* nbins */
 } clq_hist;
 
+/* nbins in [1, CLQ_HIST_MAX_BINS] (else INVALID_ARGUMENT, no message: the caller
+ * checks its options first); OUT_OF_MEMORY. */
 CLQ_HIDDEN clq_status clq__hist_init(clq_hist *h, size_t nbins, int absolute);
 CLQ_HIDDEN void clq__hist_free(clq_hist *h);
 
@@ -35,7 +40,9 @@ CLQ_HIDDEN clq_status clq__hist_range(const clq_hist *h, clq_calib_method method
                                       int bits, clq_scheme scheme, float *lo, float *hi);
 
 /* Serialisation of the state (for clq_calibrator_save / _load): bytes needed, write,
- * read back with validation (INVALID_ARGUMENT with a message naming the field). */
+ * read back with validation (INVALID_ARGUMENT with a message naming the field). read
+ * fills h as clq__hist_init does (h's old contents are not freed); on failure h holds
+ * nothing to free. */
 CLQ_HIDDEN size_t clq__hist_state_size(const clq_hist *h);
 CLQ_HIDDEN void clq__hist_state_write(const clq_hist *h, unsigned char *dst);
 CLQ_HIDDEN clq_status clq__hist_state_read(clq_context *ctx, clq_hist *h, const unsigned char *src,
