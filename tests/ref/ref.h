@@ -128,4 +128,35 @@ float ref_gemm_group_f32(size_t groups, const int32_t *d, const float *sa, const
 int32_t ref_gemm_group_requant(size_t groups, const int32_t *d, const float *sa, const float *sb, float sc,
                                int32_t zc, int qmin, int qmax);
 
+/* ---- calibration histograms (docs/NUMERICS.md, "Calibration: histogram methods");
+ * ref_hist.c ---- */
+/* The bin of v (|v| when absolute) over nbins bins from lo with inv_width inv: the
+ * f32 rounded t = v - lo and p = t * inv, floor, clamped to [0, nbins - 1], a NaN p
+ * in bin 0; SIZE_MAX for a NaN v (not counted). */
+size_t ref_hist_bin(float v, int absolute, float lo, float inv, size_t nbins);
+/* inv_width of nbins bins over [lo, hi]: nbins / (hi - lo) in double to f32, capped at
+ * FLT_MAX; 0 when hi == lo. */
+float ref_hist_inv_width(size_t nbins, float lo, float hi);
+/* counts[b] (uint32, overwritten) of the n values of type t at x. */
+void ref_hist_count(clq_dtype t, const void *x, size_t n, int absolute, float lo, float inv,
+                    size_t nbins, uint32_t *counts);
+
+/* A running histogram as docs/NUMERICS.md grows it. */
+typedef struct ref_hist {
+    size_t nbins;
+    int absolute, empty;
+    float lo, hi;
+    uint64_t *counts;
+} ref_hist;
+void ref_hist_init(ref_hist *h, size_t nbins, int absolute);
+void ref_hist_free(ref_hist *h);
+/* One batch (its range taken from its own non-NaN values; all NaN changes nothing). */
+void ref_hist_add(ref_hist *h, clq_dtype t, const void *x, size_t n);
+/* The searches, as the references write them: the amax of PERCENTILE, MSE, ENTROPY,
+ * the [min, max] of L2; bits of the qtype. */
+float ref_hist_percentile(const ref_hist *h, double percentile);
+float ref_hist_mse(const ref_hist *h, int bits);
+float ref_hist_entropy(const ref_hist *h, int bits);
+void ref_hist_l2(const ref_hist *h, int bits, float *lo, float *hi);
+
 #endif
