@@ -4,18 +4,10 @@
 #include "validate.h"
 
 /* Input/output tensors of a quantize, and the op descriptor they make. */
-static clq_status prepare_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
-                                   const clq_tensor *y, clq_tensor_info *xi, clq_tensor_info *yi,
-                                   clq_quantize_op *op) {
+clq_status clq__quantize_settings(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                  clq_tensor_info *xi, clq_quantize_op *op) {
     memset(op, 0, sizeof *op);
     clq_status st = clq__prepare_minmax(ctx, x, qp, xi, &op->lay);
-    if (st != CLQ_SUCCESS) return st;
-    st = clq__check_tensor(ctx, y, "y", CLQ_OUTPUT, yi);
-    if (st != CLQ_SUCCESS) return st;
-    if (y->dtype != qp->qtype)
-        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "y->dtype = %s but qp->qtype = %s",
-                          clq_dtype_name(y->dtype), clq_dtype_name(qp->qtype));
-    st = clq__check_same_shape(ctx, x, "x", y, "y");
     if (st != CLQ_SUCCESS) return st;
     op->xtype = x->dtype;
     op->qtype = qp->qtype;
@@ -23,6 +15,19 @@ static clq_status prepare_quantize(clq_context *ctx, const clq_tensor *x, const 
     op->reciprocal = (qp->flags & CLQ_QPARAMS_RECIPROCAL) != 0;
     clq__qrange(qp->qtype, (qp->flags & CLQ_QPARAMS_NARROW_RANGE) != 0, &op->qmin, &op->qmax);
     return CLQ_SUCCESS;
+}
+
+static clq_status prepare_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                                   const clq_tensor *y, clq_tensor_info *xi, clq_tensor_info *yi,
+                                   clq_quantize_op *op) {
+    clq_status st = clq__quantize_settings(ctx, x, qp, xi, op);
+    if (st != CLQ_SUCCESS) return st;
+    st = clq__check_tensor(ctx, y, "y", CLQ_OUTPUT, yi);
+    if (st != CLQ_SUCCESS) return st;
+    if (y->dtype != qp->qtype)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "y->dtype = %s but qp->qtype = %s",
+                          clq_dtype_name(y->dtype), clq_dtype_name(qp->qtype));
+    return clq__check_same_shape(ctx, x, "x", y, "y");
 }
 
 /* Row sums requested with a quantize: y's rows along its last axis, int32, one per

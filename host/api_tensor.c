@@ -211,7 +211,12 @@ static clq_status span_or_scratch(clq_context *ctx, int slot, const clq_tensor *
 
 clq_status clq__gather(clq_context *ctx, const clq_tensor *t, const clq_tensor_info *info,
                        clq_span *out, clq_pass pass) {
-    clq_status st = span_or_scratch(ctx, CLQ_SCRATCH_IN, t, info, out);
+    return clq__gather_into(ctx, CLQ_SCRATCH_IN, t, info, out, pass);
+}
+
+clq_status clq__gather_into(clq_context *ctx, int slot, const clq_tensor *t,
+                            const clq_tensor_info *info, clq_span *out, clq_pass pass) {
+    clq_status st = span_or_scratch(ctx, slot, t, info, out);
     if (st != CLQ_SUCCESS || info->contiguous) return st;
     clq_tensor dst;
     clq_tensor_init(&dst, t->dtype, t->ndim, t->shape, out->buf);

@@ -5,6 +5,8 @@
 
 #include <clquant/clquant.h>
 
+#include "clq_kernel_args.h" /* CLQ_ERROR_*: the error metrics' chunking, shared with the kernels */
+
 /* A contiguous region: byte offset into a buffer. buf NULL means "absent". */
 typedef struct clq_span {
     clq_buffer *buf;
@@ -167,6 +169,28 @@ typedef struct clq_histogram_op {
     clq_span counts;
 } clq_histogram_op;
 
+/* ---- error metrics ---------------------------------------------------------
+ * Statistics of e = y - x (all f32: x and y loaded exactly, e, e * e, x * x, y * y and
+ * x * y each rounded once, no fma), per stats granule g < ngran. Granule g holds the
+ * cnt = outer * inner elements ((p / inner) * ngran + g) * inner + p % inner, p < cnt,
+ * at positions p (per tensor: ngran 1, outer 1, inner n; per axis: the axis' outer,
+ * length and inner). Positions are cut into chunks of CLQ_ERROR_CHUNK; in chunk k of
+ * granule g, lane l = p % CLQ_ERROR_LANES sums its elements in ascending p in f32 from
+ * +0.0, then the lanes fold as a[l] = a[l] + a[l + h] for h = 8, 4, 2, 1 (l < h). An
+ * element whose e is NaN (x or y NaN, or both the same infinity) is skipped. Results:
+ * part[(g * nchunks + k) * CLQ_ERROR_NSTATS + CLQ_ERROR_<stat>] (f32; the count is exact,
+ * the max taken over |e|, from 0). y.buf NULL (quantization mode): y =
+ * dequantize(quantize(x)) with q's parameters, computed element by element as the
+ * quantize and dequantize ops do (q.q is unused; q.x is x). */
+typedef struct clq_error_op {
+    clq_dtype xtype, ytype; /* f32 / f16 / bf16 (ytype: tensor mode only) */
+    clq_span x, y;
+    clq_quantize_op q;
+    size_t ngran, outer, inner;
+    size_t nchunks; /* per granule: ceil(outer * inner / CLQ_ERROR_CHUNK) */
+    clq_span part;
+} clq_error_op;
+
 /* Every op that writes a caller's output runs in two passes over the same code
  * (docs/DESIGN.md, "Two passes"): CLQ_PASS_PREPARE resolves everything that may fail
  * (programs, kernels, scratch, argument spans) and writes nothing; CLQ_PASS_RUN then
@@ -196,6 +220,7 @@ typedef struct clq_backend_ops {
     clq_status (*rowsums)(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
     clq_status (*gemm)(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
     clq_status (*histogram)(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
+    clq_status (*error_stats)(clq_context *ctx, const clq_error_op *op, clq_pass pass);
 } clq_backend_ops;
 
 /* Backend constructors: fill ctx->ops, ctx->impl, ctx->device_name. */

@@ -23,6 +23,7 @@ enum {
     CLQ_SCRATCH_ROWSUMS, /* clq_gemm: row sums of A when the caller gave none */
     CLQ_SCRATCH_WORK,    /* backend workspace (the CPU GEMM's packed A blocks) */
     CLQ_SCRATCH_HIST,    /* calib_hist.c: a batch's uint32 bin counts on the device */
+    CLQ_SCRATCH_STATS,   /* clq_quantization_error / clq_tensor_error: per-chunk partials */
     CLQ_SCRATCH_COUNT
 };
 

@@ -67,6 +67,9 @@ CLQ_HIDDEN clq_status clq__check_array(clq_context *ctx, clq_buffer *buf, const 
 /* The contiguous data of a checked tensor: its own span, or a scratch copy. */
 CLQ_HIDDEN clq_status clq__gather(clq_context *ctx, const clq_tensor *t,
                                   const clq_tensor_info *info, clq_span *out, clq_pass pass);
+/* The same into scratch slot `slot` (a call gathering two inputs gives each its own). */
+CLQ_HIDDEN clq_status clq__gather_into(clq_context *ctx, int slot, const clq_tensor *t,
+                                       const clq_tensor_info *info, clq_span *out, clq_pass pass);
 /* Where an op writes a checked output: its own span, or scratch to scatter after. */
 CLQ_HIDDEN clq_status clq__output_span(clq_context *ctx, const clq_tensor *t,
                                        const clq_tensor_info *info, clq_span *out);
@@ -77,4 +80,9 @@ CLQ_HIDDEN clq_status clq__scatter(clq_context *ctx, const clq_tensor *t,
 CLQ_HIDDEN clq_status clq__prepare_minmax(clq_context *ctx, const clq_tensor *x,
                                           const clq_qparams *qp, clq_tensor_info *xi,
                                           clq_layout *lay);
+/* clq_quantize's checks of x and qp and the settings they give op (types, layout,
+ * range, rounding; not its spans) (api_quantize.c). */
+CLQ_HIDDEN clq_status clq__quantize_settings(clq_context *ctx, const clq_tensor *x,
+                                             const clq_qparams *qp, clq_tensor_info *xi,
+                                             clq_quantize_op *op);
 #endif

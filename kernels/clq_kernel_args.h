@@ -22,6 +22,18 @@
 #define CLQ_WALK_AXIS 1
 #define CLQ_WALK_BLOCK_CONTIG 2 /* per block along an axis with inner == 1 */
 #define CLQ_WALK_BLOCK_STRIDED 3
+/* Error metrics (host/backend.h, clq_error_op): positions per chunk, lanes per chunk,
+ * and the f32 values each chunk writes, at these indices. */
+#define CLQ_ERROR_CHUNK 4096
+#define CLQ_ERROR_LANES 16
+#define CLQ_ERROR_NSTATS 8
+#define CLQ_ERROR_E2 0    /* sum of e * e */
+#define CLQ_ERROR_ABS 1   /* sum of |e| */
+#define CLQ_ERROR_MAX 2   /* max of |e| (0 when none) */
+#define CLQ_ERROR_X2 3    /* sum of x * x */
+#define CLQ_ERROR_Y2 4    /* sum of y * y */
+#define CLQ_ERROR_XY 5    /* sum of x * y */
+#define CLQ_ERROR_COUNT 6 /* elements compared (exact: at most CLQ_ERROR_CHUNK) */
 
 /* ---- the kernels: K(program, kernel, list) declares a kernel whose argument list
  * first appears here, A(program, kernel, list) one more kernel with an earlier row's
@@ -39,6 +51,7 @@
     K(dequantize, dequantize_gran, dequantize_gran)                                        \
     K(dequantize, dequantize_cols, dequantize_cols)                                        \
     K(qparams, qparams, qparams)                                                           \
+    K(error, error_stats, error)                                                           \
     K(gemm, gemm_pack, gemm_pack)                                                          \
     K(gemm, gemm_rowsums, gemm_rowsums)                                                    \
     K(gemm, gemm_tile, gemm)                                                               \
@@ -130,6 +143,19 @@
     X(S, VAL, ulong, maxoff) X(S, VAL, ulong, count) X(S, VAL, int, symmetric)             \
     X(S, VAL, int, qmin) X(S, VAL, int, qmax) X(S, VAL, int, sym_zp) X(S, OUT, float, oscale) \
     X(S, VAL, ulong, soff) X(S, OUT, int, ozp) X(S, VAL, ulong, zoff) X(S, VAL, int, has_zp)
+
+/* error.cl: statistics of y - x per chunk (host/backend.h clq_error_op), work item
+ * (chunk k, granule g) of nchunks x ngran, into part[poff + (g * nchunks + k) * 8 ...].
+ * y (yt) is read unless quant; then y = dequantize(quantize(x)) with the parameters of
+ * a layout (qgran, qaxis_len, qinner, qnblocks, qblock as clq_layout). */
+#define CLQ_KARGS_error(X, S)                                                              \
+    X(S, IN, uchar, x) X(S, VAL, ulong, xoff) X(S, VAL, int, xt) X(S, IN, uchar, y)         \
+    X(S, VAL, ulong, yoff) X(S, VAL, int, yt) X(S, VAL, int, quant)                        \
+    CLQ_KARGS_quantize_params(X, S) X(S, VAL, int, qgran) X(S, VAL, ulong, qaxis_len)       \
+    X(S, VAL, ulong, qinner) X(S, VAL, ulong, qnblocks) X(S, VAL, ulong, qblock)           \
+    CLQ_KARGS_quantize_range(X, S) X(S, VAL, ulong, ngran) X(S, VAL, ulong, outer)          \
+    X(S, VAL, ulong, inner) X(S, VAL, ulong, nchunks) X(S, OUT, float, part)               \
+    X(S, VAL, ulong, poff)
 
 /* gemm.cl. Pack: n x k weights b (8-bit, or 4-bit with bits4: element e in the nibble
  * e of b's bytes, low first; bx 0x80 for u8, 0x08 for u4) into panels, with column sums

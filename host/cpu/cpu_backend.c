@@ -74,6 +74,7 @@ static const clq_backend_ops cpu_ops = {
     clq__cpu_rowsums,
     clq__cpu_gemm,
     clq__cpu_histogram,
+    .error_stats = clq__cpu_error_stats,
 };
 
 /* Output bytes from which kernels use non-temporal stores (see

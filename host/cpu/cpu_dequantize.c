@@ -47,18 +47,23 @@ static void dk_unpack4(int is_signed, const uint8_t *src, uint8_t *dst, size_t n
 
 const clq_cpu_ewkernels clq__cpu_dqk_portable = {dk_run, dk_vec, dk_blocks, NULL, dk_unpack4, 1, NULL};
 
-clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass) {
-    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
-    clq_cpu_state *st = ctx->impl;
+void clq__cpu_dequantize_job(const clq_cpu_state *st, const clq_dequantize_op *op,
+                             clq_cpu_ew_job *j) {
     int four = op->qtype == CLQ_S4 || op->qtype == CLQ_U4;
-    clq_cpu_ew_job j = {st->k.dequantize, {0}, &op->lay, clq__cpu_span_ptr(op->q), four ? 0 : 1,
-                        clq__cpu_span_ptr(op->y), sizeof(float), clq__cpu_span_ptr(op->scale),
-                        clq__cpu_span_ptr(op->zp)};
-    j.cfg.is_unsigned = op->qtype == CLQ_U8 || op->qtype == CLQ_U4;
+    *j = (clq_cpu_ew_job){st->k.dequantize, {0}, &op->lay, clq__cpu_span_ptr(op->q), four ? 0 : 1,
+                          clq__cpu_span_ptr(op->y), sizeof(float), clq__cpu_span_ptr(op->scale),
+                          clq__cpu_span_ptr(op->zp)};
+    j->cfg.is_unsigned = op->qtype == CLQ_U8 || op->qtype == CLQ_U4;
     int zlo, zhi; /* the zero points' clamp: the qtype's full range */
     clq__qrange(op->qtype, 0, &zlo, &zhi);
-    j.cfg.zlo = zlo, j.cfg.zhi = zhi;
-    j.cfg.stream = op->lay.n * sizeof(float) >= st->stream_min;
-    clq__cpu_ew_run(st->pool, &j);
+    j->cfg.zlo = zlo, j->cfg.zhi = zhi;
+    j->cfg.stream = op->lay.n * sizeof(float) >= st->stream_min;
+}
+
+clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass) {
+    if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS; /* nothing here can fail */
+    clq_cpu_ew_job j;
+    clq__cpu_dequantize_job(ctx->impl, op, &j);
+    clq__cpu_ew_run(((clq_cpu_state *)ctx->impl)->pool, &j);
     return CLQ_SUCCESS;
 }

@@ -13,16 +13,20 @@ typedef struct ew_chunk {
     const clq_cpu_ew_job *job;
     uint8_t *stage;
     size_t stage_e0;
+    const char *in_span; /* clq__cpu_ew_span: element stage_e0's input and output */
+    char *out_span;
 } ew_chunk;
 
 static inline const void *in_at(const ew_chunk *c, size_t e) {
     const clq_cpu_ew_job *j = c->job;
+    if (c->in_span) return c->in_span + (e - c->stage_e0) * j->in_size;
     if (j->in_size) return j->in + e * j->in_size;
     return j->cfg.packed ? (const void *)(j->in + e / 2) : (const void *)(c->stage + (e - c->stage_e0));
 }
 
 static inline void *out_at(const ew_chunk *c, size_t e) {
     const clq_cpu_ew_job *j = c->job;
+    if (c->out_span) return c->out_span + (e - c->stage_e0) * j->out_size;
     if (j->out_size) return j->out + e * j->out_size;
     return j->cfg.packed ? (void *)(j->out + e / 2) : (void *)(c->stage + (e - c->stage_e0));
 }
@@ -61,7 +65,7 @@ static void ew_chunk_fn(void *arg, size_t chunk) {
     size_t e0 = chunk * CLQ_CPU_CHUNK, e1 = e0 + CLQ_CPU_CHUNK;
     if (e1 > j->lay->n) e1 = j->lay->n;
     uint8_t stage[CLQ_CPU_CHUNK];
-    ew_chunk c = {j, stage, e0};
+    ew_chunk c = {j, stage, e0, NULL, NULL};
     /* chunks start at even elements, so byte e0 / 2 starts this chunk */
     if (!j->in_size && !j->cfg.packed)
         j->k->unpack4(!j->cfg.is_unsigned, (const uint8_t *)j->in + e0 / 2, stage, e1 - e0);
@@ -73,6 +77,11 @@ static void ew_chunk_fn(void *arg, size_t chunk) {
         if (m & 1) q[(e1 - 1) / 2] = stage[m - 1] & 15u;
     }
     if (j->cfg.stream) clq__cpu_store_fence();
+}
+
+void clq__cpu_ew_span(const clq_cpu_ew_job *j, size_t e0, size_t e1, const void *in, void *out) {
+    ew_chunk c = {j, NULL, e0, in, out};
+    clq__cpu_walk(j->lay, e0, e1, j->k->rows ? &ew_walker_rows : &ew_walker, &c);
 }
 
 int clq__cpu_ew_even_segments(const clq_layout *l) {

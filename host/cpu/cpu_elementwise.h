@@ -26,6 +26,18 @@ typedef struct clq_cpu_ew_job {
 /* Runs j (sets j->cfg.packed); returns when every element is written. */
 void clq__cpu_ew_run(clq_cpu_pool *pool, clq_cpu_ew_job *j);
 
+/* The job of a quantize / dequantize op (cpu_quantize.c, cpu_dequantize.c), without the
+ * quantize's per-lane reciprocals: the settings the ops run with. */
+void clq__cpu_quantize_job(const clq_cpu_state *st, const clq_quantize_op *op, clq_cpu_ew_job *j);
+void clq__cpu_dequantize_job(const clq_cpu_state *st, const clq_dequantize_op *op,
+                             clq_cpu_ew_job *j);
+
+/* Runs j's kernels over elements [e0, e1) on the calling thread, with element e0's input
+ * at in and its output at out, one value of in_size / out_size bytes each (a 4-bit side
+ * one value per byte: both sizes must be set, cfg.packed 0): a composite op chains maps
+ * through small buffers of its own this way (cpu_error.c). */
+void clq__cpu_ew_span(const clq_cpu_ew_job *j, size_t e0, size_t e1, const void *in, void *out);
+
 /* Whether every run/blocks segment the walk emits for l starts at an even element
  * (only the tensor's last one may be odd) and no vec segment is emitted. */
 int clq__cpu_ew_even_segments(const clq_layout *l);

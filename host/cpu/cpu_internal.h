@@ -131,6 +131,22 @@ typedef struct clq_cpu_hkernels {
     void (*run)(const clq_cpu_histcfg *cfg, const void *x, size_t n, uint32_t *sub, size_t nsub);
 } clq_cpu_hkernels;
 
+/* Error statistics (cpu_error.c): per-column accumulators, width columns each, in the
+ * order of CLQ_ERROR_E2 .. CLQ_ERROR_XY (v[CLQ_ERROR_MAX] the max of |e|) and the counts. */
+typedef struct clq_cpu_erracc {
+    float *v[CLQ_ERROR_COUNT];
+    uint32_t *n;
+} clq_cpu_erracc;
+
+/* rows: nrows rows of width elements, element j of row r at x + r * ldx + j (of xt) and
+ * y + r * ldy + j (of yt; each f32, f16 or bf16), merged into column j of a, row after
+ * row (backend.h, clq_error_op: e = y - x, NaN e skipped, each sum one f32 add). */
+typedef struct clq_cpu_errkernels {
+    void (*rows)(clq_dtype xt, const void *x, size_t ldx, clq_dtype yt, const void *y, size_t ldy,
+                 size_t width, size_t nrows, const clq_cpu_erracc *a);
+} clq_cpu_errkernels;
+
+extern const clq_cpu_errkernels clq__cpu_errk_portable, clq__cpu_errk_avx2, clq__cpu_errk_avx512;
 extern const clq_cpu_ewkernels clq__cpu_qk_portable, clq__cpu_qk_avx2, clq__cpu_qk_avx512;
 extern const clq_cpu_ewkernels clq__cpu_dqk_portable, clq__cpu_dqk_avx2, clq__cpu_dqk_avx512;
 extern const clq_cpu_mmkernels clq__cpu_mmk_portable, clq__cpu_mmk_avx2, clq__cpu_mmk_avx512;
@@ -156,6 +172,7 @@ clq_status clq__cpu_minmax(clq_context *ctx, const clq_minmax_op *op, clq_pass p
 clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass pass);
 clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass);
 clq_status clq__cpu_dequantize(clq_context *ctx, const clq_dequantize_op *op, clq_pass pass);
+clq_status clq__cpu_error_stats(clq_context *ctx, const clq_error_op *op, clq_pass pass);
 /* Row sums of an int8 matrix (cpu_rowsums.c), for GEMM zero-point corrections. */
 clq_status clq__cpu_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
 /* int8 GEMM (cpu_gemm.c); w->impl holds a clq_cpu_wpack. */

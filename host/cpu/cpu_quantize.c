@@ -84,6 +84,23 @@ static int lanes_fill(const clq_cpu_ewcfg *cfg, size_t len, const float *scale, 
     return 1;
 }
 
+void clq__cpu_quantize_job(const clq_cpu_state *st, const clq_quantize_op *op, clq_cpu_ew_job *j) {
+    int four = op->qtype == CLQ_S4 || op->qtype == CLQ_U4;
+    *j = (clq_cpu_ew_job){st->k.quantize, {0}, &op->lay, clq__cpu_span_ptr(op->x),
+                          clq__cpu_dtype_size(op->xtype), clq__cpu_span_ptr(op->q), four ? 0 : 1,
+                          clq__cpu_span_ptr(op->scale), clq__cpu_span_ptr(op->zp)};
+    j->cfg.xtype = op->xtype;
+    j->cfg.qmin = (float)op->qmin;
+    j->cfg.qmax = (float)op->qmax;
+    j->cfg.half_away = op->rounding == CLQ_ROUND_HALF_AWAY;
+    j->cfg.reciprocal = op->reciprocal != 0;
+    j->cfg.is_unsigned = op->qtype == CLQ_U8 || op->qtype == CLQ_U4;
+    int zlo, zhi; /* the zero points' clamp: the qtype's full range */
+    clq__qrange(op->qtype, 0, &zlo, &zhi);
+    j->cfg.zlo = zlo, j->cfg.zhi = zhi;
+    j->cfg.stream = (four ? op->lay.n / 2 : op->lay.n) >= st->stream_min;
+}
+
 clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pass pass) {
     clq_cpu_state *st = ctx->impl;
     clq_buffer *lanes = NULL; /* kept in scratch, so the run pass cannot fail */
@@ -92,20 +109,8 @@ clq_status clq__cpu_quantize(clq_context *ctx, const clq_quantize_op *op, clq_pa
         if (rc != CLQ_SUCCESS) return rc;
     }
     if (pass == CLQ_PASS_PREPARE) return CLQ_SUCCESS;
-    int four = op->qtype == CLQ_S4 || op->qtype == CLQ_U4;
-    clq_cpu_ew_job j = {st->k.quantize, {0}, &op->lay, clq__cpu_span_ptr(op->x),
-                        clq__cpu_dtype_size(op->xtype), clq__cpu_span_ptr(op->q), four ? 0 : 1,
-                        clq__cpu_span_ptr(op->scale), clq__cpu_span_ptr(op->zp)};
-    j.cfg.xtype = op->xtype;
-    j.cfg.qmin = (float)op->qmin;
-    j.cfg.qmax = (float)op->qmax;
-    j.cfg.half_away = op->rounding == CLQ_ROUND_HALF_AWAY;
-    j.cfg.reciprocal = op->reciprocal != 0;
-    j.cfg.is_unsigned = op->qtype == CLQ_U8 || op->qtype == CLQ_U4;
-    int zlo, zhi; /* the zero points' clamp: the qtype's full range */
-    clq__qrange(op->qtype, 0, &zlo, &zhi);
-    j.cfg.zlo = zlo, j.cfg.zhi = zhi;
-    j.cfg.stream = (four ? op->lay.n / 2 : op->lay.n) >= st->stream_min;
+    clq_cpu_ew_job j;
+    clq__cpu_quantize_job(st, op, &j);
     if (lanes && lanes_fill(&j.cfg, op->lay.axis_len, j.scale, j.zp, lanes->host)) {
         j.cfg.lanes = op->lay.axis_len;
         j.scale = lanes->host;

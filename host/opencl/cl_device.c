@@ -385,6 +385,7 @@ const clq_backend_ops clq__cl_ops = {
     .rowsums = clq__cl_rowsums,
     .gemm = clq__cl_gemm,
     .histogram = clq__cl_histogram,
+    .error_stats = clq__cl_error_stats,
 };
 
 /* POCL 3.1 crashes when several threads enumerate platforms and create contexts at

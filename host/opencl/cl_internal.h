@@ -38,7 +38,7 @@ typedef struct clq_cl_tuning {
 #define CLQ_CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
 #define CLQ_CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV 0x4001
 
-enum { CLQ_CL_MAX_PROGRAMS = 8, CLQ_CL_MAX_KERNELS = 48 };
+enum { CLQ_CL_MAX_PROGRAMS = 12, CLQ_CL_MAX_KERNELS = 48 }; /* kernels/*.cl: 8 with error.cl */
 
 typedef struct clq_cl_kernel {
     const char *name; /* static string */
@@ -203,6 +203,7 @@ void clq__cl_gemm_unpack(clq_packed_weights *w);
 clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass pass);
 clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 clq_status clq__cl_histogram(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
+clq_status clq__cl_error_stats(clq_context *ctx, const clq_error_op *op, clq_pass pass);
 
 /* How the granule-wise kernels walk a layout (cl_layout.c): granule p covers
  * {base(p) + u * su + v : u < U(p), v < V}, v contiguous (kernels/common.cl). */

@@ -159,4 +159,25 @@ float ref_hist_mse(const ref_hist *h, int bits);
 float ref_hist_entropy(const ref_hist *h, int bits);
 void ref_hist_l2(const ref_hist *h, int bits, float *lo, float *hi);
 
+/* ---- error metrics (ref_error.c; docs/NUMERICS.md, "Error metrics") ---- */
+/* Sums of one granule, in the order E2, ABS, MAX, X2, Y2, XY (as clquant's CLQ_ERROR_*). */
+typedef struct ref_error_sums {
+    double s[6];
+    uint64_t count;
+} ref_error_sums;
+/* x and y: n = numel values each, row-major, as f32. Per granule (one, or one per index
+ * along axis with gran CLQ_PER_AXIS): the documented order (chunks of 4096 positions of
+ * the granule, position p in lane p % 16 summed in f32, lanes folded by halves, chunks
+ * summed in double in order) into chunked[g] and out[g]; and the same f32 terms summed
+ * straight in double into plain[g] with abs_terms[g] their absolute values' sums (the
+ * bound's scale). Any of the last three may be NULL. */
+void ref_error_stats(int ndim, const size_t *shape, const float *x, const float *y,
+                     clq_granularity gran, int axis, clq_error_stats *out, ref_error_sums *chunked,
+                     ref_error_sums *plain, ref_error_sums *abs_terms);
+/* The statistics of one granule's sums: mse, mean_abs, snr_db, cosine as documented. */
+void ref_error_finish(const ref_error_sums *s, clq_error_stats *out);
+/* The bound on |chunked - plain| for a sum whose absolute terms add up to abs_sum: each
+ * lane adds at most 256 terms and the fold 4 more, each f32 add off by 2^-24 relative. */
+double ref_error_bound(double abs_sum);
+
 #endif
