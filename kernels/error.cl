@@ -45,6 +45,25 @@ inline float16 dq16(float16 x, float16 s, float16 zf, float qmin, float qmax, in
     return convert_float16(q - convert_int16(zf)) * s;
 }
 
+/* The same for one granule's pair (P from qpar_make), through the fma fast path when P
+ * allows it (quantize.cl's loops do the same): its grid value r holds q as r >> 10. */
+inline intv dqv_q(floatv x, const qpar_t *P) {
+    floatv s = (floatv)(P->s), inv = (floatv)(P->inv), zf = (floatv)(P->zf), lo = (floatv)(P->lo);
+    floatv hi = (floatv)(P->hi);
+    if (P->mode & CLQ_MODE_FAST)
+        return quantv_fast(x, s, inv, zf, lo, hi, (floatv)(P->mz), (floatv)(P->glo),
+                           (floatv)(P->ghi), P->mode) >> 10;
+    return quantv_exact(x, s, inv, zf, lo, hi, P->mode);
+}
+inline float16 dq16p(float16 x, const qpar_t *P) {
+#if CLQ_VEC == 16
+    int16 q = dqv_q(x, P);
+#else
+    int16 q = (int16)(dqv_q(x.lo, P), dqv_q(x.hi, P));
+#endif
+    return convert_float16(q - (int)P->zf) * P->s;
+}
+
 inline float dq1(float x, float s, float zf, float qmin, float qmax, int mode) {
     int q = quant1(x, s, 1.0f / s, zf, qmin - zf, qmax - zf, mode);
     return (float)(q - (int)zf) * s;
@@ -83,11 +102,13 @@ inline void err_run(eacc_t *a, CLQ_PARAMS(error), ulong e, ulong run, ulong ph) 
     ulong pidx = 0, left = quant ? 0 : ULONG_MAX;
     int consec = 0;
     float s = 1.0f, zf = 0.0f;
+    qpar_t P = qpar_make(1.0f, 0.0f, qmin, qmax, mode);
     for (ulong j = 0; j < run;) {
         if (left == 0) {
             left = qseg(qgran, e + j, qaxis_len, qinner, qnblocks, qblock, &pidx, &consec);
             s = scale[soff + pidx];
             zf = has_zp ? zp_clamp1(zp[zoff + pidx], qmin, qmax) : 0.0f;
+            if (!consec) P = qpar_make(s, zf, qmin, qmax, mode);
         }
         ulong m = min(left, run - j), lane = (ph + j) & 15;
         left -= m;
@@ -99,7 +120,7 @@ inline void err_run(eacc_t *a, CLQ_PARAMS(error), ulong e, ulong run, ulong ph) 
                 if (!quant) {
                     yv = load16(y, yoff + el, yt);
                 } else if (!consec) {
-                    yv = dq16(xv, (float16)(s), (float16)(zf), qmin, qmax, mode);
+                    yv = dq16p(xv, &P);
                 } else {
                     ulong pi = pidx + t;
                     float16 sv = vload16(0, scale + soff + pi);

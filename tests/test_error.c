@@ -88,7 +88,14 @@ static void run_case(clq_context *ctx, const ecase *c, clq_error_stats *got_out)
     tc_rng_seed(&r, c->seed ? c->seed : 7);
     float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
     clq_dtype xt = c->xtype ? c->xtype : CLQ_F32;
-    make_values(&r, xt, c->values, x, n);
+    if (c->values == TC_HALFWAY) /* exactly between two levels of scale 0.1 (below) */
+        for (size_t i = 0; i < n; i++) {
+            char tmp[4];
+            ref_store_float(xt, tmp, 0, ((float)tc_rng_int(&r, -140, 140) + 0.5f) * 0.1f);
+            x[i] = ref_load_float(xt, tmp, 0);
+        }
+    else
+        make_values(&r, xt, c->values, x, n);
     clq_error_options o;
     clq_error_options_init(&o);
     o.granularity = c->sgran;
@@ -114,7 +121,7 @@ static void run_case(clq_context *ctx, const ecase *c, clq_error_stats *got_out)
         int qmin, qmax, narrow = (c->qflags & CLQ_QPARAMS_NARROW_RANGE) != 0;
         ref_qrange(c->qtype, narrow, &qmin, &qmax);
         for (size_t p = 0; p < np; p++) {
-            scale[p] = tc_rng_logscale(&r, 0.005f, 0.5f);
+            scale[p] = c->values == TC_HALFWAY ? 0.1f : tc_rng_logscale(&r, 0.005f, 0.5f);
             zp[p] = tc_rng_int(&r, qmin, qmax);
         }
         sb = tc_buffer(ctx, 4 * np, scale);
@@ -258,6 +265,19 @@ TC_BACKEND_TEST(error, tensor_strided) {
     run_granularities(ctx, c);
 }
 
+/* Inputs on ties and near them: the fast quantize paths' fallbacks (CPU Q_FAST, OpenCL
+ * quantv_fast) per tensor, per axis and per block, every rounding form. */
+TC_BACKEND_TEST(error, quantization_halfway) {
+    for (int t = 0; t < 4; t++)
+        for (int m = 0; m < 4; m++) {
+            ecase c = {.name = "halfway", .xtype = CLQ_F32, .ndim = 2, .shape = {17, 515},
+                       .qtype = qtypes[t], .qgran = (clq_granularity)(m % 3), .qaxis = 1, .block = 32,
+                       .values = TC_HALFWAY, .rounding = (m & 1) ? CLQ_ROUND_HALF_AWAY : CLQ_ROUND_HALF_EVEN,
+                       .qflags = (m & 2) ? CLQ_QPARAMS_RECIPROCAL : 0, .seed = 4000 + 4 * t + m};
+            run_case(ctx, &c, NULL);
+        }
+}
+
 TC_BACKEND_TEST(error, quantization_every_qtype) {
     static const struct {
         clq_granularity g;
@@ -276,7 +296,7 @@ TC_BACKEND_TEST(error, quantization_every_qtype) {
 
 TC_BACKEND_TEST(error, quantization_modes_and_inputs) {
     static const clq_dtype xt[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
-    static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_HUGE, TC_ALL_NAN};
+    static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_HUGE, TC_ALL_NAN, TC_HALFWAY};
     for (int x = 0; x < 3; x++)
         for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
             for (int m = 0; m < 4; m++) {

@@ -55,6 +55,12 @@ const char *bench_peer_describe(const bench_peer *p);
 double bench_peer_once(bench_peer *p, size_t bytes);
 void bench_peer_destroy(bench_peer *p);
 
+/* `--ops error` (bench_error.c): the error metrics' rows on the working set [rows, cols]
+ * (x f32 in x32; y32 and q are overwritten), against the peer (at most peer_max bytes a
+ * copy); prints their table. */
+void bench_error_section(clq_context *ctx, clq_buffer *x32, clq_buffer *y32, clq_buffer *q,
+                         size_t rows, size_t cols, bench_peer *peer, size_t peer_max, int runs);
+
 /* Child mode (--startup-probe): context creation + first quantize of a small
  * tensor + finish, printed as one "startup_ms=..." line. Returns the exit code. */
 int bench_startup_probe(clq_backend backend);

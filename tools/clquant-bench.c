@@ -78,7 +78,8 @@ static const bench_case cases[] = {
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
-static const char *const op_names[] = {"quantize", "dequantize", "minmax", "dynamic", "startup"};
+static const char *const op_names[] = {"quantize", "dequantize", "minmax", "dynamic", "error",
+                                       "startup"};
 #define NOPS (sizeof op_names / sizeof op_names[0])
 
 /* ---- state ---------------------------------------------------------------- */
@@ -193,7 +194,8 @@ static void usage(FILE *f) {
             "  --backend   context backend (default: the library default, AUTO, or CLQ_BACKEND)\n"
             "  --size-mib  working set: size of the f32 tensor in MiB (default %d; --quick: %d)\n"
             "  --runs      timed runs per case, median reported, %d..%d (default %d; --quick: %d)\n"
-            "  --ops       comma-separated: quantize,dequantize,minmax,dynamic,startup (default all)\n"
+            "  --ops       comma-separated: quantize,dequantize,minmax,dynamic,error,startup\n"
+            "              (default all; error: bench_error.c)\n"
             "  --quick     small working set and fewer runs\n",
             DEFAULT_SIZE_MIB, QUICK_SIZE_MIB, MIN_RUNS, MAX_RUNS, DEFAULT_RUNS, QUICK_RUNS);
 }
@@ -218,7 +220,7 @@ static void parse_ops(bench_args *a, const char *list) {
         }
         for (i = 0; i < NOPS && strcmp(tok, op_names[i]); i++) {}
         if (i == NOPS)
-            bench_die("--ops: unknown op '%s' (known: quantize, dequantize, minmax, dynamic, startup, all)", tok);
+            bench_die("--ops: unknown op '%s' (known: quantize, dequantize, minmax, dynamic, error, startup, all)", tok);
         a->want[i] = 1;
     }
 }
@@ -476,7 +478,7 @@ int main(int argc, char **argv) {
     size_t nwant = case_count_wanted(&a);
     row_result res[NCASES];
     memset(res, 0, sizeof res);
-    if (nwant > 0) {
+    if (nwant > 0 || wanted(&a, "error")) {
         size_t size_mib = fit_device(ctx, a.size_mib);
         d.cols = COLS;
         d.rows = size_mib * MIB / (4 * COLS);
@@ -527,29 +529,33 @@ int main(int argc, char **argv) {
             res[i].done = 1;
             case_release(&r);
         }
+        if (wanted(&a, "error"))
+            bench_error_section(ctx, d.x32, d.y, d.q, d.rows, d.cols, peer, peer_max, a.runs);
         bench_peer_destroy(peer);
 
-        int pass = 0, miss = 0;
-        printf("| op | granularity | dtype | time | GB/s | peer GB/s | ratio | goal | result |\n");
-        printf("|---|---|---|---|---|---|---|---|---|\n");
-        for (size_t i = 0; i < NCASES; i++) {
-            if (!res[i].done) continue;
-            const bench_case *c = &cases[i];
-            char g[64], goal[96], op[64];
-            gran_text(c, g, sizeof g);
-            int verdict = judge(c, i, res, opencl, goal, sizeof goal);
-            pass += verdict == 1;
-            miss += verdict == 0;
-            snprintf(op, sizeof op, "%s%s", c->op,
-                     (c->kind == OP_QUANTIZE || c->kind == OP_DEQUANTIZE) && !(c->qflags & TRUSTED)
-                         ? " (not TRUSTED)" : "");
-            printf("| %s | %s | %s->%s | %.2f ms | %.2f GB/s | %.2f GB/s | %.3fx | %s | %s |\n", op, g,
-                   dtype_text(c->in), dtype_text(c->out), res[i].sec * 1e3, res[i].gbs,
-                   res[i].peer_gbs, res[i].ratio, goal,
-                   verdict == 1 ? "PASS" : verdict == 0 ? "MISS" : "-");
+        if (nwant > 0) {
+            int pass = 0, miss = 0;
+            printf("| op | granularity | dtype | time | GB/s | peer GB/s | ratio | goal | result |\n");
+            printf("|---|---|---|---|---|---|---|---|---|\n");
+            for (size_t i = 0; i < NCASES; i++) {
+                if (!res[i].done) continue;
+                const bench_case *c = &cases[i];
+                char g[64], goal[96], op[64];
+                gran_text(c, g, sizeof g);
+                int verdict = judge(c, i, res, opencl, goal, sizeof goal);
+                pass += verdict == 1;
+                miss += verdict == 0;
+                snprintf(op, sizeof op, "%s%s", c->op,
+                         (c->kind == OP_QUANTIZE || c->kind == OP_DEQUANTIZE) && !(c->qflags & TRUSTED)
+                             ? " (not TRUSTED)" : "");
+                printf("| %s | %s | %s->%s | %.2f ms | %.2f GB/s | %.2f GB/s | %.3fx | %s | %s |\n", op, g,
+                       dtype_text(c->in), dtype_text(c->out), res[i].sec * 1e3, res[i].gbs,
+                       res[i].peer_gbs, res[i].ratio, goal,
+                       verdict == 1 ? "PASS" : verdict == 0 ? "MISS" : "-");
+            }
+            printf("\ngoals: %d PASS, %d MISS (1-min load average before: %s, after: %s)\n", pass, miss,
+                   load_before, bench_loadavg(load_after, sizeof load_after));
         }
-        printf("\ngoals: %d PASS, %d MISS (1-min load average before: %s, after: %s)\n", pass, miss,
-               load_before, bench_loadavg(load_after, sizeof load_after));
         clq_buffer_destroy(d.x32);
         clq_buffer_destroy(d.y);
         clq_buffer_destroy(d.x16);

@@ -38,7 +38,8 @@ typedef struct clq_cl_tuning {
 #define CLQ_CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
 #define CLQ_CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV 0x4001
 
-enum { CLQ_CL_MAX_PROGRAMS = 12, CLQ_CL_MAX_KERNELS = 48 }; /* kernels/*.cl: 8 with error.cl */
+/* programs: one per kernels/ file but common.cl (8 with error.cl), room for more */
+enum { CLQ_CL_MAX_PROGRAMS = 12, CLQ_CL_MAX_KERNELS = 48 };
 
 typedef struct clq_cl_kernel {
     const char *name; /* static string */
