@@ -11,7 +11,8 @@ typedef struct {
 
 /* Lanes `on` (all ones, or one lane for a single element) take x, y: e = y - x, a NaN e
  * skipped, each sum one f32 add (common.cl turns contraction off). */
-inline void eacc_add(eacc_t *a, float16 x, float16 y, int16 on) {
+inline __attribute__((always_inline)) void eacc_add(eacc_t *a, float16 x, float16 y,
+                                                    int16 on) {
     float16 e = y - x;
     int16 ok = on & (e == e);
     float16 ae = fabs(e);
@@ -25,7 +26,7 @@ inline void eacc_add(eacc_t *a, float16 x, float16 y, int16 on) {
 }
 
 /* The lane fold of backend.h: a[l] + a[l + h] for h = 8, 4, 2, 1. */
-inline float fold16(float16 v) {
+inline __attribute__((always_inline)) float fold16(float16 v) {
     float8 t8 = v.lo + v.hi;
     float4 t4 = t8.lo + t8.hi;
     float2 t2 = t4.lo + t4.hi;
@@ -34,7 +35,10 @@ inline float fold16(float16 v) {
 
 /* Dequantized quantize of 16 elements, one parameter pair per lane (s, zf: the scale
  * and the clamped zero point as f32), as quantize.cl and dequantize.cl compute them. */
-inline float16 dq16(float16 x, float16 s, float16 zf, float qmin, float qmax, int mode) {
+/* (Every helper here is always_inline: a GPU compiler that keeps a call to a plain
+ * `inline` function finds no definition of it; offline-compile.sh checks.) */
+inline __attribute__((always_inline)) float16 dq16(float16 x, float16 s, float16 zf, float qmin,
+                                                   float qmax, int mode) {
     float16 inv = (mode & CLQ_MODE_RECIP) ? 1.0f / s : s;
 #if CLQ_VEC == 16
     int16 q = quantv_exact(x, s, inv, zf, qmin - zf, qmax - zf, mode);
@@ -47,7 +51,7 @@ inline float16 dq16(float16 x, float16 s, float16 zf, float qmin, float qmax, in
 
 /* The same for one granule's pair (P from qpar_make), through the fma fast path when P
  * allows it (quantize.cl's loops do the same): its grid value r holds q as r >> 10. */
-inline intv dqv_q(floatv x, const qpar_t *P) {
+inline __attribute__((always_inline)) intv dqv_q(floatv x, const qpar_t *P) {
     floatv s = (floatv)(P->s), inv = (floatv)(P->inv), zf = (floatv)(P->zf), lo = (floatv)(P->lo);
     floatv hi = (floatv)(P->hi);
     if (P->mode & CLQ_MODE_FAST)
@@ -55,7 +59,7 @@ inline intv dqv_q(floatv x, const qpar_t *P) {
                            (floatv)(P->ghi), P->mode) >> 10;
     return quantv_exact(x, s, inv, zf, lo, hi, P->mode);
 }
-inline float16 dq16p(float16 x, const qpar_t *P) {
+inline __attribute__((always_inline)) float16 dq16p(float16 x, const qpar_t *P) {
 #if CLQ_VEC == 16
     int16 q = dqv_q(x, P);
 #else
@@ -64,15 +68,16 @@ inline float16 dq16p(float16 x, const qpar_t *P) {
     return convert_float16(q - (int)P->zf) * P->s;
 }
 
-inline float dq1(float x, float s, float zf, float qmin, float qmax, int mode) {
+inline __attribute__((always_inline)) float dq1(float x, float s, float zf, float qmin, float qmax,
+                                                int mode) {
     int q = quant1(x, s, 1.0f / s, zf, qmin - zf, qmax - zf, mode);
     return (float)(q - (int)zf) * s;
 }
 
 /* The parameter of element e and how many elements from e on follow it: the same one
  * (*consec 0) or the next ones in order (*consec 1); layout as clq_layout. */
-inline ulong qseg(int gran, ulong e, ulong qal, ulong qin, ulong nb, ulong B, ulong *pidx,
-                  int *consec) {
+inline __attribute__((always_inline)) ulong qseg(int gran, ulong e, ulong qal, ulong qin,
+                                                 ulong nb, ulong B, ulong *pidx, int *consec) {
     *consec = 0;
     if (gran == CLQ_PER_TENSOR) {
         *pidx = 0;
@@ -98,7 +103,8 @@ inline ulong qseg(int gran, ulong e, ulong qal, ulong qin, ulong nb, ulong B, ul
 #define LANE_IDS ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 
 /* Elements [e, e + run) from lane ph on into a. */
-inline void err_run(eacc_t *a, CLQ_PARAMS(error), ulong e, ulong run, ulong ph) {
+inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error), ulong e,
+                                                   ulong run, ulong ph) {
     ulong pidx = 0, left = quant ? 0 : ULONG_MAX;
     int consec = 0;
     float s = 1.0f, zf = 0.0f;
