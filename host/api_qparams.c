@@ -16,11 +16,11 @@ void clq_qparams_init(clq_qparams *qp) {
     qp->rounding = CLQ_ROUND_HALF_EVEN;
 }
 
-#define CLQ_QPARAMS_KNOWN_FLAGS \
-    (CLQ_QPARAMS_NARROW_RANGE | CLQ_QPARAMS_RECIPROCAL | CLQ_QPARAMS_TRUSTED)
+#define CLQ_QPARAMS_KNOWN_FLAGS                                                   \
+    (CLQ_QPARAMS_NARROW_RANGE | CLQ_QPARAMS_RECIPROCAL | CLQ_QPARAMS_TRUSTED |    \
+     CLQ_QPARAMS_PROFILE_PYTORCH)
 
-/* Fields every use of a qparams reads (not its granularity or buffers). */
-static clq_status check_common(clq_context *ctx, const clq_qparams *qp, const char *name) {
+clq_status clq__check_qparams_common(clq_context *ctx, const clq_qparams *qp, const char *name) {
     if (!qp) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "%s is NULL", name);
     if (qp->struct_size < sizeof(clq_qparams))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
@@ -52,7 +52,7 @@ clq_status clq__check_qparams_desc(clq_context *ctx, const clq_qparams *qp, int 
 
 clq_status clq__check_qparams_desc_as(clq_context *ctx, const clq_qparams *qp, const char *name,
                                       int ndim, const size_t *shape, clq_layout *lay) {
-    clq_status st = check_common(ctx, qp, name);
+    clq_status st = clq__check_qparams_common(ctx, qp, name);
     if (st != CLQ_SUCCESS) return st;
     size_t n = 1;
     int zero = 0;
@@ -182,10 +182,23 @@ int clq__qparams_need_zero_point(const clq_qparams *qp) {
     return qp->scheme == CLQ_AFFINE || clq__symmetric_zero_point(qp->qtype) != 0;
 }
 
+void clq__qparams_op_setup(const clq_qparams *qp, clq_qparams_op *op) {
+    int narrow = (qp->flags & CLQ_QPARAMS_NARROW_RANGE) != 0;
+    op->scheme = qp->scheme;
+    op->qtype = qp->qtype;
+    clq__qrange(qp->qtype, narrow, &op->qmin, &op->qmax);
+    op->pytorch = (qp->flags & CLQ_QPARAMS_PROFILE_PYTORCH) != 0;
+    op->sym_zp = clq__symmetric_zero_point(qp->qtype);
+    /* PyTorch: 128 for quint8's own range, else the rounded-down midpoint of the range
+     * ("customized" quant_min / quant_max): 128 for narrow u8, 7 for u4, 8 for narrow u4 */
+    if (op->pytorch && op->sym_zp != 0 && !(qp->qtype == CLQ_U8 && !narrow))
+        op->sym_zp = (op->qmin + op->qmax) / 2;
+}
+
 static clq_status qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size_t min_offset,
                                       clq_buffer *max_in, size_t max_offset, size_t count,
                                       const clq_qparams *qp) {
-    clq_status st = check_common(ctx, qp, "qp");
+    clq_status st = clq__check_qparams_common(ctx, qp, "qp");
     if (st != CLQ_SUCCESS) return st;
     clq_qparams_op op;
     memset(&op, 0, sizeof op);
@@ -203,9 +216,7 @@ static clq_status qparams_from_minmax(clq_context *ctx, clq_buffer *min_in, size
     if (st != CLQ_SUCCESS) return st;
     if (count == 0) return CLQ_SUCCESS;
     op.count = count;
-    op.scheme = qp->scheme;
-    op.qtype = qp->qtype;
-    clq__qrange(qp->qtype, (qp->flags & CLQ_QPARAMS_NARROW_RANGE) != 0, &op.qmin, &op.qmax);
+    clq__qparams_op_setup(qp, &op);
     for (CLQ_EACH_PASS(pass))
         if ((st = ctx->ops->qparams(ctx, &op, pass)) != CLQ_SUCCESS) return st;
     return CLQ_SUCCESS;

@@ -201,9 +201,9 @@ static clq_status dynamic_qparams(clq_context *ctx, const clq_tensor *x, const c
                         .min = {bmin, 0}, .max = {bmax, 0}};
     st = ctx->ops->minmax(ctx, &mm, pass);
     if (st != CLQ_SUCCESS) return st;
-    clq_qparams_op qo = {.min = mm.min, .max = mm.max, .count = np, .scheme = qp->scheme,
-                         .qtype = qp->qtype, .qmin = op->qmin, .qmax = op->qmax,
-                         .scale = op->scale, .zp = op->zp};
+    clq_qparams_op qo = {.min = mm.min, .max = mm.max, .count = np, .scale = op->scale,
+                         .zp = op->zp};
+    clq__qparams_op_setup(qp, &qo);
     return ctx->ops->qparams(ctx, &qo, pass);
 }
 

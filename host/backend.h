@@ -44,13 +44,17 @@ typedef struct clq_minmax_op {
     clq_span min, max;
 } clq_minmax_op;
 
-/* scale (f32) and zero point (int32; zp.buf NULL: not written) from min/max. */
+/* scale (f32) and zero point (int32; zp.buf NULL: not written) from min/max, by the
+ * ONNX Runtime formula or (pytorch) PyTorch's observers' (docs/NUMERICS.md, "Profiles").
+ * sym_zp: the symmetric scheme's zero point (the api layer picks it per profile). */
 typedef struct clq_qparams_op {
     clq_span min, max;
     size_t count;
     clq_scheme scheme;
     clq_dtype qtype;
     int qmin, qmax;
+    int pytorch;
+    int32_t sym_zp;
     clq_span scale, zp;
 } clq_qparams_op;
 

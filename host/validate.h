@@ -42,6 +42,13 @@ CLQ_HIDDEN clq_status clq__check_tensor(clq_context *ctx, const clq_tensor *t, c
                                         int role, clq_tensor_info *info);
 CLQ_HIDDEN clq_status clq__check_same_shape(clq_context *ctx, const clq_tensor *a, const char *an,
                                             const clq_tensor *b, const char *bn);
+/* struct_size, qtype, scheme, rounding, flags: what every use of a qparams reads (not
+ * its granularity or buffers), naming the argument name. */
+CLQ_HIDDEN clq_status clq__check_qparams_common(clq_context *ctx, const clq_qparams *qp,
+                                                const char *name);
+/* The qparams op's formula fields from a checked qp: scheme, qtype, range, profile and
+ * the symmetric zero point it implies. */
+CLQ_HIDDEN void clq__qparams_op_setup(const clq_qparams *qp, clq_qparams_op *op);
 /* qtype, granularity, axis, block, scheme, rounding, flags; fills the layout of
  * a tensor of this shape. Does not look at the buffers. */
 CLQ_HIDDEN clq_status clq__check_qparams_desc(clq_context *ctx, const clq_qparams *qp, int ndim,

@@ -137,10 +137,12 @@
     CLQ_KARGS_dequantize_io(X, S) X(S, VAL, ulong, rows) X(S, VAL, ulong, rlen)           \
     X(S, VAL, ulong, pa) X(S, VAL, ulong, pnb) X(S, VAL, ulong, pblk) X(S, VAL, ulong, pin)
 
-/* qparams.cl: scale and zero point of count granules from their min and max. */
+/* qparams.cl: scale and zero point of count granules from their min and max
+ * (pytorch: PyTorch's formula instead of ONNX Runtime's). */
 #define CLQ_KARGS_qparams(X, S)                                                            \
     X(S, IN, float, imin) X(S, VAL, ulong, minoff) X(S, IN, float, imax)                   \
     X(S, VAL, ulong, maxoff) X(S, VAL, ulong, count) X(S, VAL, int, symmetric)             \
+    X(S, VAL, int, pytorch)                                                                \
     X(S, VAL, int, qmin) X(S, VAL, int, qmax) X(S, VAL, int, sym_zp) X(S, OUT, float, oscale) \
     X(S, VAL, ulong, soff) X(S, OUT, int, ozp) X(S, VAL, ulong, zoff) X(S, VAL, int, has_zp)
 

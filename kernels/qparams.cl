@@ -1,5 +1,5 @@
 /* qparams.cl: scale and zero point per granule from min/max arrays, as
- * docs/NUMERICS.md "Choosing scale and zero point" says, step for step. */
+ * docs/NUMERICS.md "Choosing scale and zero point" and "Profiles" say, step for step. */
 
 kernel void qparams(CLQ_PARAMS(qparams)) {
     ulong p = get_global_id(0);
@@ -11,7 +11,19 @@ kernel void qparams(CLQ_PARAMS(qparams)) {
     float fqmin = (float)qmin, fqmax = (float)qmax;
     float scale;
     int zp;
-    if (!symmetric) {
+    if (pytorch) {
+        /* PyTorch's _calculate_qparams: eps floor, zero point rounded then clamped */
+        float d = (float)(qmax - qmin);
+        if (symmetric) {
+            scale = fmax(fmax(-lo, hi) / (d / 2.0f), FLT_EPSILON);
+            zp = sym_zp;
+        } else {
+            scale = (hi - lo) / d;
+            if (isinf(scale)) scale = hi / d - lo / d;
+            scale = fmax(scale, FLT_EPSILON);
+            zp = clamp(qmin - convert_int(rint(lo / scale)), qmin, qmax);
+        }
+    } else if (!symmetric) {
         if (hi == lo) {
             scale = 1.0f;
             zp = clamp(0, qmin, qmax);

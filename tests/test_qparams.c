@@ -1,5 +1,5 @@
 /* test_qparams.c: clq_qparams_from_minmax and clq_qparams_count on every backend against
- * tests/ref, bit for bit, for every qtype, scheme and range flag, over odd ranges. */
+ * tests/ref, bit for bit, for every qtype, scheme, range flag and profile, over odd ranges. */
 #include "common.h"
 
 #include <float.h>
@@ -73,7 +73,7 @@ static void check_qparams(clq_context *ctx, clq_dtype qtype, clq_scheme scheme, 
     for (size_t i = 0; i < n; i++) {
         float es, gs;
         int32_t ez, gz;
-        ref_qparams(mn[i], mx[i], scheme, qtype, (flags & CLQ_QPARAMS_NARROW_RANGE) != 0, &es, &ez);
+        ref_qparams_profile(mn[i], mx[i], scheme, qtype, flags, &es, &ez);
         memcpy(&gs, sgot + 4 * (poff + i), 4);
         memcpy(&gz, zgot + 4 * (poff + i), 4);
         cr_assert(ref_f32_bits(es) == ref_f32_bits(gs) && ez == gz,
@@ -98,8 +98,11 @@ TC_BACKEND_TEST(qparams, every_type_scheme_range) {
     for (int t = 0; t < 4; t++)
         for (int scheme = 0; scheme < 2; scheme++)
             for (unsigned narrow = 0; narrow < 2; narrow++)
-                check_qparams(ctx, types[t], (clq_scheme)scheme, narrow ? CLQ_QPARAMS_NARROW_RANGE : 0,
-                              (size_t)t, (size_t)(3 * narrow), seed++);
+                for (unsigned torch = 0; torch < 2; torch++)
+                    check_qparams(ctx, types[t], (clq_scheme)scheme,
+                                  (narrow ? CLQ_QPARAMS_NARROW_RANGE : 0) |
+                                      (torch ? CLQ_QPARAMS_PROFILE_PYTORCH : 0),
+                                  (size_t)t, (size_t)(3 * narrow), seed++);
 }
 
 TC_BACKEND_TEST(qparams, zero_count) {

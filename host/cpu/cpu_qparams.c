@@ -1,5 +1,5 @@
 /* cpu_qparams.c: scale and zero point from min/max arrays on the CPU, by the
- * formulas of docs/NUMERICS.md ("Choosing scale and zero point"). */
+ * formulas of docs/NUMERICS.md ("Choosing scale and zero point", "Profiles"). */
 #include <float.h>
 #include <math.h>
 
@@ -11,6 +11,7 @@ typedef struct qpjob {
     int32_t *zp;
     size_t count;
     int symmetric;
+    int pytorch;
     int qmin, qmax;
     int32_t sym_zp;
 } qpjob;
@@ -20,10 +21,33 @@ static float sanitize(float v) {
     return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v;
 }
 
+/* PyTorch's _calculate_qparams in f32: the scale floored at float32 eps (so an
+ * all-zero range gives eps, not 1), the zero point rounded before it is clamped. */
+static void qparams_pytorch(const qpjob *j, float lo, float hi, float *scale, int32_t *zp) {
+    float span = (float)(j->qmax - j->qmin), s;
+    if (j->symmetric) {
+        s = fmaxf(fmaxf(-lo, hi) / (span / 2.0f), FLT_EPSILON);
+        *scale = s;
+        *zp = j->sym_zp;
+        return;
+    }
+    s = (hi - lo) / span;
+    if (s == INFINITY) s = hi / span - lo / span; /* hi - lo overflowed */
+    s = fmaxf(s, FLT_EPSILON);
+    /* |lo / s| <= qmax - qmin (+ rounding): the int conversion cannot overflow */
+    int32_t z = j->qmin - (int32_t)rintf(lo / s);
+    *scale = s;
+    *zp = z < j->qmin ? j->qmin : z > j->qmax ? j->qmax : z;
+}
+
 static void qparams_one(const qpjob *j, float mn, float mx, float *scale, int32_t *zp) {
     float lo = fminf(sanitize(mn), 0.0f), hi = fmaxf(sanitize(mx), 0.0f);
     float span = (float)(j->qmax - j->qmin), qmin = (float)j->qmin, qmax = (float)j->qmax;
     float s;
+    if (j->pytorch) {
+        qparams_pytorch(j, lo, hi, scale, zp);
+        return;
+    }
     if (j->symmetric) {
         float amax = fmaxf(-lo, hi);
         s = amax == 0.0f ? 1.0f : amax / (span / 2.0f);
@@ -66,9 +90,10 @@ clq_status clq__cpu_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass
                clq__cpu_span_ptr(op->zp),
                op->count,
                op->scheme == CLQ_SYMMETRIC,
+               op->pytorch,
                op->qmin,
                op->qmax,
-               clq__symmetric_zero_point(op->qtype)};
+               op->sym_zp};
     clq__cpu_parallel(st->pool, clq__cpu_nchunks(op->count, CLQ_CPU_CHUNK), qp_chunk, &j);
     return CLQ_SUCCESS;
 }

@@ -15,8 +15,8 @@ clq_status clq__cl_qparams(clq_context *ctx, const clq_qparams_op *op, clq_pass 
     if (!has_zp) z = s; /* never written */
     clq_kargs_qparams a = {.imin = mn, .minoff = mnoff, .imax = mx, .maxoff = mxoff,
                            .count = op->count, .symmetric = op->scheme == CLQ_SYMMETRIC,
-                           .qmin = op->qmin, .qmax = op->qmax,
-                           .sym_zp = clq__symmetric_zero_point(op->qtype), .oscale = s,
+                           .pytorch = op->pytorch, .qmin = op->qmin, .qmax = op->qmax,
+                           .sym_zp = op->sym_zp, .oscale = s,
                            .soff = soff, .ozp = z, .zoff = zoff, .has_zp = has_zp};
     size_t g[1] = {op->count};
     return CLQ_LAUNCH(ctx, pass, CLQ_KERNEL_qparams, qparams, &a, 1, g, NULL);

@@ -180,4 +180,31 @@ void ref_error_finish(const ref_error_sums *s, clq_error_stats *out);
  * lane adds at most 256 terms and the fold 4 more, each f32 add off by 2^-24 relative. */
 double ref_error_bound(double abs_sum);
 
+/* ---- calibration (ref_calib.c) ---- */
+/* PyTorch's _calculate_qparams (torch.ao.quantization.observer) after the library's input
+ * rules (NaN as 0, +-Inf as +-FLT_MAX); u8 symmetric zero point 128 for the full range,
+ * else (qmin + qmax) / 2 as torch for a customized range. */
+void ref_qparams_pytorch(float mn, float mx, clq_scheme scheme, clq_dtype qtype, int narrow,
+                         float *scale, int32_t *zero_point);
+/* ref_qparams or ref_qparams_pytorch as flags' CLQ_QPARAMS_PROFILE_PYTORCH says. */
+void ref_qparams_profile(float mn, float mx, clq_scheme scheme, clq_dtype qtype, unsigned flags,
+                         float *scale, int32_t *zero_point);
+
+/* A min/max observer (CLQ_CALIB_MINMAX or CLQ_CALIB_MOVING_AVERAGE), per tensor or per
+ * channel along axis. Channels are fixed by the first batch; a channel whose values in a
+ * batch are all NaN (or that has none) is not changed by it. */
+typedef struct ref_observer {
+    clq_calib_method method;
+    int per_axis, axis;
+    double c;
+    size_t channels, batches;
+    float *mn, *mx;
+    unsigned char *seen;
+} ref_observer;
+void ref_observer_init(ref_observer *o, clq_calib_method method, int per_axis, int axis,
+                       double averaging_constant);
+void ref_observer_free(ref_observer *o);
+/* Feeds one batch; -1 (nothing changed) when it holds +-Inf. */
+int ref_observer_batch(ref_observer *o, clq_dtype xtype, const void *x, const ref_view *v);
+
 #endif
