@@ -1,0 +1,184 @@
+/* api_calib_state.c: a calibrator's state as a self-describing byte string
+ * (clq_calibrator_state_size / _save / _load); the layout is docs/API.md's. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calib.h"
+#include "validate.h"
+
+/* Version 1, little-endian, fixed header of CLQ_STATE_HEADER bytes:
+ *   0 "CLQCAL"  6 u16 version  8 u32 method  12 u32 granularity  16 i32 axis
+ *   20 f64 averaging_constant  28 u64 bins  36 f64 percentile  44 u64 batches
+ *   52 u64 channels
+ * then, min/max methods: u8 seen[channels], f32 min[channels], f32 max[channels];
+ * histogram methods: the histogram state (clq__hist_state_write) to the end. */
+#define CLQ_STATE_MAGIC "CLQCAL"
+#define CLQ_STATE_VERSION 1u
+#define CLQ_STATE_HEADER 60u
+
+static void put(unsigned char *p, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint64_t get(const unsigned char *p, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+static uint64_t bits64(double d) {
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+static double from_bits64(uint64_t u) {
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+static uint32_t bits32(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static float from_bits32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static size_t state_size(const clq_calibrator *cal) {
+    return CLQ_STATE_HEADER + cal->channels * 9;
+}
+
+clq_status clq_calibrator_state_size(const clq_calibrator *cal, size_t *bytes) {
+    if (!cal) return CLQ_ERROR_INVALID_ARGUMENT;
+    clq__lock(cal->ctx);
+    if (!bytes) return clq__unlock(cal->ctx, clq__error(cal->ctx, CLQ_ERROR_INVALID_ARGUMENT, "bytes is NULL"));
+    *bytes = state_size(cal);
+    return clq__unlock(cal->ctx, CLQ_SUCCESS);
+}
+
+static clq_status save(const clq_calibrator *cal, unsigned char *p, size_t bytes) {
+    size_t need = state_size(cal), n = cal->channels;
+    if (!p) return clq__error(cal->ctx, CLQ_ERROR_INVALID_ARGUMENT, "dst is NULL");
+    if (bytes < need)
+        return clq__error(cal->ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "bytes = %zu but the state needs %zu (clq_calibrator_state_size)", bytes,
+                          need);
+    const clq_calibrator_options *o = &cal->opt;
+    memcpy(p, CLQ_STATE_MAGIC, 6);
+    put(p + 6, CLQ_STATE_VERSION, 2);
+    put(p + 8, (uint32_t)o->method, 4);
+    put(p + 12, (uint32_t)o->granularity, 4);
+    put(p + 16, (uint32_t)o->axis, 4);
+    put(p + 20, bits64(o->averaging_constant), 8);
+    put(p + 28, o->bins, 8);
+    put(p + 36, bits64(o->percentile), 8);
+    put(p + 44, cal->batches, 8);
+    put(p + 52, n, 8);
+    unsigned char *q = p + CLQ_STATE_HEADER;
+    for (size_t c = 0; c < n; c++) {
+        q[c] = cal->seen[c];
+        put(q + n + 4 * c, bits32(cal->mn[c]), 4);
+        put(q + 5 * n + 4 * c, bits32(cal->mx[c]), 4);
+    }
+    return CLQ_SUCCESS;
+}
+
+clq_status clq_calibrator_save(const clq_calibrator *cal, void *dst, size_t bytes) {
+    if (!cal) return CLQ_ERROR_INVALID_ARGUMENT;
+    clq__lock(cal->ctx);
+    return clq__unlock(cal->ctx, save(cal, dst, bytes));
+}
+
+/* The per-channel arrays after the header: values that observe could have made. */
+static clq_status read_channels(clq_calibrator *cal, const unsigned char *q) {
+    clq_context *ctx = cal->ctx;
+    size_t n = cal->channels;
+    for (size_t c = 0; c < n; c++) {
+        unsigned seen = q[c];
+        float mn = from_bits32((uint32_t)get(q + n + 4 * c, 4));
+        float mx = from_bits32((uint32_t)get(q + 5 * n + 4 * c, 4));
+        if (seen > 1)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "state: seen[%zu] = %u: expected 0 or 1", c, seen);
+        if (!isfinite(mn) || !isfinite(mx))
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "state: min[%zu] = %g, max[%zu] = %g: a range is finite", c,
+                              (double)mn, c, (double)mx);
+        if (!seen && (mn != 0.0f || mx != 0.0f))
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "state: min[%zu] = %g, max[%zu] = %g for a channel that saw no "
+                              "value (expected 0)",
+                              c, (double)mn, c, (double)mx);
+        if (seen && cal->batches == 0)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "state: seen[%zu] = 1 but batches = 0", c);
+        /* a running min/max is ordered; a moving average may cross by a rounding */
+        if (seen && cal->opt.method == CLQ_CALIB_MINMAX && mn > mx)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "state: min[%zu] = %g > max[%zu] = %g", c, (double)mn, c, (double)mx);
+        cal->seen[c] = (unsigned char)seen;
+        cal->mn[c] = mn;
+        cal->mx[c] = mx;
+    }
+    return CLQ_SUCCESS;
+}
+
+static clq_status load(clq_context *ctx, const unsigned char *p, size_t bytes, clq_calibrator **out) {
+    if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "out is NULL");
+    if (!p) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "src is NULL");
+    if (bytes < CLQ_STATE_HEADER)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "bytes = %zu: a calibrator state has at least %u", bytes, CLQ_STATE_HEADER);
+    if (memcmp(p, CLQ_STATE_MAGIC, 6) != 0)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "state: magic is not \"CLQCAL\" (not a calibrator state)");
+    unsigned version = (unsigned)get(p + 6, 2);
+    if (version != CLQ_STATE_VERSION)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "state: version = %u: this library reads version %u", version,
+                          CLQ_STATE_VERSION);
+    clq_calibrator_options o;
+    clq_calibrator_options_init(&o);
+    o.method = (clq_calib_method)(int32_t)get(p + 8, 4);
+    o.granularity = (clq_granularity)(int32_t)get(p + 12, 4);
+    o.axis = (int32_t)get(p + 16, 4);
+    o.averaging_constant = from_bits64(get(p + 20, 8));
+    uint64_t bins = get(p + 28, 8);
+    o.bins = bins > CLQ_CALIB_MAX_BINS ? 0 : (size_t)bins; /* refused below, by name */
+    o.percentile = from_bits64(get(p + 36, 8));
+    uint64_t batches = get(p + 44, 8), channels = get(p + 52, 8);
+    clq_status st = clq__calib_check_options(ctx, &o);
+    if (st != CLQ_SUCCESS) return st;
+    if (o.granularity == CLQ_PER_TENSOR ? channels != 1 : (channels == 0) != (batches == 0))
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "state: channels = %llu with batches = %llu: per tensor it is 1, per "
+                          "axis 0 exactly before the first batch",
+                          (unsigned long long)channels, (unsigned long long)batches);
+    if (batches > SIZE_MAX)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "state: batches = %llu overflows size_t",
+                          (unsigned long long)batches);
+    if (channels > (bytes - CLQ_STATE_HEADER) / 9 || bytes != CLQ_STATE_HEADER + channels * 9)
+        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "bytes = %zu but a state of %llu channels has %llu", bytes,
+                          (unsigned long long)channels,
+                          channels > SIZE_MAX / 9 ? 0ull
+                                                  : (unsigned long long)(CLQ_STATE_HEADER + channels * 9));
+    clq_calibrator *cal = NULL;
+    st = clq__calib_new(ctx, &o, (size_t)channels, &cal);
+    if (st != CLQ_SUCCESS) return st;
+    cal->batches = (size_t)batches;
+    st = read_channels(cal, p + CLQ_STATE_HEADER);
+    if (st != CLQ_SUCCESS) {
+        clq_calibrator_destroy(cal);
+        return st;
+    }
+    *out = cal;
+    return CLQ_SUCCESS;
+}
+
+clq_status clq_calibrator_load(clq_context *ctx, const void *src, size_t bytes, clq_calibrator **out) {
+    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
+    return CLQ_LOCKED(ctx, load(ctx, src, bytes, out));
+}
