@@ -50,11 +50,6 @@ clq_status clq__calib_check_options(clq_context *ctx, const clq_calibrator_optio
     if (!(o->percentile > 0.0 && o->percentile <= 100.0))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "options->percentile = %g is outside (0, 100]", o->percentile);
-    if (clq__calib_is_hist(o->method))
-        return clq__error(ctx, CLQ_ERROR_UNSUPPORTED,
-                          "options->method = %d: the histogram methods land with their state "
-                          "(host/calib_hist.c)",
-                          (int)o->method);
     return CLQ_SUCCESS;
 }
 
@@ -86,6 +81,10 @@ clq_status clq__calib_new(clq_context *ctx, const clq_calibrator_options *o, siz
     cal->opt = *o;
     cal->opt.struct_size = sizeof cal->opt;
     clq_status st = clq__calib_alloc_channels(cal, channels);
+    if (st == CLQ_SUCCESS && clq__calib_is_hist(o->method) &&
+        clq__hist_init(&cal->hist, o->bins, o->method != CLQ_CALIB_L2) != CLQ_SUCCESS)
+        st = clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory for %zu histogram bins",
+                        o->bins);
     if (st != CLQ_SUCCESS) {
         clq_calibrator_destroy(cal);
         return st;
@@ -116,6 +115,7 @@ void clq_calibrator_destroy(clq_calibrator *cal) {
     free(cal->seen);
     free(cal->mn);
     free(cal->mx);
+    clq__hist_free(&cal->hist);
     free(cal);
 }
 
@@ -267,7 +267,13 @@ static clq_status observe(clq_calibrator *cal, const clq_tensor *x) {
             goto done;
         }
     st = channels_with_values(ctx, x->dtype, mm.x, &lay, mn, mx, has);
-    if (st == CLQ_SUCCESS) st = merge(cal, mn, mx, has, np);
+    if (st == CLQ_SUCCESS && !clq__calib_is_hist(cal->opt.method))
+        st = merge(cal, mn, mx, has, np);
+    /* the histogram methods: per tensor, the batch's finite range bounds its bins */
+    for (clq_pass pass = CLQ_PASS_PREPARE;
+         st == CLQ_SUCCESS && has[0] && clq__calib_is_hist(cal->opt.method) && pass <= CLQ_PASS_RUN;
+         pass = (clq_pass)(pass + 1))
+        st = clq__hist_add(ctx, &cal->hist, x->dtype, mm.x, lay.n, mn[0], mx[0], pass);
     if (st == CLQ_SUCCESS) cal->batches++;
 done:
     if (st != CLQ_SUCCESS && fresh) cal->channels = 0; /* a refused first batch fixes nothing */
@@ -298,8 +304,13 @@ size_t clq_calibrator_channels(const clq_calibrator *cal) {
     return n;
 }
 
-/* The chosen range per channel into lo / hi (host arrays of cal->channels). */
-static clq_status chosen_range(clq_calibrator *cal, float *lo, float *hi) {
+/* The chosen range per channel into lo / hi (host arrays of cal->channels); the
+ * histogram methods search for a qtype of bits bits and this scheme. */
+static clq_status chosen_range(clq_calibrator *cal, float *lo, float *hi, int bits,
+                               clq_scheme scheme) {
+    if (clq__calib_is_hist(cal->opt.method))
+        return clq__hist_range(&cal->hist, cal->opt.method, cal->opt.percentile, bits, scheme, lo,
+                               hi);
     for (size_t c = 0; c < cal->channels; c++) {
         lo[c] = cal->seen[c] ? cal->mn[c] : 0.0f;
         hi[c] = cal->seen[c] ? cal->mx[c] : 0.0f;
@@ -316,7 +327,10 @@ static clq_status range(clq_calibrator *cal, float *min, float *max, size_t coun
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "%s is NULL", !min ? "min" : "max");
     if (count == 0) return CLQ_SUCCESS;
     float *lo = malloc(count * sizeof *lo), *hi = malloc(count * sizeof *hi);
-    clq_status st = lo && hi ? chosen_range(cal, lo, hi)
+    /* the histogram methods' range is their choice for an 8-bit qtype (no search
+     * depends on the scheme; the |x| methods' range is [-amax, amax] either way) */
+    clq_scheme scheme = cal->opt.method == CLQ_CALIB_L2 ? CLQ_AFFINE : CLQ_SYMMETRIC;
+    clq_status st = lo && hi ? chosen_range(cal, lo, hi, 8, scheme)
                              : clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory");
     if (st == CLQ_SUCCESS) {
         memcpy(min, lo, count * sizeof *lo);
@@ -346,7 +360,7 @@ static clq_status qparams(clq_calibrator *cal, const clq_qparams *qp) {
                           "cal has observed no batch: its channel count is not known yet");
     float *lo = malloc(2 * n * sizeof *lo);
     if (!lo) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "out of host memory");
-    st = chosen_range(cal, lo, lo + n);
+    st = chosen_range(cal, lo, lo + n, clq__dtype_bits(qp->qtype), qp->scheme);
     /* the range goes to scratch, qp's buffers are checked and written as by
      * clq_qparams_from_minmax (which writes nothing on a bad qp) */
     clq_buffer *bmin = NULL, *bmax = NULL;

@@ -47,6 +47,8 @@ static float from_bits32(uint32_t u) {
 }
 
 static size_t state_size(const clq_calibrator *cal) {
+    if (clq__calib_is_hist(cal->opt.method))
+        return CLQ_STATE_HEADER + clq__hist_state_size(&cal->hist);
     return CLQ_STATE_HEADER + cal->channels * 9;
 }
 
@@ -77,6 +79,10 @@ static clq_status save(const clq_calibrator *cal, unsigned char *p, size_t bytes
     put(p + 44, cal->batches, 8);
     put(p + 52, n, 8);
     unsigned char *q = p + CLQ_STATE_HEADER;
+    if (clq__calib_is_hist(o->method)) {
+        clq__hist_state_write(&cal->hist, q);
+        return CLQ_SUCCESS;
+    }
     for (size_t c = 0; c < n; c++) {
         q[c] = cal->seen[c];
         put(q + n + 4 * c, bits32(cal->mn[c]), 4);
@@ -125,6 +131,23 @@ static clq_status read_channels(clq_calibrator *cal, const unsigned char *q) {
     return CLQ_SUCCESS;
 }
 
+/* The histogram after the header: calib_hist.c checks it; it must be the options'. */
+static clq_status read_hist(clq_calibrator *cal, const unsigned char *q, size_t bytes) {
+    clq__hist_free(&cal->hist);
+    clq_status st = clq__hist_state_read(cal->ctx, &cal->hist, q, bytes);
+    if (st != CLQ_SUCCESS) return st;
+    int absolute = cal->opt.method != CLQ_CALIB_L2;
+    if (cal->hist.nbins != cal->opt.bins || (cal->hist.absolute != 0) != absolute)
+        return clq__error(cal->ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "state: a histogram of %zu %s bins but options->bins = %zu for method %d",
+                          cal->hist.nbins, cal->hist.absolute ? "|x|" : "x", cal->opt.bins,
+                          (int)cal->opt.method);
+    if (!cal->hist.empty && cal->batches == 0)
+        return clq__error(cal->ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                          "state: a histogram with counts but batches = 0");
+    return CLQ_SUCCESS;
+}
+
 static clq_status load(clq_context *ctx, const unsigned char *p, size_t bytes, clq_calibrator **out) {
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "out is NULL");
     if (!p) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "src is NULL");
@@ -159,7 +182,9 @@ static clq_status load(clq_context *ctx, const unsigned char *p, size_t bytes, c
     if (batches > SIZE_MAX)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "state: batches = %llu overflows size_t",
                           (unsigned long long)batches);
-    if (channels > (bytes - CLQ_STATE_HEADER) / 9 || bytes != CLQ_STATE_HEADER + channels * 9)
+    int hist = clq__calib_is_hist(o.method);
+    if (!hist &&
+        (channels > (bytes - CLQ_STATE_HEADER) / 9 || bytes != CLQ_STATE_HEADER + channels * 9))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "bytes = %zu but a state of %llu channels has %llu", bytes,
                           (unsigned long long)channels,
@@ -169,7 +194,8 @@ static clq_status load(clq_context *ctx, const unsigned char *p, size_t bytes, c
     st = clq__calib_new(ctx, &o, (size_t)channels, &cal);
     if (st != CLQ_SUCCESS) return st;
     cal->batches = (size_t)batches;
-    st = read_channels(cal, p + CLQ_STATE_HEADER);
+    st = hist ? read_hist(cal, p + CLQ_STATE_HEADER, bytes - CLQ_STATE_HEADER)
+              : read_channels(cal, p + CLQ_STATE_HEADER);
     if (st != CLQ_SUCCESS) {
         clq_calibrator_destroy(cal);
         return st;

@@ -5,10 +5,10 @@
 
 #include "calib_hist.h"
 
-/* bins: at least 16 (fewer cannot hold an 8-bit search), at most 2^24 (a 128 MiB
- * histogram state; far beyond any calibrator in use). */
+/* bins: at least 16 (fewer leave a search nothing to choose from), at most what the
+ * histogram state holds (2^24: uint32 bins indexed from f32). */
 #define CLQ_CALIB_MIN_BINS 16
-#define CLQ_CALIB_MAX_BINS ((size_t)1 << 24)
+#define CLQ_CALIB_MAX_BINS ((size_t)CLQ_HIST_MAX_BINS)
 
 struct clq_calibrator {
     clq_context *ctx;

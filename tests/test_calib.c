@@ -490,3 +490,75 @@ TC_BACKEND_TEST(calib, bad_input) {
     clq_buffer_destroy(zb);
     clq_calibrator_destroy(cal);
 }
+
+/* The histogram methods through the object (their searches are test_calib_hist's):
+ * qparams are the formula's of clq_calibrator_range (8-bit, the scheme the range uses),
+ * and a state saved midway and resumed gives the same range. */
+TC_BACKEND_TEST(calib, histogram_methods_wired) {
+    static const clq_calib_method methods[] = {CLQ_CALIB_PERCENTILE, CLQ_CALIB_MSE, CLQ_CALIB_ENTROPY,
+                                               CLQ_CALIB_L2};
+    size_t n = 400;
+    float *v = growing(n, 4, 16);
+    for (int m = 0; m < 4; m++) {
+        clq_calibrator_options o;
+        clq_calibrator_options_init(&o);
+        o.method = methods[m];
+        o.bins = 256;
+        o.percentile = 99.0;
+        clq_calibrator *cal = NULL, *part = NULL;
+        TC_OK(ctx, clq_calibrator_create(ctx, &o, &cal));
+        TC_OK(ctx, clq_calibrator_create(ctx, &o, &part));
+        for (int k = 0; k < 4; k++) {
+            batch b = contiguous(k == 2 ? CLQ_F16 : CLQ_F32, 1, &n, v + k * n);
+            TC_OK(ctx, feed(ctx, cal, NULL, &b));
+            if (k == 2) {
+                size_t bytes;
+                unsigned char *p = save_state(ctx, part, &bytes);
+                clq_calibrator_destroy(part);
+                part = NULL;
+                TC_OK(ctx, clq_calibrator_load(ctx, p, bytes, &part));
+                free(p);
+            }
+            TC_OK(ctx, feed(ctx, part, NULL, &b));
+        }
+        float lo, hi, plo, phi;
+        TC_OK(ctx, clq_calibrator_range(cal, &lo, &hi, 1));
+        TC_OK(ctx, clq_calibrator_range(part, &plo, &phi, 1));
+        cr_assert(ref_f32_bits(lo) == ref_f32_bits(plo) && ref_f32_bits(hi) == ref_f32_bits(phi),
+                  "method %d: resumed range [%a, %a], one run [%a, %a]", (int)methods[m], plo, phi, lo, hi);
+        cr_assert(lo <= hi && hi > 0.0f, "method %d: range [%g, %g]", (int)methods[m], lo, hi);
+        /* the range as a one-channel reference state, against the qparams the object writes */
+        ref_observer ro;
+        ref_observer_init(&ro, CLQ_CALIB_MINMAX, 0, 0, 0.01);
+        ro.mn = malloc(4);
+        ro.mx = malloc(4);
+        ro.seen = malloc(1);
+        ro.mn[0] = lo;
+        ro.mx[0] = hi;
+        ro.seen[0] = 1;
+        clq_qparams qp;
+        clq_qparams_init(&qp);
+        clq_buffer *sb = tc_buffer(ctx, 4, NULL), *zb = tc_buffer(ctx, 4, NULL);
+        qp.qtype = methods[m] == CLQ_CALIB_L2 ? CLQ_U8 : CLQ_S8;
+        qp.scheme = methods[m] == CLQ_CALIB_L2 ? CLQ_AFFINE : CLQ_SYMMETRIC;
+        qp.scale = sb;
+        qp.zero_point = zb;
+        for (unsigned f = 0; f < 2; f++) {
+            qp.flags = f ? CLQ_QPARAMS_PROFILE_PYTORCH : 0;
+            TC_OK(ctx, clq_calibrator_qparams(cal, &qp));
+            float s, es;
+            int32_t z, ez;
+            tc_read(sb, 4, &s);
+            tc_read(zb, 4, &z);
+            ref_qparams_profile(lo, hi, qp.scheme, qp.qtype, qp.flags, &es, &ez);
+            cr_assert(ref_f32_bits(s) == ref_f32_bits(es) && z == ez, "method %d flags %u: %a %d, range gives %a %d",
+                      (int)methods[m], f, s, z, es, ez);
+        }
+        ref_observer_free(&ro);
+        clq_buffer_destroy(sb);
+        clq_buffer_destroy(zb);
+        clq_calibrator_destroy(cal);
+        clq_calibrator_destroy(part);
+    }
+    free(v);
+}
