@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api_gemm.h"
+#include "api_plan.h"
 
 #define CLQ_GEMM_KNOWN_FLAGS (CLQ_GEMM_RELU | CLQ_GEMM_FIXED_POINT)
 
@@ -396,33 +397,36 @@ static clq_status check_overlap(clq_context *ctx, const clq_tensor *a, const clq
     return clq__check_disjoint(ctx, e, (int)(sizeof e / sizeof e[0]));
 }
 
-static clq_status gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
-                       const clq_packed_weights *w, const clq_gemm_options *options,
-                       const clq_tensor *c) {
-    clq_gemm_options defaults;
-    clq_gemm_options_init(&defaults);
-    const clq_gemm_options *o = options ? options : &defaults;
-    if (o->struct_size < sizeof *o)
-        return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
-                          "options->struct_size = %zu; call clq_gemm_options_init", o->struct_size);
+clq_status clq__gemm_check(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
+                           const clq_packed_weights *w, const clq_gemm_options *options,
+                           const clq_tensor *c, clq_gemm_plan *p) {
+    memset(p, 0, sizeof *p);
+    clq_gemm_options_init(&p->o);
+    if (options) {
+        if (options->struct_size < sizeof *options)
+            return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
+                              "options->struct_size = %zu; call clq_gemm_options_init",
+                              options->struct_size);
+        p->o = *options;
+    }
+    const clq_gemm_options *o = &p->o;
+    p->a = a, p->c = c;
     if (o->flags & ~CLQ_GEMM_KNOWN_FLAGS)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "options->flags = 0x%x has unknown bits",
                           o->flags);
     if (!ctx->ops->gemm)
         return clq__error(ctx, CLQ_ERROR_UNSUPPORTED, "the %s backend has no int8 GEMM",
                           ctx->ops->name);
-    clq_gemm_op op;
-    memset(&op, 0, sizeof op);
-    clq_tensor_info ai, ci;
-    clq_status st = check_shapes(ctx, a, a_qp, w, c, &ai, &ci, &op);
+    clq_gemm_op *op = &p->op;
+    clq_status st = check_shapes(ctx, a, a_qp, w, c, &p->ai, &p->ci, op);
     int fixed = (o->flags & CLQ_GEMM_FIXED_POINT) != 0;
-    int need_sa = op.ctype == CLQ_F32 || ((op.ctype == CLQ_S8 || op.ctype == CLQ_U8) && !fixed);
+    int need_sa = op->ctype == CLQ_F32 || ((op->ctype == CLQ_S8 || op->ctype == CLQ_U8) && !fixed);
     float sa = 0.0f, sc = 0.0f; /* 0: not read back */
-    if (st == CLQ_SUCCESS) st = check_stage(ctx, o, &op, &sc);
-    if (st == CLQ_SUCCESS) st = check_a_params(ctx, a_qp, need_sa, &op, &sa);
+    if (st == CLQ_SUCCESS) st = check_stage(ctx, o, op, &sc);
+    if (st == CLQ_SUCCESS) st = check_a_params(ctx, a_qp, need_sa, op, &sa);
     /* mult = (sa * sb[n]) / sc grows with sb[n]: its largest value must be finite,
      * or (float)0 * inf would give NaN. */
-    if (st == CLQ_SUCCESS && op.ctype == CLQ_F32 && sa > 0.0f && !isfinite(sa * w->sb_max))
+    if (st == CLQ_SUCCESS && op->ctype == CLQ_F32 && sa > 0.0f && !isfinite(sa * w->sb_max))
         st = clq__error(ctx, CLQ_ERROR_INVALID_QPARAMS,
                         "the f32 output scale a_qp->scale * max b scale = %g * %g is not finite "
                         "in f32", (double)sa, (double)w->sb_max);
@@ -434,21 +438,34 @@ static clq_status gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams 
     if (st == CLQ_SUCCESS && o->a_rowsums) { /* checked even when M or N is 0 */
         clq_span rs;
         st = clq__check_array(ctx, o->a_rowsums, "options->a_rowsums", o->a_rowsums_offset,
-                              op.m * gemm_groups(w), 4, &rs);
+                              op->m * gemm_groups(w), 4, &rs);
     }
-    if (st == CLQ_SUCCESS) st = check_overlap(ctx, a, &ai, c, &ci, o, &op);
-    if (st != CLQ_SUCCESS || op.m == 0 || op.n == 0) return st;
+    if (st == CLQ_SUCCESS) st = check_overlap(ctx, a, &p->ai, c, &p->ci, o, op);
+    p->skip = op->m == 0 || op->n == 0;
+    return st;
+}
 
-    for (CLQ_EACH_PASS(pass)) {
-        int a_staged, c_staged;
-        st = rows_span(ctx, a, &ai, op.k, CLQ_INPUT, &op.a, &op.lda, &a_staged, pass);
-        if (st == CLQ_SUCCESS)
-            st = rows_span(ctx, c, &ci, op.n, CLQ_OUTPUT, &op.c, &op.ldc, &c_staged, pass);
-        if (st == CLQ_SUCCESS) st = row_sums(ctx, o, &op, pass);
-        if (st == CLQ_SUCCESS) st = ctx->ops->gemm(ctx, &op, pass);
-        if (st == CLQ_SUCCESS && c_staged) st = clq__scatter(ctx, c, &ci, &op.c, pass);
-        if (st != CLQ_SUCCESS) return st;
-    }
+/* A in place or gathered, C in place or staged, the row sums, the kernel, C's scatter. */
+clq_status clq__gemm_pass(clq_context *ctx, clq_gemm_plan *p, clq_pass pass) {
+    clq_gemm_op *op = &p->op;
+    int a_staged, c_staged;
+    clq_status st = rows_span(ctx, p->a, &p->ai, op->k, CLQ_INPUT, &op->a, &op->lda, &a_staged, pass);
+    if (st == CLQ_SUCCESS)
+        st = rows_span(ctx, p->c, &p->ci, op->n, CLQ_OUTPUT, &op->c, &op->ldc, &c_staged, pass);
+    if (st == CLQ_SUCCESS) st = row_sums(ctx, &p->o, op, pass);
+    if (st == CLQ_SUCCESS) st = ctx->ops->gemm(ctx, op, pass);
+    if (st == CLQ_SUCCESS && c_staged) st = clq__scatter(ctx, p->c, &p->ci, &op->c, pass);
+    return st;
+}
+
+static clq_status gemm(clq_context *ctx, const clq_tensor *a, const clq_qparams *a_qp,
+                       const clq_packed_weights *w, const clq_gemm_options *options,
+                       const clq_tensor *c) {
+    clq_gemm_plan p;
+    clq_status st = clq__gemm_check(ctx, a, a_qp, w, options, c, &p);
+    if (st != CLQ_SUCCESS || p.skip) return st;
+    for (CLQ_EACH_PASS(pass))
+        if ((st = clq__gemm_pass(ctx, &p, pass)) != CLQ_SUCCESS) return st;
     return CLQ_SUCCESS;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api_gemm.h"
+#include "api_plan.h"
 
 /* max over the values v of type t of |v - zp|. */
 unsigned clq__gemm_dev(clq_dtype t, int32_t zp) {
@@ -33,6 +34,14 @@ size_t clq_weights_k(const clq_packed_weights *w) { return w ? w->k : 0; }
 clq_dtype clq_weights_dtype(const clq_packed_weights *w) { return w ? w->fmt.btype : (clq_dtype)0; }
 size_t clq_weights_group_size(const clq_packed_weights *w) {
     return w && w->fmt.gran == CLQ_PER_BLOCK ? w->fmt.group : 0;
+}
+
+size_t clq__weights_bytes(const clq_packed_weights *w) {
+    const clq_buffer *bufs[] = {w->data, w->colsum, w->zb, w->sb};
+    size_t total = w->impl_bytes;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i]) total += clq_buffer_size(bufs[i]);
+    return total;
 }
 
 void clq_weights_destroy(clq_packed_weights *w) {
@@ -225,15 +234,16 @@ done:
     return st;
 }
 
-static clq_status weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
-                               unsigned flags, clq_packed_weights **out) {
+clq_status clq__weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
+                             unsigned flags, clq_packed_weights **out) {
     if (!out) return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "out is NULL");
     if (flags & ~CLQ_WEIGHTS_TRANSPOSED)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT, "flags = 0x%x has unknown bits", flags);
     clq_status st = clq__weights_backend_check(ctx);
     if (st != CLQ_SUCCESS) return st;
     clq_tensor_info bi;
-    st = clq__check_tensor(ctx, b, "b", CLQ_INPUT, &bi);    if (st != CLQ_SUCCESS) return st;
+    st = clq__check_tensor(ctx, b, "b", CLQ_INPUT, &bi);
+    if (st != CLQ_SUCCESS) return st;
     if (!clq__dtype_is_quant(b->dtype))
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "b->dtype = %s: weights are s8, u8, s4 or u4", clq_dtype_name(b->dtype));
@@ -278,7 +288,7 @@ fail:
 clq_status clq_weights_pack(clq_context *ctx, const clq_tensor *b, const clq_qparams *qp,
                             unsigned flags, clq_packed_weights **out) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
-    return CLQ_LOCKED(ctx, weights_pack(ctx, b, qp, flags, out));
+    return CLQ_LOCKED(ctx, clq__weights_pack(ctx, b, qp, flags, out));
 }
 
 clq_status clq_quantize_multiplier(double real, int32_t *multiplier, int *shift) {

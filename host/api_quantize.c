@@ -1,7 +1,8 @@
-/* api_quantize.c: clq_quantize, clq_dequantize and the fused clq_quantize_dynamic. */
+/* api_quantize.c: clq_quantize, clq_dequantize and the fused clq_quantize_dynamic, and the
+ * two-step form of every quantize that composite ops chain (api_plan.h). */
 #include <string.h>
 
-#include "validate.h"
+#include "api_plan.h"
 
 /* Input/output tensors of a quantize, and the op descriptor they make. */
 clq_status clq__quantize_settings(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
@@ -30,16 +31,7 @@ static clq_status prepare_quantize(clq_context *ctx, const clq_tensor *x, const 
     return clq__check_same_shape(ctx, x, "x", y, "y");
 }
 
-/* Row sums requested with a quantize: y's rows along its last axis, int32, one per
- * row, or one per row and block when qp is per block along the last axis; or, when
- * the caller names a group (the _groupsums calls), one per row and group of it. */
-#define GROUP_FROM_QPARAMS ((size_t)-1)
-typedef struct rowsums_req {
-    clq_span out; /* buf NULL: none */
-    size_t rows, k;
-    size_t group; /* 0: whole rows */
-    size_t count; /* sums written */
-} rowsums_req;
+typedef clq_rowsums_req rowsums_req;
 
 static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, const clq_layout *lay,
                                 size_t group, clq_buffer *buf, size_t offset, rowsums_req *rq) {
@@ -56,8 +48,9 @@ static clq_status check_rowsums(clq_context *ctx, const clq_tensor *y, const clq
     for (int d = 0; d < y->ndim - 1; d++) rq->rows *= y->shape[d];
     rq->group = 0;
     rq->count = rq->rows;
-    /* per block along the last axis (inner == 1): the sums of the same blocks */
-    if (group == GROUP_FROM_QPARAMS)
+    /* per block along the last axis (inner == 1): the sums of the same blocks; or of
+     * the group the caller names (the _groupsums calls) */
+    if (group == CLQ_QUANTIZE_GROUP_FROM_QPARAMS)
         group = lay->gran == CLQ_PER_BLOCK && lay->inner == 1 ? lay->block : 0;
     if (group && group < rq->k) {
         rq->group = group;
@@ -95,50 +88,36 @@ static clq_status finish_quantize(clq_context *ctx, const clq_tensor *y,
     return st;
 }
 
-/* Gathers x and stages y if needed, runs the kernel, sums rows, scatters y. */
-static clq_status run_quantize(clq_context *ctx, const clq_tensor *x, const clq_tensor_info *xi,
-                               const clq_tensor *y, const clq_tensor_info *yi, clq_quantize_op *op,
-                               const rowsums_req *rq, clq_pass pass) {
-    clq_status st = clq__gather(ctx, x, xi, &op->x, pass);
-    if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, yi, &op->q);
-    if (st == CLQ_SUCCESS && op->lay.n) st = ctx->ops->quantize(ctx, op, pass);
-    if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, yi, op, rq, pass);
-    return st;
-}
-
-static clq_status quantize_static(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
-                                  const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
-                                  int want_rowsums, size_t group) {
+/* Any quantize (how: CLQ_QUANTIZE_*): its checks, then its two passes. */
+static clq_status quantize_op(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                              const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
+                              unsigned how, size_t group) {
     if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
-    clq_tensor_info xi, yi;
-    clq_quantize_op op;
-    rowsums_req rq = {{NULL, 0}, 0, 0, 0, 0};
-    clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
-    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, &op.lay, group, rs, rs_offset, &rq);
-    if (st == CLQ_SUCCESS)
-        st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, 0, &op.scale, &op.zp);
-    if (st == CLQ_SUCCESS) st = check_overlap(ctx, x, &xi, y, &yi, &op, &rq, 0);
-    if (st == CLQ_SUCCESS) st = clq__check_qparams_values(ctx, qp, op.lay.nparams, op.qmin, op.qmax);
-    if (st != CLQ_SUCCESS || (op.lay.n == 0 && rq.rows == 0)) return st;
+    clq_quantize_plan p;
+    clq_status st = clq__quantize_check(ctx, x, qp, y, rs, rs_offset, how, group, &p);
+    if (st != CLQ_SUCCESS || p.skip) return st;
     for (CLQ_EACH_PASS(pass))
-        if ((st = run_quantize(ctx, x, &xi, y, &yi, &op, &rq, pass)) != CLQ_SUCCESS) return st;
+        if ((st = clq__quantize_pass(ctx, &p, pass)) != CLQ_SUCCESS) return st;
     return CLQ_SUCCESS;
 }
 
 clq_status clq_quantize(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                         const clq_tensor *y) {
-    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, NULL, 0, 0, GROUP_FROM_QPARAMS));
+    return CLQ_LOCKED(ctx,
+                      quantize_op(ctx, x, qp, y, NULL, 0, 0, CLQ_QUANTIZE_GROUP_FROM_QPARAMS));
 }
 
 clq_status clq_quantize_rowsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                 const clq_tensor *y, clq_buffer *rowsums, size_t rowsums_offset) {
-    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, rowsums, rowsums_offset, 1, GROUP_FROM_QPARAMS));
+    return CLQ_LOCKED(ctx, quantize_op(ctx, x, qp, y, rowsums, rowsums_offset,
+                                       CLQ_QUANTIZE_ROWSUMS, CLQ_QUANTIZE_GROUP_FROM_QPARAMS));
 }
 
 clq_status clq_quantize_groupsums(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                   const clq_tensor *y, size_t group, clq_buffer *rowsums,
                                   size_t rowsums_offset) {
-    return CLQ_LOCKED(ctx, quantize_static(ctx, x, qp, y, rowsums, rowsums_offset, 1, group));
+    return CLQ_LOCKED(ctx, quantize_op(ctx, x, qp, y, rowsums, rowsums_offset,
+                                       CLQ_QUANTIZE_ROWSUMS, group));
 }
 
 static clq_status dequantize(clq_context *ctx, const clq_tensor *q, const clq_qparams *qp,
@@ -207,49 +186,60 @@ static clq_status dynamic_qparams(clq_context *ctx, const clq_tensor *x, const c
     return ctx->ops->qparams(ctx, &qo, pass);
 }
 
-static clq_status quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
-                                   const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
-                                   int want_rowsums, size_t group) {
-    if (!ctx) return CLQ_ERROR_INVALID_ARGUMENT;
-    clq_tensor_info xi, yi;
-    clq_quantize_op op;
-    rowsums_req rq = {{NULL, 0}, 0, 0, 0, 0};
-    clq_status st = prepare_quantize(ctx, x, qp, y, &xi, &yi, &op);
-    if (st == CLQ_SUCCESS && want_rowsums) st = check_rowsums(ctx, y, &op.lay, group, rs, rs_offset, &rq);
+clq_status clq__quantize_check(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
+                               const clq_tensor *y, clq_buffer *rs, size_t rs_offset,
+                               unsigned how, size_t group, clq_quantize_plan *p) {
+    memset(p, 0, sizeof *p);
+    p->x = x, p->y = y, p->qp = qp;
+    p->dynamic = (how & CLQ_QUANTIZE_DYNAMIC) != 0;
+    clq_quantize_op *op = &p->op;
+    clq_status st = prepare_quantize(ctx, x, qp, y, &p->xi, &p->yi, op);
+    if (st == CLQ_SUCCESS && (how & CLQ_QUANTIZE_ROWSUMS))
+        st = check_rowsums(ctx, y, &op->lay, group, rs, rs_offset, &p->rq);
     if (st == CLQ_SUCCESS)
-        st = clq__check_qparams_buffers(ctx, qp, op.lay.nparams, clq__qparams_need_zero_point(qp),
-                                        &op.scale, &op.zp);
-    if (st == CLQ_SUCCESS) st = check_overlap(ctx, x, &xi, y, &yi, &op, &rq, 1);
-    size_t np = op.lay.nparams;
-    if (st != CLQ_SUCCESS || (np == 0 && rq.rows == 0)) return st;
-
-    /* min/max into scratch, qparams into the caller's buffers, then quantize:
-     * all enqueued in order, nothing read back. No parameters (an empty axis) but
-     * rows: only the row sums (all 0) are written. */
-    for (CLQ_EACH_PASS(pass)) {
-        st = clq__gather(ctx, x, &xi, &op.x, pass);
-        if (st == CLQ_SUCCESS) st = clq__output_span(ctx, y, &yi, &op.q);
-        if (st == CLQ_SUCCESS && np) st = dynamic_qparams(ctx, x, qp, &op, pass);
-        if (st == CLQ_SUCCESS && op.lay.n) st = ctx->ops->quantize(ctx, &op, pass);
-        if (st == CLQ_SUCCESS) st = finish_quantize(ctx, y, &yi, &op, &rq, pass);
-        if (st != CLQ_SUCCESS) return st;
-    }
+        st = clq__check_qparams_buffers(ctx, qp, op->lay.nparams,
+                                        p->dynamic && clq__qparams_need_zero_point(qp),
+                                        &op->scale, &op->zp);
+    if (st == CLQ_SUCCESS) st = check_overlap(ctx, x, &p->xi, y, &p->yi, op, &p->rq, p->dynamic);
+    if (st == CLQ_SUCCESS && !p->dynamic)
+        st = clq__check_qparams_values(ctx, qp, op->lay.nparams, op->qmin, op->qmax);
+    if (st != CLQ_SUCCESS) return st;
+    /* No parameters (an empty axis) but rows: only the row sums (all 0) are written. */
+    p->skip = (p->dynamic ? op->lay.nparams == 0 : op->lay.n == 0) && p->rq.rows == 0;
     return CLQ_SUCCESS;
+}
+
+/* Gathers x and stages y if needed; dynamic: min/max into scratch and qparams into the
+ * caller's buffers; the kernel; row sums; y's scatter. All enqueued in order, nothing
+ * read back. */
+clq_status clq__quantize_pass(clq_context *ctx, clq_quantize_plan *p, clq_pass pass) {
+    clq_quantize_op *op = &p->op;
+    clq_status st = clq__gather(ctx, p->x, &p->xi, &op->x, pass);
+    if (st == CLQ_SUCCESS) st = clq__output_span(ctx, p->y, &p->yi, &op->q);
+    if (st == CLQ_SUCCESS && p->dynamic && op->lay.nparams)
+        st = dynamic_qparams(ctx, p->x, p->qp, op, pass);
+    if (st == CLQ_SUCCESS && op->lay.n) st = ctx->ops->quantize(ctx, op, pass);
+    if (st == CLQ_SUCCESS) st = finish_quantize(ctx, p->y, &p->yi, op, &p->rq, pass);
+    return st;
 }
 
 clq_status clq_quantize_dynamic(clq_context *ctx, const clq_tensor *x, const clq_qparams *qp,
                                 const clq_tensor *y) {
-    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, NULL, 0, 0, GROUP_FROM_QPARAMS));
+    return CLQ_LOCKED(ctx, quantize_op(ctx, x, qp, y, NULL, 0, CLQ_QUANTIZE_DYNAMIC,
+                                       CLQ_QUANTIZE_GROUP_FROM_QPARAMS));
 }
 
 clq_status clq_quantize_dynamic_rowsums(clq_context *ctx, const clq_tensor *x,
                                         const clq_qparams *qp, const clq_tensor *y,
                                         clq_buffer *rowsums, size_t rowsums_offset) {
-    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, rowsums, rowsums_offset, 1, GROUP_FROM_QPARAMS));
+    return CLQ_LOCKED(ctx, quantize_op(ctx, x, qp, y, rowsums, rowsums_offset,
+                                       CLQ_QUANTIZE_DYNAMIC | CLQ_QUANTIZE_ROWSUMS,
+                                       CLQ_QUANTIZE_GROUP_FROM_QPARAMS));
 }
 
 clq_status clq_quantize_dynamic_groupsums(clq_context *ctx, const clq_tensor *x,
                                           const clq_qparams *qp, const clq_tensor *y, size_t group,
                                           clq_buffer *rowsums, size_t rowsums_offset) {
-    return CLQ_LOCKED(ctx, quantize_dynamic(ctx, x, qp, y, rowsums, rowsums_offset, 1, group));
+    return CLQ_LOCKED(ctx, quantize_op(ctx, x, qp, y, rowsums, rowsums_offset,
+                                       CLQ_QUANTIZE_DYNAMIC | CLQ_QUANTIZE_ROWSUMS, group));
 }

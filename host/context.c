@@ -190,14 +190,18 @@ clq_status clq_context_get_stats(const clq_context *ctx, clq_context_stats *out)
     return CLQ_LOCKED(c, get_stats(c, out));
 }
 
-clq_status clq__scratch(clq_context *ctx, int slot, size_t bytes, clq_buffer **out) {
-    clq_buffer *b = ctx->scratch[slot];
+clq_status clq__grow_buffer(clq_context *ctx, clq_buffer **slot, size_t bytes, clq_buffer **out) {
+    clq_buffer *b = *slot;
     if (b && b->size >= bytes) { *out = b; return CLQ_SUCCESS; }
     clq_buffer *nb = NULL;
     clq_status st = clq_buffer_create(ctx, bytes, &nb);
     if (st != CLQ_SUCCESS) return st;
     clq_buffer_destroy(b);
-    ctx->scratch[slot] = nb;
+    *slot = nb;
     *out = nb;
     return CLQ_SUCCESS;
+}
+
+clq_status clq__scratch(clq_context *ctx, int slot, size_t bytes, clq_buffer **out) {
+    return clq__grow_buffer(ctx, &ctx->scratch[slot], bytes, out);
 }

@@ -67,6 +67,8 @@ struct clq_packed_weights {
     size_t n, k;
     clq_buffer *data;     /* backend layout */
     void *impl;           /* the backend's record of that layout; ops->gemm_unpack frees it */
+    size_t impl_bytes;    /* what that record holds (host struct, device buffers), for
+                             clq_linear_get_memory; ops->gemm_pack sets it */
     clq_buffer *colsum;   /* int32[n][ngroups]: cs'[n][j] = sum over group j of b'[n][k] */
     clq_buffer *zb;       /* int32[1, n or n * ngroups]: zb' (zb - 128 for u8, zb - 8 for u4) */
     int zb_per_channel;   /* zb holds more than one value (per channel or per group) */
@@ -115,6 +117,10 @@ CLQ_HIDDEN void clq__set_build_log(clq_context *ctx, const char *log);
 
 /* A scratch buffer of at least bytes in slot (see CLQ_SCRATCH_*). */
 CLQ_HIDDEN clq_status clq__scratch(clq_context *ctx, int slot, size_t bytes, clq_buffer **out);
+/* The same for a buffer an object keeps (*slot, NULL at first): replaced by a larger
+ * one when it holds fewer than bytes (the old one is destroyed only on success). */
+CLQ_HIDDEN clq_status clq__grow_buffer(clq_context *ctx, clq_buffer **slot, size_t bytes,
+                                       clq_buffer **out);
 
 /* Type helpers shared by the api layer and the backends. */
 CLQ_HIDDEN int clq__dtype_bits(clq_dtype t);           /* 0 for unknown */

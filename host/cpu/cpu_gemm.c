@@ -93,6 +93,7 @@ clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packe
     if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
     *rec = (clq_cpu_wpack){.format = kern->format, .nr = nr, .kp = kp, .np = np};
     w->impl = rec;
+    w->impl_bytes = sizeof *rec;
     clq_status s = clq_buffer_create(ctx, np * kp + extra, &w->data);
     if (s != CLQ_SUCCESS) return s;
     int8_t *base = w->data->host;

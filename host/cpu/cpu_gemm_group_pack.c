@@ -132,6 +132,7 @@ clq_status clq__cpu_gemm_group_pack(clq_context *ctx, const clq_pack_op *op,
     *rec = (clq_cpu_wpack){0, P, kp, np, 1, bits, op->fmt.group, G, pstride,
                            off_sb, off_zbu, off_xc, off_zx, zconst, 0};
     w->impl = rec;
+    w->impl_bytes = sizeof *rec;
     clq_status s = clq_buffer_create(ctx, total ? total : 64, &w->data);
     if (s != CLQ_SUCCESS) return s;
     gpack_job j = {clq__cpu_span_ptr(op->b), op->fmt.btype, w, rec, w->data->host,

@@ -50,6 +50,7 @@ clq_status clq__cl_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packed
     clq_status st = clq_buffer_create(ctx, panels * nr * (b4 ? kp / 2 : kp), &w->data);
     size_t gps = panels * ng > 0 ? panels * ng : 1;
     if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, gps * 3 * nr * 4, &rec->gp);
+    w->impl_bytes = sizeof *rec + (rec->gp ? clq_buffer_size(rec->gp) : 0);
     if (st != CLQ_SUCCESS || op->n == 0) return st;
     clq_dtype bt = op->fmt.btype;
     clq_kargs_gemm_pack a = {.b = mem_of(w->colsum), .boff = 0, .n = op->n, .k = op->k,
