@@ -101,6 +101,11 @@ int32_t ref_mbqm(int32_t x, int32_t mult, int shift); /* MultiplyByQuantizedMult
 /* TFLite's QuantizeMultiplier (frexp, round half away, 2^31 carried into the shift). */
 void ref_quantize_multiplier(double real, int32_t *mult, int *shift);
 
+/* The float linear layer: y[i * n + j] = bias[j] (0 when bias is NULL) + sum_k x[i * k + c]
+ * w[j * k + c], in double (x [m][k], w [n][k] row-major): what a quantized layer approximates. */
+void ref_linear_f64(size_t m, size_t n, size_t k, const float *x, const float *w, const float *bias,
+                    double *y);
+
 /* ---- every weight format and activation granularity (docs/NUMERICS.md, "Weight formats,
  * per-token and per-group activations"); ref_gemm_group.c ---- */
 /* Groups along K: ceil(k / g) (0 at k = 0) for weights in groups of g; 1 for g = 0 (none). */

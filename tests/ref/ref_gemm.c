@@ -1,6 +1,7 @@
 /* ref_gemm.c: the int8 GEMM reference in its plain mathematical form: sum of products of
  * zero-point-corrected values in int64, then the output stages one f32 step at a time, and
- * gemmlowp/TFLite's fixed-point requantization as those libraries write it. */
+ * gemmlowp/TFLite's fixed-point requantization as those libraries write it; the float
+ * linear layer in double. */
 #include "ref.h"
 
 #include <math.h>
@@ -115,4 +116,14 @@ void ref_quantize_multiplier(double real, int32_t *mult, int *shift) {
     }
     *mult = (int32_t)qf;
     *shift = e;
+}
+
+void ref_linear_f64(size_t m, size_t n, size_t k, const float *x, const float *w, const float *bias,
+                    double *y) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = bias ? (double)bias[j] : 0.0;
+            for (size_t c = 0; c < k; c++) acc += (double)x[i * k + c] * (double)w[j * k + c];
+            y[i * n + j] = acc;
+        }
 }
