@@ -73,6 +73,13 @@ int bench_startup_section(clq_backend backend, const char *backend_arg);
  * `clquant-bench gemm [options]`: argv[0] is "gemm"; self is the full argv (the
  * bench may re-run itself with OpenBLAS's environment set). Returns the exit code. */
 int bench_gemm_main(int argc, char **argv, char **self);
+/* Sets OPENBLAS_CORETYPE for the OpenBLAS peer and re-runs the bench (argv self) when
+ * it was unset; nothing without OpenBLAS. */
+void bench_gemm_peer_environment(char **self);
+
+/* ---- quantized linear layer (bench_linear.c) ----
+ * `clquant-bench linear [options]`: argv[0] is "linear". Returns the exit code. */
+int bench_linear_main(int argc, char **argv, char **self);
 
 #define MAX_SHAPES 32
 #define MAX_FORMATS 24

@@ -157,7 +157,7 @@ static void parse_args(int argc, char **argv, bench_gemm_args *a) {
  * is kept): Zen on AMD CPUs, SkylakeX on Intel CPUs with AVX-512, which some
  * OpenBLAS versions misdetect on newer models. OpenMP binding is left alone: it would pin the main thread, and
  * with it every thread it starts (clq's pool, OpenBLAS's), to one core. */
-static void peer_environment(char **self) {
+void bench_gemm_peer_environment(char **self) {
 #ifdef CLQ_HAVE_OPENBLAS
     if (getenv("OPENBLAS_CORETYPE")) return;
     __builtin_cpu_init();
@@ -579,7 +579,7 @@ static int print_goals(const bench_gemm_args *a, int opencl, const shape_result 
 int bench_gemm_main(int argc, char **argv, char **self) {
     bench_gemm_args a;
     parse_args(argc, argv, &a);
-    peer_environment(self);
+    bench_gemm_peer_environment(self);
     bench_apply_backend_arg(a.backend_arg, 0);
     clq_context *ctx = bench_context_create(a.backend);
     int opencl = clq_context_backend(ctx) == CLQ_BACKEND_OPENCL;

@@ -1,6 +1,7 @@
 /* clquant-bench.c: measures clquant's ops on one backend, each against a plain
  * copy of the same bytes in the same run, and cold vs warm startup; `gemm` runs
- * the int8 GEMM section (bench_gemm.c) instead. Public API only. */
+ * the int8 GEMM section (bench_gemm.c) instead, `linear` the quantized linear layer
+ * (bench_linear.c). Public API only. */
 #include "bench.h"
 
 #include <clquant/clquant_cl.h>
@@ -191,6 +192,7 @@ static void usage(FILE *f) {
             "usage: clquant-bench [--backend auto|opencl|cpu] [--size-mib N] [--runs N]\n"
             "                     [--ops LIST] [--quick]\n"
             "       clquant-bench gemm [options]   (int8 GEMM; clquant-bench gemm --help)\n"
+            "       clquant-bench linear [options] (quantized linear layer; clquant-bench linear --help)\n"
             "  --backend   context backend (default: the library default, AUTO, or CLQ_BACKEND)\n"
             "  --size-mib  working set: size of the f32 tensor in MiB (default %d; --quick: %d)\n"
             "  --runs      timed runs per case, median reported, %d..%d (default %d; --quick: %d)\n"
@@ -463,6 +465,7 @@ static size_t fit_device(clq_context *ctx, size_t size_mib) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "gemm")) return bench_gemm_main(argc - 1, argv + 1, argv);
+    if (argc > 1 && !strcmp(argv[1], "linear")) return bench_linear_main(argc - 1, argv + 1, argv);
     bench_args a;
     parse_args(argc, argv, &a);
     bench_apply_backend_arg(a.backend_arg, a.probe);
