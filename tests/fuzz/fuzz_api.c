@@ -537,9 +537,9 @@ static void decode_qp(rd *r, qpspec *q, clq_dtype prefer_qtype) {
     b = u8(r);
     q->qp.rounding = b < 250 ? (clq_rounding)(b & 1) : (clq_rounding)7;
     b = u8(r);
-    q->qp.flags = b & 7u;
+    q->qp.flags = b & 15u; /* NARROW_RANGE, RECIPROCAL, TRUSTED, PROFILE_PYTORCH */
     if (skip("trusted")) q->qp.flags &= ~CLQ_QPARAMS_TRUSTED;
-    if (b >= 248) q->qp.flags |= 8u << (b & 3);
+    if (b >= 248) q->qp.flags |= 16u << (b & 3); /* bits no flag uses yet */
     b = u8(r);
     if (b >= 250 && !skip("struct")) q->qp.struct_size = b == 255 ? 0 : sizeof(clq_qparams) - 8;
 }
