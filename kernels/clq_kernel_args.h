@@ -204,11 +204,11 @@
  * x (xt a clq_dtype) binned as backend.h's clq_histogram_op says, per_group elements
  * per work group, each group's counts added with atomic_add. mode: CLQ_HIST_SERIAL (one
  * work item per group: plain increments of local sub-histograms), CLQ_HIST_LOCAL
- * (local atomics), CLQ_HIST_GLOBAL (nbins > CLQ_HIST_LOCAL_BINS: global atomics). */
+ * (local atomics), CLQ_HIST_GLOBAL (nbins >= CLQ_HIST_LOCAL_BINS: global atomics). */
 #define CLQ_HIST_SERIAL 0
 #define CLQ_HIST_LOCAL 1
 #define CLQ_HIST_GLOBAL 2
-#define CLQ_HIST_LOCAL_BINS 8192 /* uints of local memory: 32 KiB, OpenCL's minimum */
+#define CLQ_HIST_LOCAL_BINS 8192 /* uints of local memory: 32 KiB, OpenCL's minimum (bins: 8191) */
 #define CLQ_KARGS_histogram_zero(X, S)                                                     \
     X(S, OUT, uint, counts) X(S, VAL, ulong, coff) X(S, VAL, ulong, nbins)
 #define CLQ_KARGS_histogram(X, S)                                                          \

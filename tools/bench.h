@@ -69,6 +69,10 @@ int bench_startup_probe(clq_backend backend);
  * only when a probe could not be run. */
 int bench_startup_section(clq_backend backend, const char *backend_arg);
 
+/* `--ops histogram` (bench_calib.c): the calibration histogram's rows and table on ctx
+ * over a size_mib f32 tensor, median of runs; returns 0. */
+int bench_calib_section(clq_context *ctx, size_t size_mib, int runs);
+
 /* ---- int8 GEMM (bench_gemm.c) ----
  * `clquant-bench gemm [options]`: argv[0] is "gemm"; self is the full argv (the
  * bench may re-run itself with OpenBLAS's environment set). Returns the exit code. */

@@ -1,7 +1,7 @@
 /* clquant-bench.c: measures clquant's ops on one backend, each against a plain
  * copy of the same bytes in the same run, and cold vs warm startup; `gemm` runs
  * the int8 GEMM section (bench_gemm.c) instead, `linear` the quantized linear layer
- * (bench_linear.c). Public API only. */
+ * (bench_linear.c). Public API only, but for the histogram section (bench_calib.c). */
 #include "bench.h"
 
 #include <clquant/clquant_cl.h>
@@ -80,7 +80,7 @@ static const bench_case cases[] = {
 #define NCASES (sizeof cases / sizeof cases[0])
 
 static const char *const op_names[] = {"quantize", "dequantize", "minmax", "dynamic", "error",
-                                       "startup"};
+                                       "histogram", "startup"};
 #define NOPS (sizeof op_names / sizeof op_names[0])
 
 /* ---- state ---------------------------------------------------------------- */
@@ -196,8 +196,8 @@ static void usage(FILE *f) {
             "  --backend   context backend (default: the library default, AUTO, or CLQ_BACKEND)\n"
             "  --size-mib  working set: size of the f32 tensor in MiB (default %d; --quick: %d)\n"
             "  --runs      timed runs per case, median reported, %d..%d (default %d; --quick: %d)\n"
-            "  --ops       comma-separated: quantize,dequantize,minmax,dynamic,error,startup\n"
-            "              (default all; error: bench_error.c)\n"
+            "  --ops       comma-separated: quantize,dequantize,minmax,dynamic,error,histogram,\n"
+            "              startup (default all; error: bench_error.c, histogram: bench_calib.c)\n"
             "  --quick     small working set and fewer runs\n",
             DEFAULT_SIZE_MIB, QUICK_SIZE_MIB, MIN_RUNS, MAX_RUNS, DEFAULT_RUNS, QUICK_RUNS);
 }
@@ -222,7 +222,8 @@ static void parse_ops(bench_args *a, const char *list) {
         }
         for (i = 0; i < NOPS && strcmp(tok, op_names[i]); i++) {}
         if (i == NOPS)
-            bench_die("--ops: unknown op '%s' (known: quantize, dequantize, minmax, dynamic, error, startup, all)", tok);
+            bench_die("--ops: unknown op '%s' (known: quantize, dequantize, minmax, dynamic, error, "
+                      "histogram, startup, all)", tok);
         a->want[i] = 1;
     }
 }
@@ -565,6 +566,7 @@ int main(int argc, char **argv) {
         clq_buffer_destroy(d.xbf);
         clq_buffer_destroy(d.q);
     }
+    if (wanted(&a, "histogram")) bench_calib_section(ctx, fit_device(ctx, a.size_mib), a.runs);
     clq_backend used = clq_context_backend(ctx);
     clq_context_destroy(ctx);
 

@@ -24,7 +24,7 @@ clq_status clq__cl_histogram(clq_context *ctx, const clq_histogram_op *op, clq_p
     if (st != CLQ_SUCCESS) return st;
     /* the tuning's group size (1 on CPU devices), else 64, which every GPU allows */
     size_t local = impl->tuning.local_size ? impl->tuning.local_size : 64;
-    int mode = op->nbins > CLQ_HIST_LOCAL_BINS ? CLQ_HIST_GLOBAL
+    int mode = op->nbins >= CLQ_HIST_LOCAL_BINS ? CLQ_HIST_GLOBAL
                : local == 1                   ? CLQ_HIST_SERIAL
                                               : CLQ_HIST_LOCAL;
     size_t per_group = CLQ_HIST_GROUP_CHUNKS * (size_t)impl->tuning.minmax_chunk;
