@@ -56,9 +56,10 @@ kernel void histogram(CLQ_PARAMS(histogram)) {
             uint b = hist_bin1(load1(x, xoff + e, xt), absolute, lo, inv_width, nbins);
             if (b < nbins) atomic_inc(&c[b]);
         }
-        return;
     }
-    const uint nsub = hist_nsub(nbins);
+    /* the GLOBAL mode passes the barriers with nothing to do (no early return: every
+     * item of a group reaches the same barriers) */
+    const uint nsub = mode == CLQ_HIST_GLOBAL ? 0 : hist_nsub(nbins);
     for (uint i = lid; i < nsub * nbins; i += lsz) h[i] = 0;
     barrier(CLK_LOCAL_MEM_FENCE);
     if (mode == CLQ_HIST_SERIAL) {
@@ -79,7 +80,7 @@ kernel void histogram(CLQ_PARAMS(histogram)) {
             uint b = hist_bin1(load1(x, xoff + e, xt), absolute, lo, inv_width, nbins);
             if (b < nbins) h[(k % nsub) * nbins + b]++;
         }
-    } else {
+    } else if (mode == CLQ_HIST_LOCAL) {
         local uint *mine = h + (lid % nsub) * nbins;
         for (ulong e = e0 + lid; e < e1; e += lsz) {
             uint b = hist_bin1(load1(x, xoff + e, xt), absolute, lo, inv_width, nbins);
@@ -87,7 +88,7 @@ kernel void histogram(CLQ_PARAMS(histogram)) {
         }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint b = lid; b < nbins; b += lsz) {
+    for (uint b = lid; nsub && b < nbins; b += lsz) {
         uint s = 0;
         for (uint u = 0; u < nsub; u++) s += h[u * nbins + b];
         if (s) atomic_add(&c[b], s);

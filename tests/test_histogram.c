@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "calib_hist.h"
+#include "cl_internal.h"
 #include "common.h"
 
 /* ---- inputs ---- */
@@ -69,7 +70,7 @@ static void check_op(clq_context *ctx, clq_dtype t, const float *v, size_t n, si
     TC_OK(ctx, clq_buffer_read(cb, 0, (nbins + 2) * 4, got));
     ref_hist_count(t, (const char *)host + off * es, n, absolute, lo, inv, nbins, want);
     cr_assert_eq(got[0], 0xdeadbeefu, "%s: counts[-1] written", what);
-    cr_assert_eq(got[nbins + 1], 0xdeadbeefu, "%s: counts[nbins] written", what);
+    cr_assert_eq(got[nbins + 1], 0xdeadbeefu, "%s: counts[nbins] written (%u; %zu bins, n %zu)", what, got[nbins + 1], nbins, n);
     for (size_t b = 0; b < nbins; b++)
         cr_assert_eq(got[b + 1], want[b], "%s (%s, n %zu, %zu bins, [%g, %g], abs %d): bin %zu: %u, want %u",
                      what, clq_dtype_name(t), n, nbins, (double)lo, (double)hi, absolute, b,
@@ -107,6 +108,35 @@ TC_BACKEND_TEST(histogram, op_counts) {
                      cases[c].hi, cases[c].nbins, what);
             free(v);
         }
+}
+
+/* OpenCL work groups of 64 items (the GPU rows' size) on this device: the local-atomics
+ * path (CLQ_HIST_LOCAL), which POCL's one-item groups never take. */
+static void local_64(clq_cl_tuning *t) { t->local_size = 64; }
+
+Test(histogram, op_counts_local_atomics_opencl) {
+    clq__cl_tuning_test_hook = local_64;
+    clq_context *ctx = tc_context(CLQ_BACKEND_OPENCL);
+    clq__cl_tuning_test_hook = NULL;
+    cr_assert_eq(clq_cl(ctx)->tuning.local_size, 64);
+    static const struct {
+        clq_dtype t;
+        size_t n, off, nbins;
+        int absolute;
+        float lo, hi;
+    } cases[] = {{CLQ_F32, 100003, 0, 2048, 1, 0.0f, 3.0f}, {CLQ_F16, 20011, 5, 4096, 0, -0.75f, 0.5f},
+                 {CLQ_BF16, 5000, 1, 7, 0, -3.0f, 5.0f},   {CLQ_F32, 3001, 0, 8191, 1, 0.0f, 1.0f},
+                 {CLQ_F32, 63, 0, 2048, 0, -1.0f, 1.0f}};
+    tc_rng r;
+    tc_rng_seed(&r, 12);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        float *v = malloc(cases[c].n * sizeof *v);
+        fill_values(&r, v, cases[c].n, cases[c].lo, cases[c].hi, cases[c].nbins);
+        check_op(ctx, cases[c].t, v, cases[c].n, cases[c].off, cases[c].absolute, cases[c].lo, cases[c].hi,
+                 cases[c].nbins, "local atomics");
+        free(v);
+    }
+    clq_context_destroy(ctx);
 }
 
 /* ---- the state: batches through clq__hist_add against ref_hist_add ---- */
