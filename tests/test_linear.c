@@ -1,8 +1,9 @@
 /* test_linear.c: clq_linear on every backend: each weight scheme x activation type x
  * granularity gives the bits of the same chain of public calls (clq_quantize_dynamic,
- * clq_weights_pack, clq_quantize_dynamic_rowsums, clq_gemm) and stays within the bound of
+ * clq_weights_pack, clq_quantize[_dynamic]_groupsums, clq_gemm) and stays within the bound of
  * docs/NUMERICS.md ("Quantized linear layer") of the f32 layer (tests/ref); f16 / bf16 x,
- * batch dims, strided x, static qparams, ggml Q4_0 weights, the memory report, bad input. */
+ * batch dims, strided x, static qparams (clq_calibrator, clq_qparams_from_minmax), ggml Q4_0
+ * weights, the memory report, bad input. */
 #include "common.h"
 
 #include <math.h>
@@ -25,7 +26,7 @@ typedef struct lin_case {
     size_t shape[3];       /* x's shape, last = K */
     int strided;           /* x's last dim at stride 2, offset 3 */
     int no_bias;
-    int static_qp;         /* activation qparams from clq_qparams_from_minmax of x */
+    int static_qp;         /* static activation qparams of x: 1 clq_calibrator, 2 min/max */
     size_t n;              /* 0: 19 */
 } lin_case;
 
@@ -126,18 +127,27 @@ static void act_qp(const lin_case *c, size_t k, clq_qparams *qp) {
     }
 }
 
-/* Static activation qparams of x by the public calls (its min/max, then the formula). */
+/* Static activation qparams of x: from a min/max calibrator that observed x (static_qp
+ * 1), or from x's min/max and the formula (static_qp 2). */
 static void static_qparams(clq_context *ctx, const lin_case *c, const lin_data *d, clq_qparams *qp) {
     act_qp(c, d->k, qp);
-    clq_buffer *mn = tc_buffer(ctx, 4, NULL), *mx = tc_buffer(ctx, 4, NULL);
     qp->scale = tc_buffer(ctx, 4, NULL);
     qp->zero_point = tc_buffer(ctx, 4, NULL);
-    TC_OK(ctx, clq_minmax(ctx, &d->xt, qp, mn, 0, mx, 0));
-    TC_OK(ctx, clq_qparams_from_minmax(ctx, mn, 0, mx, 0, 1, qp));
     if (qp->qtype == CLQ_S8) { /* symmetric signed: zero point 0 */
         int32_t z = 0;
         TC_OK(ctx, clq_buffer_write(qp->zero_point, 0, 4, &z));
     }
+    if (c->static_qp == 1) {
+        clq_calibrator *cal = NULL;
+        TC_OK(ctx, clq_calibrator_create(ctx, NULL, &cal));
+        TC_OK(ctx, clq_calibrator_observe(cal, &d->xt));
+        TC_OK(ctx, clq_calibrator_qparams(cal, qp));
+        clq_calibrator_destroy(cal);
+        return;
+    }
+    clq_buffer *mn = tc_buffer(ctx, 4, NULL), *mx = tc_buffer(ctx, 4, NULL);
+    TC_OK(ctx, clq_minmax(ctx, &d->xt, qp, mn, 0, mx, 0));
+    TC_OK(ctx, clq_qparams_from_minmax(ctx, mn, 0, mx, 0, 1, qp));
     clq_buffer_destroy(mn), clq_buffer_destroy(mx);
 }
 
@@ -364,9 +374,12 @@ TC_BACKEND_TEST(linear, static_qparams) {
     lin_case cases[] = {
         {.name = "static u8 s8-channel", .static_qp = 1},
         {.name = "static s8 s8-channel", .static_qp = 1, .act = CLQ_S8},
-        {.name = "static u8 u4", .static_qp = 1, .scheme = CLQ_LINEAR_U4_GROUP},
+        {.name = "static u8 u4 (qparams_from_minmax)", .static_qp = 2,
+         .scheme = CLQ_LINEAR_U4_GROUP},
         {.name = "static s8 s4 batch", .static_qp = 1, .act = CLQ_S8, .scheme = CLQ_LINEAR_S4_GROUP,
          .ndim = 3, .shape = {2, 3, LIN_K}},
+        {.name = "static u8 u4 strided (qparams_from_minmax)", .static_qp = 2,
+         .scheme = CLQ_LINEAR_U4_GROUP, .strided = 1, .gran = CLQ_LINEAR_PER_TENSOR},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(ctx, &cases[i], 400 + i);
 }
