@@ -69,6 +69,7 @@ typedef struct fx {
     clq_buffer *rs, *mn, *mx;
     size_t count;
     clq_packed_weights *w;     /* setup's (gemm) or the op's (weights_pack) */
+    clq_linear *layer;         /* setup's (linear_forward) */
     clq_buffer *made;          /* buffer_create's */
     clq_context *made_ctx;     /* context_create's */
     clq_backend backend;
@@ -303,6 +304,24 @@ static void setup_gemm_u8_fixed(fx *f) {
 }
 static clq_status run_gemm(fx *f) { return clq_gemm(f->ctx, &f->a, &f->aqp, f->w, &f->go, &f->c); }
 
+/* A u4 layer with zero points (group sums), a bias, x strided (gathered), per token:
+ * the forward's first call grows the layer's own buffers under the injected faults. */
+static void setup_linear(fx *f) {
+    tensor(&f->bw, CLQ_F32, N, K, mk_f32(f, N * K));
+    clq_linear_options o;
+    clq_linear_options_init(&o);
+    o.scheme = CLQ_LINEAR_U4_GROUP;
+    o.act_granularity = CLQ_LINEAR_PER_TOKEN;
+    o.bias = mk_f32(f, N);
+    clq_status st = clq_linear_create(f->ctx, &f->bw, &o, &f->layer);
+    cr_assert(st == CLQ_SUCCESS, "setup: clq_linear_create: %s: %s", clq_status_string(st),
+              clq_context_error_message(f->ctx));
+    tensor(&f->x, CLQ_F32, M, K, mk_f32(f, M * K * 2));
+    f->x.strides[0] = 2 * K, f->x.strides[1] = 2;
+    tensor(&f->c, CLQ_F32, M, N, mk_out(f, M * N * 4));
+}
+static clq_status run_linear(fx *f) { return clq_linear_forward(f->layer, &f->x, &f->c); }
+
 static void setup_buffer(fx *f) { (void)f; }
 static clq_status run_buffer(fx *f) {
     f->made = (clq_buffer *)&g_not_written;
@@ -388,6 +407,7 @@ static const opdef OPS[] = {
     {"gemm_f32", setup_gemm_f32, run_gemm, NULL, 0},
     {"gemm_s8", setup_gemm_s8, run_gemm, NULL, 0},
     {"gemm_u8_fixed", setup_gemm_u8_fixed, run_gemm, NULL, 0},
+    {"linear_forward", setup_linear, run_linear, NULL, 0},
     {"buffer_create", setup_buffer, run_buffer, post_buffer, 1},
     {"context_create", setup_context, run_context, post_context, 1},
 };
@@ -440,6 +460,7 @@ typedef struct snapshot {
 static void destroy_fx(fx *f) {
     for (int i = 0; i < f->nb; i++) clq_buffer_destroy(f->b[i]);
     if (f->w && f->w != &g_not_written) clq_weights_destroy(f->w);
+    clq_linear_destroy(f->layer);
     if (f->made && f->made != (clq_buffer *)&g_not_written) clq_buffer_destroy(f->made);
     if (f->made_ctx && f->made_ctx != (clq_context *)&g_not_written) clq_context_destroy(f->made_ctx);
     clq_context_destroy(f->ctx);
@@ -659,5 +680,6 @@ FAULT_TEST(gemm_s32)
 FAULT_TEST(gemm_f32)
 FAULT_TEST(gemm_s8)
 FAULT_TEST(gemm_u8_fixed)
+FAULT_TEST(linear_forward)
 FAULT_TEST(buffer_create)
 FAULT_TEST(context_create)
