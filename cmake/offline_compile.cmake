@@ -36,7 +36,8 @@ add_test(NAME offline_compile
           --options $<TARGET_FILE:clq_offline_options> --prelude ${CLQ_GEN_DIR}/clq_prelude.cl
           --kernels ${PROJECT_SOURCE_DIR}/kernels
           --work ${PROJECT_BINARY_DIR}/offline-compile)
-set_tests_properties(offline_compile PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77)
+# The longest test (COST: tests/CMakeLists.txt): it starts first.
+set_tests_properties(offline_compile PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 COST 400)
 # clq_build_warnings turns POCL's kernel cache off itself (a cached program is not
 # compiled, so it would print nothing); its POCL cache dir is its own all the same.
 add_test(NAME build_warnings COMMAND clq_build_warnings)

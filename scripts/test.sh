@@ -11,16 +11,26 @@
 #   CLQ_AARCH64_BUILD_DIR  the aarch64 cross build (default build-aarch64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+t0=$SECONDS
 bash scripts/setup.sh
 build=${CLQ_BUILD_DIR:-build}
 san=${CLQ_SAN_BUILD_DIR:-build-clang-asan}
 a64=${CLQ_AARCH64_BUILD_DIR:-build-aarch64}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# The Release and the sanitizer build share POCL's cache dirs (tests/CMakeLists.txt,
+# CLQ_TEST_POCL_CACHE): a suite's second run finds its kernels compiled by the first.
+mkdir -p "$build/test-cache-shared"
+pocl=$(cd "$build/test-cache-shared" && pwd)
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCLQ_TEST_POCL_CACHE="$pocl" >/dev/null
 cmake --build "$build" -j"$(nproc)"
+t1=$SECONDS
+# No clquant-bench in the sanitizer build: no test runs it (the Release and the cross
+# build still compile it).
 cmake -S . -B "$san" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCLQ_SANITIZE=ON >/dev/null
+  -DCLQ_SANITIZE=ON -DCLQ_BUILD_TOOLS=OFF -DCLQ_TEST_POCL_CACHE="$pocl" >/dev/null
 cmake --build "$san" -j"$(nproc)"
+t2=$SECONDS
 CLQ_AARCH64_BUILD_DIR=$a64 bash scripts/aarch64-check.sh --build-only
+t3=$SECONDS
 if dpkg-query -W -f='${Status}' pocl-opencl-icd 2>/dev/null | grep -q "install ok installed"; then
   export CLQ_TEST_REQUIRE_OPENCL=1
   if ! clinfo -l 2>/dev/null | grep -q "Device"; then
@@ -46,6 +56,9 @@ set +e
 ctest --output-on-failure -j2 --timeout 900 2>&1 | tee ctest.log
 rc=${PIPESTATUS[0]}
 set -e
+t4=$SECONDS
+echo "test.sh: times: setup + Release build $((t1 - t0)) s, sanitizer build $((t2 - t1)) s," \
+  "aarch64 root + build $((t3 - t2)) s, ctest $((t4 - t3)) s"
 total=$(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' ctest.log | tail -1)
 failed=$(sed -n 's/.*, \([0-9]*\) tests failed out of .*/\1/p' ctest.log | tail -1)
 skipped=$(grep -c '\*\*\*Skipped' ctest.log || true)
