@@ -18,8 +18,8 @@ san=${CLQ_SAN_BUILD_DIR:-build-clang-asan}
 a64=${CLQ_AARCH64_BUILD_DIR:-build-aarch64}
 # The Release and the sanitizer build share POCL's cache dirs (tests/CMakeLists.txt,
 # CLQ_TEST_POCL_CACHE): a suite's second run finds its kernels compiled by the first.
-mkdir -p "$build/test-cache-shared"
-pocl=$(cd "$build/test-cache-shared" && pwd)
+mkdir -p "$build/test-cache/shared"
+pocl=$(cd "$build/test-cache/shared" && pwd)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCLQ_TEST_POCL_CACHE="$pocl" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 t1=$SECONDS
