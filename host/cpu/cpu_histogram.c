@@ -1,5 +1,5 @@
-/* cpu_histogram.c: the calibration histogram on the CPU: the input split into one
- * contiguous slice per pool thread, each counted into its own sub-histograms
+/* cpu_histogram.c: the calibration histogram on the CPU: the input split into
+ * contiguous slices (up to 8 per pool thread), each counted into its own sub-histograms
  * (scratch), merged into the uint32 counts at the end (addition of counts is
  * exact and order-free, so the split never changes the result); and the portable
  * kernel. The SIMD kernels are in cpu_histogram_simd.c. */
@@ -62,9 +62,13 @@ static void hist_slice(void *arg, size_t s) {
 clq_status clq__cpu_histogram(clq_context *ctx, const clq_histogram_op *op, clq_pass pass) {
     clq_cpu_state *st = ctx->impl;
     size_t nbins = op->nbins;
+    /* 8 slices per thread, handed out as they free up, so a thread that the OS
+     * preempts holds back an eighth of its share, not all of it (a slice per thread ran
+     * at half speed on the shared machine); at least 4 chunks each, so zeroing and
+     * merging a slice's 4 x (nbins + 1) counts stays small next to its elements */
     size_t threads = (size_t)clq__cpu_pool_threads(st->pool);
-    size_t nslices = clq__cpu_nchunks(op->n, CLQ_CPU_CHUNK);
-    if (nslices > threads) nslices = threads;
+    size_t nslices = clq__cpu_nchunks(op->n, 4 * CLQ_CPU_CHUNK);
+    if (nslices > 8 * threads) nslices = 8 * threads;
     if (nslices == 0) nslices = 1;
     size_t nsub = hist_nsub(nbins), span = nsub * (nbins + 1);
     clq_buffer *wb;
