@@ -322,6 +322,30 @@ static void setup_linear(fx *f) {
 }
 static clq_status run_linear(fx *f) { return clq_linear_forward(f->layer, &f->x, &f->c); }
 
+/* Creation itself (weights quantized, packed, bias and static qparams copied) under the
+ * faults; after a success the new layer must run. */
+static void setup_linear_create(fx *f) {
+    tensor(&f->bw, CLQ_F32, N, K, mk_f32(f, N * K));
+    tensor(&f->x, CLQ_F32, M, K, mk_f32(f, M * K));
+    tensor(&f->c, CLQ_F32, M, N, mk_out(f, M * N * 4));
+    clq_qparams_init(&f->aqp);
+    f->aqp.qtype = CLQ_U8;
+    f->aqp.scale = mk_value(f, 0.05f);
+    f->aqp.zero_point = mk_i32(f, 121);
+    f->rs = mk_f32(f, N); /* the bias */
+}
+#define g_layer_not_written ((clq_linear *)(void *)g_not_written_obj)
+static clq_status run_linear_create(fx *f) {
+    clq_linear_options o;
+    clq_linear_options_init(&o);
+    o.scheme = CLQ_LINEAR_S4_GROUP;
+    o.act_qparams = &f->aqp;
+    o.bias = f->rs;
+    f->layer = g_layer_not_written;
+    return clq_linear_create(f->ctx, &f->bw, &o, &f->layer);
+}
+static clq_status post_linear_create(fx *f) { return run_linear(f); }
+
 static void setup_buffer(fx *f) { (void)f; }
 static clq_status run_buffer(fx *f) {
     f->made = (clq_buffer *)&g_not_written;
@@ -408,6 +432,7 @@ static const opdef OPS[] = {
     {"gemm_s8", setup_gemm_s8, run_gemm, NULL, 0},
     {"gemm_u8_fixed", setup_gemm_u8_fixed, run_gemm, NULL, 0},
     {"linear_forward", setup_linear, run_linear, NULL, 0},
+    {"linear_create", setup_linear_create, run_linear_create, post_linear_create, 1},
     {"buffer_create", setup_buffer, run_buffer, post_buffer, 1},
     {"context_create", setup_context, run_context, post_context, 1},
 };
@@ -460,7 +485,7 @@ typedef struct snapshot {
 static void destroy_fx(fx *f) {
     for (int i = 0; i < f->nb; i++) clq_buffer_destroy(f->b[i]);
     if (f->w && f->w != &g_not_written) clq_weights_destroy(f->w);
-    clq_linear_destroy(f->layer);
+    if (f->layer != g_layer_not_written) clq_linear_destroy(f->layer);
     if (f->made && f->made != (clq_buffer *)&g_not_written) clq_buffer_destroy(f->made);
     if (f->made_ctx && f->made_ctx != (clq_context *)&g_not_written) clq_context_destroy(f->made_ctx);
     clq_context_destroy(f->ctx);
@@ -515,12 +540,14 @@ static int status_ok(clq_status st, const opdef *op) {
 
 static int out_written(const fx *f, const opdef *op) {
     if (op->run == run_pack) return f->w != &g_not_written;
+    if (op->run == run_linear_create) return f->layer != g_layer_not_written;
     if (op->run == run_buffer) return f->made != (clq_buffer *)&g_not_written;
     if (op->run == run_context) return f->made_ctx != (clq_context *)&g_not_written;
     return 0;
 }
 static void forget_out(fx *f, const opdef *op) { /* *out was not written: nothing to destroy */
     if (op->run == run_pack && f->w == &g_not_written) f->w = NULL;
+    if (op->run == run_linear_create && f->layer == g_layer_not_written) f->layer = NULL;
     if (op->run == run_buffer && f->made == (clq_buffer *)&g_not_written) f->made = NULL;
     if (op->run == run_context && f->made_ctx == (clq_context *)&g_not_written) f->made_ctx = NULL;
 }
@@ -681,5 +708,9 @@ FAULT_TEST(gemm_f32)
 FAULT_TEST(gemm_s8)
 FAULT_TEST(gemm_u8_fixed)
 FAULT_TEST(linear_forward)
+/* Creation on the CPU path only: on OpenCL its walk takes some 45 s (each failure point
+ * on a fresh context, five programs built cold), and its OpenCL resources are those of
+ * quantize_dynamic and weights_pack, walked above. */
+Test(faults, linear_create_cpu, .timeout = 300) { walk("linear_create", CLQ_BACKEND_CPU); }
 FAULT_TEST(buffer_create)
 FAULT_TEST(context_create)

@@ -595,6 +595,10 @@ TC_BACKEND_TEST(linear, bad_input) {
 
     /* forward */
     TC_OK(ctx, clq_linear_create(ctx, &d.wt, &o, &L));
+    cr_assert_eq(clq_linear_forward(NULL, &d.xt, &y), CLQ_ERROR_INVALID_ARGUMENT);
+    cr_assert_eq(clq_linear_get_memory(L, NULL), CLQ_ERROR_INVALID_ARGUMENT);
+    EXPECT_BAD(clq_linear_forward(L, NULL, &y), CLQ_ERROR_INVALID_ARGUMENT, "x");
+    EXPECT_BAD(clq_linear_forward(L, &d.xt, NULL), CLQ_ERROR_INVALID_ARGUMENT, "y");
     clq_tensor x2 = d.xt;
     x2.shape[1] = 63;
     EXPECT_BAD(clq_linear_forward(L, &x2, &y), CLQ_ERROR_INVALID_ARGUMENT, "x->shape[1] = 63");
