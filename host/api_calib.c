@@ -308,9 +308,15 @@ size_t clq_calibrator_channels(const clq_calibrator *cal) {
  * histogram methods search for a qtype of bits bits and this scheme. */
 static clq_status chosen_range(clq_calibrator *cal, float *lo, float *hi, int bits,
                                clq_scheme scheme) {
-    if (clq__calib_is_hist(cal->opt.method))
-        return clq__hist_range(&cal->hist, cal->opt.method, cal->opt.percentile, bits, scheme, lo,
-                               hi);
+    if (clq__calib_is_hist(cal->opt.method)) {
+        /* the searches' only failure is their host memory; they set no message */
+        clq_status st = clq__hist_range(&cal->hist, cal->opt.method, cal->opt.percentile, bits,
+                                        scheme, lo, hi);
+        if (st != CLQ_SUCCESS)
+            return clq__error(cal->ctx, st, "out of host memory for the range search over %zu bins",
+                              cal->hist.nbins);
+        return CLQ_SUCCESS;
+    }
     for (size_t c = 0; c < cal->channels; c++) {
         lo[c] = cal->seen[c] ? cal->mn[c] : 0.0f;
         hi[c] = cal->seen[c] ? cal->mx[c] : 0.0f;

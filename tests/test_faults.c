@@ -70,6 +70,7 @@ typedef struct fx {
     size_t count;
     clq_packed_weights *w;     /* setup's (gemm) or the op's (weights_pack) */
     clq_linear *layer;         /* setup's (linear_forward) */
+    clq_calibrator *cal;       /* setup's (calibrator_*) */
     clq_buffer *made;          /* buffer_create's */
     clq_context *made_ctx;     /* context_create's */
     clq_backend backend;
@@ -322,6 +323,30 @@ static void setup_linear(fx *f) {
 }
 static clq_status run_linear(fx *f) { return clq_linear_forward(f->layer, &f->x, &f->c); }
 
+/* The calibrator (CPU path; its device work is the minmax and histogram ops): an MSE
+ * calibrator that has seen one batch in [0, 1). observe: a second batch in [-6, 6] grows
+ * the histogram; a failed one must leave the state as it was, which the qparams after the
+ * next, unarmed call show. qparams: the MSE search's own host memory. */
+static void setup_calib(fx *f) {
+    clq_calibrator_options o;
+    clq_calibrator_options_init(&o);
+    o.method = CLQ_CALIB_MSE;
+    o.bins = 256;
+    clq_status st = clq_calibrator_create(f->ctx, &o, &f->cal);
+    clq_tensor first;
+    tensor(&first, CLQ_F32, R, C, mk_f32_pos(f, R * C, 0.0f, 1.0f / 128));
+    if (st == CLQ_SUCCESS) st = clq_calibrator_observe(f->cal, &first);
+    cr_assert(st == CLQ_SUCCESS, "setup: calibrator: %s: %s", clq_status_string(st),
+              clq_context_error_message(f->ctx));
+    tensor(&f->x, CLQ_F32, R, C, mk_f32(f, R * C));
+    clq_qparams_init(&f->qp);
+    f->qp.qtype = CLQ_S8;
+    f->qp.scale = mk_out(f, 4);
+    f->qp.zero_point = mk_out(f, 4);
+}
+static clq_status run_calib_qparams(fx *f) { return clq_calibrator_qparams(f->cal, &f->qp); }
+static clq_status run_calib_observe(fx *f) { return clq_calibrator_observe(f->cal, &f->x); }
+
 /* Creation itself (weights quantized, packed, bias and static qparams copied) under the
  * faults; after a success the new layer must run. */
 static void setup_linear_create(fx *f) {
@@ -433,6 +458,8 @@ static const opdef OPS[] = {
     {"gemm_u8_fixed", setup_gemm_u8_fixed, run_gemm, NULL, 0},
     {"linear_forward", setup_linear, run_linear, NULL, 0},
     {"linear_create", setup_linear_create, run_linear_create, post_linear_create, 1},
+    {"calibrator_observe", setup_calib, run_calib_observe, run_calib_qparams, 0},
+    {"calibrator_qparams", setup_calib, run_calib_qparams, NULL, 0},
     {"buffer_create", setup_buffer, run_buffer, post_buffer, 1},
     {"context_create", setup_context, run_context, post_context, 1},
 };
@@ -486,6 +513,7 @@ static void destroy_fx(fx *f) {
     for (int i = 0; i < f->nb; i++) clq_buffer_destroy(f->b[i]);
     if (f->w && f->w != &g_not_written) clq_weights_destroy(f->w);
     if (f->layer != g_layer_not_written) clq_linear_destroy(f->layer);
+    clq_calibrator_destroy(f->cal);
     if (f->made && f->made != (clq_buffer *)&g_not_written) clq_buffer_destroy(f->made);
     if (f->made_ctx && f->made_ctx != (clq_context *)&g_not_written) clq_context_destroy(f->made_ctx);
     clq_context_destroy(f->ctx);
@@ -712,5 +740,9 @@ FAULT_TEST(linear_forward)
  * on a fresh context, five programs built cold), and its OpenCL resources are those of
  * quantize_dynamic and weights_pack, walked above. */
 Test(faults, linear_create_cpu, .timeout = 300) { walk("linear_create", CLQ_BACKEND_CPU); }
+/* The calibrator on the CPU path: its OpenCL resources are those of minmax, walked above,
+ * and the histogram's, built alike. */
+Test(faults, calibrator_observe_cpu, .timeout = 300) { walk("calibrator_observe", CLQ_BACKEND_CPU); }
+Test(faults, calibrator_qparams_cpu, .timeout = 300) { walk("calibrator_qparams", CLQ_BACKEND_CPU); }
 FAULT_TEST(buffer_create)
 FAULT_TEST(context_create)
