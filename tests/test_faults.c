@@ -347,6 +347,29 @@ static void setup_calib(fx *f) {
 static clq_status run_calib_qparams(fx *f) { return clq_calibrator_qparams(f->cal, &f->qp); }
 static clq_status run_calib_observe(fx *f) { return clq_calibrator_observe(f->cal, &f->x); }
 
+/* The error metrics (CPU path): x strided (gathered), per axis; out on the host. */
+static void setup_error(fx *f) {
+    tensor(&f->x, CLQ_F32, R, C, mk_f32(f, R * 2 * C));
+    f->x.strides[0] = 2 * C, f->x.strides[1] = 2;
+    tensor(&f->y, CLQ_F32, R, C, mk_f32(f, R * C));
+    clq_qparams_init(&f->qp);
+    f->qp.qtype = CLQ_U8;
+    f->qp.scale = mk_value(f, 0.05f);
+    f->qp.zero_point = mk_i32(f, 121);
+}
+static clq_status run_error_q(fx *f) {
+    clq_error_options o;
+    clq_error_options_init(&o);
+    o.granularity = CLQ_PER_AXIS;
+    o.axis = 1;
+    clq_error_stats s[C];
+    return clq_quantization_error(f->ctx, &f->x, &f->qp, &o, s, C);
+}
+static clq_status run_error_t(fx *f) {
+    clq_error_stats s;
+    return clq_tensor_error(f->ctx, &f->x, &f->y, NULL, &s, 1);
+}
+
 /* Creation itself (weights quantized, packed, bias and static qparams copied) under the
  * faults; after a success the new layer must run. */
 static void setup_linear_create(fx *f) {
@@ -460,6 +483,8 @@ static const opdef OPS[] = {
     {"linear_create", setup_linear_create, run_linear_create, post_linear_create, 1},
     {"calibrator_observe", setup_calib, run_calib_observe, run_calib_qparams, 0},
     {"calibrator_qparams", setup_calib, run_calib_qparams, NULL, 0},
+    {"quantization_error", setup_error, run_error_q, NULL, 0},
+    {"tensor_error", setup_error, run_error_t, NULL, 0},
     {"buffer_create", setup_buffer, run_buffer, post_buffer, 1},
     {"context_create", setup_context, run_context, post_context, 1},
 };
@@ -744,5 +769,9 @@ Test(faults, linear_create_cpu, .timeout = 300) { walk("linear_create", CLQ_BACK
  * and the histogram's, built alike. */
 Test(faults, calibrator_observe_cpu, .timeout = 300) { walk("calibrator_observe", CLQ_BACKEND_CPU); }
 Test(faults, calibrator_qparams_cpu, .timeout = 300) { walk("calibrator_qparams", CLQ_BACKEND_CPU); }
+Test(faults, error_metrics_cpu, .timeout = 300) {
+    walk("quantization_error", CLQ_BACKEND_CPU);
+    walk("tensor_error", CLQ_BACKEND_CPU);
+}
 FAULT_TEST(buffer_create)
 FAULT_TEST(context_create)
