@@ -69,8 +69,12 @@ clq_status clq__cpu_histogram(clq_context *ctx, const clq_histogram_op *op, clq_
     size_t threads = (size_t)clq__cpu_pool_threads(st->pool);
     size_t nslices = clq__cpu_nchunks(op->n, 4 * CLQ_CPU_CHUNK);
     if (nslices > 8 * threads) nslices = 8 * threads;
-    if (nslices == 0) nslices = 1;
     size_t nsub = hist_nsub(nbins), span = nsub * (nbins + 1);
+    /* and, past one per thread, no more slices than leave each as many elements as it
+     * has counts: with 2^24 bins, 16 slices of 64 MiB for a 1M-element batch cost 3.4 s */
+    size_t by_span = op->n / span > threads ? op->n / span : threads;
+    if (nslices > by_span) nslices = by_span;
+    if (nslices == 0) nslices = 1;
     clq_buffer *wb;
     clq_status s = clq__scratch(ctx, CLQ_SCRATCH_WORK, nslices * span * sizeof(uint32_t), &wb);
     if (s != CLQ_SUCCESS || pass == CLQ_PASS_PREPARE) return s;
