@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "calib.h"
+#include "le_bytes.h"
 #include "validate.h"
 
 /* Version 1, little-endian, fixed header of CLQ_STATE_HEADER bytes:
@@ -16,35 +17,6 @@
 #define CLQ_STATE_MAGIC "CLQCAL"
 #define CLQ_STATE_VERSION 1u
 #define CLQ_STATE_HEADER 60u
-
-static void put(unsigned char *p, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint64_t get(const unsigned char *p, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-static uint64_t bits64(double d) {
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    return u;
-}
-static double from_bits64(uint64_t u) {
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
-}
-static uint32_t bits32(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static float from_bits32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 static size_t state_size(const clq_calibrator *cal) {
     if (clq__calib_is_hist(cal->opt.method))
@@ -69,15 +41,15 @@ static clq_status save(const clq_calibrator *cal, unsigned char *p, size_t bytes
                           need);
     const clq_calibrator_options *o = &cal->opt;
     memcpy(p, CLQ_STATE_MAGIC, 6);
-    put(p + 6, CLQ_STATE_VERSION, 2);
-    put(p + 8, (uint32_t)o->method, 4);
-    put(p + 12, (uint32_t)o->granularity, 4);
-    put(p + 16, (uint32_t)o->axis, 4);
-    put(p + 20, bits64(o->averaging_constant), 8);
-    put(p + 28, o->bins, 8);
-    put(p + 36, bits64(o->percentile), 8);
-    put(p + 44, cal->batches, 8);
-    put(p + 52, n, 8);
+    clq__put_le(p + 6, CLQ_STATE_VERSION, 2);
+    clq__put_le(p + 8, (uint32_t)o->method, 4);
+    clq__put_le(p + 12, (uint32_t)o->granularity, 4);
+    clq__put_le(p + 16, (uint32_t)o->axis, 4);
+    clq__put_le(p + 20, clq__f64_bits(o->averaging_constant), 8);
+    clq__put_le(p + 28, o->bins, 8);
+    clq__put_le(p + 36, clq__f64_bits(o->percentile), 8);
+    clq__put_le(p + 44, cal->batches, 8);
+    clq__put_le(p + 52, n, 8);
     unsigned char *q = p + CLQ_STATE_HEADER;
     if (clq__calib_is_hist(o->method)) {
         clq__hist_state_write(&cal->hist, q);
@@ -85,8 +57,8 @@ static clq_status save(const clq_calibrator *cal, unsigned char *p, size_t bytes
     }
     for (size_t c = 0; c < n; c++) {
         q[c] = cal->seen[c];
-        put(q + n + 4 * c, bits32(cal->mn[c]), 4);
-        put(q + 5 * n + 4 * c, bits32(cal->mx[c]), 4);
+        clq__put_le(q + n + 4 * c, clq__f32_bits(cal->mn[c]), 4);
+        clq__put_le(q + 5 * n + 4 * c, clq__f32_bits(cal->mx[c]), 4);
     }
     return CLQ_SUCCESS;
 }
@@ -103,8 +75,8 @@ static clq_status read_channels(clq_calibrator *cal, const unsigned char *q) {
     size_t n = cal->channels;
     for (size_t c = 0; c < n; c++) {
         unsigned seen = q[c];
-        float mn = from_bits32((uint32_t)get(q + n + 4 * c, 4));
-        float mx = from_bits32((uint32_t)get(q + 5 * n + 4 * c, 4));
+        float mn = clq__bits_f32((uint32_t)clq__get_le(q + n + 4 * c, 4));
+        float mx = clq__bits_f32((uint32_t)clq__get_le(q + 5 * n + 4 * c, 4));
         if (seen > 1)
             return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                               "state: seen[%zu] = %u: expected 0 or 1", c, seen);
@@ -157,21 +129,21 @@ static clq_status load(clq_context *ctx, const unsigned char *p, size_t bytes, c
     if (memcmp(p, CLQ_STATE_MAGIC, 6) != 0)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "state: magic is not \"CLQCAL\" (not a calibrator state)");
-    unsigned version = (unsigned)get(p + 6, 2);
+    unsigned version = (unsigned)clq__get_le(p + 6, 2);
     if (version != CLQ_STATE_VERSION)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "state: version = %u: this library reads version %u", version,
                           CLQ_STATE_VERSION);
     clq_calibrator_options o;
     clq_calibrator_options_init(&o);
-    o.method = (clq_calib_method)(int32_t)get(p + 8, 4);
-    o.granularity = (clq_granularity)(int32_t)get(p + 12, 4);
-    o.axis = (int32_t)get(p + 16, 4);
-    o.averaging_constant = from_bits64(get(p + 20, 8));
-    uint64_t bins = get(p + 28, 8);
+    o.method = (clq_calib_method)(int32_t)clq__get_le(p + 8, 4);
+    o.granularity = (clq_granularity)(int32_t)clq__get_le(p + 12, 4);
+    o.axis = (int32_t)clq__get_le(p + 16, 4);
+    o.averaging_constant = clq__bits_f64(clq__get_le(p + 20, 8));
+    uint64_t bins = clq__get_le(p + 28, 8);
     o.bins = bins > CLQ_CALIB_MAX_BINS ? 0 : (size_t)bins; /* refused below, by name */
-    o.percentile = from_bits64(get(p + 36, 8));
-    uint64_t batches = get(p + 44, 8), channels = get(p + 52, 8);
+    o.percentile = clq__bits_f64(clq__get_le(p + 36, 8));
+    uint64_t batches = clq__get_le(p + 44, 8), channels = clq__get_le(p + 52, 8);
     clq_status st = clq__calib_check_options(ctx, &o);
     if (st != CLQ_SUCCESS) return st;
     if (o.granularity == CLQ_PER_TENSOR ? channels != 1 : (channels == 0) != (batches == 0))

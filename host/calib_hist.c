@@ -2,6 +2,7 @@
  * the device histogram op, the range grown by merging bin pairs, and the state's
  * serialisation. The range searches are in calib_hist_search.c. */
 #include "calib_hist.h"
+#include "le_bytes.h"
 
 #include <float.h>
 #include <math.h>
@@ -190,36 +191,14 @@ clq_status clq__hist_add(clq_context *ctx, clq_hist *h, clq_dtype xtype, clq_spa
 
 #define HIST_HEAD 20
 
-static void put_le(unsigned char *d, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; i++) d[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *s, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) v |= (uint64_t)s[i] << (8 * i);
-    return v;
-}
-
-static uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float bits_f32(uint32_t u) {
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 size_t clq__hist_state_size(const clq_hist *h) { return HIST_HEAD + 8 * h->nbins; }
 
 void clq__hist_state_write(const clq_hist *h, unsigned char *dst) {
-    put_le(dst, h->nbins, 8);
-    put_le(dst + 8, (uint32_t)(h->absolute ? 1 : 0) | (uint32_t)(h->empty ? 2 : 0), 4);
-    put_le(dst + 12, f32_bits(h->lo), 4);
-    put_le(dst + 16, f32_bits(h->hi), 4);
-    for (size_t b = 0; b < h->nbins; b++) put_le(dst + HIST_HEAD + 8 * b, h->counts[b], 8);
+    clq__put_le(dst, h->nbins, 8);
+    clq__put_le(dst + 8, (uint32_t)(h->absolute ? 1 : 0) | (uint32_t)(h->empty ? 2 : 0), 4);
+    clq__put_le(dst + 12, clq__f32_bits(h->lo), 4);
+    clq__put_le(dst + 16, clq__f32_bits(h->hi), 4);
+    for (size_t b = 0; b < h->nbins; b++) clq__put_le(dst + HIST_HEAD + 8 * b, h->counts[b], 8);
 }
 
 clq_status clq__hist_state_read(clq_context *ctx, clq_hist *h, const unsigned char *src,
@@ -228,9 +207,9 @@ clq_status clq__hist_state_read(clq_context *ctx, clq_hist *h, const unsigned ch
     if (bytes < HIST_HEAD)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "histogram state: %zu bytes, the header alone is %d", bytes, HIST_HEAD);
-    uint64_t nbins = get_le(src, 8);
-    uint32_t flags = (uint32_t)get_le(src + 8, 4);
-    float lo = bits_f32((uint32_t)get_le(src + 12, 4)), hi = bits_f32((uint32_t)get_le(src + 16, 4));
+    uint64_t nbins = clq__get_le(src, 8);
+    uint32_t flags = (uint32_t)clq__get_le(src + 8, 4);
+    float lo = clq__bits_f32((uint32_t)clq__get_le(src + 12, 4)), hi = clq__bits_f32((uint32_t)clq__get_le(src + 16, 4));
     if (nbins < 1 || nbins > CLQ_HIST_MAX_BINS)
         return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                           "histogram state: nbins %llu is not in [1, %d]", (unsigned long long)nbins,
@@ -251,7 +230,7 @@ clq_status clq__hist_state_read(clq_context *ctx, clq_hist *h, const unsigned ch
                           (double)lo, (double)hi);
     uint64_t total = 0;
     for (uint64_t b = 0; b < nbins; b++) {
-        uint64_t c = get_le(src + HIST_HEAD + 8 * b, 8);
+        uint64_t c = clq__get_le(src + HIST_HEAD + 8 * b, 8);
         if (c > UINT64_MAX - total)
             return clq__error(ctx, CLQ_ERROR_INVALID_ARGUMENT,
                               "histogram state: counts overflow 64 bits at bin %llu",
@@ -265,7 +244,7 @@ clq_status clq__hist_state_read(clq_context *ctx, clq_hist *h, const unsigned ch
     clq_status st = clq__hist_init(h, (size_t)nbins, absolute);
     if (st != CLQ_SUCCESS) return clq__error(ctx, st, "histogram state: %llu bins on the host",
                                              (unsigned long long)nbins);
-    for (size_t b = 0; b < h->nbins; b++) h->counts[b] = get_le(src + HIST_HEAD + 8 * b, 8);
+    for (size_t b = 0; b < h->nbins; b++) h->counts[b] = clq__get_le(src + HIST_HEAD + 8 * b, 8);
     h->lo = lo, h->hi = hi;
     h->empty = empty;
     return CLQ_SUCCESS;
