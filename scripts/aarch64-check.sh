@@ -62,7 +62,7 @@ cc=${CLQ_AARCH64_CC:-gcc}
 t0=$(date +%s)
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
   -DCLQ_AARCH64_ROOT="$root" -DCLQ_AARCH64_CC="${CLQ_AARCH64_CC:-}" \
-  -DCMAKE_BUILD_TYPE=Release >/dev/null
+  -DCMAKE_BUILD_TYPE=Release -DCLQ_BUILD_CLI=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)"
 t1=$(date +%s)
 echo "aarch64-check: cross build ($cc) took $((t1 - t0)) s"

@@ -12,9 +12,10 @@ set -euo pipefail
 # of the kernels (ctest offline_compile, scripts/offline-compile.sh). ptxas is not a
 # Debian package here: it comes from the CUDA toolkit where one is installed. The aarch64
 # cross compiler, its libc and qemu-user for the cross build (scripts/aarch64-check.sh,
-# which unpacks the arm64 libraries it links into its build dir).
+# which unpacks the arm64 libraries it links into its build dir). Jansson parses the JSON
+# of the clquant tool (safetensors headers, --json).
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-      libcriterion-dev clang libclang-rt-dev clang-15 libclc-15
+      libcriterion-dev libjansson-dev clang libclang-rt-dev clang-15 libclc-15
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libclblast-dev libdnnl-dev libopenblas-dev libgemmlowp-dev)

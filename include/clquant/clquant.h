@@ -336,6 +336,22 @@ CLQ_API void clq_weights_import_desc_init(clq_weights_import_desc *desc);
  * and may be reused at once. */
 CLQ_API clq_status clq_weights_import(clq_context *ctx, const clq_weights_import_desc *desc,
                                       clq_packed_weights **out);
+/* ggml's reference block quantizers, byte for byte (quantize_row_q8_0_ref and
+ * quantize_row_q4_0_ref): per block of 32 along the last dimension, Q8_0 takes
+ * d = amax / 127 and q = x * (1/d) rounded half away from zero; Q4_0 takes the element
+ * of largest |x| (the first one on ties) as max, d = max / -8 and q = min(15,
+ * (int8_t)(x * (1/d) + 8.5f)); 1/d is 0 when d is 0; d is stored as f16 (round to
+ * nearest even). layout: CLQ_LAYOUT_GGML_Q8_0 or _Q4_0. x: f32/f16/bf16 [..., K], any
+ * view, K % 32 == 0; out receives numel / 32 blocks (34 or 18 bytes each) from
+ * out_offset (bytes), rows in x's row-major order. docs/NUMERICS.md, "ggml blocks". */
+CLQ_API clq_status clq_quantize_ggml(clq_context *ctx, const clq_tensor *x,
+                                     clq_weights_layout layout, clq_buffer *out,
+                                     size_t out_offset);
+/* The inverse, as ggml's dequantize_row_q8_0 / _q4_0: y = q * d or (q - 8) * d, with
+ * d widened from f16. y: f32 [..., K], any view, K % 32 == 0; the blocks are read from
+ * blocks at offset (bytes). */
+CLQ_API clq_status clq_dequantize_ggml(clq_context *ctx, clq_buffer *blocks, size_t offset,
+                                       clq_weights_layout layout, const clq_tensor *y);
 /* N (output channels) and K (reduction length) of packed weights. */
 CLQ_API size_t clq_weights_n(const clq_packed_weights *w);
 CLQ_API size_t clq_weights_k(const clq_packed_weights *w);

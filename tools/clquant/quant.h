@@ -1,0 +1,93 @@
+/* quant.h: the weight schemes `clquant quantize` offers, the plan that maps an input
+ * model to the output's tensor list (which tensors are quantized, which stay, under
+ * which names), and the per-tensor step that quantizes one on a clquant context,
+ * writes it, and measures what was lost. */
+#ifndef CQ_QUANT_H
+#define CQ_QUANT_H
+
+#include <clquant/clquant.h>
+
+#include "model.h"
+#include "writer.h"
+
+/* Names of the tensors a quantized safetensors weight T becomes (compressed-tensors'
+ * naming: docs/CLI.md): T itself (int8 values) or T_packed (4-bit values packed in
+ * int32), T_scale, T_zero_point (only where not all zero), T_shape (4-bit: [N, K]). */
+#define CQ_SUFFIX_PACKED "_packed"
+#define CQ_SUFFIX_SCALE "_scale"
+#define CQ_SUFFIX_ZERO_POINT "_zero_point"
+#define CQ_SUFFIX_SHAPE "_shape"
+/* __metadata__ keys the tool writes (safetensors) / GGUF keys. */
+#define CQ_META_SCHEME "clquant.scheme"
+#define CQ_META_VERSION "clquant.version"
+
+typedef struct cq_scheme {
+    const char *name;               /* as --scheme takes it: "s8-channel", "q4_0", ... */
+    clq_dtype qtype;                /* CLQ_S8 / CLQ_S4 (the value type) */
+    clq_granularity granularity;    /* PER_AXIS (channel), PER_TENSOR, PER_BLOCK (group) */
+    size_t group;                   /* PER_BLOCK: elements per group along K */
+    clq_linear_scheme linear;       /* the clq_linear scheme of the same weights */
+    clq_weights_layout ggml;        /* Q8_0 / Q4_0: the ggml layout; 0 otherwise */
+    cq_format format;               /* the one format that can hold it */
+} cq_scheme;
+
+const cq_scheme *cq_scheme_find(const char *name); /* NULL: unknown */
+/* All schemes, for usage text: *count receives their number. */
+const cq_scheme *cq_scheme_list(size_t *count);
+
+typedef struct cq_quantize_options {
+    const cq_scheme *scheme;
+    cq_format format;               /* the output's; must be scheme->format */
+    const char *skip;               /* POSIX ERE: matching tensors are left out; NULL none */
+    const char *keep_float;         /* POSIX ERE: matching tensors stay as they are */
+    int quantize_embeddings;        /* embeddings are kept unless set */
+    size_t check_linear_rows;       /* > 0: rows of seeded random x through clq_linear per
+                                       quantized weight, cosine against f32 */
+} cq_quantize_options;
+
+typedef enum cq_action {
+    CQ_ACT_COPY = 0,                /* bytes unchanged */
+    CQ_ACT_QUANTIZE = 1
+} cq_action;
+
+typedef struct cq_plan_item {
+    size_t input;                   /* index into the input model's tensors */
+    cq_action action;
+    const char *reason;             /* COPY: why (static text: "1-D", "--keep-float", ...) */
+    size_t first_out, n_out;        /* its tensors in plan->out */
+} cq_plan_item;
+
+typedef struct cq_plan {
+    cq_quantize_options options;
+    size_t n_items;
+    cq_plan_item *items;            /* input order; --skip'd tensors have none */
+    size_t n_out;
+    cq_out_tensor *out;             /* the writer's list (names owned by the plan) */
+    size_t n_kv;
+    cq_kv *kv;                      /* metadata to write (input's, then the tool's) */
+} cq_plan;
+
+int cq_plan_build(cq_plan *plan, const cq_model *in, const cq_quantize_options *options,
+                  cq_err *err);
+void cq_plan_free(cq_plan *plan);
+
+/* One report row; double fields are NaN where not measured. */
+typedef struct cq_tensor_report {
+    const char *name;
+    int ndim;
+    uint64_t shape[CQ_MAX_DIMS];
+    const char *what;               /* scheme name, or "keep" */
+    const char *reason;             /* keep: why */
+    uint64_t bytes_in, bytes_out;   /* the input tensor's bytes; all its output tensors' */
+    clq_error_stats error;          /* quantized tensors (count 0 otherwise) */
+    double linear_cosine;           /* check_linear_rows > 0: y_quantized vs y_f32 */
+    const char *device;             /* clq_context_device_name of the context that ran it */
+} cq_tensor_report;
+
+/* Runs plan item `item`: copies or quantizes the input tensor on ctx, writes its output
+ * tensors through w, fills rep. Host memory it holds: the item's output bytes plus one
+ * f32 copy of the tensor (docs/CLI.md, "Memory"). Thread-safe across contexts. */
+int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_t item,
+                cq_writer *w, cq_tensor_report *rep, cq_err *err);
+
+#endif /* CQ_QUANT_H */
