@@ -1,5 +1,5 @@
 /* model.h: a model file (safetensors or GGUF) as the tool reads it: its tensors, in
- * file order, as views into the mapped file, and its metadata; the table of the element
+ * data-offset order, as views into the mapped file, and its metadata; the table of the element
  * types both formats name. Parsing never reads outside [data, data + size). */
 #ifndef CQ_MODEL_H
 #define CQ_MODEL_H
@@ -69,6 +69,10 @@ typedef struct cq_kv {
     unsigned char *owned;         /* raw's storage when built by cq_kv_set_* (else NULL) */
 } cq_kv;
 
+/* "u8", "i8", ..., "string", "array", "u64", "i64", "f64" (gguf_type's names, short);
+ * "unknown" outside them. */
+const char *cq_kv_type_name(uint32_t type);
+
 /* Builders for entries a writer emits (raw encoded as GGUF, str set for strings). */
 int cq_kv_set_string(cq_kv *kv, const char *key, const char *value, cq_err *err);
 int cq_kv_set_u32(cq_kv *kv, const char *key, uint32_t value, cq_err *err);
@@ -86,7 +90,7 @@ typedef struct cq_model {
     uint32_t gguf_version;        /* GGUF: 2 or 3 */
     uint64_t alignment;           /* GGUF: general.alignment or 32 */
     size_t n_tensors;
-    cq_tensor_info *tensors;      /* file (header) order */
+    cq_tensor_info *tensors;      /* data-offset order (ties: header order) */
     size_t n_kv;
     cq_kv *kv;                    /* safetensors: __metadata__ (STRING values); GGUF: all */
 } cq_model;
