@@ -84,6 +84,8 @@ void bench_gemm_peer_environment(char **self);
 /* ---- quantized linear layer (bench_linear.c) ----
  * `clquant-bench linear [options]`: argv[0] is "linear". Returns the exit code. */
 int bench_linear_main(int argc, char **argv, char **self);
+/* `clquant-bench tool` (bench_tool.c): the clquant tool's quantize against cat. */
+int bench_tool_main(int argc, char **argv, char **self);
 
 #define MAX_SHAPES 32
 #define MAX_FORMATS 24

@@ -193,6 +193,7 @@ static void usage(FILE *f) {
             "                     [--ops LIST] [--quick]\n"
             "       clquant-bench gemm [options]   (int8 GEMM; clquant-bench gemm --help)\n"
             "       clquant-bench linear [options] (quantized linear layer; clquant-bench linear --help)\n"
+            "       clquant-bench tool [options]   (clquant quantize vs cat; clquant-bench tool --help)\n"
             "  --backend   context backend (default: the library default, AUTO, or CLQ_BACKEND)\n"
             "  --size-mib  working set: size of the f32 tensor in MiB (default %d; --quick: %d)\n"
             "  --runs      timed runs per case, median reported, %d..%d (default %d; --quick: %d)\n"
@@ -467,6 +468,7 @@ static size_t fit_device(clq_context *ctx, size_t size_mib) {
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "gemm")) return bench_gemm_main(argc - 1, argv + 1, argv);
     if (argc > 1 && !strcmp(argv[1], "linear")) return bench_linear_main(argc - 1, argv + 1, argv);
+    if (argc > 1 && !strcmp(argv[1], "tool")) return bench_tool_main(argc - 1, argv + 1, argv);
     bench_args a;
     parse_args(argc, argv, &a);
     bench_apply_backend_arg(a.backend_arg, a.probe);

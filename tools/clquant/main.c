@@ -6,6 +6,10 @@
 
 /* One entry per subcommand; a new one plugs in here. */
 static const cq_command commands[] = {
+    {"quantize", cq_cmd_quantize, "quantize a model's weights on the device, report the loss per tensor"},
+    {"dequantize", cq_cmd_dequantize, "quantized weights (clquant safetensors, GGUF Q8_0/Q4_0) back to F32"},
+    {"info", cq_cmd_info, "tensors, dtypes, schemes, sizes and metadata of a safetensors or GGUF file"},
+    {"devices", cq_cmd_devices, "OpenCL platforms and devices, and what --device auto picks"},
     {NULL, NULL, NULL}
 };
 

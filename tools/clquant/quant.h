@@ -6,6 +6,7 @@
 #define CQ_QUANT_H
 
 #include <clquant/clquant.h>
+#include <stdio.h>
 
 #include "model.h"
 #include "writer.h"
@@ -26,7 +27,8 @@ typedef struct cq_scheme {
     clq_dtype qtype;                /* CLQ_S8 / CLQ_S4 (the value type) */
     clq_granularity granularity;    /* PER_AXIS (channel), PER_TENSOR, PER_BLOCK (group) */
     size_t group;                   /* PER_BLOCK: elements per group along K */
-    clq_linear_scheme linear;       /* the clq_linear scheme of the same weights */
+    clq_linear_scheme linear;       /* the clq_linear scheme of the same weights (ggml
+                                       schemes: unused, their blocks are imported) */
     clq_weights_layout ggml;        /* Q8_0 / Q4_0: the ggml layout; 0 otherwise */
     cq_format format;               /* the one format that can hold it */
 } cq_scheme;
@@ -65,6 +67,8 @@ typedef struct cq_plan {
     cq_out_tensor *out;             /* the writer's list (names owned by the plan) */
     size_t n_kv;
     cq_kv *kv;                      /* metadata to write (input's, then the tool's) */
+    size_t n_kv_borrowed;           /* kv[0, n) are the input's entries (not owned) */
+    uint64_t bytes_in;              /* input bytes of every item (what progress counts) */
 } cq_plan;
 
 int cq_plan_build(cq_plan *plan, const cq_model *in, const cq_quantize_options *options,
@@ -89,5 +93,36 @@ typedef struct cq_tensor_report {
  * f32 copy of the tensor (docs/CLI.md, "Memory"). Thread-safe across contexts. */
 int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_t item,
                 cq_writer *w, cq_tensor_report *rep, cq_err *err);
+
+/* `clquant quantize` on open contexts (items shared out between them, one thread each):
+ * reads input, writes output only when every item succeeded, the report (table or
+ * JSON, progress: as cq_report_create) to out. */
+int cq_quantize_file(const char *input, const char *output, const cq_quantize_options *options,
+                     clq_context **ctxs, size_t n_ctx, FILE *out, int json, int progress,
+                     cq_err *err);
+/* `clquant dequantize` on ctx: output is safetensors. */
+int cq_dequantize_file(const char *input, const char *output, clq_context *ctx, cq_err *err);
+
+/* A quantized weight as `clquant quantize` writes it to safetensors, found by its
+ * names (the values T or T_packed, with T_scale and, 4-bit, T_shape). */
+typedef struct cq_qweight {
+    char *name;                     /* T (owned) */
+    const cq_tensor_info *values;   /* T (I8 [N, K]) or T_packed (I32 [N, ceil(K / 8)]) */
+    const cq_tensor_info *scale;    /* F32: [1], [N, 1] or [N, ceil(K / g)] */
+    clq_dtype qtype;                /* CLQ_S8 or CLQ_S4 */
+    clq_granularity granularity;
+    size_t group;                   /* PER_BLOCK */
+    uint64_t n, k;
+} cq_qweight;
+
+/* 1 and *q filled when t is the values tensor of a quantized weight; 0 when it is not
+ * one; -1 (err names the file and the tensor) when its companions do not fit it. */
+int cq_qweight_find(const cq_model *m, const cq_tensor_info *t, cq_qweight *q, cq_err *err);
+/* 1 when t is the _scale, _shape or _zero_point companion of a quantized weight. */
+int cq_qweight_companion(const cq_model *m, const cq_tensor_info *t);
+void cq_qweight_free(cq_qweight *q);
+/* The weight's f32 values [N, K], dequantized on ctx into y (N * K floats). */
+int cq_qweight_dequantize(clq_context *ctx, const cq_model *m, const cq_qweight *q, float *y,
+                          cq_err *err);
 
 #endif /* CQ_QUANT_H */
