@@ -30,6 +30,11 @@ inline ushort ggml_f16_bits(float f) {
     return (ushort)(sign | h);
 }
 
+/* roundf, half away from zero, for any v: common.cl's raway1 (exact for |v| <= 2^22),
+ * and v itself beyond, where every float is an integer (only after a Q8_0 NaN reset
+ * amax, docs/NUMERICS.md). */
+inline float rawayb(float v) { return fabs(v) <= 0x1p22f ? raway1(v) : v; }
+
 /* f16 bits widened exactly (subnormals as man * 2^-24). */
 inline float ggml_f16_value(uint h) {
     uint sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
@@ -41,8 +46,13 @@ inline float ggml_f16_value(uint h) {
     return as_float(sign | ((exp + 112u) << 23) | (man << 13));
 }
 
-/* ggml's (int8_t) cast as x86 compiles it: truncation, NaN and +-Inf to 0. */
-inline int ggml_cast_i8(float v) { return fabs(v) < 128.0f ? convert_int_rtz(v) : 0; }
+/* ggml's (int8_t) cast as x86 compiles it (cpu_ggml.c): truncation to int32, NaN and
+ * values beyond int32 as 0x80000000, then the low byte as a signed one. */
+inline int ggml_cast_i8(float v) {
+    if (!(fabs(v) < 0x1p31f)) return 0;
+    int b = convert_int_rtz(v) & 0xff;
+    return b >= 128 ? b - 256 : b;
+}
 
 kernel void ggml_quantize(CLQ_PARAMS(ggml_quantize)) {
     const ulong i = get_global_id(0);
@@ -61,7 +71,7 @@ kernel void ggml_quantize(CLQ_PARAMS(ggml_quantize)) {
             }
         d = mx / -8.0f;
     } else {
-        /* ggml's MAX, not fmax: a NaN sticks when it comes last, as there */
+        /* ggml's MAX, not fmax: a NaN makes amax NaN, the next element restarts it */
         float amax = 0.0f;
         for (int j = 0; j < CLQ_GGML_QK; j++) {
             float a = fabs(v[j]);
@@ -80,8 +90,9 @@ kernel void ggml_quantize(CLQ_PARAMS(ggml_quantize)) {
             b[2 + j] = (uchar)(q0 | q1 << 4);
         }
     } else {
-        /* roundf: half away from zero (common.cl's raway1, exact for |v| <= 2^22) */
-        for (int j = 0; j < CLQ_GGML_QK; j++) b[2 + j] = (uchar)ggml_cast_i8(raway1(v[j] * id));
+        /* roundf: half away from zero */
+        for (int j = 0; j < CLQ_GGML_QK; j++)
+            b[2 + j] = (uchar)(ggml_cast_i8(rawayb(v[j] * id)) & 0xff);
     }
 }
 

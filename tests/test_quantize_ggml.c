@@ -408,6 +408,74 @@ TC_BACKEND_TEST(ggml, infinities) {
     clq_buffer_destroy(out);
 }
 
+/* NaN inputs (docs/NUMERICS.md, "ggml blocks"): a NaN element stores 0 (Q8_0 q, Q4_0
+ * nibble). With the block's largest |x| after it, amax is the others' (Q8_0's MAX
+ * restarts after a NaN), which is the reference's result on the same block with the
+ * NaN made 0 (the reference itself is not run on NaN: C leaves the cast undefined); as
+ * Q8_0's last element it becomes amax: d NaN (f16 0x7e00), every q 0. */
+TC_BACKEND_TEST(ggml, nans) {
+    tc_rng r;
+    tc_rng_seed(&r, 108);
+    enum { NB = 6 };
+    float v[NB * QK], z[NB * QK];
+    int at[NB];
+    for (int b = 0; b < NB; b++) {
+        for (int j = 0; j < QK; j++) v[b * QK + j] = tc_rng_normal(&r) * 4.0f;
+        at[b] = b == NB - 1 ? QK - 1 : tc_rng_int(&r, 0, QK - 2);
+        if (b != NB - 1) v[b * QK + QK - 1] = b & 1 ? 100.0f : -100.0f;
+        v[b * QK + at[b]] = b & 1 ? -NAN : NAN;
+    }
+    memcpy(z, v, sizeof v);
+    for (int b = 0; b < NB; b++) z[b * QK + at[b]] = 0.0f;
+    size_t shape[2] = {2, NB / 2 * QK};
+    clq_tensor x;
+    clq_tensor_init(&x, CLQ_F32, 2, shape, tc_buffer(ctx, sizeof v, v));
+    for (int li = 0; li < 2; li++) {
+        size_t bb = block_bytes(layouts[li]), n = NB * bb;
+        clq_buffer *out = tc_buffer(ctx, n, NULL);
+        TC_OK(ctx, clq_quantize_ggml(ctx, &x, layouts[li], out, 0));
+        unsigned char got[NB * REF_GGML_Q8_0_BYTES];
+        tc_read(out, n, got);
+        unsigned char *want = ref_blocks(layouts[li], z, NB * QK);
+        for (int b = 0; b < NB; b++) {
+            unsigned char *w = want + b * bb;
+            int j = at[b];
+            if (li == 0 && j == QK - 1) {
+                memset(w, 0, bb);
+                w[1] = 0x7e; /* fabsf made the NaN positive */
+            } else if (li == 0) {
+                w[2 + j] = 0;
+            } else {
+                w[2 + j % 16] &= j < 16 ? 0xf0 : 0x0f;
+            }
+        }
+        assert_bytes(got, want, n, bb, layout_name(layouts[li]));
+        free(want);
+        clq_buffer_destroy(out);
+    }
+    clq_buffer_destroy(x.buffer);
+}
+
+/* A NaN restarts Q8_0's amax (ggml's MAX), so elements before it may exceed 127 * d;
+ * their bytes are x86's cast, the low byte of the int32 truncation (0 for NaN and
+ * beyond int32). */
+TC_BACKEND_TEST(ggml, q8_0_nan_resets_amax) {
+    /* amax restarts after the NaN: 127 (d = 1, id = 1) */
+    float v[QK] = {200.0f, -300.0f, 3e9f, -0x1p31f, 2147483520.0f, NAN, 127.0f, 1.5f, 2.5f};
+    const unsigned char want[REF_GGML_Q8_0_BYTES] = {0x00, 0x3c, 0xc8, 0xd4, 0x00, 0x00,
+                                                     0x80, 0x00, 0x7f, 0x02, 0x03};
+    size_t shape[1] = {QK};
+    clq_tensor x;
+    clq_tensor_init(&x, CLQ_F32, 1, shape, tc_buffer(ctx, sizeof v, v));
+    clq_buffer *out = tc_buffer(ctx, REF_GGML_Q8_0_BYTES, NULL);
+    TC_OK(ctx, clq_quantize_ggml(ctx, &x, CLQ_LAYOUT_GGML_Q8_0, out, 0));
+    unsigned char got[REF_GGML_Q8_0_BYTES];
+    tc_read(out, sizeof got, got);
+    assert_bytes(got, want, sizeof got, sizeof got, "NaN resets amax");
+    clq_buffer_destroy(x.buffer);
+    clq_buffer_destroy(out);
+}
+
 /* Dequantize of arbitrary block bytes (every kind of f16 d: subnormal, Inf, NaN). */
 TC_BACKEND_TEST(ggml, dequantize_any_bytes) {
     tc_rng r;

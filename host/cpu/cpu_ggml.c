@@ -39,11 +39,27 @@ static uint16_t f32_to_f16(float f) {
     return (uint16_t)(sign | h);
 }
 
-/* ggml's (int8_t) cast of a float as x86 compiles it (cvttss2si, then the low byte):
- * truncation toward zero; NaN and +-Inf give 0. The finite values reaching it lie in
- * [-127, 127] (Q8_0, rounded) or about [0.5, 16.5] (Q4_0), so nothing else overflows (C leaves the cast of NaN or Inf
- * undefined; this is what ggml's own builds do there). */
-static inline int ggml_cast_i8(float v) { return fabsf(v) < 128.0f ? (int)v : 0; }
+/* ggml's (int8_t) cast of a float as x86 compiles it: cvttss2si (truncation to int32;
+ * NaN and values beyond int32 give 0x80000000), then the low byte. Finite values beyond
+ * int8 reach it only from a Q8_0 block whose NaN reset amax (docs/NUMERICS.md, "ggml
+ * blocks"); C leaves those casts undefined, this is what ggml's own builds do. */
+static inline int ggml_cast_i8(float v) {
+    if (!(fabsf(v) < 0x1p31f)) return 0;
+    int b = (int)((uint32_t)(int32_t)v & 0xffu);
+    return b >= 128 ? b - 256 : b;
+}
+
+/* roundf (half away from zero) inline, where libm's is a call per element: |v| rounded
+ * to nearest even by the f32 add of 2^23 (exact for |v| < 2^23), exact halves that
+ * went down pushed up (r - a is exact), the sign put back. Larger values are integers already, and they, +-Inf and NaN come
+ * back as they are. */
+static inline float round_away(float v) {
+    float a = fabsf(v);
+    if (!(a < 0x1p23f)) return v;
+    float r = (a + 0x1p23f) - 0x1p23f;
+    r = r - a == -0.5f ? r + 1.0f : r;
+    return copysignf(r, v);
+}
 
 static void store_d(uint8_t *b, float d) {
     uint16_t h = f32_to_f16(d);
@@ -55,31 +71,56 @@ static float load_d(const uint8_t *b) {
     return clq__half_to_float((uint16_t)(b[0] | (unsigned)b[1] << 8));
 }
 
-/* quantize_row_q8_0_ref on one block: amax by ggml's MAX (a NaN sticks only when it
- * comes last, as there), d = amax / 127, id from the f32 d, q = roundf(x * id). */
+/* The block's largest |x| over 8 lanes of 4 elements each, so that the compares run
+ * side by side instead of as one chain of 32; *nan says whether any |x| is NaN. Without
+ * NaN the max is order-free, so this is ggml's amax under either rule below; Q8_0
+ * re-runs ggml's serial loop on a block holding NaN. */
+static float block_amax(const float *x, int *nan) {
+    float m[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int bad = 0;
+    for (int j0 = 0; j0 < CLQ_GGML_QK; j0 += 8)
+        for (int l = 0; l < 8; l++) {
+            float v = fabsf(x[j0 + l]);
+            bad |= v != v;
+            m[l] = m[l] < v ? v : m[l];
+        }
+    for (int h = 4; h >= 1; h /= 2)
+        for (int l = 0; l < h; l++) m[l] = m[l] < m[l + h] ? m[l + h] : m[l];
+    *nan = bad;
+    return m[0];
+}
+
+/* quantize_row_q8_0_ref on one block: amax by ggml's MAX (a NaN makes amax NaN and
+ * the next element restarts it, as there), d = amax / 127, id from the f32 d, q = roundf(x * id). */
 static void q8_0_block(const float *x, uint8_t *b) {
-    float amax = 0.0f;
-    for (int j = 0; j < CLQ_GGML_QK; j++) {
-        float v = fabsf(x[j]);
-        amax = amax > v ? amax : v;
+    int nan;
+    float amax = block_amax(x, &nan);
+    if (nan) {
+        amax = 0.0f;
+        for (int j = 0; j < CLQ_GGML_QK; j++) {
+            float v = fabsf(x[j]);
+            amax = amax > v ? amax : v;
+        }
     }
     float d = amax / 127.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     store_d(b, d);
     for (int j = 0; j < CLQ_GGML_QK; j++)
-        b[2 + j] = (uint8_t)(int8_t)ggml_cast_i8(roundf(x[j] * id));
+        b[2 + j] = (uint8_t)(ggml_cast_i8(round_away(x[j] * id)) & 0xff);
 }
 
-/* quantize_row_q4_0_ref on one block: max the first element of largest |x| (strict <,
- * so NaN is never taken), d = max / -8, q = min(15, (int8_t)(x * id + 8.5f)) with the
- * product and the sum each rounded (-ffp-contract=off). */
+/* quantize_row_q4_0_ref on one block: max the first element of largest |x| (ggml's
+ * strict <: NaN is never taken, and nothing when amax stays 0: max is then +0), d =
+ * max / -8, q = min(15, (int8_t)(x * id + 8.5f)) with the product and the sum each
+ * rounded (-ffp-contract=off). The lanes' amax skips NaN as the strict < does. */
 static void q4_0_block(const float *x, uint8_t *b) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < CLQ_GGML_QK; j++)
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
+    int nan;
+    float amax = block_amax(x, &nan), max = 0.0f;
+    if (amax > 0.0f) {
+        int j = 0;
+        while (fabsf(x[j]) != amax) j++;
+        max = x[j];
+    }
     float d = max / -8.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
     store_d(b, d);
