@@ -195,6 +195,18 @@ typedef struct clq_error_op {
     clq_span part;
 } clq_error_op;
 
+/* ---- ggml blocks (docs/NUMERICS.md, "ggml blocks") --------------------------------
+ * nblocks blocks of CLQ_GGML_QK consecutive elements of the contiguous x, block i at
+ * blocks.offset + i * (CLQ_GGML_Q8_0_BYTES or CLQ_GGML_Q4_0_BYTES), any byte offset.
+ * Quantize: x of xtype (f32 / f16 / bf16, widened exactly) to the blocks by ggml's
+ * quantize_row_q8_0_ref / _q4_0_ref; dequantize: the blocks to f32 x (xtype CLQ_F32). */
+typedef struct clq_ggml_op {
+    clq_weights_layout layout; /* CLQ_LAYOUT_GGML_Q8_0 or CLQ_LAYOUT_GGML_Q4_0 */
+    clq_dtype xtype;
+    clq_span x, blocks;
+    size_t nblocks;
+} clq_ggml_op;
+
 /* Every op that writes a caller's output runs in two passes over the same code
  * (docs/DESIGN.md, "Two passes"): CLQ_PASS_PREPARE resolves everything that may fail
  * (programs, kernels, scratch, argument spans) and writes nothing; CLQ_PASS_RUN then
@@ -225,6 +237,8 @@ typedef struct clq_backend_ops {
     clq_status (*gemm)(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
     clq_status (*histogram)(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
     clq_status (*error_stats)(clq_context *ctx, const clq_error_op *op, clq_pass pass);
+    clq_status (*ggml_quantize)(clq_context *ctx, const clq_ggml_op *op, clq_pass pass);
+    clq_status (*ggml_dequantize)(clq_context *ctx, const clq_ggml_op *op, clq_pass pass);
 } clq_backend_ops;
 
 /* Backend constructors: fill ctx->ops, ctx->impl, ctx->device_name. */

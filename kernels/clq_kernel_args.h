@@ -34,6 +34,11 @@
 #define CLQ_ERROR_Y2 4    /* sum of y * y */
 #define CLQ_ERROR_XY 5    /* sum of x * y */
 #define CLQ_ERROR_COUNT 6 /* elements compared (exact: at most CLQ_ERROR_CHUNK) */
+/* ggml blocks (host/backend.h, clq_ggml_op): elements per block, bytes per block (an
+ * f16 d, little-endian, then 32 int8 or 16 bytes of nibble pairs). */
+#define CLQ_GGML_QK 32
+#define CLQ_GGML_Q8_0_BYTES 34
+#define CLQ_GGML_Q4_0_BYTES 18
 
 /* ---- the kernels: K(program, kernel, list) declares a kernel whose argument list
  * first appears here, A(program, kernel, list) one more kernel with an earlier row's
@@ -61,7 +66,9 @@
     A(gemm, gemm_dot, gemm)                                                                \
     A(gemm, gemm_dot4, gemm)                                                               \
     K(histogram, histogram_zero, histogram_zero)                                           \
-    K(histogram, histogram, histogram)
+    K(histogram, histogram, histogram)                                                     \
+    K(ggml, ggml_quantize, ggml_quantize)                                                  \
+    K(ggml, ggml_dequantize, ggml_dequantize)
 
 /* ---- argument lists ------------------------------------------------------------ */
 /* copy.cl: elements of 1, 2 or 4 bytes (the kernel casts); offsets and strides in
@@ -216,6 +223,15 @@
     X(S, VAL, int, absolute) X(S, VAL, float, lo) X(S, VAL, float, inv_width)              \
     X(S, VAL, uint, nbins) X(S, OUT, uint, counts) X(S, VAL, ulong, coff)                  \
     X(S, VAL, ulong, per_group) X(S, VAL, int, mode)
+
+/* ggml.cl: one work item per block (clq_ggml_op): x (xt a clq_dtype; elements from
+ * xoff) to the blocks from byte boff, Q4_0 when q4 else Q8_0; and back to f32 y. */
+#define CLQ_KARGS_ggml_quantize(X, S)                                                      \
+    X(S, IN, uchar, x) X(S, VAL, ulong, xoff) X(S, VAL, int, xt) X(S, OUT, uchar, blocks)   \
+    X(S, VAL, ulong, boff) X(S, VAL, int, q4) X(S, VAL, ulong, nblocks)
+#define CLQ_KARGS_ggml_dequantize(X, S)                                                    \
+    X(S, IN, uchar, blocks) X(S, VAL, ulong, boff) X(S, VAL, int, q4) X(S, OUT, float, y)   \
+    X(S, VAL, ulong, yoff) X(S, VAL, ulong, nblocks)
 
 /* ---- the kernel side: CLQ_PARAMS(list) is the parameter list, CLQ_NAMES(list) the
  * same names as call arguments (for a helper taking the kernel's parameters). Each

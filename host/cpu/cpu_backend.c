@@ -75,6 +75,8 @@ static const clq_backend_ops cpu_ops = {
     clq__cpu_gemm,
     clq__cpu_histogram,
     .error_stats = clq__cpu_error_stats,
+    .ggml_quantize = clq__cpu_ggml_quantize,
+    .ggml_dequantize = clq__cpu_ggml_dequantize,
 };
 
 /* Output bytes from which kernels use non-temporal stores (see

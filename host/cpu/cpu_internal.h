@@ -189,5 +189,8 @@ clq_status clq__cpu_gemm_group_pack(clq_context *ctx, const clq_pack_op *op,
 clq_status clq__cpu_gemm_group(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 /* Calibration histogram (cpu_histogram.c). */
 clq_status clq__cpu_histogram(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
+/* ggml Q8_0 / Q4_0 blocks (cpu_ggml.c). */
+clq_status clq__cpu_ggml_quantize(clq_context *ctx, const clq_ggml_op *op, clq_pass pass);
+clq_status clq__cpu_ggml_dequantize(clq_context *ctx, const clq_ggml_op *op, clq_pass pass);
 
 #endif

@@ -386,6 +386,8 @@ const clq_backend_ops clq__cl_ops = {
     .gemm = clq__cl_gemm,
     .histogram = clq__cl_histogram,
     .error_stats = clq__cl_error_stats,
+    .ggml_quantize = clq__cl_ggml_quantize,
+    .ggml_dequantize = clq__cl_ggml_dequantize,
 };
 
 /* POCL 3.1 crashes when several threads enumerate platforms and create contexts at

@@ -205,6 +205,8 @@ clq_status clq__cl_rowsums(clq_context *ctx, const clq_rowsums_op *op, clq_pass 
 clq_status clq__cl_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 clq_status clq__cl_histogram(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
 clq_status clq__cl_error_stats(clq_context *ctx, const clq_error_op *op, clq_pass pass);
+clq_status clq__cl_ggml_quantize(clq_context *ctx, const clq_ggml_op *op, clq_pass pass);
+clq_status clq__cl_ggml_dequantize(clq_context *ctx, const clq_ggml_op *op, clq_pass pass);
 
 /* How the granule-wise kernels walk a layout (cl_layout.c): granule p covers
  * {base(p) + u * su + v : u < U(p), v < V}, v contiguous (kernels/common.cl). */
