@@ -450,6 +450,7 @@ Test(cli_quantize, failures_keep_target)
 /* The commands' own checks: usage errors are 2, info and devices run. */
 Test(cli_quantize, commands)
 {
+    cr_assert(freopen("/dev/null", "w", stdout)); /* the commands print their tables */
     model m = make_model();
     char *out = tf_path(m.dir, "o.safetensors");
     char *qa[] = {"quantize", m.path, "-o", out, "--scheme", "s8-channel", "--device", "cpu", "--no-progress", NULL};

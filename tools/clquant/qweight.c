@@ -116,7 +116,7 @@ int cq_qweight_dequantize(clq_context *ctx, const cq_model *m, const cq_qweight 
     qp.qtype = q->qtype;
     qp.granularity = q->granularity;
     qp.axis = q->granularity == CLQ_PER_AXIS ? 0 : 1;
-    qp.block_size = q->group;
+    qp.block_size = q->group < q->k ? q->group : q->k; /* as quantize made it: one group of K */
     clq_tensor qt, yt;
     clq_buffer *qb = NULL, *sb = NULL, *yb = NULL;
     unsigned char *s4 = NULL;

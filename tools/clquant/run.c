@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "quant.h"
 
@@ -251,6 +253,17 @@ static int quantize_ggml(clq_context *ctx, const cq_plan *plan, const cq_plan_it
                : 0;
 }
 
+/* Drops the mapped input pages wholly inside t once it is done, so that the resident set
+ * stays near one tensor whatever the model's size (the kernel reads them again if asked). */
+static void release_input(const cq_model *in, const cq_tensor_info *t)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (!in->mapped || page <= 0) return;
+    uintptr_t lo = ((uintptr_t)t->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = ((uintptr_t)t->data + t->nbytes) & ~((uintptr_t)page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_t item,
                 cq_writer *w, cq_tensor_report *rep, cq_err *err)
 {
@@ -268,7 +281,9 @@ int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_
     if (it->action == CQ_ACT_COPY) {
         rep->what = "keep";
         rep->reason = it->reason;
-        return cq_writer_write(w, it->first_out, 0, t->data, t->nbytes, err);
+        int rc = cq_writer_write(w, it->first_out, 0, t->data, t->nbytes, err);
+        release_input(in, t);
+        return rc;
     }
     rep->what = plan->options.scheme->name;
     item_mem m = {0};
@@ -284,7 +299,8 @@ int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_
     rc = plan->options.scheme->ggml ? quantize_ggml(ctx, plan, it, t, &x, &m, w, rep, err)
                                     : quantize_lib(ctx, plan, it, t, &x, &m, w, rep, err);
 done:
-    clq_buffer_destroy(m.x);
+    clq_buffer_destroy(m.x); /* waits for the ops that read the mapped bytes */
+    release_input(in, t);
     clq_buffer_destroy(m.q);
     clq_buffer_destroy(m.scale);
     clq_buffer_destroy(m.y);
