@@ -50,4 +50,14 @@ fi
 for mode in cpu opencl diff; do
   bash tests/fuzz/run.sh $mode "${CLQ_FUZZ_SECONDS:-60}" || fail=1
 done
+# The tool's model readers (tests/fuzz/fuzz_model.c, built by the clang ASan build above).
+for fmt in safetensors gguf; do
+  b=build-asan-clang
+  cmake --build $b --target fuzz_$fmt -j"$(nproc)" >/dev/null
+  mkdir -p $b/fuzz-$fmt/corpus
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    $b/tests/fuzz_$fmt -max_total_time="${CLQ_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=65536 -artifact_prefix=$b/fuzz-$fmt/ $b/fuzz-$fmt/corpus tests/fuzz/corpus-$fmt \
+    >$b/fuzz-$fmt.log 2>&1 || { fail=1; tail -30 $b/fuzz-$fmt.log; }
+done
 exit $fail

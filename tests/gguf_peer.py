@@ -5,6 +5,7 @@ the GGUF file read by gguf's own reader, every block equal to gguf's numpy quant
 dequantize. Exits 77 (ctest: skipped) when numpy or gguf cannot be imported.
 
 usage: gguf_peer.py CLQUANT [WORKDIR]"""
+import importlib.metadata
 import json
 import os
 import struct
@@ -21,8 +22,8 @@ try:
     from gguf import GGUFReader, GGMLQuantizationType
     from gguf import quants
 except ImportError:
-    if os.path.exists(VENV_PY) and os.path.realpath(sys.executable) != os.path.realpath(VENV_PY) \
-            and not os.environ.get("CLQ_GGUF_PEER_REEXEC"):
+    # (the venv's python3 is a symlink to the system's: tell them apart by an env mark)
+    if os.path.exists(VENV_PY) and not os.environ.get("CLQ_GGUF_PEER_REEXEC"):
         os.environ["CLQ_GGUF_PEER_REEXEC"] = "1"
         os.execv(VENV_PY, [VENV_PY] + sys.argv)
     print("gguf_peer: numpy / gguf not importable (scripts/setup.sh makes .test-venv): skipped")
@@ -128,7 +129,7 @@ def main():
                 want = quants.dequantize(quants.quantize(x, qtype), qtype).astype(np.float32)
                 assert np.array_equal(d[name].view(np.uint32), want.reshape(d[name].shape).view(np.uint32)), \
                     f"{scheme} {device} {name}: dequantized values differ from gguf's"
-    print(f"gguf_peer: {checked} tensors of q8_0 / q4_0 equal to gguf {gguf.__version__ if hasattr(gguf, '__version__') else ''}"
+    print(f"gguf_peer: {checked} tensors of q8_0 / q4_0 equal to gguf {importlib.metadata.version('gguf')}"
           f"'s numpy quantizers, and their dequantized values")
     return 0
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "model_read.h"
 
 /* ---- a growable byte buffer */
 typedef struct buf {
@@ -678,4 +679,16 @@ Test(cli_parse, open_files)
     cr_assert(strstr(err.msg, "header length") && strstr(err.msg, "past the end"), "%s", err.msg);
     unlink(path);
     rmdir(dir);
+}
+
+/* fuzz_gguf's finding: a name of control bytes quoted in a message overran the quote
+ * buffer by one byte. */
+Test(cli_parse, quote_long_control_name)
+{
+    char name[300], buf[CQ_QUOTE_SIZE + 16];
+    memset(name, 1, sizeof name);
+    memset(buf, 0x5a, sizeof buf);
+    cq_quote(buf, name, sizeof name);
+    cr_assert(strlen(buf) < CQ_QUOTE_SIZE, "%zu", strlen(buf));
+    for (size_t i = CQ_QUOTE_SIZE; i < sizeof buf; i++) cr_assert_eq(buf[i], 0x5a);
 }

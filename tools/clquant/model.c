@@ -19,7 +19,7 @@ const char *cq_quote(char buf[CQ_QUOTE_SIZE], const char *s, size_t len)
     buf[o++] = '\'';
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (o + 8 > CQ_QUOTE_SIZE) {
+        if (o + 9 > CQ_QUOTE_SIZE) { /* room for a \\xNN, "...", the quote and NUL */
             memcpy(buf + o, "...", 3);
             o += 3;
             break;
