@@ -31,6 +31,14 @@ static double run_timed(char *const argv[])
     return t;
 }
 
+/* Empties the page cache (root only), so that the next run reads the file from the disk. */
+static void drop_caches(void)
+{
+    sync();
+    FILE *f = fopen("/proc/sys/vm/drop_caches", "w");
+    if (!f || fputs("3\n", f) < 0 || fclose(f)) bench_die("--cold: cannot write /proc/sys/vm/drop_caches (root only)");
+}
+
 /* The synthetic model: layers of f32 [rows, cols] weights with normal-ish values. */
 static void write_model(const char *path, int layers, size_t rows, size_t cols)
 {
@@ -75,7 +83,7 @@ static void write_model(const char *path, int layers, size_t rows, size_t cols)
 
 int bench_tool_main(int argc, char **argv, char **argv0)
 {
-    int runs = 5, layers = 8;
+    int runs = 5, layers = 8, cold = 0;
     size_t rows = 2048, cols = 2048;
     const char *device = "cpu", *schemes = "s8-channel,s4-g32,q8_0,q4_0", *dir = NULL;
     for (int i = 1; i < argc; i++) {
@@ -84,11 +92,13 @@ int bench_tool_main(int argc, char **argv, char **argv0)
         else if (!strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
         else if (!strcmp(argv[i], "--schemes") && i + 1 < argc) schemes = argv[++i];
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--cold")) cold = 1;
         else {
             printf("usage: clquant-bench tool [--runs N] [--layers L] [--device SPEC] "
-                   "[--schemes a,b] [--dir DIR]\n  clquant quantize on a synthetic model of L "
+                   "[--schemes a,b] [--dir DIR] [--cold]\n  clquant quantize on a synthetic model of L "
                    "f32 [2048, 2048] weights (16.8 MB each; default 8), median of N runs "
-                   "(default 5), against cat of the same file\n");
+                   "(default 5), against cat of the same file; --cold: the page cache "
+                   "dropped before every run (root)\n");
             return strcmp(argv[i], "--help") ? 2 : 0;
         }
     }
@@ -122,9 +132,10 @@ int bench_tool_main(int argc, char **argv, char **argv0)
     if (ci) fclose(ci);
     printf("# clquant-bench tool: `clquant quantize` vs `cat > /dev/null`, same file, same run\n"
            "cpu: %s, %ld online cores, load %s\nmodel: %s, %.1f MB (%d x f32 [%zu, %zu] + biases), "
-           "in the page cache\ndevice: --device %s; median of %d runs\n\n",
+           "%s\ndevice: --device %s; median of %d runs\n\n",
            cpu, sysconf(_SC_NPROCESSORS_ONLN), bench_loadavg(load, sizeof load), model, mb, layers,
-           rows, cols, device, runs);
+           rows, cols, cold ? "read from the disk (page cache dropped before every run)" : "in the page cache",
+           device, runs);
     printf("| scheme | quantize s | quantize MB/s | cat MB/s | ratio | output MB | goal (>= 0.5x) |\n"
            "|---|---|---|---|---|---|---|\n");
     char list[256];
@@ -140,7 +151,10 @@ int bench_tool_main(int argc, char **argv, char **argv0)
         run_timed(qa); /* warm: the kernels compiled and cached, the output's pages made */
         for (int r = 0; r < runs; r++) {
             fprintf(stderr, "\rclquant-bench tool: %s run %d / %d", s, r + 1, runs);
+            if (cold) drop_caches();
             tc[r] = run_timed(ca);
+            unlink(out); /* each run writes a new file, as a first conversion does */
+            if (cold) drop_caches();
             tq[r] = run_timed(qa);
         }
         fprintf(stderr, "\r\033[K");

@@ -31,6 +31,7 @@ static void *work(void *arg)
 {
     worker *wk = arg;
     job *j = wk->j;
+    cq_run_scratch scratch = {0};
     for (;;) {
         pthread_mutex_lock(&j->lock);
         size_t item = j->next++;
@@ -39,7 +40,7 @@ static void *work(void *arg)
         if (stop) break;
         cq_tensor_report rep;
         cq_err err;
-        if (cq_run_item(wk->ctx, j->in, j->plan, item, j->w, &rep, &err)) {
+        if (cq_run_item(wk->ctx, j->in, j->plan, item, j->w, &scratch, &rep, &err)) {
             pthread_mutex_lock(&j->lock);
             if (!j->failed) j->err = err; /* the first failure is the one reported */
             j->failed = 1;
@@ -48,6 +49,7 @@ static void *work(void *arg)
         }
         cq_report_row(j->report, &rep);
     }
+    cq_run_scratch_free(&scratch);
     return NULL;
 }
 

@@ -88,11 +88,24 @@ typedef struct cq_tensor_report {
     const char *device;             /* clq_context_device_name of the context that ran it */
 } cq_tensor_report;
 
+/* What one worker keeps from item to item, grown to the largest item and released by
+ * cq_run_scratch_free (zero-initialise it): a fresh allocation per tensor costs a page
+ * fault and a page clear per 4 KiB, more than the quantization itself on the CPU path. */
+typedef struct cq_run_scratch {
+    clq_buffer *x, *q, *scale, *y;  /* on the context (x: where the input is not wrapped) */
+    size_t x_cap, q_cap, scale_cap, y_cap;
+    unsigned char *host_q, *host_out;
+    float *host_scale;
+    size_t host_q_cap, host_out_cap, host_scale_cap;
+} cq_run_scratch;
+void cq_run_scratch_free(cq_run_scratch *s);
+
 /* Runs plan item `item`: copies or quantizes the input tensor on ctx, writes its output
- * tensors through w, fills rep. Host memory it holds: the item's output bytes plus one
- * f32 copy of the tensor (docs/CLI.md, "Memory"). Thread-safe across contexts. */
+ * tensors through w, fills rep. Host memory it holds (in s, kept for the next item):
+ * the item's output bytes plus one f32 copy of the tensor (docs/CLI.md, "Memory").
+ * Thread-safe across contexts, each with its own s. */
 int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_t item,
-                cq_writer *w, cq_tensor_report *rep, cq_err *err);
+                cq_writer *w, cq_run_scratch *s, cq_tensor_report *rep, cq_err *err);
 
 /* `clquant quantize` on open contexts (items shared out between them, one thread each):
  * reads input, writes output only when every item succeeded, the report (table or

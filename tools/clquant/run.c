@@ -10,12 +10,40 @@
 
 #include "quant.h"
 
-/* Everything one item allocates, freed at one label. */
-typedef struct item_mem {
-    clq_buffer *x, *q, *scale, *y;
-    unsigned char *host_q, *host_out;
-    float *host_scale;
-} item_mem;
+/* Scratch space of at least need bytes: kept when large enough, else made again. */
+static clq_status grow_buffer(clq_context *ctx, clq_buffer **b, size_t *cap, size_t need)
+{
+    if (*b && *cap >= need) return CLQ_SUCCESS;
+    clq_buffer_destroy(*b);
+    *b = NULL;
+    *cap = 0;
+    clq_status st = clq_buffer_create(ctx, need ? need : 1, b);
+    if (st == CLQ_SUCCESS) *cap = need;
+    return st;
+}
+
+static int grow_host(void *pp, size_t *cap, size_t need)
+{
+    void **p = pp;
+    if (*p && *cap >= need) return 0;
+    void *n = realloc(*p, need ? need : 1);
+    if (!n) return -1;
+    *p = n;
+    *cap = need;
+    return 0;
+}
+
+void cq_run_scratch_free(cq_run_scratch *s)
+{
+    clq_buffer_destroy(s->x);
+    clq_buffer_destroy(s->q);
+    clq_buffer_destroy(s->scale);
+    clq_buffer_destroy(s->y);
+    free(s->host_q);
+    free(s->host_out);
+    free(s->host_scale);
+    memset(s, 0, sizeof *s);
+}
 
 static int lib_fail(clq_context *ctx, clq_status st, const char *name, const char *what,
                     cq_err *err)
@@ -35,14 +63,19 @@ static void put_le64(unsigned char *p, uint64_t v)
 }
 
 /* The input tensor on the context: the mapped bytes themselves on the CPU path when
- * aligned (read only: the mapping is read-only, so a stray write would fault), else a
- * device copy. */
-static clq_status upload(clq_context *ctx, const cq_tensor_info *t, clq_buffer **out)
+ * aligned (read only: the mapping is read-only, so a stray write would fault; *wrap is
+ * the item's to destroy), else a copy in s->x. */
+static clq_status upload(clq_context *ctx, const cq_tensor_info *t, cq_run_scratch *s,
+                         clq_buffer **wrap, clq_buffer **out)
 {
-    if (clq_context_backend(ctx) == CLQ_BACKEND_CPU && (uintptr_t)t->data % 64 == 0)
-        return clq_buffer_wrap_host(ctx, (void *)(uintptr_t)t->data, t->nbytes, out);
-    clq_status st = clq_buffer_create(ctx, t->nbytes, out);
-    if (st == CLQ_SUCCESS) st = clq_buffer_write(*out, 0, t->nbytes, t->data);
+    if (clq_context_backend(ctx) == CLQ_BACKEND_CPU && (uintptr_t)t->data % 64 == 0) {
+        clq_status st = clq_buffer_wrap_host(ctx, (void *)(uintptr_t)t->data, t->nbytes, wrap);
+        *out = *wrap;
+        return st;
+    }
+    clq_status st = grow_buffer(ctx, &s->x, &s->x_cap, t->nbytes);
+    if (st == CLQ_SUCCESS) st = clq_buffer_write(s->x, 0, t->nbytes, t->data);
+    *out = s->x;
     return st;
 }
 
@@ -171,7 +204,7 @@ done:
 /* A library scheme: clq_quantize_dynamic with clq_linear's qparams for the scheme (the
  * same bits its layer holds), the loss from clq_quantization_error. */
 static int quantize_lib(clq_context *ctx, const cq_plan *plan, const cq_plan_item *it,
-                        const cq_tensor_info *t, const clq_tensor *x, item_mem *m, cq_writer *w,
+                        const cq_tensor_info *t, const clq_tensor *x, cq_run_scratch *m, cq_writer *w,
                         cq_tensor_report *rep, cq_err *err)
 {
     const cq_scheme *s = plan->options.scheme;
@@ -188,8 +221,8 @@ static int quantize_lib(clq_context *ctx, const cq_plan *plan, const cq_plan_ite
     clq_status st = clq_qparams_count(&qp, 2, shape, &count);
     if (st == CLQ_SUCCESS) st = clq_tensor_init(&q, s->qtype, 2, shape, NULL);
     if (st == CLQ_SUCCESS) st = clq_tensor_bytes(&q, &qbytes);
-    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, qbytes, &m->q);
-    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, count * 4, &m->scale);
+    if (st == CLQ_SUCCESS) st = grow_buffer(ctx, &m->q, &m->q_cap, qbytes);
+    if (st == CLQ_SUCCESS) st = grow_buffer(ctx, &m->scale, &m->scale_cap, count * 4);
     q.buffer = m->q;
     qp.scale = m->scale;
     if (st == CLQ_SUCCESS) st = clq_quantize_dynamic(ctx, x, &qp, &q);
@@ -197,9 +230,9 @@ static int quantize_lib(clq_context *ctx, const cq_plan *plan, const cq_plan_ite
     if (st == CLQ_SUCCESS) what = "error metrics";
     if (st == CLQ_SUCCESS) st = clq_quantization_error(ctx, x, &qp, NULL, &rep->error, 1);
     if (st == CLQ_SUCCESS) what = "read back";
-    m->host_q = malloc(qbytes);
-    m->host_scale = malloc(count * 4);
-    if (st == CLQ_SUCCESS && (!m->host_q || !m->host_scale)) st = CLQ_ERROR_OUT_OF_MEMORY;
+    if (st == CLQ_SUCCESS && (grow_host(&m->host_q, &m->host_q_cap, qbytes) ||
+                              grow_host(&m->host_scale, &m->host_scale_cap, count * 4)))
+        st = CLQ_ERROR_OUT_OF_MEMORY;
     if (st == CLQ_SUCCESS) st = clq_buffer_read(m->q, 0, qbytes, m->host_q);
     if (st == CLQ_SUCCESS) st = clq_buffer_read(m->scale, 0, count * 4, m->host_scale);
     if (st != CLQ_SUCCESS) return lib_fail(ctx, st, t->name, what, err);
@@ -208,8 +241,7 @@ static int quantize_lib(clq_context *ctx, const cq_plan *plan, const cq_plan_ite
         if (cq_writer_write(w, o, 0, m->host_q, qbytes, err)) return -1;
     } else {
         uint64_t packed = cq_writer_tensor_bytes(w, o);
-        m->host_out = malloc(packed);
-        if (!m->host_out) return cq_fail(err, "tensor '%s': out of memory", t->name);
+        if (grow_host(&m->host_out, &m->host_out_cap, packed)) return cq_fail(err, "tensor '%s': out of memory", t->name);
         pack_int32(m->host_q, shape[0], shape[1], m->host_out);
         unsigned char dims[16];
         put_le64(dims, shape[0]);
@@ -224,7 +256,7 @@ static int quantize_lib(clq_context *ctx, const cq_plan *plan, const cq_plan_ite
 
 /* A ggml scheme: clq_quantize_ggml's blocks, the loss against clq_dequantize_ggml of them. */
 static int quantize_ggml(clq_context *ctx, const cq_plan *plan, const cq_plan_item *it,
-                         const cq_tensor_info *t, const clq_tensor *x, item_mem *m, cq_writer *w,
+                         const cq_tensor_info *t, const clq_tensor *x, cq_run_scratch *m, cq_writer *w,
                          cq_tensor_report *rep, cq_err *err)
 {
     clq_weights_layout layout = plan->options.scheme->ggml;
@@ -232,43 +264,47 @@ static int quantize_ggml(clq_context *ctx, const cq_plan *plan, const cq_plan_it
     size_t shape[2] = {(size_t)t->shape[0], (size_t)t->shape[1]};
     clq_tensor y;
     const char *what = "quantize";
-    clq_status st = clq_buffer_create(ctx, bytes, &m->q);
+    clq_status st = grow_buffer(ctx, &m->q, &m->q_cap, bytes);
     if (st == CLQ_SUCCESS) st = clq_quantize_ggml(ctx, x, layout, m->q, 0);
     if (st == CLQ_SUCCESS) what = "dequantize";
-    if (st == CLQ_SUCCESS) st = clq_buffer_create(ctx, shape[0] * shape[1] * 4, &m->y);
+    if (st == CLQ_SUCCESS) st = grow_buffer(ctx, &m->y, &m->y_cap, shape[0] * shape[1] * 4);
     if (st == CLQ_SUCCESS) st = clq_tensor_init(&y, CLQ_F32, 2, shape, m->y);
     if (st == CLQ_SUCCESS) st = clq_dequantize_ggml(ctx, m->q, 0, layout, &y);
     if (st == CLQ_SUCCESS) what = "error metrics";
     if (st == CLQ_SUCCESS) st = clq_tensor_error(ctx, x, &y, NULL, &rep->error, 1);
     if (st == CLQ_SUCCESS) what = "read back";
-    m->host_q = malloc(bytes);
-    if (st == CLQ_SUCCESS && !m->host_q) st = CLQ_ERROR_OUT_OF_MEMORY;
+    if (st == CLQ_SUCCESS && grow_host(&m->host_q, &m->host_q_cap, bytes)) st = CLQ_ERROR_OUT_OF_MEMORY;
     if (st == CLQ_SUCCESS) st = clq_buffer_read(m->q, 0, bytes, m->host_q);
     if (st != CLQ_SUCCESS) return lib_fail(ctx, st, t->name, what, err);
-    clq_buffer_destroy(m->y); /* before the layer's check, which holds its own */
-    m->y = NULL;
     if (cq_writer_write(w, it->first_out, 0, m->host_q, bytes, err)) return -1;
     return plan->options.check_linear_rows
                ? linear_check(ctx, plan, t, x, m->host_q, bytes, rep, err)
                : 0;
 }
 
-/* Drops the mapped input pages wholly inside t once it is done, so that the resident set
- * stays near one tensor whatever the model's size (the kernel reads them again if asked). */
-static void release_input(const cq_model *in, const cq_tensor_info *t)
+/* madvise over a tensor's mapped bytes: the pages wholly inside it for MADV_DONTNEED
+ * (a neighbour's shared page stays), every page it touches otherwise. */
+static void advise_input(const cq_model *in, const cq_tensor_info *t, int advice)
 {
     long page = sysconf(_SC_PAGESIZE);
-    if (!in->mapped || page <= 0) return;
-    uintptr_t lo = ((uintptr_t)t->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-    uintptr_t hi = ((uintptr_t)t->data + t->nbytes) & ~((uintptr_t)page - 1);
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    if (!in->mapped || page <= 0 || !t->nbytes) return;
+    uintptr_t mask = (uintptr_t)page - 1, end = (uintptr_t)t->data + t->nbytes;
+    uintptr_t lo = (uintptr_t)t->data & ~mask, hi = (end + mask) & ~mask;
+    if (advice == MADV_DONTNEED) {
+        lo = ((uintptr_t)t->data + mask) & ~mask;
+        hi = end & ~mask;
+    }
+    if (hi > lo) madvise((void *)lo, hi - lo, advice);
 }
 
 int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_t item,
-                cq_writer *w, cq_tensor_report *rep, cq_err *err)
+                cq_writer *w, cq_run_scratch *s, cq_tensor_report *rep, cq_err *err)
 {
     const cq_plan_item *it = &plan->items[item];
     const cq_tensor_info *t = &in->tensors[it->input];
+    /* Reading ahead of the next item while this one runs: a model on disk then streams
+     * at the disk's rate instead of stalling on each tensor's first page faults. */
+    if (item + 1 < plan->n_items) advise_input(in, &in->tensors[plan->items[item + 1].input], MADV_WILLNEED);
     memset(rep, 0, sizeof *rep);
     rep->name = t->name;
     rep->ndim = t->ndim;
@@ -282,30 +318,24 @@ int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_
         rep->what = "keep";
         rep->reason = it->reason;
         int rc = cq_writer_write(w, it->first_out, 0, t->data, t->nbytes, err);
-        release_input(in, t);
+        advise_input(in, t, MADV_DONTNEED); /* the resident set stays near one tensor */
         return rc;
     }
     rep->what = plan->options.scheme->name;
-    item_mem m = {0};
+    clq_buffer *wrap = NULL, *xb = NULL;
     size_t shape[2] = {(size_t)t->shape[0], (size_t)t->shape[1]};
     clq_tensor x;
     int rc = -1;
-    clq_status st = upload(ctx, t, &m.x);
-    if (st == CLQ_SUCCESS) st = clq_tensor_init(&x, lib_dtype(t->type), 2, shape, m.x);
+    clq_status st = upload(ctx, t, s, &wrap, &xb);
+    if (st == CLQ_SUCCESS) st = clq_tensor_init(&x, lib_dtype(t->type), 2, shape, xb);
     if (st != CLQ_SUCCESS) {
         lib_fail(ctx, st, t->name, "upload", err);
         goto done;
     }
-    rc = plan->options.scheme->ggml ? quantize_ggml(ctx, plan, it, t, &x, &m, w, rep, err)
-                                    : quantize_lib(ctx, plan, it, t, &x, &m, w, rep, err);
+    rc = plan->options.scheme->ggml ? quantize_ggml(ctx, plan, it, t, &x, s, w, rep, err)
+                                    : quantize_lib(ctx, plan, it, t, &x, s, w, rep, err);
 done:
-    clq_buffer_destroy(m.x); /* waits for the ops that read the mapped bytes */
-    release_input(in, t);
-    clq_buffer_destroy(m.q);
-    clq_buffer_destroy(m.scale);
-    clq_buffer_destroy(m.y);
-    free(m.host_q);
-    free(m.host_out);
-    free(m.host_scale);
+    clq_buffer_destroy(wrap); /* waits for the ops that read the mapped bytes */
+    advise_input(in, t, MADV_DONTNEED); /* the resident set stays near one tensor */
     return rc;
 }
