@@ -1,6 +1,6 @@
 /* cpu_ggml.c: ggml's Q8_0 / Q4_0 blocks on the CPU (docs/NUMERICS.md, "ggml blocks"):
- * quantize_row_q8_0_ref / _q4_0_ref and their dequantize, block by block, the blocks cut
- * into chunks that the pool runs. */
+ * quantize_row_q8_0_ref / _q4_0_ref (the portable kernel set; the vector sets in
+ * cpu_ggml_simd.c) and their dequantize, the blocks cut into chunks that the pool runs. */
 #include <math.h>
 #include <string.h>
 
@@ -61,7 +61,7 @@ static inline float round_away(float v) {
     return copysignf(r, v);
 }
 
-static void store_d(uint8_t *b, float d) {
+void clq__cpu_ggml_store_d(uint8_t *b, float d) {
     uint16_t h = f32_to_f16(d);
     b[0] = (uint8_t)(h & 0xffu);
     b[1] = (uint8_t)(h >> 8);
@@ -92,7 +92,7 @@ static float block_amax(const float *x, int *nan) {
 
 /* quantize_row_q8_0_ref on one block: amax by ggml's MAX (a NaN makes amax NaN and
  * the next element restarts it, as there), d = amax / 127, id from the f32 d, q = roundf(x * id). */
-static void q8_0_block(const float *x, uint8_t *b) {
+void clq__cpu_ggml_q8_0_block(const float *x, uint8_t *b) {
     int nan;
     float amax = block_amax(x, &nan);
     if (nan) {
@@ -104,7 +104,7 @@ static void q8_0_block(const float *x, uint8_t *b) {
     }
     float d = amax / 127.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
-    store_d(b, d);
+    clq__cpu_ggml_store_d(b, d);
     for (int j = 0; j < CLQ_GGML_QK; j++)
         b[2 + j] = (uint8_t)(ggml_cast_i8(round_away(x[j] * id)) & 0xff);
 }
@@ -123,7 +123,7 @@ static void q4_0_block(const float *x, uint8_t *b) {
     }
     float d = max / -8.0f;
     float id = d != 0.0f ? 1.0f / d : 0.0f;
-    store_d(b, d);
+    clq__cpu_ggml_store_d(b, d);
     for (int j = 0; j < CLQ_GGML_QK / 2; j++) {
         int q0 = ggml_cast_i8(x[j] * id + 8.5f), q1 = ggml_cast_i8(x[j + 16] * id + 8.5f);
         q0 = q0 < 15 ? q0 : 15;
@@ -131,6 +131,16 @@ static void q4_0_block(const float *x, uint8_t *b) {
         b[2 + j] = (uint8_t)(q0 | q1 << 4);
     }
 }
+
+static void q8_0_blocks(const float *x, size_t n, uint8_t *out) {
+    for (size_t i = 0; i < n; i++) clq__cpu_ggml_q8_0_block(x + i * CLQ_GGML_QK, out + i * CLQ_GGML_Q8_0_BYTES);
+}
+
+static void q4_0_blocks(const float *x, size_t n, uint8_t *out) {
+    for (size_t i = 0; i < n; i++) q4_0_block(x + i * CLQ_GGML_QK, out + i * CLQ_GGML_Q4_0_BYTES);
+}
+
+const clq_cpu_ggmlkernels clq__cpu_ggmlk_portable = {q8_0_blocks, q4_0_blocks};
 
 static void q8_0_deblock(const uint8_t *b, float *y) {
     float d = load_d(b);
@@ -147,8 +157,12 @@ static void q4_0_deblock(const uint8_t *b, float *y) {
 
 typedef struct ggml_job {
     const clq_ggml_op *op;
+    const clq_cpu_ggmlkernels *k;
     size_t bb; /* bytes per block */
 } ggml_job;
+
+/* Blocks converted to f32 at a time for an f16 / bf16 (or misaligned f32) input. */
+#define GGML_STAGE_BLOCKS 8
 
 static void quantize_chunk(void *arg, size_t c) {
     const ggml_job *j = arg;
@@ -158,18 +172,18 @@ static void quantize_chunk(void *arg, size_t c) {
     const char *x = clq__cpu_span_ptr(op->x);
     uint8_t *out = clq__cpu_span_ptr(op->blocks);
     size_t xs = clq__cpu_dtype_size(op->xtype);
-    int q4 = op->layout == CLQ_LAYOUT_GGML_Q4_0;
-    for (size_t i = b0; i < b1; i++) {
+    void (*fn)(const float *, size_t, uint8_t *) =
+        op->layout == CLQ_LAYOUT_GGML_Q4_0 ? j->k->q4_0 : j->k->q8_0;
+    if (op->xtype == CLQ_F32 && (uintptr_t)x % sizeof(float) == 0) {
+        fn((const float *)(const void *)x + b0 * CLQ_GGML_QK, b1 - b0, out + b0 * j->bb);
+        return;
+    }
+    float v[GGML_STAGE_BLOCKS * CLQ_GGML_QK];
+    for (size_t i = b0; i < b1; i += GGML_STAGE_BLOCKS) {
+        size_t n = b1 - i < GGML_STAGE_BLOCKS ? b1 - i : GGML_STAGE_BLOCKS;
         const void *xb = x + i * CLQ_GGML_QK * xs;
-        float v[CLQ_GGML_QK];
-        if (op->xtype == CLQ_F32)
-            memcpy(v, xb, sizeof v);
-        else
-            for (int e = 0; e < CLQ_GGML_QK; e++) v[e] = clq__load_float(op->xtype, xb, (size_t)e);
-        if (q4)
-            q4_0_block(v, out + i * j->bb);
-        else
-            q8_0_block(v, out + i * j->bb);
+        for (size_t e = 0; e < n * CLQ_GGML_QK; e++) v[e] = clq__load_float(op->xtype, xb, e);
+        fn(v, n, out + i * j->bb);
     }
 }
 
@@ -194,7 +208,7 @@ static clq_status run(clq_context *ctx, const clq_ggml_op *op, clq_pass pass,
     /* nothing to acquire: the spans are the api layer's */
     if (pass == CLQ_PASS_PREPARE || op->nblocks == 0) return CLQ_SUCCESS;
     clq_cpu_state *st = ctx->impl;
-    ggml_job j = {op, op->layout == CLQ_LAYOUT_GGML_Q4_0 ? CLQ_GGML_Q4_0_BYTES
+    ggml_job j = {op, st->k.ggml, op->layout == CLQ_LAYOUT_GGML_Q4_0 ? CLQ_GGML_Q4_0_BYTES
                                                          : CLQ_GGML_Q8_0_BYTES};
     clq__cpu_parallel(st->pool, clq__cpu_nchunks(op->nblocks, GGML_CHUNK_BLOCKS), fn, &j);
     return CLQ_SUCCESS;

@@ -189,7 +189,17 @@ clq_status clq__cpu_gemm_group_pack(clq_context *ctx, const clq_pack_op *op,
 clq_status clq__cpu_gemm_group(clq_context *ctx, const clq_gemm_op *op, clq_pass pass);
 /* Calibration histogram (cpu_histogram.c). */
 clq_status clq__cpu_histogram(clq_context *ctx, const clq_histogram_op *op, clq_pass pass);
-/* ggml Q8_0 / Q4_0 blocks (cpu_ggml.c). */
+/* ggml Q8_0 / Q4_0 blocks (cpu_ggml.c): the kernels quantize n whole blocks of f32 at x
+ * into their bytes at out, equal to the portable set's block functions byte for byte
+ * (cpu_ggml_simd.c: a vector path for every block the proof covers, those for the rest). */
+typedef struct clq_cpu_ggmlkernels {
+    void (*q8_0)(const float *x, size_t n, uint8_t *out);
+    void (*q4_0)(const float *x, size_t n, uint8_t *out);
+} clq_cpu_ggmlkernels;
+extern const clq_cpu_ggmlkernels clq__cpu_ggmlk_portable, clq__cpu_ggmlk_avx2, clq__cpu_ggmlk_avx512;
+/* One block by ggml's reference (the portable set's kernel) and its f16 d store. */
+void clq__cpu_ggml_q8_0_block(const float *x, uint8_t *b);
+void clq__cpu_ggml_store_d(uint8_t *b, float d);
 clq_status clq__cpu_ggml_quantize(clq_context *ctx, const clq_ggml_op *op, clq_pass pass);
 clq_status clq__cpu_ggml_dequantize(clq_context *ctx, const clq_ggml_op *op, clq_pass pass);
 

@@ -50,6 +50,15 @@ static const clq_cpu_error_entry clq__cpu_error_table[] = {
     {"portable", 0, &clq__cpu_errk_portable},
 };
 
+/* ggml block quantizers (cpu_ggml.c, cpu_ggml_simd.c). */
+static const clq_cpu_ggml_entry clq__cpu_ggml_table[] = {
+#if CLQ_CPU_X86
+    {"avx512", CLQ_CAPS_AVX512, &clq__cpu_ggmlk_avx512},
+    {"avx2", CLQ_CAPS_AVX2, &clq__cpu_ggmlk_avx2},
+#endif
+    {"portable", 0, &clq__cpu_ggmlk_portable},
+};
+
 /* GEMM micro-kernels (cpu_gemm_kernel.h): one line per kernel set. */
 static const clq_cpu_gemm_entry clq__cpu_gemm_table[] = {
 #if CLQ_CPU_X86
@@ -123,13 +132,14 @@ void clq__cpu_kernels_resolve(clq_cpu_caps caps, clq_cpu_kernels *k) {
     RESOLVE(clq__cpu_gemm_group_table, caps, gemm_group);
     RESOLVE(clq__cpu_histogram_table, caps, histogram);
     RESOLVE(clq__cpu_error_table, caps, error);
+    RESOLVE(clq__cpu_ggml_table, caps, ggml);
 }
 
 void clq__cpu_kernels_describe(const clq_cpu_kernels *k, char *buf, size_t n) {
     snprintf(buf, n,
              "quantize %s, dequantize %s, minmax %s, rowsums %s, gemm %s, gemm-epilogue %s, "
-             "gemm-small %s, gemm-group %s, histogram %s, error %s",
+             "gemm-small %s, gemm-group %s, histogram %s, error %s, ggml %s",
              k->quantize_name, k->dequantize_name, k->minmax_name, k->rowsums_name, k->gemm_name,
              k->gemm_epi_name, k->gemm_small_name, k->gemm_group_name, k->histogram_name,
-             k->error_name);
+             k->error_name, k->ggml_name);
 }

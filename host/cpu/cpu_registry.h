@@ -12,7 +12,7 @@
  *   - cpu_registry.c: one table per family (clq__cpu_quantize_table,
  *     ..._dequantize_table, ..._minmax_table, ..._rowsums_table, ..._gemm_table,
  *     ..._gemm_epi_table, ..._gemm_small_table, ..._gemm_group_table,
- *     ..._histogram_table, ..._error_table),
+ *     ..._histogram_table, ..._error_table, ..._ggml_table),
  *     entries {name, needs, kernel}, best first. Resolution takes, per family, the
  *     first entry whose needs are a subset of the context's caps; every table ends
  *     with a portable entry that needs nothing.
@@ -40,6 +40,7 @@ struct clq_cpu_mmkernels;
 struct clq_cpu_rskernels;
 struct clq_cpu_hkernels;
 struct clq_cpu_errkernels;
+struct clq_cpu_ggmlkernels;
 typedef struct clq_cpu_gemm_epi clq_cpu_gemm_epi;
 typedef struct clq_cpu_gemm_cols clq_cpu_gemm_cols;
 /* Writes C[m0 + i][n0 + j] for i < rows, j < cols from acc[i * ldacc + j]
@@ -62,6 +63,7 @@ typedef CLQ_CPU_ENTRY(const struct clq_cpu_mmkernels *) clq_cpu_minmax_entry;
 typedef CLQ_CPU_ENTRY(const struct clq_cpu_rskernels *) clq_cpu_rowsums_entry;
 typedef CLQ_CPU_ENTRY(const struct clq_cpu_hkernels *) clq_cpu_histogram_entry;
 typedef CLQ_CPU_ENTRY(const struct clq_cpu_errkernels *) clq_cpu_error_entry;
+typedef CLQ_CPU_ENTRY(const struct clq_cpu_ggmlkernels *) clq_cpu_ggml_entry;
 typedef CLQ_CPU_ENTRY(const clq_cpu_gemm_kernel *) clq_cpu_gemm_entry;
 typedef CLQ_CPU_ENTRY(clq_cpu_gemm_epi_fn) clq_cpu_gemm_epi_entry;
 typedef CLQ_CPU_ENTRY(const clq_cpu_gemm_small *) clq_cpu_gemm_small_entry;
@@ -74,13 +76,14 @@ typedef struct clq_cpu_kernels {
     const struct clq_cpu_mmkernels *minmax;
     const struct clq_cpu_rskernels *rowsums;
     const struct clq_cpu_errkernels *error;
+    const struct clq_cpu_ggmlkernels *ggml; /* ggml Q8_0 / Q4_0 quantize */
     const clq_cpu_gemm_kernel *gemm;
     clq_cpu_gemm_epi_fn gemm_epi;
     const clq_cpu_gemm_small *gemm_small; /* NULL: M <= 16 takes the general driver */
     const clq_cpu_gemm_group *gemm_group; /* 4-bit / grouped weights (cpu_gemm_group.h) */
     const struct clq_cpu_hkernels *histogram;
     const char *quantize_name, *dequantize_name, *minmax_name, *rowsums_name, *gemm_name,
-        *gemm_epi_name, *gemm_small_name, *gemm_group_name, *histogram_name, *error_name;
+        *gemm_epi_name, *gemm_small_name, *gemm_group_name, *histogram_name, *error_name, *ggml_name;
 } clq_cpu_kernels;
 
 /* Fills k with the first entry of each table that caps allows. */
