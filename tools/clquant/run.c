@@ -304,6 +304,7 @@ int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_
     const cq_tensor_info *t = &in->tensors[it->input];
     /* Reading ahead of the next item while this one runs: a model on disk then streams
      * at the disk's rate instead of stalling on each tensor's first page faults. */
+    if (item == 0) advise_input(in, t, MADV_WILLNEED);
     if (item + 1 < plan->n_items) advise_input(in, &in->tensors[plan->items[item + 1].input], MADV_WILLNEED);
     memset(rep, 0, sizeof *rep);
     rep->name = t->name;
