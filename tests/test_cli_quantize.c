@@ -125,22 +125,41 @@ static json_t *row_of(json_t *doc, const char *name)
 }
 
 /* The reference quantization of input i under scheme s: q values and scales. */
-static void ref_weight(const model *m, int i, const cq_scheme *s, int32_t *q, float *scale,
-                       size_t *count)
+/* Tensor i of m as tests/ref quantizes it for scheme s: its values q, scales (zero points
+ * all 0), and the layout of the scales. */
+typedef struct ref_w {
+    uint64_t n, k;
+    int32_t q[4096];
+    float scale[4096];
+    size_t count;
+    ref_gran g;
+} ref_w;
+
+static void ref_weight(const model *m, int i, const cq_scheme *s, ref_w *r)
 {
     const model_spec *sp = &spec[i];
-    ref_view v = {.ndim = 2, .shape = {sp->shape[0], sp->shape[1]}};
+    r->n = sp->shape[0];
+    r->k = sp->shape[1];
+    ref_view v = {.ndim = 2, .shape = {r->n, r->k}};
     ref_contiguous_strides(2, v.shape, v.strides);
-    ref_gran g = {s->granularity, s->granularity == CLQ_PER_AXIS ? 0 : 1,
-                  s->group < sp->shape[1] ? s->group : sp->shape[1]};
-    *count = ref_param_count(&g, 2, v.shape);
+    r->g = (ref_gran){s->granularity, s->granularity == CLQ_PER_AXIS ? 0 : 1,
+                      s->group < r->k ? s->group : r->k};
+    r->count = ref_param_count(&r->g, 2, v.shape);
     float mn[4096], mx[4096];
     int32_t zp[4096];
-    cr_assert(*count <= 4096);
-    ref_minmax(sp->ct, m->data[i], &v, &g, mn, mx);
-    for (size_t p = 0; p < *count; p++) ref_qparams(mn[p], mx[p], CLQ_SYMMETRIC, s->qtype, 0, &scale[p], &zp[p]);
-    ref_quantize(sp->ct, m->data[i], &v, &g, scale, zp, s->qtype, 0, CLQ_ROUND_HALF_EVEN, 0, q);
-    for (size_t p = 0; p < *count; p++) cr_assert_eq(zp[p], 0);
+    cr_assert(r->count <= 4096 && r->n * r->k <= 4096);
+    ref_minmax(sp->ct, m->data[i], &v, &r->g, mn, mx);
+    for (size_t p = 0; p < r->count; p++)
+        ref_qparams(mn[p], mx[p], CLQ_SYMMETRIC, s->qtype, 0, &r->scale[p], &zp[p]);
+    ref_quantize(sp->ct, m->data[i], &v, &r->g, r->scale, zp, s->qtype, 0, CLQ_ROUND_HALF_EVEN, 0, r->q);
+    for (size_t p = 0; p < r->count; p++) cr_assert_eq(zp[p], 0);
+}
+
+/* Element e of the reference's dequantized tensor. */
+static float ref_w_value(const ref_w *r, size_t e)
+{
+    size_t idx[2] = {e / r->k, e % r->k}, shape[2] = {r->n, r->k};
+    return ref_dequantize_one(r->q[e], r->scale[ref_param_index(&r->g, 2, shape, idx)], 0);
 }
 
 static const cq_tensor_info *find(const cq_model *out, const char *name, const char *suffix)
@@ -178,15 +197,15 @@ static void check_lib_output(const model *m, const char *path, const cq_scheme *
     static const int quant[] = {1, 3, 4};
     for (size_t k = 0; k < 3; k++) {
         int i = quant[k];
-        uint64_t n = spec[i].shape[0], kk = spec[i].shape[1];
-        int32_t q[4096];
-        float scale[4096];
-        size_t count;
-        ref_weight(m, i, s, q, scale, &count);
+        ref_w rw;
+        ref_weight(m, i, s, &rw);
+        uint64_t n = rw.n, kk = rw.k;
+        const int32_t *q = rw.q;
+        size_t count = rw.count;
         const cq_tensor_info *sc = find(&out, spec[i].name, CQ_SUFFIX_SCALE);
         cr_assert_eq(sc->type->id, CQ_T_F32);
         cr_assert_eq(sc->nbytes, count * 4);
-        cr_assert(!memcmp(sc->data, scale, count * 4), "%s: scales differ from tests/ref", spec[i].name);
+        cr_assert(!memcmp(sc->data, rw.scale, count * 4), "%s: scales differ from tests/ref", spec[i].name);
         if (s->qtype == CLQ_S8) {
             const cq_tensor_info *t = find(&out, spec[i].name, "");
             cr_assert(t->type->id == CQ_T_I8 && t->shape[0] == n && t->shape[1] == kk);
@@ -211,14 +230,9 @@ static void check_lib_output(const model *m, const char *path, const cq_scheme *
             cr_assert(sh->type->id == CQ_T_I64 && dims[0] == (int64_t)n && dims[1] == (int64_t)kk);
         }
         /* the reported loss is the reference's (sums in another order: a relative bound) */
-        ref_view v = {.ndim = 2, .shape = {n, kk}};
-        ref_gran g = {s->granularity, s->granularity == CLQ_PER_AXIS ? 0 : 1,
-                      s->group < kk ? s->group : kk};
         double se = 0, maxe = 0;
         for (size_t e = 0; e < n * kk; e++) {
-            size_t idx[2] = {e / kk, e % kk};
-            size_t p = ref_param_index(&g, 2, v.shape, idx);
-            double d = (double)ref_dequantize_one(q[e], scale[p], 0) - ref_load_float(spec[i].ct, m->data[i], e);
+            double d = (double)ref_w_value(&rw, e) - ref_load_float(spec[i].ct, m->data[i], e);
             se += d * d;
             maxe = fmax(maxe, fabs(d));
         }
@@ -249,19 +263,12 @@ static void roundtrip_lib(clq_context *ctx, const model *m, const char *qpath, c
     static const int quant[] = {1, 3, 4};
     for (size_t k = 0; k < 3; k++) {
         int i = quant[k];
-        uint64_t n = spec[i].shape[0], kk = spec[i].shape[1];
-        int32_t q[4096];
-        float scale[4096];
-        size_t count;
-        ref_weight(m, i, s, q, scale, &count);
+        ref_w rw;
+        ref_weight(m, i, s, &rw);
         const cq_tensor_info *t = find(&d, spec[i].name, "");
-        cr_assert(t->type->id == CQ_T_F32 && t->shape[0] == n && t->shape[1] == kk);
-        ref_gran g = {s->granularity, s->granularity == CLQ_PER_AXIS ? 0 : 1,
-                      s->group < kk ? s->group : kk};
-        size_t shape[2] = {n, kk};
-        for (size_t e = 0; e < n * kk; e++) {
-            size_t idx[2] = {e / kk, e % kk};
-            float want = ref_dequantize_one(q[e], scale[ref_param_index(&g, 2, shape, idx)], 0), got;
+        cr_assert(t->type->id == CQ_T_F32 && t->shape[0] == rw.n && t->shape[1] == rw.k);
+        for (size_t e = 0; e < rw.n * rw.k; e++) {
+            float want = ref_w_value(&rw, e), got;
             memcpy(&got, t->data + 4 * e, 4);
             cr_assert_eq(ref_f32_bits(got), ref_f32_bits(want), "%s[%zu]: %a, want %a", t->name, e, got, want);
         }

@@ -173,13 +173,9 @@ int cq_cmd_dequantize(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char why[640];
     clq_context **ctxs = NULL;
     size_t n_ctx = 0;
-    if (cq_devices_open(device, &ctxs, &n_ctx, why, sizeof why)) {
-        fprintf(stderr, "clquant dequantize: %s\n", why);
-        return 1;
-    }
+    if (cq_devices_open_or_say("dequantize", device, &ctxs, &n_ctx)) return 1;
     cq_err err;
     int rc = cq_dequantize_file(argv[optind], output, ctxs[0], &err);
     if (rc) fprintf(stderr, "clquant dequantize: %s\n", err.msg);

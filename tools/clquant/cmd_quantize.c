@@ -194,13 +194,9 @@ int cq_cmd_quantize(int argc, char **argv)
         }
         qo.format = !strcmp(format, "gguf") ? CQ_FORMAT_GGUF : CQ_FORMAT_SAFETENSORS;
     }
-    char why[640];
     clq_context **ctxs = NULL;
     size_t n_ctx = 0;
-    if (cq_devices_open(device, &ctxs, &n_ctx, why, sizeof why)) {
-        fprintf(stderr, "clquant quantize: %s\n", why);
-        return 1;
-    }
+    if (cq_devices_open_or_say("quantize", device, &ctxs, &n_ctx)) return 1;
     cq_err err;
     int rc = cq_quantize_file(argv[optind], output, &qo, ctxs, n_ctx, stdout, json, progress, &err);
     if (rc) fprintf(stderr, "clquant quantize: %s\n", err.msg);

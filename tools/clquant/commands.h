@@ -23,5 +23,7 @@ int cq_cmd_devices(int argc, char **argv);
 int cq_devices_open(const char *spec, clq_context ***out, size_t *count, char *err,
                     size_t err_size);
 void cq_devices_close(clq_context **ctxs, size_t count);
+/* cq_devices_open for command cmd, a failure said on stderr ("clquant CMD: why"). */
+int cq_devices_open_or_say(const char *cmd, const char *spec, clq_context ***out, size_t *count);
 
 #endif /* CQ_COMMANDS_H */

@@ -186,3 +186,11 @@ int cq_cmd_devices(int argc, char **argv)
     clq_context_destroy(ctx);
     return 0;
 }
+
+int cq_devices_open_or_say(const char *cmd, const char *spec, clq_context ***out, size_t *count)
+{
+    char why[640];
+    if (!cq_devices_open(spec, out, count, why, sizeof why)) return 0;
+    fprintf(stderr, "clquant %s: %s\n", cmd, why);
+    return -1;
+}

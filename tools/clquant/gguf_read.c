@@ -90,21 +90,10 @@ static int rd_name(cursor *c, char **out, const char *field)
     return 0;
 }
 
-static unsigned scalar_size(uint32_t type)
-{
-    switch (type) {
-    case CQ_KV_U8: case CQ_KV_I8: case CQ_KV_BOOL: return 1;
-    case CQ_KV_U16: case CQ_KV_I16: return 2;
-    case CQ_KV_U32: case CQ_KV_I32: case CQ_KV_F32: return 4;
-    case CQ_KV_U64: case CQ_KV_I64: case CQ_KV_F64: return 8;
-    }
-    return 0;
-}
-
 /* Steps over one value of this type; field names the entry. */
 static int skip_value(cursor *c, uint32_t type, int depth, const char *field)
 {
-    unsigned sz = scalar_size(type);
+    unsigned sz = cq_kv_scalar_size(type);
     if (sz) return need(c, sz, field) < 0 ? -1 : (c->pos += sz, 0);
     if (type == CQ_KV_STRING) {
         const char *s = NULL;
@@ -118,7 +107,7 @@ static int skip_value(cursor *c, uint32_t type, int depth, const char *field)
     uint32_t et;
     uint64_t n;
     if (rd_u32(c, &et, field) < 0 || rd_u64(c, &n, field) < 0) return -1;
-    sz = scalar_size(et);
+    sz = cq_kv_scalar_size(et);
     uint64_t min = sz ? sz : et == CQ_KV_STRING ? MIN_STRING_BYTES : et == CQ_KV_ARRAY ? MIN_ARRAY_BYTES : 0;
     if (!min)
         return cq_fail(c->err, "%s: %s: unknown array element type %" PRIu32, c->m->path, field, et);

@@ -103,7 +103,7 @@ static void put_string(FILE *f, const unsigned char *p, uint64_t n)
     if (n > FORMAT_STRING_BYTES) fprintf(f, "... (%" PRIu64 " bytes)", n);
 }
 
-static unsigned scalar_size(uint32_t type)
+unsigned cq_kv_scalar_size(uint32_t type)
 {
     switch (type) {
     case CQ_KV_U8: case CQ_KV_I8: case CQ_KV_BOOL: return 1;
@@ -118,7 +118,7 @@ static unsigned scalar_size(uint32_t type)
 static int skip(span *s, uint32_t type, uint64_t n, int depth)
 {
     const unsigned char *p;
-    unsigned sz = scalar_size(type);
+    unsigned sz = cq_kv_scalar_size(type);
     if (sz) return n > s->n / sz ? -1 : take(s, n * sz, &p);
     for (uint64_t i = 0; i < n; i++) {
         if (type == CQ_KV_STRING) {

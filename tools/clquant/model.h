@@ -72,6 +72,8 @@ typedef struct cq_kv {
 /* "u8", "i8", ..., "string", "array", "u64", "i64", "f64" (gguf_type's names, short);
  * "unknown" outside them. */
 const char *cq_kv_type_name(uint32_t type);
+/* Bytes of one value of a scalar GGUF type; 0 for a string, an array or an unknown type. */
+unsigned cq_kv_scalar_size(uint32_t type);
 
 /* Builders for entries a writer emits (raw encoded as GGUF, str set for strings). */
 int cq_kv_set_string(cq_kv *kv, const char *key, const char *value, cq_err *err);
