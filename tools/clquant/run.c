@@ -282,19 +282,15 @@ static int quantize_ggml(clq_context *ctx, const cq_plan *plan, const cq_plan_it
                : 0;
 }
 
-/* madvise over a tensor's mapped bytes: the pages wholly inside it for MADV_DONTNEED
- * (a neighbour's shared page stays), every page it touches otherwise. */
-static void advise_input(const cq_model *in, const cq_tensor_info *t, int advice)
+/* Drops the mapped input pages wholly inside t once it is done (a neighbour's shared page
+ * stays), so that the resident set stays near one tensor whatever the model's size. */
+static void release_input(const cq_model *in, const cq_tensor_info *t)
 {
     long page = sysconf(_SC_PAGESIZE);
-    if (!in->mapped || page <= 0 || !t->nbytes) return;
-    uintptr_t mask = (uintptr_t)page - 1, end = (uintptr_t)t->data + t->nbytes;
-    uintptr_t lo = (uintptr_t)t->data & ~mask, hi = (end + mask) & ~mask;
-    if (advice == MADV_DONTNEED) {
-        lo = ((uintptr_t)t->data + mask) & ~mask;
-        hi = end & ~mask;
-    }
-    if (hi > lo) madvise((void *)lo, hi - lo, advice);
+    if (!in->mapped || page <= 0) return;
+    uintptr_t lo = ((uintptr_t)t->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t hi = ((uintptr_t)t->data + t->nbytes) & ~((uintptr_t)page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_t item,
@@ -302,10 +298,9 @@ int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_
 {
     const cq_plan_item *it = &plan->items[item];
     const cq_tensor_info *t = &in->tensors[it->input];
-    /* Reading ahead of the next item while this one runs: a model on disk then streams
-     * at the disk's rate instead of stalling on each tensor's first page faults. */
-    if (item == 0) advise_input(in, t, MADV_WILLNEED);
-    if (item + 1 < plan->n_items) advise_input(in, &in->tensors[plan->items[item + 1].input], MADV_WILLNEED);
+    /* No read-ahead advice: the kernel's own (8 MiB windows on the disk measured) kept
+     * pace, and MADV_WILLNEED of the next items, here or from a reader thread, measured
+     * slower on a model read from the disk (docs/BENCHMARKS.md, "The clquant tool"). */
     memset(rep, 0, sizeof *rep);
     rep->name = t->name;
     rep->ndim = t->ndim;
@@ -319,7 +314,7 @@ int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_
         rep->what = "keep";
         rep->reason = it->reason;
         int rc = cq_writer_write(w, it->first_out, 0, t->data, t->nbytes, err);
-        advise_input(in, t, MADV_DONTNEED); /* the resident set stays near one tensor */
+        release_input(in, t);
         return rc;
     }
     rep->what = plan->options.scheme->name;
@@ -337,6 +332,6 @@ int cq_run_item(clq_context *ctx, const cq_model *in, const cq_plan *plan, size_
                                     : quantize_lib(ctx, plan, it, t, &x, s, w, rep, err);
 done:
     clq_buffer_destroy(wrap); /* waits for the ops that read the mapped bytes */
-    advise_input(in, t, MADV_DONTNEED); /* the resident set stays near one tensor */
+    release_input(in, t);
     return rc;
 }
