@@ -311,6 +311,36 @@ TC_BACKEND_TEST(error, quantization_modes_and_inputs) {
             }
 }
 
+/* Layouts whose rows of 16 share one parameter (the CPU path's fused kernels take them,
+ * cpu_error.c fused_ok): per tensor, per axis with inner a multiple of 16, blocks of 128
+ * and more along the last axis (a partial last block too), several chunks per granule;
+ * every qtype, rounding, reciprocal and narrow mode, input type and value kind. */
+TC_BACKEND_TEST(error, quantization_row_layouts) {
+    static const struct {
+        int ndim;
+        size_t shape[3];
+        clq_granularity g;
+        int axis;
+        size_t block;
+    } lay[] = {{2, {3, 4800}, CLQ_PER_TENSOR, 0, 0}, {2, {5, 4800}, CLQ_PER_AXIS, 0, 0},
+               {3, {2, 3, 1056}, CLQ_PER_AXIS, 1, 0}, {2, {6, 400}, CLQ_PER_BLOCK, 1, 128},
+               {2, {4, 1024}, CLQ_PER_BLOCK, -1, 256}};
+    static const clq_dtype xt[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
+    static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_HALFWAY, TC_HUGE};
+    for (size_t l = 0; l < sizeof lay / sizeof lay[0]; l++)
+        for (int m = 0; m < 4; m++) {
+            ecase c = {.name = "row layouts", .xtype = xt[(l + m) % 3], .ndim = lay[l].ndim,
+                       .qtype = qtypes[(l + m) % 4], .qgran = lay[l].g, .qaxis = lay[l].axis,
+                       .block = lay[l].block, .values = kinds[(l + 3 * m) % 4],
+                       .rounding = (m & 1) ? CLQ_ROUND_HALF_AWAY : CLQ_ROUND_HALF_EVEN,
+                       .qflags = (m & 2 ? CLQ_QPARAMS_RECIPROCAL : 0) |
+                                 (m == 3 ? CLQ_QPARAMS_NARROW_RANGE : 0),
+                       .seed = 5000 + 10 * l + m};
+            memcpy(c.shape, lay[l].shape, sizeof c.shape);
+            run_granularities(ctx, c);
+        }
+}
+
 /* Several chunks per granule, and a long granule per axis (the CPU tasks and the work
  * items both cut at chunk bounds). */
 TC_BACKEND_TEST(error, many_chunks) {

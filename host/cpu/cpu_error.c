@@ -32,7 +32,7 @@ static void ek_rows(clq_dtype xt, const void *x, size_t ldx, clq_dtype yt, const
         }
 }
 
-const clq_cpu_errkernels clq__cpu_errk_portable = {ek_rows};
+const clq_cpu_errkernels clq__cpu_errk_portable = {ek_rows, NULL};
 
 /* ---- the driver ------------------------------------------------------------ */
 
@@ -46,6 +46,7 @@ typedef struct err_job {
     float *part;
     size_t per;               /* chunks per task (granule runs) */
     size_t nstrips;           /* column strips (one element per row) */
+    int fused;                /* quantization mode by k->quant (fused_ok) */
 } err_job;
 
 /* One task's buffers: y's f32 values and the quantized bytes before them. */
@@ -118,6 +119,68 @@ static void acc_run(const err_job *j, size_t e, size_t len, size_t ph, lanes16 *
     if (t) j->k->rows(xt, x + m * LANES * j->xs, 0, yt, y + m * LANES * ys, 0, t, 1, &a);
 }
 
+/* Elements from e on that share e's quantization parameter (the layout's run). */
+static size_t param_run(const clq_layout *l, size_t e) {
+    if (l->gran == CLQ_PER_TENSOR) return SIZE_MAX;
+    if (l->gran == CLQ_PER_AXIS) return l->inner - e % l->inner;
+    size_t c = e % l->axis_len, b = l->block - c % l->block; /* per block, inner 1 */
+    return b < l->axis_len - c ? b : l->axis_len - c;
+}
+
+/* Whether the fused kernel takes this op's runs: quantization mode, and every run of
+ * acc_run's full rows starting at lane 0 on an element that is a multiple of LANES (stats
+ * per tensor, or granules of whole LANES-multiples), where the parameters change only at
+ * multiples of LANES (so whole rows share one). Blocks shorter than FUSED_MIN_BLOCK stay
+ * chained: a symmetric block's extreme lands on a tie (amax / scale = qmax + 0.5), so
+ * each block's rows take the division, and per block the fused loop's setup then cost
+ * more than the chained maps (measured, docs/BENCHMARKS.md: 32 and 64 slower, 128 on
+ * faster). */
+#define FUSED_MIN_BLOCK 128
+static int fused_ok(const clq_error_op *op, const clq_cpu_errkernels *k) {
+    const clq_layout *l = &op->q.lay;
+    if (op->y.buf || !k->quant || op->inner == 1) return 0;
+    if (!((op->ngran == 1 && op->outer == 1) || op->inner % LANES == 0)) return 0;
+    if (l->gran == CLQ_PER_TENSOR) return 1;
+    if (l->gran == CLQ_PER_AXIS) return l->inner % LANES == 0;
+    return l->inner == 1 && l->block % LANES == 0 && l->block >= FUSED_MIN_BLOCK &&
+           l->axis_len % LANES == 0;
+}
+
+/* acc_run by the fused kernel: the head to lane 0 and the tail the chained way, the
+ * rows between in runs of one parameter. */
+static void acc_fused(const err_job *j, size_t e, size_t len, size_t ph, lanes16 *L, err_bufs *b) {
+    clq_dtype xt = j->op->xtype, yt;
+    size_t h = ph ? LANES - ph : 0;
+    if (h > len) h = len;
+    clq_cpu_erracc a = lanes_at(L, ph);
+    if (h) {
+        const void *y = y_of(j, e, h, b, &yt);
+        j->k->rows(xt, j->x + e * j->xs, 0, yt, y, 0, h, 1, &a);
+    }
+    e += h, len -= h;
+    a = lanes_at(L, 0);
+    const clq_layout *l = &j->op->q.lay;
+    while (len >= LANES) {
+        size_t run = param_run(l, e), p = clq_layout_param(l, e), np = 1, rpp;
+        const int32_t *zp = j->qj.zp ? j->qj.zp + p : NULL;
+        if (run < len && l->gran == CLQ_PER_BLOCK && run == l->block) {
+            /* whole blocks from here to the axis' end, their parameters consecutive */
+            size_t left = l->axis_len - e % l->axis_len;
+            np = (len < left ? len : left) / l->block;
+            rpp = l->block / LANES;
+        } else {
+            rpp = (run < len ? run : len) / LANES;
+        }
+        if (!rpp) break; /* fused_ok rules this out; the chained way then takes the rest */
+        j->k->quant(&j->qj.cfg, j->x + e * j->xs, np, rpp, j->qj.scale + p, zp, &a);
+        e += np * rpp * LANES, len -= np * rpp * LANES;
+    }
+    if (len) {
+        const void *y = y_of(j, e, len, b, &yt);
+        j->k->rows(xt, j->x + e * j->xs, 0, yt, y, 0, len, 1, &a);
+    }
+}
+
 static void runs_task(void *arg, size_t task) {
     const err_job *j = arg;
     const clq_error_op *op = j->op;
@@ -131,7 +194,8 @@ static void runs_task(void *arg, size_t task) {
         for (size_t p = p0; p < p1;) {
             size_t o = p / op->inner, i = p % op->inner, run = op->inner - i;
             if (run > p1 - p) run = p1 - p;
-            acc_run(j, (o * op->ngran + g) * op->inner + i, run, (p - p0) % LANES, &L, &b);
+            (j->fused ? acc_fused : acc_run)(j, (o * op->ngran + g) * op->inner + i, run,
+                                             (p - p0) % LANES, &L, &b);
             p += run;
         }
         float *v[NV];
@@ -210,6 +274,7 @@ clq_status clq__cpu_error_stats(clq_context *ctx, const clq_error_op *op, clq_pa
         clq__cpu_parallel(st->pool, op->nchunks * j.nstrips, strips_task, &j);
         return CLQ_SUCCESS;
     }
+    j.fused = fused_ok(op, j.k);
     j.per = 4; /* 16384 positions a task */
     clq__cpu_parallel(st->pool, (op->ngran * op->nchunks + j.per - 1) / j.per, runs_task, &j);
     return CLQ_SUCCESS;

@@ -6,48 +6,68 @@
 
 #include "cpu_convert.h"
 #include "cpu_internal.h"
+#include "cpu_quantize_vec.h"
 #include "cpu_simd.h"
 
 #if CLQ_CPU_X86
 
 /* ---- AVX-512: 16 columns a strip ------------------------------------------ */
 
+/* One strip's accumulators in registers. */
+typedef struct er512acc {
+    __m512 e2, ab, mx, x2, y2, xy;
+    __m512i n;
+} er512acc;
+
+CLQ_T512 CLQ_INLINE void er512_load(er512acc *s, const clq_cpu_erracc *a, size_t j0, __mmask16 m) {
+    s->e2 = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_E2] + j0);
+    s->ab = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_ABS] + j0);
+    s->mx = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_MAX] + j0);
+    s->x2 = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_X2] + j0);
+    s->y2 = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_Y2] + j0);
+    s->xy = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_XY] + j0);
+    s->n = _mm512_maskz_loadu_epi32(m, a->n + j0);
+}
+
+CLQ_T512 CLQ_INLINE void er512_store(const er512acc *s, const clq_cpu_erracc *a, size_t j0,
+                                     __mmask16 m) {
+    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_E2] + j0, m, s->e2);
+    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_ABS] + j0, m, s->ab);
+    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_MAX] + j0, m, s->mx);
+    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_X2] + j0, m, s->x2);
+    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_Y2] + j0, m, s->y2);
+    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_XY] + j0, m, s->xy);
+    _mm512_mask_storeu_epi32(a->n + j0, m, s->n);
+}
+
+/* One row of the lanes in m: e = y - x, a NaN e skipped. */
+CLQ_T512 CLQ_INLINE void er512_add(er512acc *s, __m512 xv, __m512 yv, __mmask16 m) {
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    __m512 e = _mm512_sub_ps(yv, xv);
+    __mmask16 ok = _mm512_mask_cmp_ps_mask(m, e, e, _CMP_ORD_Q);
+    __m512 ae = _mm512_and_ps(e, absmask);
+    s->e2 = _mm512_mask_add_ps(s->e2, ok, s->e2, _mm512_mul_ps(e, e));
+    s->ab = _mm512_mask_add_ps(s->ab, ok, s->ab, ae);
+    s->mx = _mm512_mask_max_ps(s->mx, ok, s->mx, ae);
+    s->x2 = _mm512_mask_add_ps(s->x2, ok, s->x2, _mm512_mul_ps(xv, xv));
+    s->y2 = _mm512_mask_add_ps(s->y2, ok, s->y2, _mm512_mul_ps(yv, yv));
+    s->xy = _mm512_mask_add_ps(s->xy, ok, s->xy, _mm512_mul_ps(xv, yv));
+    s->n = _mm512_mask_add_epi32(s->n, ok, s->n, _mm512_set1_epi32(1));
+}
+
 CLQ_T512 CLQ_INLINE void er512_strip(clq_dtype XT, clq_dtype YT, const void *x, size_t ldx,
                                      const void *y, size_t ldy, size_t j0, __mmask16 m,
                                      size_t nrows, const clq_cpu_erracc *a) {
-    __m512 e2 = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_E2] + j0);
-    __m512 ab = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_ABS] + j0);
-    __m512 mx = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_MAX] + j0);
-    __m512 x2 = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_X2] + j0);
-    __m512 y2 = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_Y2] + j0);
-    __m512 xy = _mm512_maskz_loadu_ps(m, a->v[CLQ_ERROR_XY] + j0);
-    __m512i n = _mm512_maskz_loadu_epi32(m, a->n + j0);
-    const __m512i one = _mm512_set1_epi32(1);
-    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    er512acc s;
+    er512_load(&s, a, j0, m);
     size_t xs = XT == CLQ_F32 ? 4 : 2, ys = YT == CLQ_F32 ? 4 : 2;
     for (size_t r = 0; r < nrows; r++) {
         const char *xr = (const char *)x + r * ldx * xs, *yr = (const char *)y + r * ldy * ys;
         clq__prefetch(xr + j0 * xs);
         clq__prefetch(yr + j0 * ys);
-        __m512 xv = clq__ld512(XT, xr, j0, m), yv = clq__ld512(YT, yr, j0, m);
-        __m512 e = _mm512_sub_ps(yv, xv);
-        __mmask16 ok = _mm512_mask_cmp_ps_mask(m, e, e, _CMP_ORD_Q);
-        __m512 ae = _mm512_and_ps(e, absmask);
-        e2 = _mm512_mask_add_ps(e2, ok, e2, _mm512_mul_ps(e, e));
-        ab = _mm512_mask_add_ps(ab, ok, ab, ae);
-        mx = _mm512_mask_max_ps(mx, ok, mx, ae);
-        x2 = _mm512_mask_add_ps(x2, ok, x2, _mm512_mul_ps(xv, xv));
-        y2 = _mm512_mask_add_ps(y2, ok, y2, _mm512_mul_ps(yv, yv));
-        xy = _mm512_mask_add_ps(xy, ok, xy, _mm512_mul_ps(xv, yv));
-        n = _mm512_mask_add_epi32(n, ok, n, one);
+        er512_add(&s, clq__ld512(XT, xr, j0, m), clq__ld512(YT, yr, j0, m), m);
     }
-    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_E2] + j0, m, e2);
-    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_ABS] + j0, m, ab);
-    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_MAX] + j0, m, mx);
-    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_X2] + j0, m, x2);
-    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_Y2] + j0, m, y2);
-    _mm512_mask_storeu_ps(a->v[CLQ_ERROR_XY] + j0, m, xy);
-    _mm512_mask_storeu_epi32(a->n + j0, m, n);
+    er512_store(&s, a, j0, m);
 }
 
 /* One loop per (x type, y type), so the loads have no branch in the row loop. */
@@ -68,47 +88,120 @@ CLQ_T512 static void er512_rows(clq_dtype xt, const void *x, size_t ldx, clq_dty
     }
 }
 
-const clq_cpu_errkernels clq__cpu_errk_avx512 = {er512_rows};
+/* Quantization mode in one pass (clq_cpu_errkernels.quant): nparams runs of rpp rows of
+ * 16 x each, run i under (scale[i], zp[i]); q as the quantize kernels make it
+ * (cpu_quantize_vec.h), y = (q - zp) * scale as the dequantize kernels do, both in
+ * registers, then er512_add. */
+CLQ_T512 CLQ_INLINE void eq512_body(const clq_cpu_ewcfg *cfg, clq_dtype XT, const void *x,
+                                    size_t nparams, size_t rpp, const float *scale,
+                                    const int32_t *zp, const clq_cpu_erracc *a) {
+    const size_t xs = XT == CLQ_F32 ? 4 : 2;
+    er512acc s;
+    er512_load(&s, a, 0, 0xffff);
+    q512one o;
+    q512_one_cfg(&o, cfg);
+    float rcp[16];
+    for (size_t i = 0; i < nparams; i++) {
+        int32_t z = zp ? zp[i] : 0;
+        if (i % 16 == 0) {
+            /* sixteen parameters' reciprocals by one division (short runs: blocks) */
+            size_t left = nparams - i;
+            __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            _mm512_storeu_ps(rcp, _mm512_maskz_div_ps(m, _mm512_set1_ps(1.0f),
+                                                      _mm512_maskz_loadu_ps(m, scale + i)));
+        }
+        q512_one_set_rcp(&o, cfg, scale + i, z, rcp[i % 16]);
+        const __m512 sc = _mm512_set1_ps(scale[i]);
+        const __m512i zc = _mm512_set1_epi32(clq__cpu_zp_clamp(cfg, z));
+        const char *xi = (const char *)x + i * rpp * 16 * xs;
+        size_t r = 0;
+        for (; r + 2 <= rpp; r += 2) {
+            clq__prefetch(xi + r * 16 * xs);
+            clq__prefetch(xi + (r + 1) * 16 * xs);
+            __m512 x0 = clq__ld512_full(XT, xi, r * 16), x1 = clq__ld512_full(XT, xi, r * 16 + 16);
+            __m512i q0, q1;
+            if (o.kind == Q_FAST) q512_two(&o, x0, x1, Q_FAST, &q0, &q1);
+            else q512_two(&o, x0, x1, o.kind, &q0, &q1);
+            er512_add(&s, x0, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q0, zc)), sc), 0xffff);
+            er512_add(&s, x1, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q1, zc)), sc), 0xffff);
+        }
+        if (r < rpp) {
+            __m512 xv = clq__ld512_full(XT, xi, r * 16);
+            __m512i q = o.kind == Q_FAST ? q512_one(&o, xv, Q_FAST) : q512_one(&o, xv, o.kind);
+            er512_add(&s, xv, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, zc)), sc), 0xffff);
+        }
+    }
+    er512_store(&s, a, 0, 0xffff);
+}
+
+CLQ_T512 static void eq512_rows(const clq_cpu_ewcfg *cfg, const void *x, size_t nparams,
+                                size_t rpp, const float *scale, const int32_t *zp,
+                                const clq_cpu_erracc *a) {
+    if (cfg->xtype == CLQ_F32) eq512_body(cfg, CLQ_F32, x, nparams, rpp, scale, zp, a);
+    else if (cfg->xtype == CLQ_F16) eq512_body(cfg, CLQ_F16, x, nparams, rpp, scale, zp, a);
+    else eq512_body(cfg, CLQ_BF16, x, nparams, rpp, scale, zp, a);
+}
+
+const clq_cpu_errkernels clq__cpu_errk_avx512 = {er512_rows, eq512_rows};
 
 /* ---- AVX2: 8 columns a strip, the columns past the last full strip scalar --- */
+
+/* One strip's accumulators in registers (8 columns). */
+typedef struct er256acc {
+    __m256 e2, ab, mx, x2, y2, xy;
+    __m256i n;
+} er256acc;
+
+CLQ_T256 CLQ_INLINE void er256_load(er256acc *s, const clq_cpu_erracc *a, size_t j0) {
+    s->e2 = _mm256_loadu_ps(a->v[CLQ_ERROR_E2] + j0);
+    s->ab = _mm256_loadu_ps(a->v[CLQ_ERROR_ABS] + j0);
+    s->mx = _mm256_loadu_ps(a->v[CLQ_ERROR_MAX] + j0);
+    s->x2 = _mm256_loadu_ps(a->v[CLQ_ERROR_X2] + j0);
+    s->y2 = _mm256_loadu_ps(a->v[CLQ_ERROR_Y2] + j0);
+    s->xy = _mm256_loadu_ps(a->v[CLQ_ERROR_XY] + j0);
+    s->n = _mm256_loadu_si256((const __m256i *)(a->n + j0));
+}
+
+CLQ_T256 CLQ_INLINE void er256_store(const er256acc *s, const clq_cpu_erracc *a, size_t j0) {
+    _mm256_storeu_ps(a->v[CLQ_ERROR_E2] + j0, s->e2);
+    _mm256_storeu_ps(a->v[CLQ_ERROR_ABS] + j0, s->ab);
+    _mm256_storeu_ps(a->v[CLQ_ERROR_MAX] + j0, s->mx);
+    _mm256_storeu_ps(a->v[CLQ_ERROR_X2] + j0, s->x2);
+    _mm256_storeu_ps(a->v[CLQ_ERROR_Y2] + j0, s->y2);
+    _mm256_storeu_ps(a->v[CLQ_ERROR_XY] + j0, s->xy);
+    _mm256_storeu_si256((__m256i *)(a->n + j0), s->n);
+}
+
+/* One row of 8 columns: e = y - x, a NaN e skipped. */
+CLQ_T256 CLQ_INLINE void er256_add(er256acc *s, __m256 xv, __m256 yv) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 e = _mm256_sub_ps(yv, xv);
+    __m256 ok = _mm256_cmp_ps(e, e, _CMP_ORD_Q);
+    __m256 ae = _mm256_and_ps(_mm256_and_ps(e, absmask), ok);
+    /* a masked-out lane adds +0.0 (acc + 0 = acc: the sums start at +0.0 and a
+     * round-to-nearest sum is -0.0 only from two -0.0) and maxes with 0 */
+    s->e2 = _mm256_add_ps(s->e2, _mm256_and_ps(_mm256_mul_ps(e, e), ok));
+    s->ab = _mm256_add_ps(s->ab, ae);
+    s->mx = _mm256_max_ps(s->mx, ae);
+    s->x2 = _mm256_add_ps(s->x2, _mm256_and_ps(_mm256_mul_ps(xv, xv), ok));
+    s->y2 = _mm256_add_ps(s->y2, _mm256_and_ps(_mm256_mul_ps(yv, yv), ok));
+    s->xy = _mm256_add_ps(s->xy, _mm256_and_ps(_mm256_mul_ps(xv, yv), ok));
+    s->n = _mm256_sub_epi32(s->n, _mm256_castps_si256(ok));
+}
 
 CLQ_T256 CLQ_INLINE void er256_strip(clq_dtype XT, clq_dtype YT, const void *x, size_t ldx,
                                      const void *y, size_t ldy, size_t j0, size_t nrows,
                                      const clq_cpu_erracc *a) {
-    __m256 e2 = _mm256_loadu_ps(a->v[CLQ_ERROR_E2] + j0);
-    __m256 ab = _mm256_loadu_ps(a->v[CLQ_ERROR_ABS] + j0);
-    __m256 mx = _mm256_loadu_ps(a->v[CLQ_ERROR_MAX] + j0);
-    __m256 x2 = _mm256_loadu_ps(a->v[CLQ_ERROR_X2] + j0);
-    __m256 y2 = _mm256_loadu_ps(a->v[CLQ_ERROR_Y2] + j0);
-    __m256 xy = _mm256_loadu_ps(a->v[CLQ_ERROR_XY] + j0);
-    __m256i n = _mm256_loadu_si256((const __m256i *)(a->n + j0));
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    er256acc s;
+    er256_load(&s, a, j0);
     size_t xs = XT == CLQ_F32 ? 4 : 2, ys = YT == CLQ_F32 ? 4 : 2;
     for (size_t r = 0; r < nrows; r++) {
         const char *xr = (const char *)x + r * ldx * xs, *yr = (const char *)y + r * ldy * ys;
         clq__prefetch(xr + j0 * xs);
         clq__prefetch(yr + j0 * ys);
-        __m256 xv = clq__ld256(XT, xr, j0), yv = clq__ld256(YT, yr, j0);
-        __m256 e = _mm256_sub_ps(yv, xv);
-        __m256 ok = _mm256_cmp_ps(e, e, _CMP_ORD_Q);
-        __m256 ae = _mm256_and_ps(_mm256_and_ps(e, absmask), ok);
-        /* a masked-out lane adds +0.0 (acc + 0 = acc: the sums start at +0.0 and a
-         * round-to-nearest sum is -0.0 only from two -0.0) and maxes with 0 */
-        e2 = _mm256_add_ps(e2, _mm256_and_ps(_mm256_mul_ps(e, e), ok));
-        ab = _mm256_add_ps(ab, ae);
-        mx = _mm256_max_ps(mx, ae);
-        x2 = _mm256_add_ps(x2, _mm256_and_ps(_mm256_mul_ps(xv, xv), ok));
-        y2 = _mm256_add_ps(y2, _mm256_and_ps(_mm256_mul_ps(yv, yv), ok));
-        xy = _mm256_add_ps(xy, _mm256_and_ps(_mm256_mul_ps(xv, yv), ok));
-        n = _mm256_sub_epi32(n, _mm256_castps_si256(ok));
+        er256_add(&s, clq__ld256(XT, xr, j0), clq__ld256(YT, yr, j0));
     }
-    _mm256_storeu_ps(a->v[CLQ_ERROR_E2] + j0, e2);
-    _mm256_storeu_ps(a->v[CLQ_ERROR_ABS] + j0, ab);
-    _mm256_storeu_ps(a->v[CLQ_ERROR_MAX] + j0, mx);
-    _mm256_storeu_ps(a->v[CLQ_ERROR_X2] + j0, x2);
-    _mm256_storeu_ps(a->v[CLQ_ERROR_Y2] + j0, y2);
-    _mm256_storeu_ps(a->v[CLQ_ERROR_XY] + j0, xy);
-    _mm256_storeu_si256((__m256i *)(a->n + j0), n);
+    er256_store(&s, a, j0);
 }
 
 #define ER256_CASE(XT, YT)                                                                    \
@@ -134,6 +227,45 @@ CLQ_T256 static void er256_rows(clq_dtype xt, const void *x, size_t ldx, clq_dty
                                 ldy, width - j0, nrows, &t);
 }
 
-const clq_cpu_errkernels clq__cpu_errk_avx2 = {er256_rows};
+/* eq512_body on 8 lanes: a row of 16 is two vectors, columns 0-7 and 8-15, one fallback
+ * decision for both. */
+CLQ_T256 CLQ_INLINE void eq256_body(const clq_cpu_ewcfg *cfg, clq_dtype XT, const void *x,
+                                    size_t nparams, size_t rpp, const float *scale,
+                                    const int32_t *zp, const clq_cpu_erracc *a) {
+    const size_t xs = XT == CLQ_F32 ? 4 : 2;
+    er256acc lo, hi;
+    er256_load(&lo, a, 0);
+    er256_load(&hi, a, 8);
+    q256one o;
+    q256_one_cfg(&o, cfg);
+    for (size_t i = 0; i < nparams; i++) {
+        int32_t z = zp ? zp[i] : 0;
+        q256_one_set(&o, cfg, scale + i, z);
+        const __m256 sc = _mm256_set1_ps(scale[i]);
+        const __m256i zc = _mm256_set1_epi32(clq__cpu_zp_clamp(cfg, z));
+        const char *xi = (const char *)x + i * rpp * 16 * xs;
+        for (size_t r = 0; r < rpp; r++) {
+            clq__prefetch(xi + r * 16 * xs);
+            __m256 x0 = clq__ld256(XT, xi, r * 16), x1 = clq__ld256(XT, xi, r * 16 + 8);
+            __m256i q0, q1;
+            if (o.kind == Q_FAST) q256_two(&o, x0, x1, Q_FAST, &q0, &q1);
+            else q256_two(&o, x0, x1, o.kind, &q0, &q1);
+            er256_add(&lo, x0, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q0, zc)), sc));
+            er256_add(&hi, x1, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q1, zc)), sc));
+        }
+    }
+    er256_store(&lo, a, 0);
+    er256_store(&hi, a, 8);
+}
+
+CLQ_T256 static void eq256_rows(const clq_cpu_ewcfg *cfg, const void *x, size_t nparams,
+                                size_t rpp, const float *scale, const int32_t *zp,
+                                const clq_cpu_erracc *a) {
+    if (cfg->xtype == CLQ_F32) eq256_body(cfg, CLQ_F32, x, nparams, rpp, scale, zp, a);
+    else if (cfg->xtype == CLQ_F16) eq256_body(cfg, CLQ_F16, x, nparams, rpp, scale, zp, a);
+    else eq256_body(cfg, CLQ_BF16, x, nparams, rpp, scale, zp, a);
+}
+
+const clq_cpu_errkernels clq__cpu_errk_avx2 = {er256_rows, eq256_rows};
 
 #endif /* CLQ_CPU_X86 */

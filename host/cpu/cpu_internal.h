@@ -144,6 +144,13 @@ typedef struct clq_cpu_erracc {
 typedef struct clq_cpu_errkernels {
     void (*rows)(clq_dtype xt, const void *x, size_t ldx, clq_dtype yt, const void *y, size_t ldy,
                  size_t width, size_t nrows, const clq_cpu_erracc *a);
+    /* Quantization mode fused (NULL: the driver chains the quantize and dequantize maps
+     * through buffers, then rows): nparams * rpp rows of CLQ_ERROR_LANES consecutive x of
+     * cfg->xtype (the quantize job's settings), rows [i rpp, (i + 1) rpp) under
+     * (scale[i], zp ? zp[i] : 0), merged into lanes 0.. of a as rows would merge
+     * y = dequantize(quantize(x)). */
+    void (*quant)(const clq_cpu_ewcfg *cfg, const void *x, size_t nparams, size_t rpp,
+                  const float *scale, const int32_t *zp, const clq_cpu_erracc *a);
 } clq_cpu_errkernels;
 
 extern const clq_cpu_errkernels clq__cpu_errk_portable, clq__cpu_errk_avx2, clq__cpu_errk_avx512;

@@ -2,93 +2,9 @@
  * (cpu_quantize_avx512.c) on 8 lanes: groups of 32 elements, rounding by
  * round_ps / cvtps2dq, packs and byte clamps in registers. */
 #include "cpu_quantize_simd.h"
+#include "cpu_quantize_vec.h"
 
 #if CLQ_CPU_X86
-
-/* As the AVX-512 set, on 8 lanes (groups of 32 elements). */
-typedef struct q256c {
-    __m256 s, z, lo, hi; /* as q512c */
-} q256c;
-
-CLQ_T256 CLQ_INLINE void q256_set(q256c *c, const clq_cpu_ewcfg *cfg, int kind, float scale,
-                                  int32_t zp) {
-    int rec = kind == Q_REC_EVEN || kind == Q_REC_AWAY;
-    c->s = _mm256_set1_ps(rec ? 1.0f / scale : scale);
-    c->z = _mm256_set1_ps(clq__zp_clamp(zp, cfg->zlo, cfg->zhi));
-    c->lo = _mm256_set1_ps(cfg->qmin);
-    c->hi = _mm256_set1_ps(cfg->qmax);
-}
-
-CLQ_T256 CLQ_INLINE __m256i q256_fin(const q256c *c, __m256 v, int away) {
-    __m256 r;
-    if (!away) {
-        r = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    } else {
-        __m256 sign = _mm256_set1_ps(-0.0f);
-        __m256 tr = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(v, tr)), _mm256_set1_ps(0.5f),
-                                  _CMP_GE_OQ);
-        __m256 one = _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(1.0f));
-        r = _mm256_blendv_ps(tr, _mm256_add_ps(tr, one), up);
-    }
-    __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, c->z), c->lo), c->hi);
-    t = _mm256_blendv_ps(t, c->z, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-    return _mm256_cvttps_epi32(t);
-}
-
-CLQ_T256 CLQ_INLINE __m256i q256v(const q256c *c, __m256 x, int K) {
-    if (K == Q_DIV_EVEN || K == Q_DIV_AWAY) return q256_fin(c, _mm256_div_ps(x, c->s), K == Q_DIV_AWAY);
-    return q256_fin(c, _mm256_mul_ps(x, c->s), K == Q_REC_AWAY);
-}
-
-typedef struct q256f {
-    __m256 rcp, zf; /* as q512f */
-    const float *sp;
-    int lanes;
-} q256f;
-
-typedef struct q256g {
-    __m256 lo, hi; /* as q512g */
-    __m256i blo, bhi;
-    int away, uns;
-} q256g;
-
-CLQ_T256 CLQ_INLINE void q256_gset(q256g *g, const clq_cpu_ewcfg *cfg) {
-    g->lo = _mm256_set1_ps(cfg->qmin);
-    g->hi = _mm256_set1_ps(cfg->qmax);
-    g->blo = _mm256_set1_epi8((char)(int)cfg->qmin);
-    g->bhi = _mm256_set1_epi8((char)(int)cfg->qmax);
-    g->away = cfg->half_away;
-    g->uns = cfg->is_unsigned;
-}
-
-CLQ_T256 CLQ_INLINE void q256_fset(q256f *c, const float *scale, float zpf) {
-    c->rcp = _mm256_set1_ps(1.0f / *scale);
-    c->zf = _mm256_set1_ps(zpf);
-    c->sp = scale;
-    c->lanes = 0;
-}
-
-/* q512_fast1 on 8 lanes (cvtps2dq rounds to nearest in the default environment). */
-CLQ_T256 CLQ_INLINE __m256i q256_fast1(__m256 x, __m256 rcp, __m256 zf, __m256i *acc) {
-    __m256 u = _mm256_fmadd_ps(x, rcp, zf);
-    __m256i k = _mm256_cvtps_epi32(u);
-    __m256 d = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(u, _mm256_cvtepi32_ps(k)));
-    *acc = _mm256_max_epi32(*acc, _mm256_castps_si256(d));
-    return k;
-}
-
-CLQ_T256 CLQ_INLINE int q256_rejected(__m256i acc) {
-    return _mm256_movemask_ps(
-        _mm256_cmp_ps(_mm256_castsi256_ps(acc), _mm256_set1_ps(0.5f - 0x1p-12f), _CMP_NLT_UQ));
-}
-
-/* q512_slow1 on 8 lanes. */
-CLQ_T256 CLQ_INLINE __m256i q256_slow1(const q256g *g, __m256 x, const q256f *c) {
-    __m256 sc = c->lanes ? _mm256_loadu_ps(c->sp) : _mm256_set1_ps(*c->sp);
-    q256c p = {sc, c->zf, g->lo, g->hi};
-    return q256_fin(&p, _mm256_div_ps(x, sc), g->away);
-}
 
 /* 32 int32 lanes (within [-128, 255]) to 32 bytes in order (see pack64). */
 CLQ_T256 CLQ_INLINE __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d, int uns, int ilv) {

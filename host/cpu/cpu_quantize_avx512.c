@@ -3,94 +3,9 @@
  * rejected groups and the plain kinds, rounding by roundscale, results packed to
  * bytes (and 4-bit pairs) in registers and written a cache line at a time. */
 #include "cpu_quantize_simd.h"
+#include "cpu_quantize_vec.h"
 
 #if CLQ_CPU_X86
-
-/* Plain kinds' constants for one (scale, zero point). */
-typedef struct q512c {
-    __m512 s;      /* scale (division) or 1/scale (reciprocal mode) */
-    __m512 z;      /* zero point as f32 */
-    __m512 lo, hi; /* qmin, qmax */
-} q512c;
-
-CLQ_T512 CLQ_INLINE void q512_set(q512c *c, const clq_cpu_ewcfg *cfg, int kind, float scale,
-                                  int32_t zp) {
-    int rec = kind == Q_REC_EVEN || kind == Q_REC_AWAY;
-    c->s = _mm512_set1_ps(rec ? 1.0f / scale : scale);
-    c->z = _mm512_set1_ps(clq__zp_clamp(zp, cfg->zlo, cfg->zhi));
-    c->lo = _mm512_set1_ps(cfg->qmin);
-    c->hi = _mm512_set1_ps(cfg->qmax);
-}
-
-/* The formulas of docs/NUMERICS.md on v (= x / scale or x * (1 / scale)). */
-CLQ_T512 CLQ_INLINE __m512i q512_fin(const q512c *c, __m512 v, int away) {
-    __m512 r;
-    if (!away) {
-        r = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    } else {
-        /* round half away = trunc, then one step away from zero when the dropped
-         * fraction is >= 0.5 (v - trunc(v) is exact) */
-        __m512 tr = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        __mmask16 up =
-            _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, tr)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-        __m512 one = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(1.0f));
-        r = _mm512_mask_add_ps(tr, up, tr, one);
-    }
-    __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(r, c->z), c->lo), c->hi);
-    t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), c->z);
-    return _mm512_cvttps_epi32(t);
-}
-
-/* One vector of a plain kind K. */
-CLQ_T512 CLQ_INLINE __m512i q512v(const q512c *c, __m512 x, int K) {
-    if (K == Q_DIV_EVEN || K == Q_DIV_AWAY) return q512_fin(c, _mm512_div_ps(x, c->s), K == Q_DIV_AWAY);
-    return q512_fin(c, _mm512_mul_ps(x, c->s), K == Q_REC_AWAY);
-}
-
-/* Q_FAST: one (scale, zero point) per vector, and the call's settings. */
-typedef struct q512f {
-    __m512 rcp, zf;  /* RN(1 / scale), clamped zero point */
-    const float *sp; /* the scale (one, or a vector of them: lanes), read on rejections only */
-    int lanes;
-} q512f;
-
-typedef struct q512g {
-    __m512 lo, hi;    /* qmin, qmax */
-    __m512i blo, bhi; /* qmin, qmax in every byte */
-    int away, uns;
-} q512g;
-
-CLQ_T512 CLQ_INLINE void q512_gset(q512g *g, const clq_cpu_ewcfg *cfg) {
-    g->lo = _mm512_set1_ps(cfg->qmin);
-    g->hi = _mm512_set1_ps(cfg->qmax);
-    g->blo = _mm512_set1_epi8((char)(int)cfg->qmin);
-    g->bhi = _mm512_set1_epi8((char)(int)cfg->qmax);
-    g->away = cfg->half_away;
-    g->uns = cfg->is_unsigned;
-}
-
-CLQ_T512 CLQ_INLINE void q512_fset(q512f *c, const float *scale, float zpf) {
-    c->rcp = _mm512_set1_ps(1.0f / *scale);
-    c->zf = _mm512_set1_ps(zpf);
-    c->sp = scale;
-    c->lanes = 0;
-}
-
-/* Step 1 of the proof: k, and the largest |d| (as bits: NaN-safe) into *acc. */
-CLQ_T512 CLQ_INLINE __m512i q512_fast1(__m512 x, __m512 rcp, __m512 zf, __m512i *acc) {
-    __m512 u = _mm512_fmadd_ps(x, rcp, zf);
-    __m512i k = _mm512_cvt_roundps_epi32(u, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 d = _mm512_abs_ps(_mm512_sub_ps(u, _mm512_cvtepi32_ps(k)));
-    *acc = _mm512_max_epi32(*acc, _mm512_castps_si512(d));
-    return k;
-}
-
-/* Step 2 of the proof, every lane of one vector: the division itself. */
-CLQ_T512 CLQ_INLINE __m512i q512_slow1(const q512g *g, __m512 x, const q512f *c) {
-    __m512 sc = c->lanes ? _mm512_loadu_ps(c->sp) : _mm512_set1_ps(*c->sp);
-    q512c p = {sc, c->zf, g->lo, g->hi};
-    return q512_fin(&p, _mm512_div_ps(x, sc), g->away);
-}
 
 /* 64 int32 lanes (values within [-128, 255]) to 64 bytes in order: saturating
  * packs are exact on that range (unsigned for u8, whose 128..255 would saturate).
