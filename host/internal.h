@@ -32,7 +32,7 @@ struct clq_context {
     clq_backend kind;
     const clq_backend_ops *ops;
     void *impl; /* backend state */
-    char device_name[256];
+    char device_name[512];
     char fallback_reason[512];
     char error[1024];
     char *build_log; /* malloc'd, NULL if none */

@@ -125,7 +125,7 @@ clq_status clq__cpu_init(clq_context *ctx, const clq_context_options *opts) {
     ctx->ops = &cpu_ops;
     ctx->impl = st;
     int got = clq__cpu_pool_threads(st->pool);
-    char sets[192];
+    char sets[384];
     clq__cpu_kernels_describe(&st->k, sets, sizeof sets);
     /* the level first, then the thread count after the first comma (tests parse it) */
     snprintf(ctx->device_name, sizeof ctx->device_name, "cpu (%s, %d thread%s; %s)",
