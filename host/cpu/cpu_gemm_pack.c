@@ -46,18 +46,20 @@ static inline __attribute__((always_inline)) void pack_k4_bytes(const uint8_t *a
     size_t kv = kvalid(k0, kc, K), groups = (rows + mr - 1) / mr;
     for (size_t g = 0; g < groups; g++) {
         uint8_t *d = dst + g * mr * kc;
-        for (size_t i = 0; i < mr; i++) {
-            size_t r = g * mr + i;
-            size_t n = r < rows ? kv : 0;
-            const uint8_t *src = a + r * lda + k0;
+        size_t live = rows - g * mr < mr ? rows - g * mr : mr;
+        /* Padding (rows past M, K past kv) zeroed in one pass: byte stores of it cost
+         * more than the whole GEMM at M = 1 (5 padded rows of 4096). */
+        if (live < mr || kv < kc) memset(d, 0, mr * kc);
+        for (size_t i = 0; i < live; i++) {
+            const uint8_t *src = a + (g * mr + i) * lda + k0;
             size_t p = 0;
-            for (; p + 4 <= n; p += 4) {
+            for (; p + 4 <= kv; p += 4) {
                 uint32_t w;
                 memcpy(&w, src + p, 4);
                 w ^= flip * 0x01010101u;
                 memcpy(d + p * mr + i * 4, &w, 4);
             }
-            for (; p < kc; p++) d[(p / 4) * mr * 4 + i * 4 + p % 4] = p < n ? src[p] ^ flip : 0;
+            for (; p < kv; p++) d[(p / 4) * mr * 4 + i * 4 + p % 4] = src[p] ^ flip;
         }
     }
 }
