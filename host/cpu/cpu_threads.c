@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -25,6 +26,12 @@
 /* The caller polls this long for the last chunks before it sleeps: a sleeping caller
  * wakes as late as a worker does. */
 #define CALLER_SPIN_NS 20000L
+/* A worker polls this long for the next job before it sleeps, so that back-to-back
+ * calls (a decode step's GEMMs, a model's tensors) find it awake: a sleeping worker
+ * wakes as late as above, which at M = 1 left the whole GEMM to the caller. Only when
+ * every thread has a core of its own (a spinning thread must not take a core from a
+ * thread with work). ONNX Runtime's and OpenMP's pools spin the same way. */
+#define WORKER_SPIN_NS 200000L
 
 struct clq_cpu_pool {
     int nworkers;
@@ -33,8 +40,9 @@ struct clq_cpu_pool {
     pthread_cond_t wake;     /* workers: a new generation or stop */
     pthread_cond_t done;     /* caller: every chunk of the job has run */
     pthread_mutex_t run_mu;  /* one parallel-for at a time */
-    unsigned long gen;
+    atomic_ulong gen;        /* written under mu; polled without it by spinning workers */
     int stop;
+    int spin;                /* workers poll gen for WORKER_SPIN_NS before sleeping */
     clq_cpu_chunk_fn fn;
     void *arg;
     size_t nchunks;
@@ -65,6 +73,29 @@ static void run_chunks(clq_cpu_pool *p, unsigned long gen, clq_cpu_chunk_fn fn, 
     }
 }
 
+static long elapsed_ns(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* Polls for a generation after seen, for WORKER_SPIN_NS at most, then takes mu (the
+ * job's fields are read under it, as a sleeping worker reads them). A job seen while
+ * polling takes mu by polling too: the caller holds it for a few stores, and a worker
+ * blocked on it would wake as late as a sleeping one. */
+static void spin_lock_for_job(clq_cpu_pool *p, unsigned long seen) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (unsigned i = 1; atomic_load_explicit(&p->gen, memory_order_relaxed) == seen; i++) {
+        CPU_RELAX();
+        if (i % 64 == 0 && elapsed_ns(&t0) > WORKER_SPIN_NS) {
+            pthread_mutex_lock(&p->mu);
+            return;
+        }
+    }
+    while (pthread_mutex_trylock(&p->mu) != 0) CPU_RELAX();
+}
+
 static void *worker(void *vp) {
     clq_cpu_pool *p = vp;
     unsigned long seen = 0;
@@ -78,7 +109,8 @@ static void *worker(void *vp) {
         size_t n = p->nchunks;
         pthread_mutex_unlock(&p->mu);
         run_chunks(p, seen, fn, arg, n);
-        pthread_mutex_lock(&p->mu);
+        if (p->spin) spin_lock_for_job(p, seen);
+        else pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -93,6 +125,9 @@ clq_cpu_pool *clq__cpu_pool_create(int nthreads) {
     pthread_cond_init(&p->done, NULL);
     atomic_init(&p->ticket, 0);
     atomic_init(&p->finished, 0);
+    atomic_init(&p->gen, 0);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    p->spin = cores >= nthreads;
     if (nthreads > 1) {
         p->tids = calloc((size_t)nthreads - 1, sizeof *p->tids);
         if (p->tids)
@@ -121,12 +156,6 @@ void clq__cpu_pool_destroy(clq_cpu_pool *p) {
 
 int clq__cpu_pool_threads(const clq_cpu_pool *p) { return p->nworkers + 1; }
 
-static long elapsed_ns(const struct timespec *t0) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
-}
-
 void clq__cpu_parallel(clq_cpu_pool *p, size_t nchunks, clq_cpu_chunk_fn fn, void *arg) {
     if (nchunks == 0) return;
     if (nchunks == 1 || p->nworkers == 0 || nchunks > UINT32_MAX) {
@@ -138,11 +167,12 @@ void clq__cpu_parallel(clq_cpu_pool *p, size_t nchunks, clq_cpu_chunk_fn fn, voi
     p->fn = fn;
     p->arg = arg;
     p->nchunks = nchunks;
-    unsigned long gen = ++p->gen;
+    unsigned long gen = atomic_load_explicit(&p->gen, memory_order_relaxed) + 1;
+    atomic_store_explicit(&p->gen, gen, memory_order_relaxed);
     atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
     atomic_store_explicit(&p->ticket, TICKET(gen, 0), memory_order_relaxed);
-    pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
+    pthread_cond_broadcast(&p->wake); /* after the unlock: a woken worker finds mu free */
     run_chunks(p, gen, fn, arg, nchunks);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
