@@ -169,6 +169,89 @@ T_ZVNNI INL void zbody(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, siz
     }
 }
 
+/* One row of 4-bit panels (decode). The tile above has only V accumulators there and
+ * its shifts share the two ports of vpdpbusd. Here the low and the high nibbles'
+ * k-quads go to their own accumulators (2 V chains), and the high nibbles are taken
+ * in place, 16 hi, with no shift: h = 16 sum(hi a') is exact while the group is at most
+ * 65536 long (|sum| <= 15 * 128 * 32768 < 2^27; z1_4 checks), and h >> 4 gives the sum
+ * back. With the f32 fold's common forms y stays in registers across the groups. The
+ * int32 d and the f32 additions and roundings are the tile's. */
+T_ZVNNI INL void z1body4(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, size_t n0, void *out,
+                         const int V, const int FAST) {
+    const __m512i mask = _mm512_set1_epi8(15), mhi = _mm512_set1_epi8((char)0xF0);
+    size_t p0 = n0 / P, ps = g->pstride, G = g->ngroups;
+    const uint8_t *b = g->b + p0 * ps;
+    const float *sb = g->sb;
+    const int32_t *zx = g->zx;
+    __m512 y0 = _mm512_set1_ps(-0.0f), y1 = y0, y2 = y0, y3 = y0;
+    for (size_t j = 0; j < G; j++) {
+        size_t q0 = j * g->gq, q1 = q0 + g->gq < g->kq ? q0 + g->gq : g->kq;
+        __m512i l0, l1, l2, l3, h0, h1, h2, h3;
+        ZERO(l0); ZERO(l1); ZERO(l2); ZERO(l3);
+        ZERO(h0); ZERO(h1); ZERO(h2); ZERO(h3);
+        for (size_t q = q0; q < q1; q += 2) {
+            const uint8_t *o = b + (q / 2) * 64;
+            const int8_t *aq = a + q * MR * 4;
+            __m512i alo = bcast4(aq), ahi = bcast4(aq + MR * 4);
+#define Z1(v)                                                                       \
+    if (V > v) {                                                                    \
+        __m512i x = _mm512_loadu_si512(o + v * ps);                                \
+        DPBUSD(l##v, _mm512_and_si512(x, mask), alo);                               \
+        DPBUSD(h##v, _mm512_and_si512(x, mhi), ahi);                                \
+    }
+            Z1(0) Z1(1) Z1(2) Z1(3)
+#undef Z1
+        }
+        size_t m = m0;
+        if (!FAST) {
+            int32_t rz = g->zx ? g->ra[m * G + j] : g->rs[m * G + j];
+            if (!g->zx && !g->zbu) rz = (int32_t)((uint32_t)rz * (uint32_t)g->zbu_c);
+            int32_t za = g->xc ? g->za[m * g->za_m + j * g->za_j] : 0;
+            float sa = g->mode != CLQ_CPU_GG_INT ? g->sa[m * g->sa_m + j * g->sa_j] : 0.0f;
+#define Z1F(v) \
+    if (V > v) zfold(g, ((p0 + v) * G + j) * P, j, _mm512_add_epi32(l##v, _mm512_srai_epi32(h##v, 4)), rz, za, sa, (char *)out + v * P * 4);
+            Z1F(0) Z1F(1) Z1F(2) Z1F(3)
+#undef Z1F
+            continue;
+        }
+        __m512i rzv = _mm512_set1_epi32(FAST == 2 ? g->ra[m * G + j]
+                                                  : (int32_t)((uint32_t)g->rs[m * G + j] *
+                                                              (uint32_t)g->zbu_c));
+        __m512 sav = _mm512_set1_ps(g->sa[m * g->sa_m + j * g->sa_j]);
+#define Z1Y(v)                                                                              \
+    if (V > v) {                                                                            \
+        size_t t = ((p0 + v) * G + j) * P;                                                  \
+        __m512 s = _mm512_mul_ps(sav, _mm512_loadu_ps(sb + t));                             \
+        __m512i d = _mm512_add_epi32(l##v, _mm512_srai_epi32(h##v, 4));                     \
+        d = FAST == 2 ? _mm512_add_epi32(d, _mm512_madd_epi16(_mm512_loadu_si512(zx + t), rzv)) \
+                      : _mm512_sub_epi32(d, rzv);                                           \
+        y##v = _mm512_add_ps(y##v, _mm512_mul_ps(_mm512_cvtepi32_ps(d), s));                \
+    }
+        Z1Y(0) Z1Y(1) Z1Y(2) Z1Y(3)
+#undef Z1Y
+    }
+    if (FAST) {
+        float *y = out;
+        if (V > 0) _mm512_storeu_ps(y, y0);
+        if (V > 1) _mm512_storeu_ps(y + P, y1);
+        if (V > 2) _mm512_storeu_ps(y + 2 * P, y2);
+        if (V > 3) _mm512_storeu_ps(y + 3 * P, y3);
+    }
+}
+
+T_ZVNNI static void z1_4(const clq_cpu_gg_args *g, const int8_t *a, size_t m0, size_t n0,
+                         void *out, size_t v) {
+    int fast = g->mode != CLQ_CPU_GG_F32 ? 0 : g->zx ? 2 : !g->zbu && !g->xc ? 1 : 0;
+#define Z1CASE(V)                                                      \
+    case V:                                                            \
+        if (fast == 2) z1body4(g, a, m0, n0, out, V, 2);               \
+        else if (fast == 1) z1body4(g, a, m0, n0, out, V, 1);          \
+        else z1body4(g, a, m0, n0, out, V, 0);                         \
+        break;
+    switch (v) { Z1CASE(1) Z1CASE(2) Z1CASE(3) Z1CASE(4) default: break; }
+#undef Z1CASE
+}
+
 #define ZCASE(R, V)                                                       \
     case R * 8 + V:                                                       \
         if (g->bits == 4) zbody(g, a, m0, n0, out, ldo, R, V, 4);         \
@@ -183,6 +266,10 @@ T_ZVNNI static void z_tile(const clq_cpu_gg_args *g, const int8_t *a, size_t m0,
         for (size_t i = 0; i < rows; i++)
             for (size_t c = 0; c < v; c++)
                 _mm512_storeu_ps((float *)out + i * ldo + c * P, _mm512_set1_ps(-0.0f));
+    if (rows == 1 && g->bits == 4 && g->gq <= 65536 / 4) {
+        z1_4(g, a, m0, n0, out, v);
+        return;
+    }
     switch (rows * 8 + v) {
         ZROW(1) ZROW(2) ZROW(3) ZROW(4) ZROW(5) ZROW(6)
     default:
