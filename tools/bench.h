@@ -100,7 +100,10 @@ typedef struct bench_gemm_case {
 } bench_gemm_case;
 
 /* A's (scale, zero point) pairs in the format section. */
-typedef enum bench_agran { AGRAN_TENSOR, AGRAN_ROW, AGRAN_GROUP } bench_agran;
+/* A's granularity in the format section; AGRAN_SGROUP: per group, s8 and symmetric (no
+ * zero point), as ONNX Runtime's MatMulNBits accuracy_level 4 and ggml's Q8_0 take A;
+ * the others are u8 with zero points. */
+typedef enum bench_agran { AGRAN_TENSOR, AGRAN_ROW, AGRAN_GROUP, AGRAN_SGROUP } bench_agran;
 
 /* One weight format of the format section (`--formats`): the weights' type and
  * granularity (per tensor, per channel, or per group of `group` along K) and A's. */

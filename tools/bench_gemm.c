@@ -73,7 +73,7 @@ static void usage(FILE *f) {
             "              copy peers)\n"
             "  --formats   the weight-format section instead of the int8 variants: a comma-\n"
             "              separated list of W:G:A (W s8, u8, s4 or u4; G ch, tensor or gN with N a\n"
-            "              multiple of 16; A tensor, row or group), or all (%s)\n"
+            "              multiple of 16; A tensor, row, group or sgroup: s8 symmetric per group, as ONNX Runtime's accuracy_level 4), or all (%s)\n"
             "  --no-ort    skip the ONNX Runtime peer (%s)\n",
             GEMM_MAX_RUNS, BUDGET_S, AUTO_MIN_RUNS, AUTO_MAX_RUNS, QUICK_SIZES, QUICK_BUDGET_S,
             bench_gemm_formats_all, "tools/bench_ort_peer.py");

@@ -11,11 +11,17 @@
 
 const char bench_gemm_formats_all[] =
     "s8:ch:tensor,s8:ch:row,s8:g128:row,s8:g32:row,s4:ch:row,s4:g128:row,s4:g32:row,"
-    "u4:g128:row,u4:g32:row,s8:g128:group,s8:g32:group,s4:g128:group,s4:g32:group";
+    "u4:g128:row,u4:g32:row,s8:g128:group,s8:g32:group,s4:g128:group,s4:g32:group,s4:g128:sgroup,"
+    "s4:g32:sgroup";
 
 #define NCHECK 16
 
 /* ---- --formats ------------------------------------------------------------ */
+
+/* A per group of the weights' g (u8 with zero points, or s8 symmetric). */
+static int fmt_a_grouped(const bench_gemm_format *f) { return f->agran == AGRAN_GROUP || f->agran == AGRAN_SGROUP; }
+static int fmt_a_s8(const bench_gemm_format *f) { return f->agran == AGRAN_SGROUP; }
+static const char *const agran_names[] = {"tensor", "row", "group", "sgroup"};
 
 static void parse_one(bench_gemm_args *a, const char *tok) {
     char w[8], g[16], ag[16], tail;
@@ -36,8 +42,9 @@ static void parse_one(bench_gemm_args *a, const char *tok) {
     if (!strcmp(ag, "tensor")) f.agran = AGRAN_TENSOR;
     else if (!strcmp(ag, "row")) f.agran = AGRAN_ROW;
     else if (!strcmp(ag, "group")) f.agran = AGRAN_GROUP;
-    else bench_die("--formats: '%s': A is per tensor, row or group", tok);
-    if (f.agran == AGRAN_GROUP && f.wgran != CLQ_PER_BLOCK)
+    else if (!strcmp(ag, "sgroup")) f.agran = AGRAN_SGROUP;
+    else bench_die("--formats: '%s': A is per tensor, row, group or sgroup (s8 symmetric per group)", tok);
+    if (fmt_a_grouped(&f) && f.wgran != CLQ_PER_BLOCK)
         bench_die("--formats: '%s': A per group needs weights in groups (gN)", tok);
     if (a->nformats == MAX_FORMATS) bench_die("--formats: at most %d formats", MAX_FORMATS);
     a->formats[a->nformats++] = f;
@@ -81,9 +88,12 @@ const char *fmt_text(const bench_gemm_format *f, char *buf, size_t size) {
     if (f->wgran == CLQ_PER_BLOCK) snprintf(g, sizeof g, "g%zu", f->group);
     else snprintf(g, sizeof g, "%s", f->wgran == CLQ_PER_AXIS ? "ch" : "tensor");
     snprintf(buf, size, "%s:%s:%s", clq_dtype_name(f->wtype), g,
-             f->agran == AGRAN_TENSOR ? "tensor" : f->agran == AGRAN_ROW ? "row" : "group");
+             agran_names[f->agran]);
     return buf;
 }
+
+/* A's stored byte as the value it holds (s8 for sgroup). */
+static int32_t a_value(const bench_gemm_format *f, uint8_t v) { return fmt_a_s8(f) ? (int32_t)(int8_t)v : (int32_t)v; }
 
 static int type_index(clq_dtype t) { return t == CLQ_S8 ? 0 : t == CLQ_U8 ? 1 : t == CLQ_S4 ? 2 : 3; }
 
@@ -125,6 +135,9 @@ static void fmt_shape_setup(clq_context *ctx, fmt_shape *d) {
     bench_check(ctx, clq_tensor_init(&d->tx, CLQ_F32, 2, ash, d->bx), "clq_tensor_init(A f32)");
     bench_check(ctx, clq_tensor_init(&d->tad, CLQ_U8, 2, ash, d->bad), "clq_tensor_init(A dynamic)");
     bench_check(ctx, clq_tensor_init(&d->ta, CLQ_U8, 2, ash, d->ba), "clq_tensor_init(A)");
+    /* the same bytes as s8 (sgroup), and the dynamic quantization's s8 output */
+    bench_check(ctx, clq_tensor_init(&d->ta_s8, CLQ_S8, 2, ash, d->ba), "clq_tensor_init(A s8)");
+    bench_check(ctx, clq_tensor_init(&d->tad_s8, CLQ_S8, 2, ash, d->bad), "clq_tensor_init(A s8 dynamic)");
     bench_check(ctx, clq_tensor_init(&d->tc, CLQ_F32, 2, csh, d->bc), "clq_tensor_init(C f32)");
 }
 
@@ -173,10 +186,11 @@ static int run_prepare(fmt_shape *d, fmt_run *r, double *pack_s) {
     for (size_t i = 0; i < na; i++) {
         if (f->agran == AGRAN_TENSOR) r->za[i] = 131, r->sa[i] = 0.02f;
         else if (f->agran == AGRAN_ROW) r->za[i] = 120 + (int32_t)(i % 23), r->sa[i] = 0.01f * (float)(1 + i % 5);
-        else r->za[i] = 110 + (int32_t)((i * 7) % 37), r->sa[i] = 0.005f * (float)(1 + i % 7);
+        else r->za[i] = fmt_a_s8(f) ? 0 : 110 + (int32_t)((i * 7) % 37), r->sa[i] = 0.005f * (float)(1 + i % 7);
     }
     for (size_t row = 0; row < m; row++)
-        for (size_t kk = 0; kk < k; kk++) r->rs[row * G + kk / (f->wgran == CLQ_PER_BLOCK ? f->group : k)] += d->a[row * k + kk];
+        for (size_t kk = 0; kk < k; kk++)
+            r->rs[row * G + kk / (f->wgran == CLQ_PER_BLOCK ? f->group : k)] += a_value(f, d->a[row * k + kk]);
 
     /* B as clq_weights_pack takes it: [n][k] of wtype, 4-bit element e in byte e / 2, low nibble first */
     const unsigned char *v = shape_values(d, f->wtype);
@@ -216,12 +230,12 @@ static int run_prepare(fmt_shape *d, fmt_run *r, double *pack_s) {
     r->bza = bench_upload(ctx, r->za, na * 4, "za");
     r->brs = bench_upload(ctx, r->rs, m * G * 4, "A's sums");
     clq_qparams_init(&r->qa);
-    r->qa.qtype = CLQ_U8;
+    r->qa.qtype = fmt_a_s8(f) ? CLQ_S8 : CLQ_U8;
     r->qa.granularity = f->agran == AGRAN_TENSOR ? CLQ_PER_TENSOR : CLQ_PER_BLOCK;
     r->qa.axis = 1;
-    r->qa.block_size = f->agran == AGRAN_GROUP ? f->group : k; /* per row: one block of K */
+    r->qa.block_size = fmt_a_grouped(f) ? f->group : k; /* per row: one block of K */
     r->qa.scale = r->bsa;
-    r->qa.zero_point = r->bza;
+    r->qa.zero_point = fmt_a_s8(f) ? NULL : r->bza;
     r->qa.flags = CLQ_QPARAMS_TRUSTED;
     clq_gemm_options_init(&r->opts);
     r->opts.a_rowsums = r->brs;
@@ -231,9 +245,9 @@ static int run_prepare(fmt_shape *d, fmt_run *r, double *pack_s) {
     r->dza = bench_upload(ctx, NULL, na * 4, "za (dynamic)");
     r->drs = bench_upload(ctx, NULL, m * G * 4, "A's sums (dynamic)");
     r->qdyn = r->qa;
-    r->qdyn.scheme = CLQ_AFFINE;
+    r->qdyn.scheme = fmt_a_s8(f) ? CLQ_SYMMETRIC : CLQ_AFFINE;
     r->qdyn.scale = r->dsa;
-    r->qdyn.zero_point = r->dza;
+    r->qdyn.zero_point = fmt_a_s8(f) ? NULL : r->dza;
     r->qdyn.flags = 0;
     r->qdyn_gemm = r->qdyn;
     r->qdyn_gemm.flags = CLQ_QPARAMS_TRUSTED; /* made by the call before: valid */
@@ -247,18 +261,18 @@ static int run_prepare(fmt_shape *d, fmt_run *r, double *pack_s) {
 }
 
 static clq_status run_call(fmt_shape *d, fmt_run *r) {
-    clq_status st = clq_gemm(d->ctx, &d->ta, &r->qa, r->w, &r->opts, &d->tc);
+    clq_status st = clq_gemm(d->ctx, fmt_a_s8(r->f) ? &d->ta_s8 : &d->ta, &r->qa, r->w, &r->opts, &d->tc);
     return st == CLQ_SUCCESS ? clq_context_finish(d->ctx) : st;
 }
 
 /* The activation path of a quantized linear layer, f32 A in: A's sums from the
  * quantization where they are the GEMM's (see run_prepare). */
 static clq_status run_dyn_call(fmt_shape *d, fmt_run *r) {
+    const clq_tensor *ad = fmt_a_s8(r->f) ? &d->tad_s8 : &d->tad;
     clq_status st = r->dopts.a_rowsums
-                        ? clq_quantize_dynamic_groupsums(d->ctx, &d->tx, &r->qdyn, &d->tad, r->dgroup,
-                                                         r->drs, 0)
-                        : clq_quantize_dynamic(d->ctx, &d->tx, &r->qdyn, &d->tad);
-    if (st == CLQ_SUCCESS) st = clq_gemm(d->ctx, &d->tad, &r->qdyn_gemm, r->w, &r->dopts, &d->tc);
+                        ? clq_quantize_dynamic_groupsums(d->ctx, &d->tx, &r->qdyn, ad, r->dgroup, r->drs, 0)
+                        : clq_quantize_dynamic(d->ctx, &d->tx, &r->qdyn, ad);
+    if (st == CLQ_SUCCESS) st = clq_gemm(d->ctx, ad, &r->qdyn_gemm, r->w, &r->dopts, &d->tc);
     return st == CLQ_SUCCESS ? clq_context_finish(d->ctx) : st;
 }
 
@@ -283,7 +297,7 @@ static int run_check(fmt_shape *d, fmt_run *r, const uint8_t *a, const int32_t *
             size_t ib = f->wgran == CLQ_PER_TENSOR ? 0 : f->wgran == CLQ_PER_AXIS ? n : n * G + j;
             int64_t dj = 0;
             for (size_t kk = j * g; kk < d->k && kk < (j + 1) * g; kk++)
-                dj += (int64_t)((int32_t)a[m * d->k + kk] - za[ia]) *
+                dj += (int64_t)(a_value(f, a[m * d->k + kk]) - za[ia]) *
                       (value(v, f->wtype, n * d->k + kk) - r->zb[ib]);
             float sj = sa[ia] * r->sb[ib], t = (float)(int32_t)dj * sj;
             want = j ? want + t : t;
@@ -309,7 +323,8 @@ static int run_dyn_check(fmt_shape *d, fmt_run *r) {
     float *sa = malloc(na * 4);
     if (!a || !za || !sa) bench_die("out of host memory reading A back");
     bench_check(d->ctx, clq_buffer_read(d->bad, 0, d->m * d->k, a), "clq_buffer_read(A dynamic)");
-    bench_check(d->ctx, clq_buffer_read(r->dza, 0, na * 4, za), "clq_buffer_read(za dynamic)");
+    if (fmt_a_s8(f)) memset(za, 0, na * 4); /* symmetric: no zero point */
+    else bench_check(d->ctx, clq_buffer_read(r->dza, 0, na * 4, za), "clq_buffer_read(za dynamic)");
     bench_check(d->ctx, clq_buffer_read(r->dsa, 0, na * 4, sa), "clq_buffer_read(sa dynamic)");
     int ok = run_check(d, r, a, za, sa, r->dyn_status);
     free(a);

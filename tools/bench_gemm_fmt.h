@@ -16,7 +16,7 @@ typedef struct fmt_shape {
     size_t m, n, k;
     uint8_t *a;
     clq_buffer *ba, *bc, *bx, *bad;
-    clq_tensor ta, tc, tx, tad;
+    clq_tensor ta, tc, tx, tad, ta_s8, tad_s8;
     unsigned char *bvals[4]; /* s8, u8, s4, u4 */
 } fmt_shape;
 

@@ -30,11 +30,17 @@ static int w8_of(const bench_gemm_args *a, const bench_gemm_format *f) {
 }
 
 /* The clq format an ONNX Runtime case is paired with: MatMulNBits (4-bit, zero point
- * 8: symmetric) level 4 (A int8 per block) with s4:gB:group, level 0 (A f32) with
- * s4:gB:row; DynamicQuantizeMatMul (A u8 per tensor, B s8 per column) with s8:ch:tensor. */
+ * 8: symmetric) level 4 (A int8 symmetric per block, as MLAS quantizes it) with
+ * s4:gB:sgroup, else s4:gB:group (A u8 with zero points: more work than the peer's),
+ * level 0 (A f32) with s4:gB:row; DynamicQuantizeMatMul (A u8 per tensor, B s8 per
+ * column) with s8:ch:tensor. */
 static int ort_pair(const bench_gemm_args *a, const bench_ort_case *c) {
+    if (!strcmp(c->op, "MatMulNBits") && c->level == 4) {
+        int i = find_format(a, CLQ_S4, CLQ_PER_BLOCK, (size_t)c->block, AGRAN_SGROUP);
+        return i >= 0 ? i : find_format(a, CLQ_S4, CLQ_PER_BLOCK, (size_t)c->block, AGRAN_GROUP);
+    }
     if (!strcmp(c->op, "MatMulNBits"))
-        return find_format(a, CLQ_S4, CLQ_PER_BLOCK, (size_t)c->block, c->level == 4 ? AGRAN_GROUP : AGRAN_ROW);
+        return find_format(a, CLQ_S4, CLQ_PER_BLOCK, (size_t)c->block, AGRAN_ROW);
     return find_format(a, CLQ_S8, CLQ_PER_AXIS, 0, AGRAN_TENSOR);
 }
 
@@ -213,7 +219,8 @@ int fmt_report(clq_context *ctx, const bench_gemm_args *a, int opencl, const fmt
            "(pack: clq_weights_pack + finish, after a first pack took any program build)\n");
     printf("- format W:G:A: W the weights' type (s8, s4: symmetric, no zero point; u8, u4: a zero point "
            "with each scale), G per tensor, per output channel (ch) or per group of N along K (gN), "
-           "A's scale and zero point per tensor, per row (per token) or per row and group; A's row or "
+           "A's scale and zero point per tensor, per row (per token) or per row and group, or (sgroup) "
+           "A s8 with a scale per row and group and no zero point; A's row or "
            "group sums given (as clq_quantize_rowsums writes them); A's qparams CLQ_QPARAMS_TRUSTED\n");
     printf("- each format checked bit-exactly at 16 sampled entries before timing; a format the library "
            "refuses shows the library's message (unsupported: ...) instead of numbers\n");
@@ -222,7 +229,7 @@ int fmt_report(clq_context *ctx, const bench_gemm_args *a, int opencl, const fmt
            "%.1f s for the slowest format, %d..%d); wall clock around clq_gemm + clq_context_finish; the "
            "formats run back to back at M <= %d, else alternate run by run; each peer in its own block "
            "after them\n", budget, min_runs, max_runs, SMALL_M);
-    printf("- f32 A in: clq_quantize_dynamic of an f32 A into u8 with the format's A granularity "
+    printf("- f32 A in: clq_quantize_dynamic of an f32 A into u8 (sgroup: s8, symmetric) with the format's A granularity "
            "(clq_quantize_dynamic_groupsums when the weights have zero points: A's row sums for "
            "ungrouped weights, its sums per group of g for grouped ones), then the GEMM, as one timed run "
            "(the path ONNX Runtime's calls take); its result checked the same way on the A and "
