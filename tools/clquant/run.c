@@ -63,12 +63,14 @@ static void put_le64(unsigned char *p, uint64_t v)
 }
 
 /* The input tensor on the context: the mapped bytes themselves on the CPU path when
- * aligned (read only: the mapping is read-only, so a stray write would fault; *wrap is
- * the item's to destroy), else a copy in s->x. */
+ * its elements are aligned to their size, as the CPU kernels need (read only: the
+ * mapping is read-only, so a stray write would fault; *wrap is the item's to destroy),
+ * else a copy in s->x. safetensors files pad their header to 8 bytes only, so asking
+ * for more (64 bytes, as this did) copied every tensor of a real model. */
 static clq_status upload(clq_context *ctx, const cq_tensor_info *t, cq_run_scratch *s,
                          clq_buffer **wrap, clq_buffer **out)
 {
-    if (clq_context_backend(ctx) == CLQ_BACKEND_CPU && (uintptr_t)t->data % 64 == 0) {
+    if (clq_context_backend(ctx) == CLQ_BACKEND_CPU && (uintptr_t)t->data % t->type->block_bytes == 0) {
         clq_status st = clq_buffer_wrap_host(ctx, (void *)(uintptr_t)t->data, t->nbytes, wrap);
         *out = *wrap;
         return st;
