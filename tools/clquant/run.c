@@ -33,6 +33,33 @@ static int grow_host(void *pp, size_t *cap, size_t need)
     return 0;
 }
 
+/* A scratch buffer and the host copy the writer reads. On the CPU path the buffer wraps
+ * that host memory itself, so that results need no copy back (fetch). */
+static clq_status grow_pair(clq_context *ctx, clq_buffer **b, size_t *cap, void *hostp, size_t *hcap,
+                            size_t need)
+{
+    if (clq_context_backend(ctx) != CLQ_BACKEND_CPU) {
+        clq_status st = grow_buffer(ctx, b, cap, need);
+        if (st == CLQ_SUCCESS && grow_host(hostp, hcap, need)) st = CLQ_ERROR_OUT_OF_MEMORY;
+        return st;
+    }
+    if (*b && *cap >= need) return CLQ_SUCCESS;
+    clq_buffer_destroy(*b); /* before the memory it wraps moves */
+    *b = NULL;
+    *cap = 0;
+    if (grow_host(hostp, hcap, need)) return CLQ_ERROR_OUT_OF_MEMORY;
+    clq_status st = clq_buffer_wrap_host(ctx, *(void **)hostp, need ? need : 1, b);
+    if (st == CLQ_SUCCESS) *cap = need;
+    return st;
+}
+
+/* The first bytes of a grow_pair buffer in its host copy. */
+static clq_status fetch(clq_context *ctx, clq_buffer *b, void *host, size_t bytes)
+{
+    if (clq_context_backend(ctx) == CLQ_BACKEND_CPU) return clq_context_finish(ctx);
+    return clq_buffer_read(b, 0, bytes, host);
+}
+
 void cq_run_scratch_free(cq_run_scratch *s)
 {
     clq_buffer_destroy(s->x);
@@ -223,8 +250,9 @@ static int quantize_lib(clq_context *ctx, const cq_plan *plan, const cq_plan_ite
     clq_status st = clq_qparams_count(&qp, 2, shape, &count);
     if (st == CLQ_SUCCESS) st = clq_tensor_init(&q, s->qtype, 2, shape, NULL);
     if (st == CLQ_SUCCESS) st = clq_tensor_bytes(&q, &qbytes);
-    if (st == CLQ_SUCCESS) st = grow_buffer(ctx, &m->q, &m->q_cap, qbytes);
-    if (st == CLQ_SUCCESS) st = grow_buffer(ctx, &m->scale, &m->scale_cap, count * 4);
+    if (st == CLQ_SUCCESS) st = grow_pair(ctx, &m->q, &m->q_cap, &m->host_q, &m->host_q_cap, qbytes);
+    if (st == CLQ_SUCCESS)
+        st = grow_pair(ctx, &m->scale, &m->scale_cap, &m->host_scale, &m->host_scale_cap, count * 4);
     q.buffer = m->q;
     qp.scale = m->scale;
     if (st == CLQ_SUCCESS) st = clq_quantize_dynamic(ctx, x, &qp, &q);
@@ -232,11 +260,8 @@ static int quantize_lib(clq_context *ctx, const cq_plan *plan, const cq_plan_ite
     if (st == CLQ_SUCCESS) what = "error metrics";
     if (st == CLQ_SUCCESS) st = clq_quantization_error(ctx, x, &qp, NULL, &rep->error, 1);
     if (st == CLQ_SUCCESS) what = "read back";
-    if (st == CLQ_SUCCESS && (grow_host(&m->host_q, &m->host_q_cap, qbytes) ||
-                              grow_host(&m->host_scale, &m->host_scale_cap, count * 4)))
-        st = CLQ_ERROR_OUT_OF_MEMORY;
-    if (st == CLQ_SUCCESS) st = clq_buffer_read(m->q, 0, qbytes, m->host_q);
-    if (st == CLQ_SUCCESS) st = clq_buffer_read(m->scale, 0, count * 4, m->host_scale);
+    if (st == CLQ_SUCCESS) st = fetch(ctx, m->q, m->host_q, qbytes);
+    if (st == CLQ_SUCCESS) st = fetch(ctx, m->scale, m->host_scale, count * 4);
     if (st != CLQ_SUCCESS) return lib_fail(ctx, st, t->name, what, err);
     size_t o = it->first_out;
     if (s->qtype == CLQ_S8) {
@@ -266,7 +291,7 @@ static int quantize_ggml(clq_context *ctx, const cq_plan *plan, const cq_plan_it
     size_t shape[2] = {(size_t)t->shape[0], (size_t)t->shape[1]};
     clq_tensor y;
     const char *what = "quantize";
-    clq_status st = grow_buffer(ctx, &m->q, &m->q_cap, bytes);
+    clq_status st = grow_pair(ctx, &m->q, &m->q_cap, &m->host_q, &m->host_q_cap, bytes);
     if (st == CLQ_SUCCESS) st = clq_quantize_ggml(ctx, x, layout, m->q, 0);
     if (st == CLQ_SUCCESS) what = "dequantize";
     if (st == CLQ_SUCCESS) st = grow_buffer(ctx, &m->y, &m->y_cap, shape[0] * shape[1] * 4);
@@ -275,8 +300,7 @@ static int quantize_ggml(clq_context *ctx, const cq_plan *plan, const cq_plan_it
     if (st == CLQ_SUCCESS) what = "error metrics";
     if (st == CLQ_SUCCESS) st = clq_tensor_error(ctx, x, &y, NULL, &rep->error, 1);
     if (st == CLQ_SUCCESS) what = "read back";
-    if (st == CLQ_SUCCESS && grow_host(&m->host_q, &m->host_q_cap, bytes)) st = CLQ_ERROR_OUT_OF_MEMORY;
-    if (st == CLQ_SUCCESS) st = clq_buffer_read(m->q, 0, bytes, m->host_q);
+    if (st == CLQ_SUCCESS) st = fetch(ctx, m->q, m->host_q, bytes);
     if (st != CLQ_SUCCESS) return lib_fail(ctx, st, t->name, what, err);
     if (cq_writer_write(w, it->first_out, 0, m->host_q, bytes, err)) return -1;
     return plan->options.check_linear_rows
