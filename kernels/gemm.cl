@@ -181,6 +181,13 @@ inline scol_t stage_col(const stage_t *st, ulong n0, ulong n, ulong j, ulong ng,
     return c;
 }
 
+/* A's za' and rs' in the u8 domain (za' + 128, rs' + 128 len), for a kernel that ran
+ * its dot products on A ^ 0x80 (tile_quads4): d_j's formula holds in either domain. */
+inline void stage_row_u8(srow_t *r, uint len) {
+    r->za += 128u;
+    r->rs += 128u * len;
+}
+
 /* d_j = acc - zb' rs' - za' cs' + len za' zb' (uint wrap-around). */
 inline int4 stage_d(uint4 acc, const scol_t *c, const srow_t *r, uint len, int has_rs) {
     if (has_rs) acc -= c->zb * r->rs;
@@ -289,6 +296,8 @@ inline void stage_float(const stage_t *st, float4 y, ulong n0, ulong n, const gl
  * columns with AVX-512BW and on 4 with AVX2, written as the builtin because LLVM
  * does not find it in the portable expression (it emits 32-bit vpmulld).
  * Elsewhere, or with CLQ_GEMM_PORTABLE, the portable form works on 4 columns. */
+/* A 4-bit value's s8 byte by its nibble (vpshufb's table, per 16-byte lane). */
+#define NIB16 0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1
 #if defined(__x86_64__) && defined(__AVX512BW__) && !defined(CLQ_GEMM_PORTABLE)
 typedef short v32s __attribute__((vector_size(64)));
 typedef char v32c __attribute__((vector_size(32)));
@@ -322,6 +331,26 @@ inline uint4 acc_cols(acc_t acc, int h) {
     int8 s = e + o;
     return as_uint4(h ? s.hi : s.lo);
 }
+/* 4-bit weights (see tile_quads): units of 64 panel bytes (2 accumulators' columns,
+ * vpmaddubsw zmm), half units of 32 (ymm). */
+typedef char ubv_t __attribute__((vector_size(64)));
+typedef short ubs_t __attribute__((vector_size(64)));
+typedef uint ubq_t __attribute__((vector_size(64)));
+typedef char ubhv_t __attribute__((vector_size(32)));
+typedef short ubhs_t __attribute__((vector_size(32)));
+typedef uint ubhq_t __attribute__((vector_size(32)));
+inline ubs_t ub_mac(ubv_t a, ubv_t b) { return __builtin_ia32_pmaddubsw512(a, b); }
+inline ubhs_t ubh_mac(ubhv_t a, ubhv_t b) { return __builtin_ia32_pmaddubsw256(a, b); }
+inline ubv_t ub_lut(ubv_t i) {
+    return __builtin_ia32_pshufb512((ubv_t){NIB16, NIB16, NIB16, NIB16}, i);
+}
+inline ubhv_t ubh_lut(ubhv_t i) { return __builtin_ia32_pshufb256((ubhv_t){NIB16, NIB16}, i); }
+inline ubhs_t ub_half(ubs_t s, int h) {
+    return h ? __builtin_shufflevector(s, s, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+                                       29, 30, 31)
+             : __builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+inline acc_t ub_widen(ubhs_t s) { return __builtin_convertvector(s, v16i); }
 #elif defined(__x86_64__) && defined(__AVX2__) && !defined(CLQ_GEMM_PORTABLE)
 typedef short v16s __attribute__((vector_size(32)));
 typedef char v16c __attribute__((vector_size(16)));
@@ -350,6 +379,22 @@ inline uint4 acc_cols(acc_t acc, int h) {
     int4 o = __builtin_astype(__builtin_shufflevector(acc, acc, 1, 3, 5, 7), int4);
     return as_uint4(e + o);
 }
+/* 4-bit weights: units of 32 panel bytes (vpmaddubsw ymm), half units of 16 (xmm). */
+typedef char ubv_t __attribute__((vector_size(32)));
+typedef short ubs_t __attribute__((vector_size(32)));
+typedef uint ubq_t __attribute__((vector_size(32)));
+typedef char ubhv_t __attribute__((vector_size(16)));
+typedef short ubhs_t __attribute__((vector_size(16)));
+typedef uint ubhq_t __attribute__((vector_size(16)));
+inline ubs_t ub_mac(ubv_t a, ubv_t b) { return __builtin_ia32_pmaddubsw256(a, b); }
+inline ubhs_t ubh_mac(ubhv_t a, ubhv_t b) { return __builtin_ia32_pmaddubsw128(a, b); }
+inline ubv_t ub_lut(ubv_t i) { return __builtin_ia32_pshufb256((ubv_t){NIB16, NIB16}, i); }
+inline ubhv_t ubh_lut(ubhv_t i) { return __builtin_ia32_pshufb128((ubhv_t){NIB16}, i); }
+inline ubhs_t ub_half(ubs_t s, int h) {
+    return h ? __builtin_shufflevector(s, s, 8, 9, 10, 11, 12, 13, 14, 15)
+             : __builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+inline acc_t ub_widen(ubhs_t s) { return __builtin_convertvector(s, v8i); }
 #else
 #define VC 4
 #define ACC_ZERO ((int8)(0))
@@ -440,6 +485,95 @@ inline opnd_t nib_hi(opnd_t v) { return v >> 4; }
  * none past it (4-bit panels hold up to one quad past the last K value). */
 inline ulong a_valid(ulong q, ulong k) { return 4 * q >= k ? 0 : min((ulong)4, k - 4 * q); }
 
+#ifdef CLQ_GEMM_STAGE_A
+/* nq quads of A from s in the u8 domain (x: A's bytes xor x), at d; avail: the bytes
+ * left in the row (the values past it are 0). 8 quads a vector, as g = 32 has. */
+typedef struct __attribute__((packed)) {
+    uint8 v;
+} clq_u32x8_p;
+inline void a_stage8(private uint *d, const global uchar *s, ulong avail, int nq, uint x) {
+    int i = 0;
+    ulong full = min((ulong)nq, avail / 4);
+    for (; i + 8 <= (int)full; i += 8)
+        *(private uint8 *)(d + i) = ((const global clq_u32x8_p *)(s + 4 * i))->v ^ x;
+    for (; i < (int)full; i++) d[i] = a_quad(s + 4 * i, x);
+    for (; i < nq; i++) d[i] = a_quad_tail(s + 4 * i, x, a_valid(i, avail));
+}
+
+/* Units at any 4-byte offset (panels of an odd number of accumulators). */
+typedef struct __attribute__((packed)) {
+    ubv_t v;
+} clq_ubv_p;
+typedef struct __attribute__((packed)) {
+    ubhv_t v;
+} clq_ubhv_p;
+inline ubv_t ub_load(const global char *p) { return ((const global clq_ubv_p *)p)->v; }
+inline ubhv_t ubh_load(const global char *p) { return ((const global clq_ubhv_p *)p)->v; }
+
+/* One s16 run (up to UBRQ quads) of a unit's 2 accumulators (or, half, 1) for mr rows:
+ * a panel row's nibbles to s8 bytes in the register (mask, a shift for the high ones,
+ * vpshufb's table), vpmaddubsw against A's u8 quads broadcast from the stage, then the
+ * s16 pair sums widened into acc. The row loops run to CLQ_GEMM_MR under `r < mr`:
+ * LLVM unrolls this function's loops before mr is a constant (a loop to mr came out
+ * unrolled twice, its sums in memory, at a third of the speed). */
+#define UBRQ 8
+#define TILE4_RUN(VT, QT, ST, LOADF, MACF, LUTF, WIDEN, uoff)                                \
+    do {                                                                                    \
+        ST s_[CLQ_GEMM_MR];                                                                 \
+        _Pragma("unroll") for (int r = 0; r < CLQ_GEMM_MR; r++) s_[r] = (ST){};             \
+        for (int q = c; q < ce; q += 2) {                                                   \
+            VT raw = LOADF(bp + (q0 + q) / 2 * NV * 4 * VC + (uoff));                       \
+            VT lo = LUTF(raw & (char)15), hi = LUTF((raw >> (char)4) & (char)15);           \
+            _Pragma("unroll") for (int r = 0; r < CLQ_GEMM_MR; r++) if (r < mr)             \
+                s_[r] += MACF((VT)((QT){} + aq[r][q]), lo) +                                \
+                         MACF((VT)((QT){} + aq[r][q + 1]), hi);                             \
+        }                                                                                   \
+        _Pragma("unroll") for (int r = 0; r < CLQ_GEMM_MR; r++) if (r < mr) WIDEN(r);       \
+    } while (0)
+#define TILE4_WIDEN2(r)                                                                     \
+    do {                                                                                    \
+        acc[r][2 * u] += ub_widen(ub_half(s_[r], 0));                                       \
+        acc[r][2 * u + 1] += ub_widen(ub_half(s_[r], 1));                                   \
+    } while (0)
+#define TILE4_WIDEN1(r) (acc[r][2 * u] += ub_widen(s_[r]))
+
+/* tile_quads for 4-bit panels on x86: A taken in the u8 domain (a ^ ax ^ 0x80; the
+ * epilogue adds 128 to za' and 128 len to rs', GEMM_GROUP_END's ua), so that the
+ * weights' s8 values can be vpmaddubsw's signed operand: |a b| <= 255 * 8, a pair
+ * <= 4080, and UBRQ = 8 quads summed in an s16 lane stay within 32640, exact. A quad
+ * of a unit is then one vpmaddubsw and one 16-bit add, where vpmaddwd on s16 operands
+ * takes two of each. Unit by unit (2 accumulators' columns), A restaged per unit, so
+ * the hot loop holds 2 MR accumulators and MR s16 sums, not 2 MR x NV. */
+static inline __attribute__((always_inline)) void tile_quads4(acc_t acc[CLQ_GEMM_MR][NV],
+                                                              const global uchar **arow,
+                                                              const global char *bp, ulong qb,
+                                                              ulong qe, ulong k, uint ax,
+                                                              const int mr) {
+    uint aq[CLQ_GEMM_MR][KCQ] __attribute__((aligned(64)));
+    uint x = ax ^ 0x80808080u;
+    _Pragma("unroll") for (int u = 0; u < (NV + 1) / 2; u++) {
+        for (ulong q0 = qb; q0 < qe; q0 += KCQ) {
+            int nq = (int)min((ulong)KCQ, qe - q0);
+            ulong avail = k > 4 * q0 ? k - 4 * q0 : 0;
+            _Pragma("unroll") for (int r = 0; r < mr; r++)
+                a_stage8(aq[r], arow[r] + 4 * q0, avail, nq, x);
+            for (int c = 0; c < nq; c += UBRQ) {
+                int ce = min(nq, c + UBRQ);
+                if (2 * u + 1 < NV)
+                    TILE4_RUN(ubv_t, ubq_t, ubs_t, ub_load, ub_mac, ub_lut, TILE4_WIDEN2,
+                              u * 8 * VC);
+                else
+                    TILE4_RUN(ubhv_t, ubhq_t, ubhs_t, ubh_load, ubh_mac, ubh_lut, TILE4_WIDEN1,
+                              u * 8 * VC);
+            }
+        }
+    }
+}
+#define GEMM_A_U8(b4) (b4)
+#else
+#define GEMM_A_U8(b4) 0
+#endif
+
 /* acc[r][*] += the quads [qb, qe) of rows arow[r] against panel bp (4-bit with b4: qb
  * and qe even, panel rows of 8 k). mr and b4 are constants after inlining, so the
  * unrolled loops leave acc in registers. */
@@ -449,6 +583,10 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
                                                              ulong qe, ulong k, uint ax,
                                                              const int mr, const int b4) {
 #ifdef CLQ_GEMM_STAGE_A
+    if (b4) {
+        tile_quads4(acc, arow, bp, qb, qe, k, ax, mr);
+        return;
+    }
     /* A's rows are converted to s16 in private memory KCQ quads at a time, so the
      * inner loop broadcasts them straight from memory: the conversion (a shuffle
      * port uop per quad and row otherwise, on the port the adds need) is done
@@ -459,45 +597,14 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
         ulong avail = k > 4 * q0 ? k - 4 * q0 : 0;
         _Pragma("unroll") for (int r = 0; r < mr; r++)
             a_stage((private short *)apq[r], arow[r] + 4 * q0, avail, 4 * nq, (char)ax);
-        if (!b4) {
-            for (int q = 0; q < nq; q++) {
-                opnd_t bv[NV];
+        for (int q = 0; q < nq; q++) {
+            opnd_t bv[NV];
+            _Pragma("unroll") for (int v = 0; v < NV; v++)
+                bv[v] = b_load(bp + ((q0 + q) * NV + v) * 4 * VC);
+            _Pragma("unroll") for (int r = 0; r < mr; r++) {
+                opnd_t av = a_bcast4(apq[r][q]);
                 _Pragma("unroll") for (int v = 0; v < NV; v++)
-                    bv[v] = b_load(bp + ((q0 + q) * NV + v) * 4 * VC);
-                _Pragma("unroll") for (int r = 0; r < mr; r++) {
-                    opnd_t av = a_bcast4(apq[r][q]);
-                    _Pragma("unroll") for (int v = 0; v < NV; v++)
-                        acc[r][v] = mac(acc[r][v], av, bv[v]);
-                }
-            }
-        } else {
-            /* the low nibbles' quad for every row, then the high ones': a tile of MR rows
-             * loads the panel row again for them (NV operands live, not 2 NV, beside the
-             * MR x NV accumulators); one row keeps both */
-            if (mr == 1) {
-                for (int q = 0; q < nq; q += 2) {
-                    const global char *row = bp + (q0 + q) / 2 * NV * 4 * VC;
-                    opnd_t a0 = a_bcast4(apq[0][q]), a1 = a_bcast4(apq[0][q + 1]);
-                    _Pragma("unroll") for (int v = 0; v < NV; v++) {
-                        opnd_t raw = b_load(row + v * 4 * VC);
-                        acc[0][v] = mac(mac(acc[0][v], a0, nib_lo(raw)), a1, nib_hi(raw));
-                    }
-                }
-            } else for (int q = 0; q < nq; q += 2) {
-                const global char *row = bp + (q0 + q) / 2 * NV * 4 * VC;
-                opnd_t bv[NV];
-                _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = nib_lo(b_load(row + v * 4 * VC));
-                _Pragma("unroll") for (int r = 0; r < mr; r++) {
-                    opnd_t av = a_bcast4(apq[r][q]);
-                    _Pragma("unroll") for (int v = 0; v < NV; v++)
-                        acc[r][v] = mac(acc[r][v], av, bv[v]);
-                }
-                _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = nib_hi(b_load(row + v * 4 * VC));
-                _Pragma("unroll") for (int r = 0; r < mr; r++) {
-                    opnd_t av = a_bcast4(apq[r][q + 1]);
-                    _Pragma("unroll") for (int v = 0; v < NV; v++)
-                        acc[r][v] = mac(acc[r][v], av, bv[v]);
-                }
+                    acc[r][v] = mac(acc[r][v], av, bv[v]);
             }
         }
     }
@@ -552,7 +659,7 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
  * fold into y, unrolled over the tile from registers (rows past nrows compute on a
  * clamped row and are never stored); or, with one group, the S32 / fixed point store
  * from memory (its branches unrolled would make the kernel many times larger). */
-#define GEMM_GROUP_END(acc, mr, r0, nrows, y, yrow0)                                          \
+#define GEMM_GROUP_END(acc, mr, ua, r0, nrows, y, yrow0)                                      \
     do {                                                                                      \
         uint len_ = GEMM_GROUP_LEN(j);                                                        \
         const global int *gpj_ = gp + (p * ng + j) * 3 * NR;                                  \
@@ -567,6 +674,7 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
                 sbv_[v] = as_colf(col_load(gpj_ + 2 * NR + v * VC));                          \
             _Pragma("unroll") for (int r = 0; r < (mr); r++) {                                \
                 srow_t rr = GEMM_STAGE_ROW(min((r0) + r, m - 1), j, len_);                    \
+                if (ua) stage_row_u8(&rr, len_);                                              \
                 _Pragma("unroll") for (int v = 0; v < NV; v++) {                              \
                     colu_t a = acc_colv(acc[r][v]) + rr.za * xcv_[v];                         \
                     if (st.has_rs) a -= zbv_[v] * rr.rs;                                      \
@@ -582,6 +690,7 @@ static inline __attribute__((always_inline)) void tile_quads(acc_t acc[CLQ_GEMM_
                 _Pragma("unroll") for (int v = 0; v < NV; v++) cv_[r][v] = acc_colv(acc[r][v]); \
             for (int r = 0; r < (nrows); r++) {                                               \
                 srow_t rr = GEMM_STAGE_ROW((r0) + r, j, len_);                                \
+                if (ua) stage_row_u8(&rr, len_);                                              \
                 for (int t = 0; 4 * t < ncols; t++) {                                         \
                     int v = t / (VC / 4), h = t % (VC / 4);                                   \
                     colu_t a = cv_[r][v] + rr.za * xcv_[v];                                   \
@@ -628,7 +737,7 @@ static inline __attribute__((always_inline)) void gemm_tile_body(CLQ_PARAMS(gemm
         _Pragma("unroll") for (int r = 0; r < mr; r++)
             _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = ACC_ZERO;
         tile_quads(acc, arow, bp, j * gq, min(kq_all, (j + 1) * gq), k, ax, mr, b4);
-        GEMM_GROUP_END(acc, mr, m0, nrows, y, 0);
+        GEMM_GROUP_END(acc, mr, GEMM_A_U8(b4), m0, nrows, y, 0);
     }
     GEMM_FLOAT_END(m0, nrows, y);
 }

@@ -2,6 +2,7 @@
  * channel and per group of g along K) against every granularity of A (per tensor, per row
  * in both spellings, per group) and each stage they allow, bit for bit against tests/ref
  * (ref_gemm_group.c); the group sums of clq_quantize[_dynamic]_rowsums feeding clq_gemm. */
+#include "cl_internal.h"
 #include "gemm_case.h"
 
 #include <math.h>
@@ -134,6 +135,34 @@ TC_BACKEND_TEST(gemm_formats, kernel_paths) {
                 if (!g && seed % 3 == 0) st[0] = gc_all_stages[0];
                 gc_run_case(ctx, &c, st, 2);
             }
+}
+
+/* ---- OpenCL panels of an odd number of accumulators (3 of 8 columns on 16-wide x86,
+ * 5 of 4 on 8-wide): the 4-bit tile's half unit (gemm.cl, tile_quads4) next to its
+ * whole ones, both tile shapes, with and without groups ---- */
+static void nr_odd(clq_cl_tuning *t) { t->gemm_nr = t->vec >= 16 ? 24 : 20; }
+
+Test(gemm_formats, odd_accumulator_count_opencl) {
+    clq__cl_tuning_test_hook = nr_odd;
+    clq_context *ctx = tc_context(CLQ_BACKEND_OPENCL);
+    clq__cl_tuning_test_hook = NULL;
+    unsigned nr = clq_cl(ctx)->tuning.gemm_nr;
+    cr_assert(nr == 24 || nr == 20, "gemm_nr = %u", nr);
+    static const size_t mm[] = {1, 7, 16};
+    static const size_t gs[] = {0, 32};
+    uint64_t seed = 2600;
+    for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
+        for (size_t j = 0; j < sizeof gs / sizeof gs[0]; j++, seed++) {
+            size_t g = gs[j];
+            gcase c = {.name = "odd accumulators", .at = atypes[seed & 1], .bt = seed & 2 ? CLQ_U4 : CLQ_S4,
+                       .m = mm[i], .n = 2 * nr + 7, .k = g ? 3 * g + 16 + (seed & 1) : 203, .group = g,
+                       .a_vals = V_EDGE, .b_vals = V_EDGE, .zb_mode = ZB_CHANNEL, .seed = seed};
+            c.a_gran = g ? A_GROUP : A_ROW_BLOCK;
+            c.zb = pick_zb(c.bt, seed);
+            gstage st[2] = {gc_group_stages[seed % 4], gc_group_stages[4 + seed % 2]};
+            gc_run_case(ctx, &c, st, 2);
+        }
+    clq_context_destroy(ctx);
 }
 
 /* ---- the CPU path's thread split of the group driver: thread counts that divide nothing
