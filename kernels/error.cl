@@ -18,7 +18,7 @@ inline __attribute__((always_inline)) void eacc_add(eacc_t *a, float16 x, float1
     float16 ae = fabs(e);
     a->e2 = select(a->e2, a->e2 + e * e, ok);
     a->ab = select(a->ab, a->ab + ae, ok);
-    a->mx = select(a->mx, fmax(a->mx, ae), ok);
+    a->mx = select(a->mx, ae, ok & (ae > a->mx)); /* ae is no NaN where ok */
     a->x2 = select(a->x2, a->x2 + x * x, ok);
     a->y2 = select(a->y2, a->y2 + y * y, ok);
     a->xy = select(a->xy, a->xy + x * y, ok);
@@ -102,10 +102,12 @@ inline __attribute__((always_inline)) ulong qseg(int gran, ulong e, ulong qal, u
 
 #define LANE_IDS ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 
-/* Elements [e, e + run) from lane ph on into a. */
+/* Elements [e, e + run) from lane ph on into a; xtc and qc are xt and quant as
+ * constants (err_chunk), so that the loop carries no test of either. */
 inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error), ulong e,
-                                                   ulong run, ulong ph) {
-    ulong pidx = 0, left = quant ? 0 : ULONG_MAX;
+                                                   ulong run, ulong ph, const int xtc,
+                                                   const int qc) {
+    ulong pidx = 0, left = qc ? 0 : ULONG_MAX;
     int consec = 0;
     float s = 1.0f, zf = 0.0f;
     qpar_t P = qpar_make(1.0f, 0.0f, qmin, qmax, mode);
@@ -122,8 +124,8 @@ inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error),
             ulong m16 = m & ~(ulong)15;
             for (ulong t = 0; t < m16; t += 16) {
                 ulong el = e + j + t;
-                float16 xv = load16(x, xoff + el, xt), yv;
-                if (!quant) {
+                float16 xv = load16(x, xoff + el, xtc), yv;
+                if (!qc) {
                     yv = load16(y, yoff + el, yt);
                 } else if (!consec) {
                     yv = dq16p(xv, &P);
@@ -142,8 +144,8 @@ inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error),
         }
         for (; m; m--, j++) {
             ulong el = e + j;
-            float xs = load1(x, xoff + el, xt), ys;
-            if (!quant) {
+            float xs = load1(x, xoff + el, xtc), ys;
+            if (!qc) {
                 ys = load1(y, yoff + el, yt);
             } else if (!consec) {
                 ys = dq1(xs, s, zf, qmin, qmax, mode);
@@ -158,6 +160,17 @@ inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error),
     }
 }
 
+/* Positions [p0, p1) of granule g into a (see error_stats). */
+inline __attribute__((always_inline)) void err_chunk(eacc_t *a, CLQ_PARAMS(error), ulong p0,
+                                                     ulong p1, ulong g, const int xtc,
+                                                     const int qc) {
+    for (ulong p = p0; p < p1;) {
+        ulong o = p / inner, i = p - o * inner, run = min(inner - i, p1 - p);
+        err_run(a, CLQ_NAMES(error), (o * ngran + g) * inner + i, run, (p - p0) & 15, xtc, qc);
+        p += run;
+    }
+}
+
 /* Work item (chunk k, granule g). Granule positions p map to elements
  * ((p / inner) * ngran + g) * inner + p % inner: runs of up to inner consecutive ones. */
 kernel void error_stats(CLQ_PARAMS(error)) {
@@ -167,11 +180,12 @@ kernel void error_stats(CLQ_PARAMS(error)) {
     eacc_t a;
     a.e2 = a.ab = a.mx = a.x2 = a.y2 = a.xy = (float16)(0.0f);
     a.n = (int16)(0);
-    for (ulong p = p0; p < p1;) {
-        ulong o = p / inner, i = p - o * inner, run = min(inner - i, p1 - p);
-        err_run(&a, CLQ_NAMES(error), (o * ngran + g) * inner + i, run, (p - p0) & 15);
-        p += run;
-    }
+    if (xt == CLQ_F32 && quant)
+        err_chunk(&a, CLQ_NAMES(error), p0, p1, g, CLQ_F32, 1);
+    else if (xt == CLQ_F32)
+        err_chunk(&a, CLQ_NAMES(error), p0, p1, g, CLQ_F32, 0);
+    else
+        err_chunk(&a, CLQ_NAMES(error), p0, p1, g, xt, quant); /* f16, bf16: one form */
     global float *out = part + poff + (g * nchunks + k) * CLQ_ERROR_NSTATS;
     out[CLQ_ERROR_E2] = fold16(a.e2);
     out[CLQ_ERROR_ABS] = fold16(a.ab);
