@@ -111,9 +111,22 @@ inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error),
     int consec = 0;
     float s = 1.0f, zf = 0.0f;
     qpar_t P = qpar_make(1.0f, 0.0f, qmin, qmax, mode);
+    /* Blocks along the last axis (qinner 1): after the first segment, the next one is
+     * parameter pidx + 1 from axis position cpos (0 past the axis' end), no division. */
+    int blk1 = qgran == CLQ_PER_BLOCK && qinner == 1;
+    ulong cpos = 0, seg = 0;
     for (ulong j = 0; j < run;) {
         if (left == 0) {
-            left = qseg(qgran, e + j, qaxis_len, qinner, qnblocks, qblock, &pidx, &consec);
+            if (blk1 && j > 0) {
+                cpos += seg;
+                if (cpos == qaxis_len) cpos = 0;
+                pidx++;
+                left = min(qblock, qaxis_len - cpos);
+            } else {
+                left = qseg(qgran, e + j, qaxis_len, qinner, qnblocks, qblock, &pidx, &consec);
+                if (blk1) cpos = (e + j) % qaxis_len;
+            }
+            seg = left;
             s = scale[soff + pidx];
             zf = has_zp ? zp_clamp1(zp[zoff + pidx], qmin, qmax) : 0.0f;
             if (!consec) P = qpar_make(s, zf, qmin, qmax, mode);

@@ -350,6 +350,12 @@ TC_BACKEND_TEST(error, many_chunks) {
     ecase q = {.name = "many chunks quantization", .xtype = CLQ_F16, .ndim = 2, .shape = {40009, 9},
                .qtype = CLQ_S4, .qgran = CLQ_PER_BLOCK, .qaxis = 0, .block = 64, .seed = 3100};
     run_granularities(ctx, q);
+    /* blocks along the last axis: chunks (4096 positions) that start inside a block,
+     * a partial block at each row's end (1000 = 20 x 48 + 40), rows crossing chunks */
+    ecase b = {.name = "many chunks, last-axis blocks", .xtype = CLQ_F32, .ndim = 2,
+               .shape = {37, 1000}, .qtype = CLQ_U4, .qgran = CLQ_PER_BLOCK, .qaxis = -1,
+               .block = 48, .values = TC_HALFWAY, .seed = 3200};
+    run_granularities(ctx, b);
 }
 
 static clq_context *cpu_context_threads(int threads) {
