@@ -296,6 +296,15 @@ inline void stage_float(const stage_t *st, float4 y, ulong n0, ulong n, const gl
  * columns with AVX-512BW and on 4 with AVX2, written as the builtin because LLVM
  * does not find it in the portable expression (it emits 32-bit vpmulld).
  * Elsewhere, or with CLQ_GEMM_PORTABLE, the portable form works on 4 columns. */
+/* The 4-bit tile's operand types (tile_quads4): units of B panel bytes as s8 bytes,
+ * their s16 pair sums and broadcast u32 quads; half units of B / 2. */
+#define CLQ_UB_TYPES(B)                                                                     \
+    typedef char ubv_t __attribute__((vector_size(B)));                                     \
+    typedef short ubs_t __attribute__((vector_size(B)));                                    \
+    typedef uint ubq_t __attribute__((vector_size(B)));                                     \
+    typedef char ubhv_t __attribute__((vector_size((B) / 2)));                              \
+    typedef short ubhs_t __attribute__((vector_size((B) / 2)));                             \
+    typedef uint ubhq_t __attribute__((vector_size((B) / 2)))
 /* A 4-bit value's s8 byte by its nibble (vpshufb's table, per 16-byte lane). */
 #define NIB16 0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1
 #if defined(__x86_64__) && defined(__AVX512BW__) && !defined(CLQ_GEMM_PORTABLE)
@@ -333,12 +342,7 @@ inline uint4 acc_cols(acc_t acc, int h) {
 }
 /* 4-bit weights (see tile_quads): units of 64 panel bytes (2 accumulators' columns,
  * vpmaddubsw zmm), half units of 32 (ymm). */
-typedef char ubv_t __attribute__((vector_size(64)));
-typedef short ubs_t __attribute__((vector_size(64)));
-typedef uint ubq_t __attribute__((vector_size(64)));
-typedef char ubhv_t __attribute__((vector_size(32)));
-typedef short ubhs_t __attribute__((vector_size(32)));
-typedef uint ubhq_t __attribute__((vector_size(32)));
+CLQ_UB_TYPES(64);
 inline ubs_t ub_mac(ubv_t a, ubv_t b) { return __builtin_ia32_pmaddubsw512(a, b); }
 inline ubhs_t ubh_mac(ubhv_t a, ubhv_t b) { return __builtin_ia32_pmaddubsw256(a, b); }
 inline ubv_t ub_lut(ubv_t i) {
@@ -380,12 +384,7 @@ inline uint4 acc_cols(acc_t acc, int h) {
     return as_uint4(e + o);
 }
 /* 4-bit weights: units of 32 panel bytes (vpmaddubsw ymm), half units of 16 (xmm). */
-typedef char ubv_t __attribute__((vector_size(32)));
-typedef short ubs_t __attribute__((vector_size(32)));
-typedef uint ubq_t __attribute__((vector_size(32)));
-typedef char ubhv_t __attribute__((vector_size(16)));
-typedef short ubhs_t __attribute__((vector_size(16)));
-typedef uint ubhq_t __attribute__((vector_size(16)));
+CLQ_UB_TYPES(32);
 inline ubs_t ub_mac(ubv_t a, ubv_t b) { return __builtin_ia32_pmaddubsw256(a, b); }
 inline ubhs_t ubh_mac(ubhv_t a, ubhv_t b) { return __builtin_ia32_pmaddubsw128(a, b); }
 inline ubv_t ub_lut(ubv_t i) { return __builtin_ia32_pshufb256((ubv_t){NIB16, NIB16}, i); }
