@@ -289,13 +289,6 @@ inline void stage_float(const stage_t *st, float4 y, ulong n0, ulong n, const gl
 
 /* ---- generic kernel ------------------------------------------------------- */
 
-/* Work-item tiles multiply 4 s8-domain values of A (one "quad", k = 4q..4q+3) by
- * the 4 values of each column of B at the same k, as 16-bit products added in
- * pairs: an accumulator lane pair (2c, 2c+1) holds column c's sums over k % 4 in
- * {0, 1} and {2, 3}. On x86 runtimes (POCL's CPU device) that is vpmaddwd, on 8
- * columns with AVX-512BW and on 4 with AVX2, written as the builtin because LLVM
- * does not find it in the portable expression (it emits 32-bit vpmulld).
- * Elsewhere, or with CLQ_GEMM_PORTABLE, the portable form works on 4 columns. */
 /* The 4-bit tile's operand types (tile_quads4): units of B panel bytes as s8 bytes,
  * their s16 pair sums and broadcast u32 quads; half units of B / 2. */
 #define CLQ_UB_TYPES(B)                                                                     \
@@ -307,6 +300,14 @@ inline void stage_float(const stage_t *st, float4 y, ulong n0, ulong n, const gl
     typedef uint ubhq_t __attribute__((vector_size((B) / 2)))
 /* A 4-bit value's s8 byte by its nibble (vpshufb's table, per 16-byte lane). */
 #define NIB16 0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1
+
+/* Work-item tiles multiply 4 s8-domain values of A (one "quad", k = 4q..4q+3) by
+ * the 4 values of each column of B at the same k, as 16-bit products added in
+ * pairs: an accumulator lane pair (2c, 2c+1) holds column c's sums over k % 4 in
+ * {0, 1} and {2, 3}. On x86 runtimes (POCL's CPU device) that is vpmaddwd, on 8
+ * columns with AVX-512BW and on 4 with AVX2, written as the builtin because LLVM
+ * does not find it in the portable expression (it emits 32-bit vpmulld).
+ * Elsewhere, or with CLQ_GEMM_PORTABLE, the portable form works on 4 columns. */
 #if defined(__x86_64__) && defined(__AVX512BW__) && !defined(CLQ_GEMM_PORTABLE)
 typedef short v32s __attribute__((vector_size(64)));
 typedef char v32c __attribute__((vector_size(32)));
