@@ -70,6 +70,15 @@
     K(ggml, ggml_quantize, ggml_quantize)                                                  \
     K(ggml, ggml_dequantize, ggml_dequantize)
 
+/* ---- programs of more than one file: P(program, part) appends kernels/<part>.cl to
+ * the program's source, in this order, after the prelude, kernels/common.cl and
+ * kernels/<program>.cl (host/opencl/cl_program.c, scripts/offline-compile.sh). A part
+ * is no program of its own; it keeps an op family's files to a few hundred lines. */
+#define CLQ_PROGRAM_PARTS(P)                                                               \
+    P(gemm, gemm_isa)                                                                      \
+    P(gemm, gemm_tile)                                                                     \
+    P(gemm, gemm_dot)
+
 /* ---- argument lists ------------------------------------------------------------ */
 /* copy.cl: elements of 1, 2 or 4 bytes (the kernel casts); offsets and strides in
  * elements; shape/strides padded to 8 dimensions; nouter = product of all but the last. */

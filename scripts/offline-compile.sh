@@ -11,7 +11,7 @@
 # described device, and the target that device stands for. FILE is the build's
 # generated/clq_prelude.cl (cmake/embed_kernels.cmake: constants from clquant.h and
 # kernels/clq_kernel_args.h). Each program is the host's source (the prelude, then
-# kernels/common.cl, then kernels/<program>.cl) compiled by clang:
+# kernels/common.cl, then kernels/<program>.cl and its parts) compiled by clang:
 #   nvptx   nvptx64-nvidia-nvcl, -march=sm_61 (the first arch with dp4a), linked with
 #           libclc's nvptx64--nvidiacl.bc, to PTX; then ptxas -arch=sm_90, sm_75 and
 #           sm_61 (each arch the installed ptxas supports)
@@ -168,13 +168,25 @@ fi
 if ! "$tool" >"$work/options.tsv" 2>"$work/options.err"; then
   say "FAILED: $tool:"; sed 's/^/    /' "$work/options.err"; exit 1
 fi
+# Parts of programs (CLQ_PROGRAM_PARTS in kernels/clq_kernel_args.h, as P(program, part)
+# rows), appended to their program in the order listed, as the host does; a part is no
+# program of its own.
+declare -A parts_of=() is_part=()
+while read -r prog part; do
+  parts_of[$prog]+=" $part"; is_part[$part]=1
+done < <(sed -n '/^#define CLQ_PROGRAM_PARTS(P)/,/[^\\]$/p' "$kernels/clq_kernel_args.h" |
+         sed -n 's/^ *P(\([a-z0-9_]*\), *\([a-z0-9_]*\)).*/\1 \2/p')
 programs=()
 for f in "$kernels"/*.cl; do
   n=$(basename "$f" .cl)
-  [[ "$n" == common ]] || programs+=("$n")
+  [[ "$n" == common || -n "${is_part[$n]:-}" ]] || programs+=("$n")
 done
 mkdir -p "$work/src" "$work/out"
-for p in "${programs[@]}"; do cat "$prelude" "$kernels/common.cl" "$kernels/$p.cl" >"$work/src/$p.cl"; done
+for p in "${programs[@]}"; do
+  files=("$prelude" "$kernels/common.cl" "$kernels/$p.cl")
+  for q in ${parts_of[$p]:-}; do files+=("$kernels/$q.cl"); done
+  cat "${files[@]}" >"$work/src/$p.cl"
+done
 prelude_lines=$(wc -l <"$prelude")
 common_lines=$(( $(wc -l <"$kernels/common.cl") + prelude_lines ))
 # The khr dot product: the drivers that advertise cl_khr_integer_dot_product declare
@@ -303,7 +315,7 @@ for c in "${combos[@]}"; do
   echo "$what $status  [$devices]"
   if [[ -f $work/out/$j.fail && -z "${shown[$j]:-}" ]]; then
     shown[$j]=1
-    echo "    (line numbers: the prelude is lines 1-$prelude_lines, kernels/common.cl up to $common_lines, $p.cl follows)"
+    echo "    (line numbers: the prelude is lines 1-$prelude_lines, kernels/common.cl up to $common_lines, $p.cl follows${parts_of[$p]:+, then the parts$(printf ' %s.cl' ${parts_of[$p]})})"
     sed 's/^/    /' "$work/out/$j.log" | head -40
   fi
 done

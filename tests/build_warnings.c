@@ -1,7 +1,7 @@
 /* build_warnings.c: builds every kernel program on this machine's OpenCL device the
- * way host/opencl/cl_program.c does (clq__cl_program_sources: the prelude, kernels/common.cl,
- * then kernels/<name>.cl, with
- * the options clq__cl_choose_tuning picked for the device), once as the host builds
+ * way host/opencl/cl_program.c does (clq__cl_program_sources: the prelude,
+ * kernels/common.cl, then kernels/<name>.cl and its parts, with the options
+ * clq__cl_choose_tuning picked for the device), once as the host builds
  * by default and once with CLQ_GEMM_PORTABLE=1, and fails if a build writes anything
  * to the build log or to stderr (POCL prints "N warnings generated." there, into
  * the user's terminal). POCL's own kernel cache is turned off (POCL_KERNEL_CACHE=0):
@@ -48,12 +48,13 @@ static double now(void) {
 static int build_one(clq_cl_impl *impl, const char *name, const char *variant) {
     const char *srcs[CLQ_CL_PROGRAM_PARTS];
     size_t lens[CLQ_CL_PROGRAM_PARTS];
-    if (!clq__cl_program_sources(name, srcs, lens)) {
+    int nsrc = clq__cl_program_sources(name, srcs, lens);
+    if (!nsrc) {
         printf("build_warnings: %s: not embedded\n", name);
         return 1;
     }
     cl_int err;
-    cl_program prog = clCreateProgramWithSource(impl->context, CLQ_CL_PROGRAM_PARTS, srcs, lens, &err);
+    cl_program prog = clCreateProgramWithSource(impl->context, (cl_uint)nsrc, srcs, lens, &err);
     if (err != CL_SUCCESS) {
         printf("build_warnings: %s %s: clCreateProgramWithSource: %s\n", name, variant,
                clq__cl_error_name(err));
@@ -106,7 +107,7 @@ int main(void) {
             printf("build_warnings: %s, options: %s\n", clq_context_device_name(ctx), impl->options);
         for (size_t i = 0; i < clq_kernel_source_count; i++) {
             const char *name = clq_kernel_sources[i].name;
-            if (strcmp(name, "common") != 0)
+            if (clq__cl_is_program(name)) /* not common.cl nor a program's part */
                 bad |= build_one(impl, name, portable ? "portable" : "default");
         }
         clq_context_destroy(ctx);

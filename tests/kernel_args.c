@@ -162,13 +162,13 @@ int main(void) {
     /* every embedded program, its kernels against the table */
     for (size_t pi = 0; pi < clq_kernel_source_count; pi++) {
         const char *program = clq_kernel_sources[pi].name;
-        if (!strcmp(program, "common")) continue;
+        if (!clq__cl_is_program(program)) continue; /* common.cl, a program's part */
         const char *srcs[CLQ_CL_PROGRAM_PARTS];
         size_t lens[CLQ_CL_PROGRAM_PARTS];
-        if (!clq__cl_program_sources(program, srcs, lens)) continue;
+        int nsrc = clq__cl_program_sources(program, srcs, lens);
+        if (!nsrc) continue;
         cl_int err;
-        cl_program prog =
-            clCreateProgramWithSource(impl->context, CLQ_CL_PROGRAM_PARTS, srcs, lens, &err);
+        cl_program prog = clCreateProgramWithSource(impl->context, (cl_uint)nsrc, srcs, lens, &err);
         if (err == CL_SUCCESS) err = clBuildProgram(prog, 1, &impl->device, options, NULL, NULL);
         if (err != CL_SUCCESS) {
             printf("kernel_args: building %s: %s\n", program, clq__cl_error_name(err));

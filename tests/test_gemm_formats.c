@@ -138,7 +138,7 @@ TC_BACKEND_TEST(gemm_formats, kernel_paths) {
 }
 
 /* ---- OpenCL panels of an odd number of accumulators (3 of 8 columns on 16-wide x86,
- * 5 of 4 on 8-wide): the 4-bit tile's half unit (gemm.cl, tile_quads4) next to its
+ * 5 of 4 on 8-wide): the 4-bit tile's half unit (gemm_tile.cl, tile_quads4) next to its
  * whole ones, both tile shapes, with and without groups ---- */
 static void nr_odd(clq_cl_tuning *t) { t->gemm_nr = t->vec >= 16 ? 24 : 20; }
 

@@ -1,6 +1,7 @@
-/* cl_gemm.c: enqueues kernels/gemm.cl: weight packing (panels of CLQ_GEMM_NR columns,
- * column sums on the device), row sums of A, the GEMM with its output stage, and the
- * dot-product variant's self-test, run once per context before its first use. */
+/* cl_gemm.c: enqueues the gemm program (kernels/gemm.cl and its parts): weight
+ * packing (panels of CLQ_GEMM_NR columns, column sums on the device), row sums of A,
+ * the GEMM with its output stage, and the dot-product variant's self-test, run once
+ * per context before its first use. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -38,7 +38,7 @@ typedef struct clq_cl_tuning {
 #define CLQ_CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV 0x4000
 #define CLQ_CL_DEVICE_COMPUTE_CAPABILITY_MINOR_NV 0x4001
 
-/* programs: one per kernels/ file but common.cl (8 with error.cl), room for more */
+/* programs: one per kernels/ file but common.cl and parts (9 today), room for more */
 enum { CLQ_CL_MAX_PROGRAMS = 12, CLQ_CL_MAX_KERNELS = 48 };
 
 typedef struct clq_cl_kernel {
@@ -141,11 +141,15 @@ int clq__cl_contains_ci(const char *hay, const char *needle);
 void clq__cl_device_check(cl_device_id dev, char *why, size_t size);
 
 /* The sources of program `program`, in order: the prelude (constants generated from
- * clquant.h, kernels/clq_kernel_args.h), kernels/common.cl, kernels/<program>.cl.
- * 0 if it is not embedded. */
-enum { CLQ_CL_PROGRAM_PARTS = 3 };
+ * clquant.h, kernels/clq_kernel_args.h), kernels/common.cl, kernels/<program>.cl, then
+ * its parts (CLQ_PROGRAM_PARTS). Returns how many (at most CLQ_CL_PROGRAM_PARTS), 0 if
+ * `program` is no program of the kernel table or a source is not embedded. */
+enum { CLQ_CL_PROGRAM_PARTS = 8 };
 int clq__cl_program_sources(const char *program, const char *srcs[CLQ_CL_PROGRAM_PARTS],
                             size_t lens[CLQ_CL_PROGRAM_PARTS]);
+/* Whether `name` (an embedded source's) is a program some kernel of the table lives in:
+ * not common.cl, not a part. */
+int clq__cl_is_program(const char *name);
 
 /* The kernel `name` from program `program` (a kernels/<program>.cl stem), built
  * on first use (cl_program.c). */

@@ -61,17 +61,40 @@ static const clq_kernel_source *find_source(const char *name) {
     return NULL;
 }
 
+/* CLQ_PROGRAM_PARTS as a table: the parts of each program, in order. */
+static const struct {
+    const char *program, *part;
+} program_parts[] = {
+#define CLQ_PART_ROW(program, part) {#program, #part},
+    CLQ_PROGRAM_PARTS(CLQ_PART_ROW)
+#undef CLQ_PART_ROW
+};
+/* the prelude, common.cl and the program's file, then every part (a loose bound) */
+_Static_assert(3 + sizeof program_parts / sizeof program_parts[0] <= CLQ_CL_PROGRAM_PARTS,
+               "CLQ_PROGRAM_PARTS lists more parts than CLQ_CL_PROGRAM_PARTS holds");
+
+int clq__cl_is_program(const char *name) {
+    for (int i = 0; i < CLQ_KERNEL_COUNT; i++)
+        if (!strcmp(clq__cl_kernel_specs[i].program, name)) return 1;
+    return 0;
+}
+
 int clq__cl_program_sources(const char *program, const char *srcs[CLQ_CL_PROGRAM_PARTS],
                             size_t lens[CLQ_CL_PROGRAM_PARTS]) {
+    if (!clq__cl_is_program(program)) return 0;
     const clq_kernel_source *parts[CLQ_CL_PROGRAM_PARTS] = {&clq_kernel_prelude,
                                                             find_source("common"),
                                                             find_source(program)};
-    for (int i = 0; i < CLQ_CL_PROGRAM_PARTS; i++) {
+    int n = 3;
+    for (size_t i = 0; i < sizeof program_parts / sizeof program_parts[0]; i++)
+        if (!strcmp(program_parts[i].program, program))
+            parts[n++] = find_source(program_parts[i].part);
+    for (int i = 0; i < n; i++) {
         if (!parts[i]) return 0;
         srcs[i] = parts[i]->source;
         lens[i] = parts[i]->length;
     }
-    return 1;
+    return n;
 }
 
 /* mkdir -p; errors are left to the opens that follow. Directories on the way are
@@ -267,11 +290,12 @@ static clq_status build_program(clq_context *ctx, int slot, const char *name, co
     clq_cl_impl *impl = clq_cl(ctx);
     const char *srcs[CLQ_CL_PROGRAM_PARTS];
     size_t lens[CLQ_CL_PROGRAM_PARTS];
-    if (!clq__cl_program_sources(name, srcs, lens))
+    int nsrc = clq__cl_program_sources(name, srcs, lens);
+    if (!nsrc)
         return clq__error(ctx, CLQ_ERROR_INTERNAL, "OpenCL program \"%s\" is not embedded", name);
     /* every source part: the prelude (clq_kernel_args.h) changes the key as a .cl does */
     hash128 key = hash_init();
-    for (int i = 0; i < CLQ_CL_PROGRAM_PARTS; i++) hash_field(&key, srcs[i], lens[i]);
+    for (int i = 0; i < nsrc; i++) hash_field(&key, srcs[i], lens[i]);
     hash_field(&key, impl->options, strlen(impl->options));
     hash_field(&key, impl->platform_name, strlen(impl->platform_name));
     hash_field(&key, impl->dev_name, strlen(impl->dev_name));
@@ -297,7 +321,7 @@ static clq_status build_program(clq_context *ctx, int slot, const char *name, co
     if (why == ENTRY_REFUSED) ctx->stats.cache_refused++;
 
     cl_int err;
-    prog = clCreateProgramWithSource(impl->context, CLQ_CL_PROGRAM_PARTS, srcs, lens, &err);
+    prog = clCreateProgramWithSource(impl->context, (cl_uint)nsrc, srcs, lens, &err);
     if (err != CL_SUCCESS) {
         if (dfd >= 0) close(dfd);
         return clq__error(ctx, CLQ_ERROR_OPENCL, "clCreateProgramWithSource(\"%s\"): %s", name,

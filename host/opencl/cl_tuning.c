@@ -137,7 +137,7 @@ void clq__cl_tuning_check(const clq_cl_tuning *t, const clq_cl_device_desc *d, c
           "minmax_chunk = %u is not a positive multiple of 16 (the kernels' vector length)",
           t->minmax_chunk);
     CHECK(t->copy_chunk > 0, "copy_chunk = 0");
-    /* kernels/gemm.cl: an accumulator holds 8 columns with AVX-512BW (16-wide CPU
+    /* kernels/gemm_isa.cl: an accumulator holds 8 columns with AVX-512BW (16-wide CPU
      * vectors), 4 elsewhere; a panel is a whole number of accumulators. */
     unsigned cols = d->type & CL_DEVICE_TYPE_CPU && clq__cl_vec_width(d) >= 16 ? 8 : 4;
     CHECK(t->gemm_nr > 0 && t->gemm_nr % cols == 0,
