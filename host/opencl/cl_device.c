@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cl_internal.h"
 
@@ -102,13 +101,6 @@ static void cl_destroy(clq_context *ctx) {
     if (impl && impl->queue) clFinish(impl->queue);
     clq__cl_impl_free(impl);
     ctx->impl = NULL;
-}
-
-int clq__cl_contains_ci(const char *hay, const char *needle) {
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (!strncasecmp(hay, needle, n)) return 1;
-    return n == 0;
 }
 
 /* Parses "P" or "P:D" (digits only); returns 0 when s is a name instead. */

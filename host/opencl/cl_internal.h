@@ -135,7 +135,7 @@ void clq__cl_dot_test_problem(unsigned char *a, signed char *b);
 clq_status clq__cl_finish_init(clq_context *ctx, char *reason, size_t reason_size);
 /* Releases everything in impl (kernels, programs, queue, context) and frees it. */
 void clq__cl_impl_free(clq_cl_impl *impl);
-/* Whether needle is a substring of hay, ignoring case (cl_device.c). */
+/* Whether needle is a substring of hay, ignoring case (cl_tuning.c). */
 int clq__cl_contains_ci(const char *hay, const char *needle);
 /* Why a device cannot be used ("" if it can). */
 void clq__cl_device_check(cl_device_id dev, char *why, size_t size);

@@ -4,8 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cl_internal.h"
+
+/* Case-insensitive: device names as users type them (CLQ_DEVICE) and as the rows' match
+ * fields are written. */
+int clq__cl_contains_ci(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (!strncasecmp(hay, needle, n)) return 1;
+    return n == 0;
+}
 
 typedef struct tuning_entry {
     const char *name;          /* for messages */
