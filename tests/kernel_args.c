@@ -121,6 +121,20 @@ static int check_program_kernels(cl_program prog, const char *program) {
     return bad;
 }
 
+/* Whether the embedded source `src` goes into some program's build (common.cl and
+ * the parts do, but for no program of their own): a kernels/ file that nothing builds
+ * is a kernel the table forgot. */
+static int source_used(const char *src) {
+    for (int i = 0; i < CLQ_KERNEL_COUNT; i++) {
+        const char *srcs[CLQ_CL_PROGRAM_PARTS];
+        size_t lens[CLQ_CL_PROGRAM_PARTS];
+        int n = clq__cl_program_sources(clq__cl_kernel_specs[i].program, srcs, lens);
+        for (int j = 0; j < n; j++)
+            if (srcs[j] == src) return 1;
+    }
+    return 0;
+}
+
 /* A copy of spec with arguments 0 and 1 swapped must fail check_kernel: the check
  * can tell a wrong table from a right one. */
 static int self_check(cl_kernel k, const clq_cl_kernel_spec *ks) {
@@ -162,7 +176,14 @@ int main(void) {
     /* every embedded program, its kernels against the table */
     for (size_t pi = 0; pi < clq_kernel_source_count; pi++) {
         const char *program = clq_kernel_sources[pi].name;
-        if (!clq__cl_is_program(program)) continue; /* common.cl, a program's part */
+        if (!clq__cl_is_program(program)) { /* common.cl, a program's part */
+            if (!source_used(clq_kernel_sources[pi].source)) {
+                printf("kernel_args: kernels/%s.cl is in no program (not in the kernel table, "
+                       "nor in CLQ_PROGRAM_PARTS)\n", program);
+                bad = 1;
+            }
+            continue;
+        }
         const char *srcs[CLQ_CL_PROGRAM_PARTS];
         size_t lens[CLQ_CL_PROGRAM_PARTS];
         int nsrc = clq__cl_program_sources(program, srcs, lens);
