@@ -84,15 +84,6 @@ void clq__context_delete(clq_context *ctx) {
     free(ctx);
 }
 
-void clq__lock(clq_context *ctx) {
-    if (ctx) pthread_mutex_lock(&ctx->lock);
-}
-
-clq_status clq__unlock(clq_context *ctx, clq_status st) {
-    if (ctx) pthread_mutex_unlock(&ctx->lock);
-    return st;
-}
-
 static clq_status backend_from_env(const clq_context_options *o, clq_backend *b) {
     const char *v = clq__getenv(o->flags, "CLQ_BACKEND");
     if (!v) return CLQ_SUCCESS;

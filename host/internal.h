@@ -103,8 +103,13 @@ CLQ_HIDDEN clq_status clq__check_readable(clq_context *ctx, const clq_buffer *b,
 /* Every public entry point that uses a context runs as CLQ_LOCKED(ctx, call):
  * calls on one context from several threads are serialised (the mutex is
  * recursive, since entry points call each other); NULL ctx locks nothing. */
-CLQ_HIDDEN void clq__lock(clq_context *ctx);
-CLQ_HIDDEN clq_status clq__unlock(clq_context *ctx, clq_status st);
+static inline void clq__lock(clq_context *ctx) {
+    if (ctx) pthread_mutex_lock(&ctx->lock);
+}
+static inline clq_status clq__unlock(clq_context *ctx, clq_status st) {
+    if (ctx) pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
 #define CLQ_LOCKED(ctx, call) (clq__lock(ctx), clq__unlock((ctx), (call)))
 
 /* Records a message on ctx (when ctx != NULL) and returns status. */
