@@ -20,43 +20,49 @@
  * {0, 1} and {2, 3}. On x86 runtimes (POCL's CPU device) that is vpmaddwd, on 8
  * columns with AVX-512BW and on 4 with AVX2, written as the builtin because LLVM
  * does not find it in the portable expression (it emits 32-bit vpmulld).
- * Elsewhere, or with CLQ_GEMM_PORTABLE, the portable form works on 4 columns. */
+ * Elsewhere, or with CLQ_GEMM_PORTABLE, the portable form works on 4 columns. On x86
+ * CLQ_GEMM_VB, the bytes of an operand vector (zmm 64, ymm 32), sizes every type and
+ * helper; only the builtins and the halves' shuffles are written per width. */
 #if defined(__x86_64__) && defined(__AVX512BW__) && !defined(CLQ_GEMM_PORTABLE)
-typedef short v32s __attribute__((vector_size(64)));
-typedef char v32c __attribute__((vector_size(32)));
-typedef int v16i __attribute__((vector_size(64)));
-typedef uint v8u __attribute__((vector_size(32)));
-#define VC 8
-#define ACC_ZERO ((v16i){})
-typedef v16i acc_t;
-typedef v32s opnd_t;
+#define CLQ_GEMM_VB 64
+#elif defined(__x86_64__) && defined(__AVX2__) && !defined(CLQ_GEMM_PORTABLE)
+#define CLQ_GEMM_VB 32
+#endif
+
+#ifdef CLQ_GEMM_VB
+typedef short opnd_t __attribute__((vector_size(CLQ_GEMM_VB)));  /* s16 pairs: vpmaddwd */
+typedef char opnd8_t __attribute__((vector_size(CLQ_GEMM_VB / 2))); /* their s8 bytes */
+typedef uint opndq_t __attribute__((vector_size(CLQ_GEMM_VB / 2)));
+typedef long opndl_t __attribute__((vector_size(CLQ_GEMM_VB)));
+typedef int acc_t __attribute__((vector_size(CLQ_GEMM_VB)));
+#define VC (CLQ_GEMM_VB / 8) /* columns per accumulator: a lane pair each */
+#define ACC_ZERO ((acc_t){})
 inline opnd_t b_load(const global char *p) {
-    return __builtin_convertvector(*(const global v32c *)p, v32s);
+    return __builtin_convertvector(*(const global opnd8_t *)p, opnd_t);
 }
-/* The quad in every 32-bit lane, then one sign extension (vpbroadcastd, vpmovsxbw). */
-inline opnd_t a_bcast(uint quad) { return __builtin_convertvector((v32c)((v8u){} + quad), v32s); }
-inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) { return acc + __builtin_ia32_pmaddwd512(a, b); }
-/* A staged in private memory (see gemm_tile_body): 32 bytes of A to s16, and a
+/* The quad in every 32-bit lane, then one sign extension (vpbroadcastd, vpmovsx). */
+inline opnd_t a_bcast(uint quad) {
+    return __builtin_convertvector((opnd8_t)((opndq_t){} + quad), opnd_t);
+}
+/* A staged in private memory (see gemm_tile_body): VB / 2 bytes of A to s16, and a
  * staged quad (4 s16 in a ulong) to every 64-bit lane (vpbroadcastq from memory). */
-#define CLQ_GEMM_STAGE_A 32
+#define CLQ_GEMM_STAGE_A (CLQ_GEMM_VB / 2)
 typedef struct __attribute__((packed)) {
-    v32c v;
-} clq_v32c_p;
+    opnd8_t v;
+} clq_opnd8_p;
 inline void a_cvt(private short *d, const global uchar *s, char ax) {
-    *(private v32s *)d = __builtin_convertvector(((const global clq_v32c_p *)s)->v ^ ax, v32s);
+    *(private opnd_t *)d = __builtin_convertvector(((const global clq_opnd8_p *)s)->v ^ ax, opnd_t);
 }
-typedef long v8l __attribute__((vector_size(64)));
-inline opnd_t a_bcast4(ulong s4) { return (opnd_t)((v8l){} + (long)s4); }
-/* Column sums of columns [4 h, 4 h + 4) of an accumulator. */
-inline uint4 acc_cols(acc_t acc, int h) {
-    int8 e = __builtin_astype(__builtin_shufflevector(acc, acc, 0, 2, 4, 6, 8, 10, 12, 14), int8);
-    int8 o = __builtin_astype(__builtin_shufflevector(acc, acc, 1, 3, 5, 7, 9, 11, 13, 15), int8);
-    int8 s = e + o;
-    return as_uint4(h ? s.hi : s.lo);
-}
-/* 4-bit weights (see tile_quads): units of 64 panel bytes (2 accumulators' columns,
- * vpmaddubsw zmm), half units of 32 (ymm). */
-CLQ_UB_TYPES(64);
+inline opnd_t a_bcast4(ulong s4) { return (opnd_t)((opndl_t){} + (long)s4); }
+/* 4-bit weights (see tile_quads4): units of VB panel bytes (2 accumulators' columns),
+ * half units of VB / 2. */
+CLQ_UB_TYPES(CLQ_GEMM_VB);
+inline acc_t ub_widen(ubhs_t s) { return __builtin_convertvector(s, acc_t); }
+#endif
+
+/* What differs by width: the builtins, and the shuffles of the halves. */
+#if CLQ_GEMM_VB == 64
+inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) { return acc + __builtin_ia32_pmaddwd512(a, b); }
 inline ubs_t ub_mac(ubv_t a, ubv_t b) { return __builtin_ia32_pmaddubsw512(a, b); }
 inline ubhs_t ubh_mac(ubhv_t a, ubhv_t b) { return __builtin_ia32_pmaddubsw256(a, b); }
 inline ubv_t ub_lut(ubv_t i) {
@@ -68,37 +74,15 @@ inline ubhs_t ub_half(ubs_t s, int h) {
                                        29, 30, 31)
              : __builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
-inline acc_t ub_widen(ubhs_t s) { return __builtin_convertvector(s, v16i); }
-#elif defined(__x86_64__) && defined(__AVX2__) && !defined(CLQ_GEMM_PORTABLE)
-typedef short v16s __attribute__((vector_size(32)));
-typedef char v16c __attribute__((vector_size(16)));
-typedef int v8i __attribute__((vector_size(32)));
-typedef uint v4u __attribute__((vector_size(16)));
-#define VC 4
-#define ACC_ZERO ((v8i){})
-typedef v8i acc_t;
-typedef v16s opnd_t;
-inline opnd_t b_load(const global char *p) {
-    return __builtin_convertvector(*(const global v16c *)p, v16s);
-}
-inline opnd_t a_bcast(uint quad) { return __builtin_convertvector((v16c)((v4u){} + quad), v16s); }
+#elif CLQ_GEMM_VB == 32
 inline acc_t mac(acc_t acc, opnd_t a, opnd_t b) { return acc + __builtin_ia32_pmaddwd256(a, b); }
-#define CLQ_GEMM_STAGE_A 16
-typedef struct __attribute__((packed)) {
-    v16c v;
-} clq_v16c_p;
-inline void a_cvt(private short *d, const global uchar *s, char ax) {
-    *(private v16s *)d = __builtin_convertvector(((const global clq_v16c_p *)s)->v ^ ax, v16s);
-}
-typedef long v4l __attribute__((vector_size(32)));
-inline opnd_t a_bcast4(ulong s4) { return (opnd_t)((v4l){} + (long)s4); }
+/* Column sums of an accumulator's 4 columns (h: the only half). */
 inline uint4 acc_cols(acc_t acc, int h) {
+    (void)h;
     int4 e = __builtin_astype(__builtin_shufflevector(acc, acc, 0, 2, 4, 6), int4);
     int4 o = __builtin_astype(__builtin_shufflevector(acc, acc, 1, 3, 5, 7), int4);
     return as_uint4(e + o);
 }
-/* 4-bit weights: units of 32 panel bytes (vpmaddubsw ymm), half units of 16 (xmm). */
-CLQ_UB_TYPES(32);
 inline ubs_t ub_mac(ubv_t a, ubv_t b) { return __builtin_ia32_pmaddubsw256(a, b); }
 inline ubhs_t ubh_mac(ubhv_t a, ubhv_t b) { return __builtin_ia32_pmaddubsw128(a, b); }
 inline ubv_t ub_lut(ubv_t i) { return __builtin_ia32_pshufb256((ubv_t){NIB16, NIB16}, i); }
@@ -107,7 +91,6 @@ inline ubhs_t ub_half(ubs_t s, int h) {
     return h ? __builtin_shufflevector(s, s, 8, 9, 10, 11, 12, 13, 14, 15)
              : __builtin_shufflevector(s, s, 0, 1, 2, 3, 4, 5, 6, 7);
 }
-inline acc_t ub_widen(ubhs_t s) { return __builtin_convertvector(s, v8i); }
 #else
 #define VC 4
 #define ACC_ZERO ((int8)(0))
@@ -144,6 +127,8 @@ inline uint8 acc_colv(acc_t acc) {
 }
 inline uint4 colu_part(uint8 v, int h) { return h ? v.hi : v.lo; }
 inline float4 colf_part(float8 v, int h) { return h ? v.hi : v.lo; }
+/* Column sums of columns [4 h, 4 h + 4) of an accumulator. */
+inline uint4 acc_cols(acc_t acc, int h) { return colu_part(acc_colv(acc), h); }
 #else
 typedef uint4 colu_t;
 typedef int4 coli_t;
