@@ -337,13 +337,16 @@ static void fill_tensor(clq_tensor *t, clq_dtype dtype, const ref_view *v, int s
     t->offset = v->offset;
 }
 
-/* Scales chosen so that (k + 0.5) * scale stays exactly halfway in narrow input types. */
+/* Scales chosen so that (k + 0.5) * scale stays exactly halfway in narrow input types;
+ * for f32 also any scale, whose rounded products land beside the half-integers (where
+ * a reciprocal's product and the quotient round apart). */
 static float halfway_scale(run_state *s) {
     static const float f32s[] = {0.1f, 0.37f, 1.0f / 3.0f, 0.05f, 0.0123f, 2.5f, 0.7f, 0.25f};
     static const float f16s[] = {0.25f, 0.5f, 0.125f, 1.0f, 0.375f};
     static const float bf16s[] = {0.25f, 0.5f, 0.125f, 2.0f};
     if (s->c.xtype == CLQ_F16) return f16s[tc_rng_int(&s->rng, 0, 4)];
     if (s->c.xtype == CLQ_BF16) return bf16s[tc_rng_int(&s->rng, 0, 3)];
+    if (tc_rng_int(&s->rng, 0, 1)) return tc_rng_logscale(&s->rng, 1e-3f, 10.0f);
     return f32s[tc_rng_int(&s->rng, 0, 7)];
 }
 
@@ -385,7 +388,11 @@ static void *gen_x(run_state *s, size_t *bytes, const float *scale, const int32_
             size_t p = ref_param_index(&s->g, s->c.ndim, s->c.shape, idx);
             int z = zp ? zp[p] : 0;
             int k = tc_rng_int(&s->rng, s->qmin - z - 2, s->qmax - z + 1);
-            ref_store_float(s->c.xtype, x, ref_view_elem(&s->xv, idx), ((float)k + 0.5f) * scale[p]);
+            float v = ((float)k + 0.5f) * scale[p];
+            int d = s->c.xtype == CLQ_F32 ? tc_rng_int(&s->rng, 0, 3) : 0;
+            if (d >= 2) /* a quarter each one ulp nearer 0 and one further */
+                v = ref_bits_f32(ref_f32_bits(v) + (d == 2 ? UINT32_MAX : 1u));
+            ref_store_float(s->c.xtype, x, ref_view_elem(&s->xv, idx), v);
         }
     }
     *bytes = nx * es;

@@ -88,22 +88,16 @@ static void run_case(clq_context *ctx, const ecase *c, clq_error_stats *got_out)
     tc_rng_seed(&r, c->seed ? c->seed : 7);
     float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
     clq_dtype xt = c->xtype ? c->xtype : CLQ_F32;
-    if (c->values == TC_HALFWAY) /* exactly between two levels of scale 0.1 (below) */
-        for (size_t i = 0; i < n; i++) {
-            char tmp[4];
-            ref_store_float(xt, tmp, 0, ((float)tc_rng_int(&r, -140, 140) + 0.5f) * 0.1f);
-            x[i] = ref_load_float(xt, tmp, 0);
-        }
-    else
-        make_values(&r, xt, c->values, x, n);
+    if (c->values != TC_HALFWAY) make_values(&r, xt, c->values, x, n); /* else below */
     clq_error_options o;
     clq_error_options_init(&o);
     o.granularity = c->sgran;
     o.axis = c->saxis;
     clq_error_stats *got = calloc(ng + 1, sizeof *got), *want = calloc(ng + 1, sizeof *want);
     clq_tensor xtn, ytn;
-    clq_buffer *xb = upload_values(ctx, c, xt, x, n, &xtn), *yb = NULL, *sb = NULL, *zb = NULL;
+    clq_buffer *xb = NULL, *yb = NULL, *sb = NULL, *zb = NULL;
     if (c->ytype) {
+        xb = upload_values(ctx, c, xt, x, n, &xtn);
         /* y: x plus a small error, and the value kind's specials of its own */
         for (size_t i = 0; i < n; i++) {
             float d = tc_value(&r, c->values == TC_SPECIAL ? TC_SPECIAL : TC_NORMAL) * 0.01f;
@@ -121,9 +115,21 @@ static void run_case(clq_context *ctx, const ecase *c, clq_error_stats *got_out)
         int qmin, qmax, narrow = (c->qflags & CLQ_QPARAMS_NARROW_RANGE) != 0;
         ref_qrange(c->qtype, narrow, &qmin, &qmax);
         for (size_t p = 0; p < np; p++) {
-            scale[p] = c->values == TC_HALFWAY ? 0.1f : tc_rng_logscale(&r, 0.005f, 0.5f);
+            scale[p] = c->values == TC_HALFWAY && p % 2 ? 0.1f : tc_rng_logscale(&r, 0.005f, 0.5f);
             zp[p] = tc_rng_int(&r, qmin, qmax);
         }
+        if (c->values == TC_HALFWAY) /* (k + 0.5) * scale, and in f32 one ulp beside it */
+            for (size_t i = 0, idx[CLQ_MAX_DIMS]; i < n; i++) {
+                ref_unravel(c->ndim, c->shape, i, idx);
+                size_t p = ref_param_index(&g, c->ndim, c->shape, idx);
+                float v = ((float)tc_rng_int(&r, qmin - zp[p] - 2, qmax - zp[p] + 1) + 0.5f) * scale[p];
+                int d = xt == CLQ_F32 ? tc_rng_int(&r, 0, 3) : 0;
+                if (d >= 2) v = ref_bits_f32(ref_f32_bits(v) + (d == 2 ? UINT32_MAX : 1u));
+                char tmp[4];
+                ref_store_float(xt, tmp, 0, v);
+                x[i] = ref_load_float(xt, tmp, 0);
+            }
+        xb = upload_values(ctx, c, xt, x, n, &xtn);
         sb = tc_buffer(ctx, 4 * np, scale);
         zb = tc_buffer(ctx, 4 * np, zp);
         clq_qparams qp;
