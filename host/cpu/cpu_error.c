@@ -130,19 +130,15 @@ static size_t param_run(const clq_layout *l, size_t e) {
 /* Whether the fused kernel takes this op's runs: quantization mode, and every run of
  * acc_run's full rows starting at lane 0 on an element that is a multiple of LANES (stats
  * per tensor, or granules of whole LANES-multiples), where the parameters change only at
- * multiples of LANES (so whole rows share one). Blocks shorter than FUSED_MIN_BLOCK stay
- * chained: a symmetric block's extreme lands on a tie (amax / scale = qmax + 0.5), so
- * each block's rows take the division, and per block the fused loop's setup then cost
- * more than the chained maps (measured, docs/BENCHMARKS.md: 32 and 64 slower, 128 on
- * faster). */
-#define FUSED_MIN_BLOCK 128
+ * multiples of LANES (so whole rows share one). Blocks of any such length: the kernels'
+ * quantization (Q_MARK) has no fallback for a block's extreme to land on. */
 static int fused_ok(const clq_error_op *op, const clq_cpu_errkernels *k) {
     const clq_layout *l = &op->q.lay;
     if (op->y.buf || !k->quant || op->inner == 1) return 0;
     if (!((op->ngran == 1 && op->outer == 1) || op->inner % LANES == 0)) return 0;
     if (l->gran == CLQ_PER_TENSOR) return 1;
     if (l->gran == CLQ_PER_AXIS) return l->inner % LANES == 0;
-    return l->inner == 1 && l->block % LANES == 0 && l->block >= FUSED_MIN_BLOCK &&
+    return l->inner == 1 && l->block % LANES == 0 &&
            l->axis_len % LANES == 0;
 }
 

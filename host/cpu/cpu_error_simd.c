@@ -40,11 +40,9 @@ CLQ_T512 CLQ_INLINE void er512_store(const er512acc *s, const clq_cpu_erracc *a,
     _mm512_mask_storeu_epi32(a->n + j0, m, s->n);
 }
 
-/* One row of the lanes in m: e = y - x, a NaN e skipped. */
-CLQ_T512 CLQ_INLINE void er512_add(er512acc *s, __m512 xv, __m512 yv, __mmask16 m) {
+/* One row of the lanes in ok, e = y - x (ok: the lanes whose e is not NaN). */
+CLQ_T512 CLQ_INLINE void er512_acc(er512acc *s, __m512 xv, __m512 yv, __m512 e, __mmask16 ok) {
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-    __m512 e = _mm512_sub_ps(yv, xv);
-    __mmask16 ok = _mm512_mask_cmp_ps_mask(m, e, e, _CMP_ORD_Q);
     __m512 ae = _mm512_and_ps(e, absmask);
     s->e2 = _mm512_mask_add_ps(s->e2, ok, s->e2, _mm512_mul_ps(e, e));
     s->ab = _mm512_mask_add_ps(s->ab, ok, s->ab, ae);
@@ -53,6 +51,12 @@ CLQ_T512 CLQ_INLINE void er512_add(er512acc *s, __m512 xv, __m512 yv, __mmask16 
     s->y2 = _mm512_mask_add_ps(s->y2, ok, s->y2, _mm512_mul_ps(yv, yv));
     s->xy = _mm512_mask_add_ps(s->xy, ok, s->xy, _mm512_mul_ps(xv, yv));
     s->n = _mm512_mask_add_epi32(s->n, ok, s->n, _mm512_set1_epi32(1));
+}
+
+/* One row of the lanes in m: e = y - x, a NaN e skipped. */
+CLQ_T512 CLQ_INLINE void er512_add(er512acc *s, __m512 xv, __m512 yv, __mmask16 m) {
+    __m512 e = _mm512_sub_ps(yv, xv);
+    er512_acc(s, xv, yv, e, _mm512_mask_cmp_ps_mask(m, e, e, _CMP_ORD_Q));
 }
 
 CLQ_T512 CLQ_INLINE void er512_strip(clq_dtype XT, clq_dtype YT, const void *x, size_t ldx,
@@ -88,9 +92,48 @@ CLQ_T512 static void er512_rows(clq_dtype xt, const void *x, size_t ldx, clq_dty
     }
 }
 
+/* Sixteen parameters' Q_MARK settings from scale + i (m: the lanes that exist): z =
+ * RN(1 / scale) by one division, lim, the clamp bounds qmin - zp and qmax - zp (zp
+ * clamped first), and which of them fast_ok admits (the others, and every one in
+ * round-half-away mode, go by q512one, which also takes z as its reciprocal). */
+typedef struct eq16 {
+    float z[16], lim[16], lo[16], hi[16];
+    __mmask16 ok;
+} eq16;
+
+CLQ_T512 CLQ_INLINE void eq512_params(const clq_cpu_ewcfg *cfg, const float *scale,
+                                      const int32_t *zp, __mmask16 m, eq16 *p) {
+    __m512 sc = _mm512_maskz_loadu_ps(m, scale);
+    __m512 zf = zp ? _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, zp)) : _mm512_setzero_ps();
+    const __m512 qlo = _mm512_set1_ps(cfg->qmin), qhi = _mm512_set1_ps(cfg->qmax);
+    zf = _mm512_min_ps(_mm512_max_ps(zf, _mm512_set1_ps((float)cfg->zlo)),
+                       _mm512_set1_ps((float)cfg->zhi)); /* clq__zp_clamp */
+    __mmask16 ok = _mm512_mask_cmp_ps_mask(m, sc, _mm512_set1_ps(0x1p-100f), _CMP_GE_OQ);
+    ok = _mm512_mask_cmp_ps_mask(ok, sc, _mm512_set1_ps(0x1p100f), _CMP_LE_OQ);
+    ok = _mm512_mask_cmp_ps_mask(ok, zf, qlo, _CMP_GE_OQ);
+    ok = _mm512_mask_cmp_ps_mask(ok, zf, qhi, _CMP_LE_OQ); /* fast_ok */
+    p->ok = cfg->half_away || cfg->reciprocal ? 0 : ok;
+    _mm512_storeu_ps(p->z, _mm512_maskz_div_ps(m, _mm512_set1_ps(1.0f), sc));
+    _mm512_storeu_ps(p->lim, _mm512_mul_ps(sc, _mm512_set1_ps(0x1p13f)));
+    _mm512_storeu_ps(p->lo, _mm512_sub_ps(qlo, zf));
+    _mm512_storeu_ps(p->hi, _mm512_sub_ps(qhi, zf));
+}
+
+/* One row of x by Q_MARK, merged: y = (clamp(R + zp) - zp) * scale (the quantize and
+ * dequantize kernels' formulas, R = R(RN(x / scale))) as clamp(R, qmin - zp, qmax - zp) *
+ * scale, equal in f32 (small integers). A NaN x gives some finite y (the clamp keeps the
+ * bound), and e = y - x is NaN just where x is: those lanes are left out as in rows. */
+CLQ_T512 CLQ_INLINE void eq512_mark_add(er512acc *s, __m512 x, __m512 z, __m512 sc, __m512 lim,
+                                        __m512 lo, __m512 hi) {
+    __mmask16 ok = _mm512_cmp_ps_mask(x, x, _CMP_ORD_Q);
+    __m512 y = _mm512_mul_ps(_mm512_min_ps(_mm512_max_ps(q512_mark(x, z, sc, lim), lo), hi), sc);
+    er512_acc(s, x, y, _mm512_sub_ps(y, x), ok);
+}
+
 /* Quantization mode in one pass (clq_cpu_errkernels.quant): nparams runs of rpp rows of
- * 16 x each, run i under (scale[i], zp[i]); q as the quantize kernels make it
- * (cpu_quantize_vec.h), y = (q - zp) * scale as the dequantize kernels do, both in
+ * 16 x each, run i under (scale[i], zp[i]); q as the quantize kernels make it, by Q_MARK
+ * where it applies (no fallback: blocks whose extremes land on ties cost nothing extra)
+ * and q512one otherwise, y = (q - zp) * scale as the dequantize kernels do, both in
  * registers, then er512_add. */
 CLQ_T512 CLQ_INLINE void eq512_body(const clq_cpu_ewcfg *cfg, clq_dtype XT, const void *x,
                                     size_t nparams, size_t rpp, const float *scale,
@@ -100,32 +143,30 @@ CLQ_T512 CLQ_INLINE void eq512_body(const clq_cpu_ewcfg *cfg, clq_dtype XT, cons
     er512_load(&s, a, 0, 0xffff);
     q512one o;
     q512_one_cfg(&o, cfg);
-    float rcp[16];
+    eq16 p;
+    p.ok = 0;
     for (size_t i = 0; i < nparams; i++) {
-        int32_t z = zp ? zp[i] : 0;
         if (i % 16 == 0) {
-            /* sixteen parameters' reciprocals by one division (short runs: blocks) */
             size_t left = nparams - i;
-            __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-            _mm512_storeu_ps(rcp, _mm512_maskz_div_ps(m, _mm512_set1_ps(1.0f),
-                                                      _mm512_maskz_loadu_ps(m, scale + i)));
+            eq512_params(cfg, scale + i, zp ? zp + i : NULL,
+                         left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1), &p);
         }
-        q512_one_set_rcp(&o, cfg, scale + i, z, rcp[i % 16]);
-        const __m512 sc = _mm512_set1_ps(scale[i]);
-        const __m512i zc = _mm512_set1_epi32(clq__cpu_zp_clamp(cfg, z));
         const char *xi = (const char *)x + i * rpp * 16 * xs;
-        size_t r = 0;
-        for (; r + 2 <= rpp; r += 2) {
-            clq__prefetch(xi + r * 16 * xs);
-            clq__prefetch(xi + (r + 1) * 16 * xs);
-            __m512 x0 = clq__ld512_full(XT, xi, r * 16), x1 = clq__ld512_full(XT, xi, r * 16 + 16);
-            __m512i q0, q1;
-            if (o.kind == Q_FAST) q512_two(&o, x0, x1, Q_FAST, &q0, &q1);
-            else q512_two(&o, x0, x1, o.kind, &q0, &q1);
-            er512_add(&s, x0, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q0, zc)), sc), 0xffff);
-            er512_add(&s, x1, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q1, zc)), sc), 0xffff);
+        const __m512 sc = _mm512_set1_ps(scale[i]);
+        if (p.ok >> (i % 16) & 1) {
+            const __m512 z = _mm512_set1_ps(p.z[i % 16]), lim = _mm512_set1_ps(p.lim[i % 16]);
+            const __m512 lo = _mm512_set1_ps(p.lo[i % 16]), hi = _mm512_set1_ps(p.hi[i % 16]);
+            for (size_t r = 0; r < rpp; r++) {
+                clq__prefetch(xi + r * 16 * xs);
+                eq512_mark_add(&s, clq__ld512_full(XT, xi, r * 16), z, sc, lim, lo, hi);
+            }
+            continue;
         }
-        if (r < rpp) {
+        int32_t zi = zp ? zp[i] : 0;
+        q512_one_set_rcp(&o, cfg, scale + i, zi, p.z[i % 16]);
+        const __m512i zc = _mm512_set1_epi32(clq__cpu_zp_clamp(cfg, zi));
+        for (size_t r = 0; r < rpp; r++) {
+            clq__prefetch(xi + r * 16 * xs);
             __m512 xv = clq__ld512_full(XT, xi, r * 16);
             __m512i q = o.kind == Q_FAST ? q512_one(&o, xv, Q_FAST) : q512_one(&o, xv, o.kind);
             er512_add(&s, xv, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, zc)), sc), 0xffff);
@@ -172,11 +213,9 @@ CLQ_T256 CLQ_INLINE void er256_store(const er256acc *s, const clq_cpu_erracc *a,
     _mm256_storeu_si256((__m256i *)(a->n + j0), s->n);
 }
 
-/* One row of 8 columns: e = y - x, a NaN e skipped. */
-CLQ_T256 CLQ_INLINE void er256_add(er256acc *s, __m256 xv, __m256 yv) {
+/* One row of 8 columns, e = y - x (ok: all ones in the lanes whose e is not NaN). */
+CLQ_T256 CLQ_INLINE void er256_acc(er256acc *s, __m256 xv, __m256 yv, __m256 e, __m256 ok) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-    __m256 e = _mm256_sub_ps(yv, xv);
-    __m256 ok = _mm256_cmp_ps(e, e, _CMP_ORD_Q);
     if (__builtin_expect(_mm256_movemask_ps(ok) == 0xff, 1)) {
         /* no NaN e: the same additions without the masks (AVX2 has no masked add, and
          * the ands cost a third of the row) */
@@ -200,6 +239,12 @@ CLQ_T256 CLQ_INLINE void er256_add(er256acc *s, __m256 xv, __m256 yv) {
     s->y2 = _mm256_add_ps(s->y2, _mm256_and_ps(_mm256_mul_ps(yv, yv), ok));
     s->xy = _mm256_add_ps(s->xy, _mm256_and_ps(_mm256_mul_ps(xv, yv), ok));
     s->n = _mm256_sub_epi32(s->n, _mm256_castps_si256(ok));
+}
+
+/* One row of 8 columns: e = y - x, a NaN e skipped. */
+CLQ_T256 CLQ_INLINE void er256_add(er256acc *s, __m256 xv, __m256 yv) {
+    __m256 e = _mm256_sub_ps(yv, xv);
+    er256_acc(s, xv, yv, e, _mm256_cmp_ps(e, e, _CMP_ORD_Q));
 }
 
 CLQ_T256 CLQ_INLINE void er256_strip(clq_dtype XT, clq_dtype YT, const void *x, size_t ldx,
@@ -240,35 +285,55 @@ CLQ_T256 static void er256_rows(clq_dtype xt, const void *x, size_t ldx, clq_dty
                                 ldy, width - j0, nrows, &t);
 }
 
-/* eq512_body on 8 lanes: a row of 16 is two vectors, columns 0-7 and 8-15, one fallback
- * decision for both. */
+/* eq512_mark_add on 8 lanes. */
+CLQ_T256 CLQ_INLINE void eq256_mark_add(er256acc *s, __m256 x, __m256 z, __m256 sc, __m256 lim,
+                                        __m256 lo, __m256 hi) {
+    __m256 ok = _mm256_cmp_ps(x, x, _CMP_ORD_Q);
+    __m256 y = _mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(q256_mark(x, z, sc, lim), lo), hi), sc);
+    er256_acc(s, x, y, _mm256_sub_ps(y, x), ok);
+}
+
+/* eq512_body on 8 lanes: a row of 16 is two vectors, columns 0-7 and 8-15; each
+ * parameter's settings made alone (a scalar division; no mask registers here). */
 CLQ_T256 CLQ_INLINE void eq256_body(const clq_cpu_ewcfg *cfg, clq_dtype XT, const void *x,
                                     size_t nparams, size_t rpp, const float *scale,
                                     const int32_t *zp, const clq_cpu_erracc *a) {
     const size_t xs = XT == CLQ_F32 ? 4 : 2;
-    er256acc lo, hi;
-    er256_load(&lo, a, 0);
-    er256_load(&hi, a, 8);
+    const int mark = !cfg->half_away && !cfg->reciprocal;
+    er256acc el, eh;
+    er256_load(&el, a, 0);
+    er256_load(&eh, a, 8);
     q256one o;
     q256_one_cfg(&o, cfg);
     for (size_t i = 0; i < nparams; i++) {
-        int32_t z = zp ? zp[i] : 0;
-        q256_one_set(&o, cfg, scale + i, z);
+        int32_t zi = zp ? zp[i] : 0;
+        float zpf = clq__zp_clamp(zi, cfg->zlo, cfg->zhi);
         const __m256 sc = _mm256_set1_ps(scale[i]);
-        const __m256i zc = _mm256_set1_epi32(clq__cpu_zp_clamp(cfg, z));
         const char *xi = (const char *)x + i * rpp * 16 * xs;
+        if (mark && fast_ok(scale[i], zpf, cfg->qmin, cfg->qmax)) {
+            const __m256 z = _mm256_set1_ps(1.0f / scale[i]), lim = _mm256_set1_ps(0x1p13f * scale[i]);
+            const __m256 lo = _mm256_set1_ps(cfg->qmin - zpf), hi = _mm256_set1_ps(cfg->qmax - zpf);
+            for (size_t r = 0; r < rpp; r++) {
+                clq__prefetch(xi + r * 16 * xs);
+                eq256_mark_add(&el, clq__ld256(XT, xi, r * 16), z, sc, lim, lo, hi);
+                eq256_mark_add(&eh, clq__ld256(XT, xi, r * 16 + 8), z, sc, lim, lo, hi);
+            }
+            continue;
+        }
+        q256_one_set(&o, cfg, scale + i, zi);
+        const __m256i zc = _mm256_set1_epi32(clq__cpu_zp_clamp(cfg, zi));
         for (size_t r = 0; r < rpp; r++) {
             clq__prefetch(xi + r * 16 * xs);
             __m256 x0 = clq__ld256(XT, xi, r * 16), x1 = clq__ld256(XT, xi, r * 16 + 8);
             __m256i q0, q1;
             if (o.kind == Q_FAST) q256_two(&o, x0, x1, Q_FAST, &q0, &q1);
             else q256_two(&o, x0, x1, o.kind, &q0, &q1);
-            er256_add(&lo, x0, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q0, zc)), sc));
-            er256_add(&hi, x1, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q1, zc)), sc));
+            er256_add(&el, x0, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q0, zc)), sc));
+            er256_add(&eh, x1, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q1, zc)), sc));
         }
     }
-    er256_store(&lo, a, 0);
-    er256_store(&hi, a, 8);
+    er256_store(&el, a, 0);
+    er256_store(&eh, a, 8);
 }
 
 CLQ_T256 static void eq256_rows(const clq_cpu_ewcfg *cfg, const void *x, size_t nparams,

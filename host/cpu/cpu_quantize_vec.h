@@ -107,7 +107,7 @@ typedef struct q512one {
     __m512i lo, hi;
 } q512one;
 
-/* The settings' part (once per call), then one (scale, zp)'s (the cheap part, per run). */
+/* The settings' part (once per call). */
 CLQ_T512 CLQ_INLINE void q512_one_cfg(q512one *o, const clq_cpu_ewcfg *cfg) {
     memset(o, 0, sizeof *o);
     q512_gset(&o->g, cfg);
@@ -115,16 +115,8 @@ CLQ_T512 CLQ_INLINE void q512_one_cfg(q512one *o, const clq_cpu_ewcfg *cfg) {
     o->hi = _mm512_set1_epi32((int)cfg->qmax);
 }
 
-CLQ_T512 CLQ_INLINE void q512_one_set(q512one *o, const clq_cpu_ewcfg *cfg, const float *scale,
-                                      int32_t zp) {
-    o->kind = run_kind(cfg, *scale, zp);
-    if (o->kind == Q_FAST)
-        q512_fset(&o->f, scale, clq__zp_clamp(zp, cfg->zlo, cfg->zhi));
-    else
-        q512_set(&o->c, cfg, o->kind, *scale, zp);
-}
-
-/* q512_one_set with RN(1 / *scale) already made (by a vector division of many). */
+/* One (scale, zp)'s part (the cheap one, per run), with RN(1 / *scale) already made (by
+ * a vector division of many). */
 CLQ_T512 CLQ_INLINE void q512_one_set_rcp(q512one *o, const clq_cpu_ewcfg *cfg, const float *scale,
                                           int32_t zp, float rcp) {
     o->kind = run_kind(cfg, *scale, zp);
@@ -148,24 +140,18 @@ CLQ_T512 CLQ_INLINE __m512i q512_one(const q512one *o, __m512 x, int K) {
     return _mm512_min_epi32(_mm512_max_epi32(k, o->lo), o->hi);
 }
 
-/* Two vectors under one (scale, zp), one fallback decision for both (as the kernels'
- * groups: a block whose extreme lands on a tie rejects every time, predictably). */
-CLQ_T512 CLQ_INLINE void q512_two(const q512one *o, __m512 x0, __m512 x1, int K, __m512i *q0,
-                                  __m512i *q1) {
-    if (K != Q_FAST) {
-        *q0 = q512v(&o->c, x0, K);
-        *q1 = q512v(&o->c, x1, K);
-        return;
-    }
-    __m512i acc = _mm512_setzero_si512();
-    __m512i k0 = q512_fast1(x0, o->f.rcp, o->f.zf, &acc), k1 = q512_fast1(x1, o->f.rcp, o->f.zf, &acc);
-    if (_mm512_cmp_ps_mask(_mm512_castsi512_ps(acc), _mm512_set1_ps(0.5f - 0x1p-12f), _CMP_NLT_UQ)) {
-        *q0 = q512_slow1(&o->g, x0, &o->f);
-        *q1 = q512_slow1(&o->g, x1, &o->f);
-        return;
-    }
-    *q0 = _mm512_min_epi32(_mm512_max_epi32(k0, o->lo), o->hi);
-    *q1 = _mm512_min_epi32(_mm512_max_epi32(k1, o->lo), o->hi);
+/* Q_MARK (cpu_quantize_simd.h): R(RN(x / scale)) with R = rint, as f32 (integer valued,
+ * unclamped; NaN where x is NaN), for the scales fast_ok admits, with z = RN(1 / scale)
+ * and lim = 2^13 scale (exact). A lane with |x| >= lim (or an infinite x) takes x z
+ * uncorrected: its quotient is past any qmax - zp, where the clamp makes every value of
+ * that sign alike, and x z there may overflow, which the correction would turn into NaN.
+ * The test reads x alone, so it runs beside the product rather than after it. */
+CLQ_T512 CLQ_INLINE __m512 q512_mark(__m512 x, __m512 z, __m512 s, __m512 lim) {
+    __mmask16 in = _mm512_cmp_ps_mask(_mm512_abs_ps(x), lim, _CMP_LT_OQ);
+    __m512 q0 = _mm512_mul_ps(x, z);
+    __m512 r = _mm512_maskz_fnmadd_ps(in, q0, s, x); /* x - q0 s, exact; 0 outside */
+    __m512 q1 = _mm512_fmadd_ps(r, z, q0);           /* RN(x / s) */
+    return _mm512_roundscale_ps(q1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
 /* ---- AVX2 ------------------------------------------------------------------ */
@@ -280,7 +266,7 @@ CLQ_T256 CLQ_INLINE void q256_one_set(q256one *o, const clq_cpu_ewcfg *cfg, cons
         q256_set(&o->c, cfg, o->kind, *scale, zp);
 }
 
-/* q512_two on 8 lanes. */
+/* Two vectors under one (scale, zp), one fallback decision for both. */
 CLQ_T256 CLQ_INLINE void q256_two(const q256one *o, __m256 x0, __m256 x1, int K, __m256i *q0,
                                   __m256i *q1) {
     if (K != Q_FAST) {
@@ -297,6 +283,15 @@ CLQ_T256 CLQ_INLINE void q256_two(const q256one *o, __m256 x0, __m256 x1, int K,
     }
     *q0 = _mm256_min_epi32(_mm256_max_epi32(k0, o->lo), o->hi);
     *q1 = _mm256_min_epi32(_mm256_max_epi32(k1, o->lo), o->hi);
+}
+
+/* q512_mark on 8 lanes (the lanes outside lim get r = 0 by an and). */
+CLQ_T256 CLQ_INLINE __m256 q256_mark(__m256 x, __m256 z, __m256 s, __m256 lim) {
+    __m256 in = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), lim, _CMP_LT_OQ);
+    __m256 q0 = _mm256_mul_ps(x, z);
+    __m256 r = _mm256_and_ps(_mm256_fnmadd_ps(q0, s, x), in);
+    __m256 q1 = _mm256_fmadd_ps(r, z, q0);
+    return _mm256_round_ps(q1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
 #endif /* CLQ_CPU_X86 */
