@@ -68,6 +68,24 @@ inline __attribute__((always_inline)) float16 dq16p(float16 x, const qpar_t *P) 
     return convert_float16(q - (int)P->zf) * P->s;
 }
 
+/* dq16p by Q_MARK (host/cpu/cpu_quantize_simd.h): RN(x / s) from inv = RN(1 / s) by
+ * Markstein's correction, no fallback, and y = rne(clamp(., lo, hi)) * s, which is
+ * (clamp(q) - zp) * s in f32 (clamped first, as quantv_exact, so that common.cl's rnev
+ * form holds: POCL's rint is some fifteen instructions). For P from mark_ok (2^-90 and
+ * 2^90: a margin for devices that flush denormals). A lane with |x| >= 2^13 s (or NaN)
+ * keeps x * inv, which saturates (a NaN lane's e is NaN, left out by eacc_add). */
+inline __attribute__((always_inline)) int mark_ok(float s, int mode) {
+    return !(mode & (CLQ_MODE_RECIP | CLQ_MODE_AWAY)) && s >= 0x1p-90f && s <= 0x1p90f;
+}
+inline __attribute__((always_inline)) float16 dq16m(float16 x, const qpar_t *P) {
+    float16 q0 = x * P->inv;
+    float16 r = select((float16)(0.0f), fma(-q0, (float16)(P->s), x), fabs(x) < 0x1p13f * P->s);
+    float16 t = fma(r, (float16)(P->inv), q0);
+    t = select(t, (float16)(P->lo), t < P->lo);
+    t = select(t, (float16)(P->hi), t > P->hi);
+    return ((t + CLQ_RNE_MAGIC) - CLQ_RNE_MAGIC) * P->s; /* rnev on 16 lanes */
+}
+
 inline __attribute__((always_inline)) float dq1(float x, float s, float zf, float qmin, float qmax,
                                                 int mode) {
     int q = quant1(x, s, 1.0f / s, zf, qmin - zf, qmax - zf, mode);
@@ -111,6 +129,7 @@ inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error),
     int consec = 0;
     float s = 1.0f, zf = 0.0f;
     qpar_t P = qpar_make(1.0f, 0.0f, qmin, qmax, mode);
+    int mk = 0;
     /* Blocks along the last axis (qinner 1): after the first segment, the next one is
      * parameter pidx + 1 from axis position cpos (0 past the axis' end), no division. */
     int blk1 = qgran == CLQ_PER_BLOCK && qinner == 1;
@@ -129,7 +148,7 @@ inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error),
             seg = left;
             s = scale[soff + pidx];
             zf = has_zp ? zp_clamp1(zp[zoff + pidx], qmin, qmax) : 0.0f;
-            if (!consec) P = qpar_make(s, zf, qmin, qmax, mode);
+            if (!consec) P = qpar_make(s, zf, qmin, qmax, mode), mk = mark_ok(s, mode);
         }
         ulong m = min(left, run - j), lane = (ph + j) & 15;
         left -= m;
@@ -141,7 +160,7 @@ inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error),
                 if (!qc) {
                     yv = load16(y, yoff + el, yt);
                 } else if (!consec) {
-                    yv = dq16p(xv, &P);
+                    yv = mk ? dq16m(xv, &P) : dq16p(xv, &P);
                 } else {
                     ulong pi = pidx + t;
                     float16 sv = vload16(0, scale + soff + pi);
