@@ -318,8 +318,9 @@ TC_BACKEND_TEST(error, quantization_modes_and_inputs) {
 }
 
 /* Layouts whose rows of 16 share one parameter (the CPU path's fused kernels take them,
- * cpu_error.c fused_ok): per tensor, per axis with inner a multiple of 16, blocks of 128
- * and more along the last axis (a partial last block too), several chunks per granule;
+ * cpu_error.c fused_ok): per tensor, per axis with inner a multiple of 16, blocks along
+ * the last axis (16 and 32: AVX-512 only; 128 and more: AVX2 too; a partial last block
+ * too), several chunks per granule;
  * every qtype, rounding, reciprocal and narrow mode, input type and value kind. */
 TC_BACKEND_TEST(error, quantization_row_layouts) {
     static const struct {
@@ -330,7 +331,8 @@ TC_BACKEND_TEST(error, quantization_row_layouts) {
         size_t block;
     } lay[] = {{2, {3, 4800}, CLQ_PER_TENSOR, 0, 0}, {2, {5, 4800}, CLQ_PER_AXIS, 0, 0},
                {3, {2, 3, 1056}, CLQ_PER_AXIS, 1, 0}, {2, {6, 400}, CLQ_PER_BLOCK, 1, 128},
-               {2, {4, 1024}, CLQ_PER_BLOCK, -1, 256}};
+               {2, {4, 1024}, CLQ_PER_BLOCK, -1, 256}, {2, {6, 512}, CLQ_PER_BLOCK, -1, 32},
+               {3, {2, 3, 1040}, CLQ_PER_BLOCK, 2, 16}};
     static const clq_dtype xt[] = {CLQ_F32, CLQ_F16, CLQ_BF16};
     static const tc_values kinds[] = {TC_NORMAL, TC_SPECIAL, TC_HALFWAY, TC_HUGE};
     for (size_t l = 0; l < sizeof lay / sizeof lay[0]; l++)

@@ -32,7 +32,7 @@ static void ek_rows(clq_dtype xt, const void *x, size_t ldx, clq_dtype yt, const
         }
 }
 
-const clq_cpu_errkernels clq__cpu_errk_portable = {ek_rows, NULL};
+const clq_cpu_errkernels clq__cpu_errk_portable = {ek_rows, NULL, 0};
 
 /* ---- the driver ------------------------------------------------------------ */
 
@@ -130,15 +130,16 @@ static size_t param_run(const clq_layout *l, size_t e) {
 /* Whether the fused kernel takes this op's runs: quantization mode, and every run of
  * acc_run's full rows starting at lane 0 on an element that is a multiple of LANES (stats
  * per tensor, or granules of whole LANES-multiples), where the parameters change only at
- * multiples of LANES (so whole rows share one). Blocks of any such length: the kernels'
- * quantization (Q_MARK) has no fallback for a block's extreme to land on. */
+ * multiples of LANES (so whole rows share one), blocks from the kernel set's
+ * quant_min_block on (Q_MARK has no fallback for a block's extreme to land on, so the
+ * limit is only the per-block setup's cost). */
 static int fused_ok(const clq_error_op *op, const clq_cpu_errkernels *k) {
     const clq_layout *l = &op->q.lay;
     if (op->y.buf || !k->quant || op->inner == 1) return 0;
     if (!((op->ngran == 1 && op->outer == 1) || op->inner % LANES == 0)) return 0;
     if (l->gran == CLQ_PER_TENSOR) return 1;
     if (l->gran == CLQ_PER_AXIS) return l->inner % LANES == 0;
-    return l->inner == 1 && l->block % LANES == 0 &&
+    return l->inner == 1 && l->block % LANES == 0 && l->block >= k->quant_min_block &&
            l->axis_len % LANES == 0;
 }
 

@@ -183,7 +183,9 @@ CLQ_T512 static void eq512_rows(const clq_cpu_ewcfg *cfg, const void *x, size_t 
     else eq512_body(cfg, CLQ_BF16, x, nparams, rpp, scale, zp, a);
 }
 
-const clq_cpu_errkernels clq__cpu_errk_avx512 = {er512_rows, eq512_rows};
+/* Blocks of 16 on: sixteen blocks set up by one vector division (eq512_params) cost
+ * less than chaining the maps (measured, docs/BENCHMARKS.md). */
+const clq_cpu_errkernels clq__cpu_errk_avx512 = {er512_rows, eq512_rows, 16};
 
 /* ---- AVX2: 8 columns a strip, the columns past the last full strip scalar --- */
 
@@ -293,47 +295,76 @@ CLQ_T256 CLQ_INLINE void eq256_mark_add(er256acc *s, __m256 x, __m256 z, __m256 
     er256_acc(s, x, y, _mm256_sub_ps(y, x), ok);
 }
 
-/* eq512_body on 8 lanes: a row of 16 is two vectors, columns 0-7 and 8-15; each
- * parameter's settings made alone (a scalar division; no mask registers here). */
+/* eq512_params on 8 parameters (the lanes past nleft read as scale 0: not admitted). */
+typedef struct eq8 {
+    float z[8], lim[8], lo[8], hi[8];
+    int ok;
+} eq8;
+
+CLQ_T256 CLQ_INLINE void eq256_params(const clq_cpu_ewcfg *cfg, const float *scale,
+                                      const int32_t *zp, size_t nleft, eq8 *p) {
+    float sv[8] = {0}, zv[8] = {0};
+    for (size_t k = 0; k < 8 && k < nleft; k++) {
+        sv[k] = scale[k];
+        zv[k] = clq__zp_clamp(zp ? zp[k] : 0, cfg->zlo, cfg->zhi);
+    }
+    __m256 sc = _mm256_loadu_ps(sv), zf = _mm256_loadu_ps(zv);
+    const __m256 qlo = _mm256_set1_ps(cfg->qmin), qhi = _mm256_set1_ps(cfg->qmax);
+    __m256 ok = _mm256_and_ps(_mm256_cmp_ps(sc, _mm256_set1_ps(0x1p-100f), _CMP_GE_OQ),
+                              _mm256_cmp_ps(sc, _mm256_set1_ps(0x1p100f), _CMP_LE_OQ));
+    ok = _mm256_and_ps(ok, _mm256_and_ps(_mm256_cmp_ps(zf, qlo, _CMP_GE_OQ),
+                                         _mm256_cmp_ps(zf, qhi, _CMP_LE_OQ))); /* fast_ok */
+    p->ok = cfg->half_away || cfg->reciprocal ? 0 : _mm256_movemask_ps(ok);
+    _mm256_storeu_ps(p->z, _mm256_div_ps(_mm256_set1_ps(1.0f), sc));
+    _mm256_storeu_ps(p->lim, _mm256_mul_ps(sc, _mm256_set1_ps(0x1p13f)));
+    _mm256_storeu_ps(p->lo, _mm256_sub_ps(qlo, zf));
+    _mm256_storeu_ps(p->hi, _mm256_sub_ps(qhi, zf));
+}
+
+/* eq512_body on 8 lanes: a row of 16 is two vectors, columns 0-7 and 8-15, taken one
+ * half after the other over the whole call (each lane's rows in order as before), so
+ * that one half's seven accumulators stay in the sixteen registers. */
 CLQ_T256 CLQ_INLINE void eq256_body(const clq_cpu_ewcfg *cfg, clq_dtype XT, const void *x,
                                     size_t nparams, size_t rpp, const float *scale,
                                     const int32_t *zp, const clq_cpu_erracc *a) {
     const size_t xs = XT == CLQ_F32 ? 4 : 2;
-    const int mark = !cfg->half_away && !cfg->reciprocal;
-    er256acc el, eh;
-    er256_load(&el, a, 0);
-    er256_load(&eh, a, 8);
     q256one o;
     q256_one_cfg(&o, cfg);
-    for (size_t i = 0; i < nparams; i++) {
-        int32_t zi = zp ? zp[i] : 0;
-        float zpf = clq__zp_clamp(zi, cfg->zlo, cfg->zhi);
-        const __m256 sc = _mm256_set1_ps(scale[i]);
-        const char *xi = (const char *)x + i * rpp * 16 * xs;
-        if (mark && fast_ok(scale[i], zpf, cfg->qmin, cfg->qmax)) {
-            const __m256 z = _mm256_set1_ps(1.0f / scale[i]), lim = _mm256_set1_ps(0x1p13f * scale[i]);
-            const __m256 lo = _mm256_set1_ps(cfg->qmin - zpf), hi = _mm256_set1_ps(cfg->qmax - zpf);
+    for (size_t h = 0; h < 16; h += 8) {
+        er256acc e;
+        er256_load(&e, a, h);
+        eq8 p;
+        p.ok = 0;
+        for (size_t i = 0; i < nparams; i++) {
+            if (i % 8 == 0) eq256_params(cfg, scale + i, zp ? zp + i : NULL, nparams - i, &p);
+            const __m256 sc = _mm256_set1_ps(scale[i]);
+            const char *xi = (const char *)x + i * rpp * 16 * xs;
+            if (p.ok >> (i % 8) & 1) {
+                const __m256 z = _mm256_set1_ps(p.z[i % 8]), lim = _mm256_set1_ps(p.lim[i % 8]);
+                const __m256 lo = _mm256_set1_ps(p.lo[i % 8]), hi = _mm256_set1_ps(p.hi[i % 8]);
+                for (size_t r = 0; r < rpp; r++) {
+                    clq__prefetch(xi + r * 16 * xs);
+                    eq256_mark_add(&e, clq__ld256(XT, xi, r * 16 + h), z, sc, lim, lo, hi);
+                }
+                continue;
+            }
+            /* the other kinds (rare: round half away, reciprocal mode, extreme scales) make
+             * both halves and keep this one */
+            int32_t zi = zp ? zp[i] : 0;
+            q256_one_set(&o, cfg, scale + i, zi);
+            const __m256i zc = _mm256_set1_epi32(clq__cpu_zp_clamp(cfg, zi));
             for (size_t r = 0; r < rpp; r++) {
                 clq__prefetch(xi + r * 16 * xs);
-                eq256_mark_add(&el, clq__ld256(XT, xi, r * 16), z, sc, lim, lo, hi);
-                eq256_mark_add(&eh, clq__ld256(XT, xi, r * 16 + 8), z, sc, lim, lo, hi);
+                __m256 x0 = clq__ld256(XT, xi, r * 16), x1 = clq__ld256(XT, xi, r * 16 + 8);
+                __m256i q0, q1;
+                if (o.kind == Q_FAST) q256_two(&o, x0, x1, Q_FAST, &q0, &q1);
+                else q256_two(&o, x0, x1, o.kind, &q0, &q1);
+                er256_add(&e, h ? x1 : x0,
+                          _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(h ? q1 : q0, zc)), sc));
             }
-            continue;
         }
-        q256_one_set(&o, cfg, scale + i, zi);
-        const __m256i zc = _mm256_set1_epi32(clq__cpu_zp_clamp(cfg, zi));
-        for (size_t r = 0; r < rpp; r++) {
-            clq__prefetch(xi + r * 16 * xs);
-            __m256 x0 = clq__ld256(XT, xi, r * 16), x1 = clq__ld256(XT, xi, r * 16 + 8);
-            __m256i q0, q1;
-            if (o.kind == Q_FAST) q256_two(&o, x0, x1, Q_FAST, &q0, &q1);
-            else q256_two(&o, x0, x1, o.kind, &q0, &q1);
-            er256_add(&el, x0, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q0, zc)), sc));
-            er256_add(&eh, x1, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q1, zc)), sc));
-        }
+        er256_store(&e, a, h);
     }
-    er256_store(&el, a, 0);
-    er256_store(&eh, a, 8);
 }
 
 CLQ_T256 static void eq256_rows(const clq_cpu_ewcfg *cfg, const void *x, size_t nparams,
@@ -344,6 +375,8 @@ CLQ_T256 static void eq256_rows(const clq_cpu_ewcfg *cfg, const void *x, size_t 
     else eq256_body(cfg, CLQ_BF16, x, nparams, rpp, scale, zp, a);
 }
 
-const clq_cpu_errkernels clq__cpu_errk_avx2 = {er256_rows, eq256_rows};
+/* Blocks of 128 on: shorter ones run faster chained at this width (measured: blocks of
+ * 32 0.40-0.45 ns per element and thread chained, 0.47-0.52 fused, in L2). */
+const clq_cpu_errkernels clq__cpu_errk_avx2 = {er256_rows, eq256_rows, 128};
 
 #endif /* CLQ_CPU_X86 */

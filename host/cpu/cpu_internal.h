@@ -151,6 +151,9 @@ typedef struct clq_cpu_errkernels {
      * y = dequantize(quantize(x)). */
     void (*quant)(const clq_cpu_ewcfg *cfg, const void *x, size_t nparams, size_t rpp,
                   const float *scale, const int32_t *zp, const clq_cpu_erracc *a);
+    /* The shortest blocks quant takes (shorter ones go the chained way, which is faster
+     * where a block's own setup costs more than the chained maps' share of it). */
+    size_t quant_min_block;
 } clq_cpu_errkernels;
 
 extern const clq_cpu_errkernels clq__cpu_errk_portable, clq__cpu_errk_avx2, clq__cpu_errk_avx512;
