@@ -92,17 +92,18 @@ CLQ_T512 static void er512_rows(clq_dtype xt, const void *x, size_t ldx, clq_dty
     }
 }
 
-/* Sixteen parameters' Q_MARK settings from scale + i (m: the lanes that exist): z =
- * RN(1 / scale) by one division, lim, the clamp bounds qmin - zp and qmax - zp (zp
- * clamped first), and which of them fast_ok admits (the others, and every one in
- * round-half-away mode, go by q512one, which also takes z as its reciprocal). */
-typedef struct eq16 {
+/* Up to sixteen parameters' Q_MARK settings (eight at AVX2): z = RN(1 / scale) by one
+ * division, lim, the clamp bounds qmin - zp and qmax - zp (zp clamped first), and as
+ * bits which of them fast_ok admits (the others, and every one in round-half-away or
+ * reciprocal mode, go by q*one, which also takes z as its reciprocal). */
+typedef struct eqparams {
     float z[16], lim[16], lo[16], hi[16];
-    __mmask16 ok;
-} eq16;
+    unsigned ok;
+} eqparams;
 
+/* Sixteen parameters from scale (m: the lanes that exist). */
 CLQ_T512 CLQ_INLINE void eq512_params(const clq_cpu_ewcfg *cfg, const float *scale,
-                                      const int32_t *zp, __mmask16 m, eq16 *p) {
+                                      const int32_t *zp, __mmask16 m, eqparams *p) {
     __m512 sc = _mm512_maskz_loadu_ps(m, scale);
     __m512 zf = zp ? _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, zp)) : _mm512_setzero_ps();
     const __m512 qlo = _mm512_set1_ps(cfg->qmin), qhi = _mm512_set1_ps(cfg->qmax);
@@ -143,7 +144,7 @@ CLQ_T512 CLQ_INLINE void eq512_body(const clq_cpu_ewcfg *cfg, clq_dtype XT, cons
     er512_load(&s, a, 0, 0xffff);
     q512one o;
     q512_one_cfg(&o, cfg);
-    eq16 p;
+    eqparams p;
     p.ok = 0;
     for (size_t i = 0; i < nparams; i++) {
         if (i % 16 == 0) {
@@ -296,13 +297,8 @@ CLQ_T256 CLQ_INLINE void eq256_mark_add(er256acc *s, __m256 x, __m256 z, __m256 
 }
 
 /* eq512_params on 8 parameters (the lanes past nleft read as scale 0: not admitted). */
-typedef struct eq8 {
-    float z[8], lim[8], lo[8], hi[8];
-    int ok;
-} eq8;
-
 CLQ_T256 CLQ_INLINE void eq256_params(const clq_cpu_ewcfg *cfg, const float *scale,
-                                      const int32_t *zp, size_t nleft, eq8 *p) {
+                                      const int32_t *zp, size_t nleft, eqparams *p) {
     float sv[8] = {0}, zv[8] = {0};
     for (size_t k = 0; k < 8 && k < nleft; k++) {
         sv[k] = scale[k];
@@ -314,7 +310,7 @@ CLQ_T256 CLQ_INLINE void eq256_params(const clq_cpu_ewcfg *cfg, const float *sca
                               _mm256_cmp_ps(sc, _mm256_set1_ps(0x1p100f), _CMP_LE_OQ));
     ok = _mm256_and_ps(ok, _mm256_and_ps(_mm256_cmp_ps(zf, qlo, _CMP_GE_OQ),
                                          _mm256_cmp_ps(zf, qhi, _CMP_LE_OQ))); /* fast_ok */
-    p->ok = cfg->half_away || cfg->reciprocal ? 0 : _mm256_movemask_ps(ok);
+    p->ok = cfg->half_away || cfg->reciprocal ? 0 : (unsigned)_mm256_movemask_ps(ok);
     _mm256_storeu_ps(p->z, _mm256_div_ps(_mm256_set1_ps(1.0f), sc));
     _mm256_storeu_ps(p->lim, _mm256_mul_ps(sc, _mm256_set1_ps(0x1p13f)));
     _mm256_storeu_ps(p->lo, _mm256_sub_ps(qlo, zf));
@@ -333,7 +329,7 @@ CLQ_T256 CLQ_INLINE void eq256_body(const clq_cpu_ewcfg *cfg, clq_dtype XT, cons
     for (size_t h = 0; h < 16; h += 8) {
         er256acc e;
         er256_load(&e, a, h);
-        eq8 p;
+        eqparams p;
         p.ok = 0;
         for (size_t i = 0; i < nparams; i++) {
             if (i % 8 == 0) eq256_params(cfg, scale + i, zp ? zp + i : NULL, nparams - i, &p);
