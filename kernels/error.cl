@@ -135,6 +135,28 @@ inline __attribute__((always_inline)) void err_run(eacc_t *a, CLQ_PARAMS(error),
     int blk1 = qgran == CLQ_PER_BLOCK && qinner == 1;
     ulong cpos = 0, seg = 0;
     for (ulong j = 0; j < run;) {
+        /* Whole blocks of a multiple of 16 along the last axis, each starting at lane 0
+         * and inside the run and the axis: one after another without the per-segment
+         * bookkeeping below (the state it leaves is the one that code would). */
+        if (qc && blk1 && left == 0 && j > 0 && (qblock & 15) == 0) {
+            for (;;) {
+                ulong c2 = cpos + seg == qaxis_len ? 0 : cpos + seg;
+                if (c2 + qblock > qaxis_len || j + qblock > run || ((ph + j) & 15)) break;
+                cpos = c2;
+                pidx++;
+                seg = qblock;
+                s = scale[soff + pidx];
+                zf = has_zp ? zp_clamp1(zp[zoff + pidx], qmin, qmax) : 0.0f;
+                P = qpar_make(s, zf, qmin, qmax, mode);
+                mk = mark_ok(s, mode);
+                for (ulong t = 0; t < qblock; t += 16) {
+                    float16 xv = load16(x, xoff + e + j + t, xtc);
+                    eacc_add(a, xv, mk ? dq16m(xv, &P) : dq16p(xv, &P), (int16)(-1));
+                }
+                j += qblock;
+            }
+            if (j >= run) break;
+        }
         if (left == 0) {
             if (blk1 && j > 0) {
                 cpos += seg;
