@@ -92,6 +92,17 @@ CLQ_T512 static void er512_rows(clq_dtype xt, const void *x, size_t ldx, clq_dty
     }
 }
 
+/* How far ahead eq*_params prefetch the scales and zero points: the parameter streams
+ * advance a line per 16 blocks, too slowly for the hardware prefetcher to run ahead, and
+ * a miss stalls every block of the sixteen. Of 256 B, 1 KiB and 4 KiB, 4 KiB measured
+ * best (blocks of 32 at 256 MiB: 12-25% faster than without). An address, never
+ * dereferenced: the arrays may end before it. */
+#define EQ_PF_BYTES 4096
+CLQ_INLINE void eq_prefetch(const float *scale, const int32_t *zp) {
+    _mm_prefetch((const char *)((uintptr_t)scale + EQ_PF_BYTES), _MM_HINT_T0);
+    if (zp) _mm_prefetch((const char *)((uintptr_t)zp + EQ_PF_BYTES), _MM_HINT_T0);
+}
+
 /* Up to sixteen parameters' Q_MARK settings (eight at AVX2): z = RN(1 / scale) by one
  * division, lim, the clamp bounds qmin - zp and qmax - zp (zp clamped first), and as
  * bits which of them fast_ok admits (the others, and every one in round-half-away or
@@ -104,6 +115,7 @@ typedef struct eqparams {
 /* Sixteen parameters from scale (m: the lanes that exist). */
 CLQ_T512 CLQ_INLINE void eq512_params(const clq_cpu_ewcfg *cfg, const float *scale,
                                       const int32_t *zp, __mmask16 m, eqparams *p) {
+    eq_prefetch(scale, zp);
     __m512 sc = _mm512_maskz_loadu_ps(m, scale);
     __m512 zf = zp ? _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, zp)) : _mm512_setzero_ps();
     const __m512 qlo = _mm512_set1_ps(cfg->qmin), qhi = _mm512_set1_ps(cfg->qmax);
@@ -299,6 +311,7 @@ CLQ_T256 CLQ_INLINE void eq256_mark_add(er256acc *s, __m256 x, __m256 z, __m256 
 /* eq512_params on 8 parameters (the lanes past nleft read as scale 0: not admitted). */
 CLQ_T256 CLQ_INLINE void eq256_params(const clq_cpu_ewcfg *cfg, const float *scale,
                                       const int32_t *zp, size_t nleft, eqparams *p) {
+    eq_prefetch(scale, zp);
     float sv[8] = {0}, zv[8] = {0};
     for (size_t k = 0; k < 8 && k < nleft; k++) {
         sv[k] = scale[k];
