@@ -301,6 +301,7 @@ static void gemm_chunk(void *arg, size_t chunk) {
         size_t cols = j->n - n0 < j->nc ? j->n - n0 : j->nc;
         gemm_block(j, &w, mi, rows, n0, cols);
     }
+    if (j->kern->finish) j->kern->finish();
 }
 
 /* kc, mc, nc and the task grid for this shape and thread count. Row blocks are of

@@ -129,7 +129,7 @@ T_AVX2 static void avx2_tile(const clq_cpu_gemm_call *g, const void *a, size_t n
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx2 = {
-    "avx2", CLQ_CPU_GEMM_B_K4_AVX2, MR, 16, 1, 512, clq__cpu_gemm_pack_a_k4s8, avx2_tile, 0, 0};
+    "avx2", CLQ_CPU_GEMM_B_K4_AVX2, MR, 16, 1, 512, clq__cpu_gemm_pack_a_k4s8, avx2_tile, 0, 0, NULL};
 
 /* Small M: the same 4 x 16 (2 x 16 on has_min panels) tiles, panel by panel. */
 T_AVX2 static void avx2_small(const clq_cpu_gemm_call *g, const void *a, size_t astride,
@@ -138,6 +138,6 @@ T_AVX2 static void avx2_small(const clq_cpu_gemm_call *g, const void *a, size_t 
 }
 
 const clq_cpu_gemm_small clq__cpu_gemm_small_avx2 = {
-    "avx2", MR, 512, 1, clq__cpu_gemm_pack_a_k4s8, avx2_small};
+    "avx2", MR, 512, 1, clq__cpu_gemm_pack_a_k4s8, avx2_small, NULL};
 
 #endif

@@ -96,6 +96,9 @@ typedef struct clq_cpu_gemm_kernel {
     int direct_u8;
     /* 1: the tile issues g->pf itself, spread over its K loop */
     int pf_spread;
+    /* NULL, or called by each thread after its last tile call of a GEMM (AMX: release
+     * the tile state the tiles configured) */
+    void (*finish)(void);
 } clq_cpu_gemm_kernel;
 
 /* Panel width of a format (0: not a CPU format). */

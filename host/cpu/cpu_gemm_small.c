@@ -59,6 +59,7 @@ static void small_part(void *arg, size_t t) {
         clq__cpu_gemm_epi_cols(&j->epi, n0, valid, &cols);
         j->epi_rows(&j->epi, &cols, acc, NR, 0, j->m, n0, valid);
     }
+    if (ks->finish) ks->finish();
 }
 
 clq_status clq__cpu_gemm_small(clq_context *ctx, const clq_gemm_op *op, clq_pass pass) {

@@ -30,6 +30,7 @@ typedef struct clq_cpu_gemm_small {
     int a_esize;  /* bytes per packed A element */
     clq_cpu_gemm_pack_a_fn pack_a;
     clq_cpu_gemm_small_fn tile;
+    void (*finish)(void); /* NULL, or called by each thread after its last tile call */
 } clq_cpu_gemm_small;
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -37,6 +38,8 @@ typedef struct clq_cpu_gemm_small {
  * (vpmaddubsw, vpmaddwd): the general kernels' loops, A stepped by astride. */
 extern const clq_cpu_gemm_small clq__cpu_gemm_small_avx512vnni, clq__cpu_gemm_small_avxvnni;
 extern const clq_cpu_gemm_small clq__cpu_gemm_small_avx512bw, clq__cpu_gemm_small_avx2;
+/* cpu_gemm_amx.c: tdpbusd tiles, M rows of 16 in one pass */
+extern const clq_cpu_gemm_small clq__cpu_gemm_small_amx;
 #endif
 
 #endif

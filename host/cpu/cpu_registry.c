@@ -85,6 +85,7 @@ static const clq_cpu_gemm_epi_entry clq__cpu_gemm_epi_table[] = {
  * driver (its B_ROWS format is not K4). */
 static const clq_cpu_gemm_small_entry clq__cpu_gemm_small_table[] = {
 #if CLQ_CPU_X86
+    {"amx", CLQ_CAPS_AVX512 | CLQ_CAP_AMX_TILE | CLQ_CAP_AMX_INT8, &clq__cpu_gemm_small_amx},
     {"avx512-vnni", CLQ_CAPS_AVX512 | CLQ_CAP_AVX512VNNI, &clq__cpu_gemm_small_avx512vnni},
     {"avx512", CLQ_CAPS_AVX512, &clq__cpu_gemm_small_avx512bw},
     {"avx2-vnni", CLQ_CAPS_AVX2 | CLQ_CAP_AVXVNNI, &clq__cpu_gemm_small_avxvnni},
