@@ -49,9 +49,10 @@ static int32_t gen_panel_value(grun *r, clq_dtype t, size_t i, size_t ld) {
     ref_qrange(t, 0, &lo, &hi);
     size_t row = i >= r->c.off && ld ? (i - r->c.off) / ld : 0;
     size_t col = i >= r->c.off && ld ? (i - r->c.off) % ld : 0;
-    int with_min = (row / 16) & 1;
-    if (with_min && col == row % (r->c.k ? r->c.k : 1)) return lo;
-    return (tc_rng_u64(&r->rng) & 1) ? hi : with_min ? lo : lo + 1;
+    int kind = (int)((row / 16) % 3); /* 0: no qmin; 1: dense; 2: sparse */
+    if (kind && col == row % (r->c.k ? r->c.k : 1)) return lo;
+    if (kind == 2 && (col + 5 * row) % 83 == 0) return lo;
+    return (tc_rng_u64(&r->rng) & 1) ? hi : kind == 1 ? lo : lo + 1;
 }
 
 /* Random stored values over [0, extent) (the padding included, so reads of it show);

@@ -36,9 +36,10 @@ enum { ZB_NULL, ZB_TENSOR, ZB_CHANNEL, ZB_CHANNEL_SAME }; /* zero_point NULL / o
  * points are random (the first two at the ends of the range) unless za_same. */
 enum { A_TENSOR, A_ROW_AXIS, A_ROW_BLOCK, A_GROUP };
 /* values: random over the type, all qmin, all qmax, either end, within 8 of 0 (s8) or 128 (u8);
- * V_PANELS (B as [N, K] only): either end, but rows (columns of C) in even groups of 16 never
- * at qmin (the s8-domain -128), odd groups at qmin in every row: the CPU path's K4 panels
- * of 16 columns with and without a -128 weight (its AVX2 kernel takes two forms) */
+ * V_PANELS (B as [N, K] only): either end, but rows (columns of C) in groups of 16 taking
+ * turns: never at qmin (the s8-domain -128); at qmin in half the values (dense); at qmin
+ * in one value of 83 and once per row (sparse): the CPU path's K4 panels without, with
+ * many and with few -128 weights (its AVX2 kernel takes three forms) */
 enum { V_RANDOM, V_LO, V_HI, V_EDGE, V_SMALL, V_PANELS };
 
 typedef struct gcase {

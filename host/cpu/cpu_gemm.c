@@ -44,6 +44,8 @@ typedef struct pack_job {
     int8_t *dst;
     int32_t *colsum, *corr;
     uint8_t *has_min;
+    uint32_t *fix;         /* the fixup trailer (start[], entries), or NULL */
+    size_t *count;         /* min_fix: the -128 weights per panel, SIZE_MAX once dense */
 } pack_job;
 
 static void pack_rows_chunk(void *arg, size_t chunk) {
@@ -66,9 +68,44 @@ static void pack_rows_chunk(void *arg, size_t chunk) {
 
 static void pack_k4_chunk(void *arg, size_t p) {
     const pack_job *j = arg;
+    uint32_t *fix = NULL;
+    if (j->fix && j->count[p] != SIZE_MAX) fix = j->fix + j->fix[p];
     clq__cpu_gemm_pack_k4_panel(j->b, j->flip, j->n, j->k, j->kp, p,
                                 j->dst + p * CLQ_CPU_GEMM_K4_NR * j->kp, j->corr, j->has_min,
-                                j->colsum);
+                                j->colsum, fix);
+}
+
+static void count_k4_chunk(void *arg, size_t p) {
+    const pack_job *j = arg;
+    j->count[p] = clq__cpu_gemm_count_min_k4(j->b, j->flip, j->n, j->k, p);
+}
+
+/* min_fix: a panel with more -128 weights than this keeps them (has_min): the
+ * kernel's exact slow form there costs less than that many fixups per row. */
+static size_t fix_dense(size_t kp) { return kp / 4; }
+
+/* Counts each panel's -128 weights into j->count (SIZE_MAX: dense) and sets *bytes
+ * to the fixup trailer's (start[] and entries); 0, j->count NULL, where the kernel
+ * has no fixups or an entry's 28 bits of k (or a start's 32 bits) would not do. */
+static clq_status plan_fixups(clq_context *ctx, clq_cpu_state *st, pack_job *j, size_t *bytes) {
+    size_t panels = j->np / CLQ_CPU_GEMM_K4_NR;
+    *bytes = 0;
+    if (!st->k.gemm->min_fix || j->kp >= ((size_t)1 << 28)) return CLQ_SUCCESS;
+    j->count = malloc((panels ? panels : 1) * sizeof *j->count);
+    if (!j->count) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
+    clq__cpu_parallel(st->pool, panels, count_k4_chunk, j);
+    size_t entries = 0;
+    for (size_t p = 0; p < panels; p++) {
+        if (j->count[p] > fix_dense(j->kp)) j->count[p] = SIZE_MAX;
+        else entries += j->count[p];
+    }
+    if (entries > UINT32_MAX - panels - 1) {
+        free(j->count);
+        j->count = NULL;
+        return CLQ_SUCCESS;
+    }
+    *bytes = (panels + 1 + entries) * sizeof(uint32_t);
+    return CLQ_SUCCESS;
 }
 
 void clq__cpu_gemm_unpack(clq_packed_weights *w) {
@@ -84,30 +121,53 @@ clq_status clq__cpu_gemm_pack(clq_context *ctx, const clq_pack_op *op, clq_packe
     size_t nr = (size_t)clq__cpu_gemm_panel(kern->format);
     int k4 = nr == CLQ_CPU_GEMM_K4_NR;
     size_t kp = round_up(op->k, KALIGN), np = round_up(op->n, nr);
-    /* K4 trailers: corr[np] and has_min[np / 16] */
-    size_t extra = k4 ? np * 4 + np / CLQ_CPU_GEMM_K4_NR : 0;
-    if ((kp && np > SIZE_MAX / kp) || np * kp > SIZE_MAX - extra)
+    if (kp && np > SIZE_MAX / kp)
         return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: packed weights of %zu x %zu overflow",
                           op->n, op->k);
-    clq_cpu_wpack *rec = malloc(sizeof *rec);
-    if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
-    *rec = (clq_cpu_wpack){.format = kern->format, .nr = nr, .kp = kp, .np = np};
+    pack_job j = {clq__cpu_span_ptr(op->b), op->fmt.btype == CLQ_U8 ? 0x80 : 0, kern->format,
+                  op->n, op->k, kp, np, NULL, w->colsum ? w->colsum->host : NULL,
+                  NULL, NULL, NULL, NULL};
+    /* K4 trailers: corr[np], has_min[np / 16], then (min_fix) the fixups 4-byte aligned */
+    size_t fix_bytes = 0, off_fix = round_up(np * kp + np * 4 + np / CLQ_CPU_GEMM_K4_NR, 4);
+    clq_status s = k4 ? plan_fixups(ctx, st, &j, &fix_bytes) : CLQ_SUCCESS;
+    size_t extra = !k4 ? 0 : fix_bytes ? off_fix - np * kp + fix_bytes : np * 4 + np / CLQ_CPU_GEMM_K4_NR;
+    if (s == CLQ_SUCCESS && np * kp > SIZE_MAX - extra)
+        s = clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: packed weights of %zu x %zu overflow",
+                       op->n, op->k);
+    clq_cpu_wpack *rec = s == CLQ_SUCCESS ? malloc(sizeof *rec) : NULL;
+    if (s == CLQ_SUCCESS && !rec)
+        s = clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
+    if (s != CLQ_SUCCESS) goto out;
+    *rec = (clq_cpu_wpack){.format = kern->format, .nr = nr, .kp = kp, .np = np,
+                           .off_fix = fix_bytes ? off_fix : 0};
     w->impl = rec;
     w->impl_bytes = sizeof *rec;
-    clq_status s = clq_buffer_create(ctx, np * kp + extra, &w->data);
-    if (s != CLQ_SUCCESS) return s;
+    s = clq_buffer_create(ctx, np * kp + extra, &w->data);
+    if (s != CLQ_SUCCESS) goto out;
     int8_t *base = w->data->host;
-    pack_job j = {clq__cpu_span_ptr(op->b), op->fmt.btype == CLQ_U8 ? 0x80 : 0, kern->format,
-                  op->n, op->k, kp, np, base, w->colsum ? w->colsum->host : NULL,
-                  k4 ? (int32_t *)(void *)(base + np * kp) : NULL,
-                  k4 ? (uint8_t *)(base + np * kp + np * 4) : NULL};
+    j.dst = base;
+    if (k4) {
+        j.corr = (int32_t *)(void *)(base + np * kp);
+        j.has_min = (uint8_t *)(base + np * kp + np * 4);
+    }
+    if (fix_bytes) {
+        size_t panels = np / CLQ_CPU_GEMM_K4_NR, at = panels + 1; /* indices into the trailer */
+        j.fix = (uint32_t *)(void *)(base + off_fix);
+        for (size_t p = 0; p < panels; p++) {
+            j.fix[p] = (uint32_t)at;
+            at += j.count[p] == SIZE_MAX ? 0 : j.count[p];
+        }
+        j.fix[panels] = (uint32_t)at;
+    }
     if (k4)
         clq__cpu_parallel(st->pool, np / CLQ_CPU_GEMM_K4_NR, pack_k4_chunk, &j);
     else if (kp)
         clq__cpu_parallel(st->pool, clq__cpu_nchunks(np, PACK_ROWS), pack_rows_chunk, &j);
     else if (op->n && j.colsum)
         memset(j.colsum, 0, op->n * sizeof *j.colsum);
-    return CLQ_SUCCESS;
+out:
+    free(j.count);
+    return s;
 }
 
 /* ---- the GEMM driver ---------------------------------------------------- */
@@ -361,6 +421,7 @@ clq_status clq__cpu_gemm(clq_context *ctx, const clq_gemm_op *op, clq_pass pass)
     if (clq__cpu_gemm_panel(kern->format) == CLQ_CPU_GEMM_K4_NR) {
         j.call.corr = (const int32_t *)(const void *)(b + np * kp);
         j.call.has_min = (const uint8_t *)(b + np * kp + np * 4);
+        if (rec->off_fix) j.call.fix = (const uint32_t *)(const void *)(b + rec->off_fix);
     }
     j.m = op->m, j.n = op->n, j.k = op->k;
     /* u8 A is the vpdpbusd kernels' A format already; in place, every K panel must

@@ -109,7 +109,7 @@ T_AMX static void amx_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0,
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_amx = {"amx", CLQ_CPU_GEMM_B_K4_AMX, MR, NR, 1, 1024,
                                                clq__cpu_gemm_pack_a_rowsu8, amx_tile, 1, 0,
-                                               amx_finish};
+                                               amx_finish, 0};
 
 /* Small M: all rows (<= 16) in the top tiles, all of K per 32 columns of the 64, A
  * (M rows of all K, packed without padding rows) read from L1 / L2 for each. */

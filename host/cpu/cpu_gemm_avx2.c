@@ -103,6 +103,26 @@ T_AVX2 INL void w_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q
     }
 }
 
+/* The panel's listed -128 weights (stored as -127) within this K panel: each takes
+ * 1 x a' off its column, row by row. */
+static void fixups(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t n0,
+                   size_t rows, int32_t *c) {
+    size_t p = n0 / CLQ_CPU_GEMM_K4_NR;
+    const uint32_t *e = g->fix; /* start[] holds indices into the trailer itself */
+    size_t lo = e[p], hi = e[p + 1], end = hi;
+    uint32_t from = (uint32_t)(g->k0 << 4), to = (uint32_t)((g->k0 + g->kc) << 4);
+    while (lo < hi) { /* the first entry at or past k0 */
+        size_t mid = lo + (hi - lo) / 2;
+        if (e[mid] < from) lo = mid + 1;
+        else hi = mid;
+    }
+    for (size_t i = lo; i < end && e[i] < to; i++) {
+        size_t kk = (e[i] >> 4) - g->k0, col = e[i] & 15;
+        const int8_t *ap = (const int8_t *)a + (kk / 4) * as_q + kk % 4;
+        for (size_t r = 0; r < rows; r++) c[r * g->ldc + col] -= ap[r * 4];
+    }
+}
+
 /* One K4 panel (columns n0..n0 + 15), rows <= 4, A quads as_q bytes apart. */
 T_AVX2 INL void panel(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t n0,
                       size_t rows, int32_t *c, int first) {
@@ -120,6 +140,7 @@ T_AVX2 INL void panel(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q,
     case 3: s_body(g, a, as_q, n0, c, first, 3); break;
     default: s_body(g, a, as_q, n0, c, first, 4); break;
     }
+    if (g->fix) fixups(g, a, as_q, n0, rows, c);
 }
 
 T_AVX2 static void avx2_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size_t rows,
@@ -129,7 +150,7 @@ T_AVX2 static void avx2_tile(const clq_cpu_gemm_call *g, const void *a, size_t n
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx2 = {
-    "avx2", CLQ_CPU_GEMM_B_K4_AVX2, MR, 16, 1, 512, clq__cpu_gemm_pack_a_k4s8, avx2_tile, 0, 0, NULL};
+    "avx2", CLQ_CPU_GEMM_B_K4_AVX2, MR, 16, 1, 512, clq__cpu_gemm_pack_a_k4s8, avx2_tile, 0, 0, NULL, 1};
 
 /* Small M: the same 4 x 16 (2 x 16 on has_min panels) tiles, panel by panel. */
 T_AVX2 static void avx2_small(const clq_cpu_gemm_call *g, const void *a, size_t astride,

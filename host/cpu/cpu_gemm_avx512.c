@@ -91,7 +91,7 @@ T512 static void tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, size
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx512bw = {
-    "avx512", CLQ_CPU_GEMM_B_K4_AVX512BW, MR, NV * 16, 2, 512, clq__cpu_gemm_pack_a_k4s16, tile, 0, 0, NULL};
+    "avx512", CLQ_CPU_GEMM_B_K4_AVX512BW, MR, NV * 16, 2, 512, clq__cpu_gemm_pack_a_k4s16, tile, 0, 0, NULL, 0};
 
 /* Small M: the same 6 x 32 tile, 32 columns at a time (6 rows per pass, as the vpdpbusd
  * tile: more rows with fewer panels need more broadcasts per multiply-add). */

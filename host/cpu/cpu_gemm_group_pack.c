@@ -130,7 +130,7 @@ clq_status clq__cpu_gemm_group_pack(clq_context *ctx, const clq_pack_op *op,
     clq_cpu_wpack *rec = calloc(1, sizeof *rec);
     if (!rec) return clq__error(ctx, CLQ_ERROR_OUT_OF_MEMORY, "cpu: out of host memory packing");
     *rec = (clq_cpu_wpack){0, P, kp, np, 1, bits, op->fmt.group, G, pstride,
-                           off_sb, off_zbu, off_xc, off_zx, zconst, 0};
+                           off_sb, off_zbu, off_xc, off_zx, zconst, 0, 0};
     w->impl = rec;
     w->impl_bytes = sizeof *rec;
     clq_status s = clq_buffer_create(ctx, total ? total : 64, &w->data);

@@ -53,4 +53,4 @@ static void portable_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0, 
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_portable = {
-    "portable", CLQ_CPU_GEMM_B_ROWS, MR, NR, 2, 4096, clq__cpu_gemm_pack_a_rows16, portable_tile, 0, 0, NULL};
+    "portable", CLQ_CPU_GEMM_B_ROWS, MR, NR, 2, 4096, clq__cpu_gemm_pack_a_rows16, portable_tile, 0, 0, NULL, 0};

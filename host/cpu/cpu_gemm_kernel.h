@@ -19,6 +19,7 @@ typedef struct clq_cpu_wpack {
     size_t off_sb, off_zbu, off_xc, off_zx; /* byte offsets in w->data of the per-group arrays */
     int zbu_const;         /* >= 0: every zbu is this (no zbu array); else -1 */
     int zx_ok;             /* every xc fits int16: the zx array holds the pairs */
+    size_t off_fix;        /* K4 with min_fix: byte offset of the fixup trailer; else 0 */
 } clq_cpu_wpack;
 
 /* Packed B formats (w->impl: clq_cpu_wpack). Weights are packed
@@ -35,8 +36,14 @@ typedef struct clq_cpu_wpack {
  * tile), then int32 corr[Np] = -128 cs'[n] mod 2^32 (the term that turns a u8 x s8
  * sum of the re-biased A back into the s8-domain sum), then uint8 has_min[Np / 16]
  * (the panel holds a -128: the AVX2 kernel must use its exact vpmaddwd form there).
- * The ids differ per kernel set although the bytes agree, so the record says which
- * kernel packed them. */
+ * A kernel set with min_fix (AVX2) packs a panel with few -128 weights (at most
+ * Kp / 4 of its 16 Kp) otherwise: each -128 is stored as -127, has_min stays 0, and
+ * the fixup trailer (at the record's off_fix, 4-byte aligned) lists it, so the kernel
+ * keeps its fast form and subtracts the residual a' (1 x a') per listed weight:
+ * uint32 start[Np / 16 + 1], then the entries, (k << 4) | column-in-panel, ascending
+ * per panel; panel p's are at trailer indices [start[p], start[p + 1]). Only panels dense in -128 keep
+ * it stored (has_min 1). The ids differ per kernel set (and where min_fix differs,
+ * the bytes), so the record says which kernel packed them. */
 #define CLQ_CPU_GEMM_B_ROWS 1
 #define CLQ_CPU_GEMM_B_K4_AVX2 2
 #define CLQ_CPU_GEMM_B_K4_AVX512BW 3
@@ -52,6 +59,7 @@ typedef struct clq_cpu_gemm_call {
     const int8_t *b;          /* packed B (w->data) */
     const int32_t *corr;      /* K4: the corr trailer */
     const uint8_t *has_min;   /* K4: the has_min trailer */
+    const uint32_t *fix;      /* K4 with min_fix: the fixup trailer (start[], entries) */
     size_t kp;                /* packed K */
     size_t k0, kc;            /* this K panel: [k0, k0 + kc), kc a multiple of KALIGN */
     size_t ldc;               /* row stride of the int32 tile output */
@@ -99,6 +107,9 @@ typedef struct clq_cpu_gemm_kernel {
     /* NULL, or called by each thread after its last tile call of a GEMM (AMX: release
      * the tile state the tiles configured) */
     void (*finish)(void);
+    /* 1: packing lists the -128 weights of sparse panels as fixups (the K4 formats'
+     * comment above); the tiles, general and small-M, apply them */
+    int min_fix;
 } clq_cpu_gemm_kernel;
 
 /* Panel width of a format (0: not a CPU format). */
@@ -110,10 +121,14 @@ static inline int clq__cpu_gemm_panel(int format) {
 
 /* Packs the K4 panel p of B (stored bytes, N x K row-major, u8 when flip is 0x80) into
  * dst (the panel's Kp x 16 bytes), its corr entries, its has_min byte and the column
- * sums cs' of its columns below N (mod 2^32). */
+ * sums cs' of its columns below N (mod 2^32, of the weights as given). fix NULL: a
+ * -128 is stored and sets has_min; else it is stored as -127 and listed at fix, in
+ * the order of the trailer (room for clq__cpu_gemm_count_min_k4 entries). */
 void clq__cpu_gemm_pack_k4_panel(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t kp,
                                  size_t p, int8_t *dst, int32_t *corr, uint8_t *has_min,
-                                 int32_t *colsum);
+                                 int32_t *colsum, uint32_t *fix);
+/* The -128 weights (s8 domain) of K4 panel p. */
+size_t clq__cpu_gemm_count_min_k4(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t p);
 
 /* A panel packers: [mr][kc] s16 rows (portable); [kc / 4][mr][4] bytes in the u8
  * domain (a' + 128: vpdpbusd), s8 domain (AVX2), or s16 s8-domain (vpmaddwd);

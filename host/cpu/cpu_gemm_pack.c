@@ -90,9 +90,19 @@ void clq__cpu_gemm_pack_a_k4s16(const uint8_t *a, size_t lda, int a_u8, size_t r
     }
 }
 
+size_t clq__cpu_gemm_count_min_k4(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t p) {
+    size_t count = 0;
+    uint8_t m = 0x80 ^ flip;
+    for (size_t col = p * K4; col < p * K4 + K4 && col < n; col++) {
+        const uint8_t *s = b + col * k;
+        for (size_t q = 0; q < k; q++) count += s[q] == m;
+    }
+    return count;
+}
+
 void clq__cpu_gemm_pack_k4_panel(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t kp,
                                  size_t p, int8_t *dst, int32_t *corr, uint8_t *has_min,
-                                 int32_t *colsum) {
+                                 int32_t *colsum, uint32_t *fix) {
     uint8_t min = 0;
     uint32_t flip4 = flip * 0x01010101u;
     for (size_t j = 0; j < K4; j++) {
@@ -117,6 +127,19 @@ void clq__cpu_gemm_pack_k4_panel(const uint8_t *b, uint8_t flip, size_t n, size_
         for (; q < kp; q++) dst[(q / 4) * K4 * 4 + j * 4 + q % 4] = q < kv ? (int8_t)(s[q] ^ flip) : 0;
         corr[col] = (int32_t)(0u - 128u * sum);
         if (col < n && colsum) colsum[col] = (int32_t)sum;
+    }
+    if (fix && min) {
+        /* k-major over the packed bytes: the entries come out ascending */
+        int8_t *d = dst;
+        for (size_t q = 0; q < kp; q++)
+            for (size_t j = 0; j < K4; j++) {
+                int8_t *v = d + (q / 4) * K4 * 4 + j * 4 + q % 4;
+                if (*v == -128) {
+                    *v = -127;
+                    *fix++ = (uint32_t)(q << 4 | j);
+                }
+            }
+        min = 0;
     }
     has_min[p] = min;
 }

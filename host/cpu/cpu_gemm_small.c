@@ -80,6 +80,7 @@ clq_status clq__cpu_gemm_small(clq_context *ctx, const clq_gemm_op *op, clq_pass
     j.call.kp = kp;
     j.call.corr = (const int32_t *)(const void *)(b + np * kp);
     j.call.has_min = (const uint8_t *)(b + np * kp + np * 4);
+    if (rec->off_fix) j.call.fix = (const uint32_t *)(const void *)(b + rec->off_fix);
     /* rows that fit one pass take all of K and are packed without padding rows */
     j.kc = j.m <= mr || kp <= ks->kc ? kp : ks->kc;
     if (j.kc == 0) j.kc = CLQ_CPU_GEMM_KALIGN;

@@ -105,7 +105,7 @@ T_ZVNNI static void z_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0,
  * (measured, one thread: 2-5% at 1024^3 and 128x4096x4096). */
 const clq_cpu_gemm_kernel clq__cpu_gemm_avx512vnni = {
     "avx512-vnni", CLQ_CPU_GEMM_B_K4_AVX512VNNI, ZMR, ZNV * 16, 1, 1024,
-    clq__cpu_gemm_pack_a_k4u8, z_tile, 1, 1, NULL};
+    clq__cpu_gemm_pack_a_k4u8, z_tile, 1, 1, NULL, 0};
 
 /* Small M: up to 6 rows x 4 panels per pass as well. More rows per pass (up to all 16,
  * with fewer panels: 8 x 3, 12 x 2, 16 x 1) read B once but need a broadcast per 3, 2
@@ -172,7 +172,7 @@ T_YVNNI static void y_tile(const clq_cpu_gemm_call *g, const void *a, size_t n0,
 }
 
 const clq_cpu_gemm_kernel clq__cpu_gemm_avxvnni = {
-    "avx2-vnni", CLQ_CPU_GEMM_B_K4_AVXVNNI, YMR, 16, 1, 512, clq__cpu_gemm_pack_a_k4u8, y_tile, 1, 0, NULL};
+    "avx2-vnni", CLQ_CPU_GEMM_B_K4_AVXVNNI, YMR, 16, 1, 512, clq__cpu_gemm_pack_a_k4u8, y_tile, 1, 0, NULL, 0};
 
 /* Small M: the same 6 x 16 tile, panel by panel; more rows take further passes over a K
  * panel of B that stays in L1. */
