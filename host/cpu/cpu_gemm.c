@@ -75,14 +75,14 @@ static void pack_k4_chunk(void *arg, size_t p) {
                                 j->colsum, fix);
 }
 
-static void count_k4_chunk(void *arg, size_t p) {
-    const pack_job *j = arg;
-    j->count[p] = clq__cpu_gemm_count_min_k4(j->b, j->flip, j->n, j->k, p);
-}
-
 /* min_fix: a panel with more -128 weights than this keeps them (has_min): the
  * kernel's exact slow form there costs less than that many fixups per row. */
 static size_t fix_dense(size_t kp) { return kp / 4; }
+
+static void count_k4_chunk(void *arg, size_t p) {
+    const pack_job *j = arg;
+    j->count[p] = clq__cpu_gemm_count_min_k4(j->b, j->flip, j->n, j->k, p, fix_dense(j->kp));
+}
 
 /* Counts each panel's -128 weights into j->count (SIZE_MAX: dense) and sets *bytes
  * to the fixup trailer's (start[] and entries); 0, j->count NULL, where the kernel

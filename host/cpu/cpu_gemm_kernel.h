@@ -127,8 +127,9 @@ static inline int clq__cpu_gemm_panel(int format) {
 void clq__cpu_gemm_pack_k4_panel(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t kp,
                                  size_t p, int8_t *dst, int32_t *corr, uint8_t *has_min,
                                  int32_t *colsum, uint32_t *fix);
-/* The -128 weights (s8 domain) of K4 panel p. */
-size_t clq__cpu_gemm_count_min_k4(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t p);
+/* The -128 weights (s8 domain) of K4 panel p, counted up to limit + 1. */
+size_t clq__cpu_gemm_count_min_k4(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t p,
+                                  size_t limit);
 
 /* A panel packers: [mr][kc] s16 rows (portable); [kc / 4][mr][4] bytes in the u8
  * domain (a' + 128: vpdpbusd), s8 domain (AVX2), or s16 s8-domain (vpmaddwd);

@@ -90,12 +90,16 @@ void clq__cpu_gemm_pack_a_k4s16(const uint8_t *a, size_t lda, int a_u8, size_t r
     }
 }
 
-size_t clq__cpu_gemm_count_min_k4(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t p) {
+size_t clq__cpu_gemm_count_min_k4(const uint8_t *b, uint8_t flip, size_t n, size_t k, size_t p,
+                                  size_t limit) {
     size_t count = 0;
     uint8_t m = 0x80 ^ flip;
     for (size_t col = p * K4; col < p * K4 + K4 && col < n; col++) {
-        const uint8_t *s = b + col * k;
-        for (size_t q = 0; q < k; q++) count += s[q] == m;
+        const uint8_t *s = b + col * k, *end = s + k;
+        while (s < end && (s = memchr(s, m, (size_t)(end - s))) != NULL) {
+            if (++count > limit) return count;
+            s++;
+        }
     }
     return count;
 }
@@ -129,16 +133,18 @@ void clq__cpu_gemm_pack_k4_panel(const uint8_t *b, uint8_t flip, size_t n, size_
         if (col < n && colsum) colsum[col] = (int32_t)sum;
     }
     if (fix && min) {
-        /* k-major over the packed bytes: the entries come out ascending */
-        int8_t *d = dst;
-        for (size_t q = 0; q < kp; q++)
-            for (size_t j = 0; j < K4; j++) {
-                int8_t *v = d + (q / 4) * K4 * 4 + j * 4 + q % 4;
-                if (*v == -128) {
-                    *v = -127;
-                    *fix++ = (uint32_t)(q << 4 | j);
-                }
-            }
+        /* quad by quad (64 bytes), k before column within one: the entries come out
+         * ascending */
+        for (size_t q4 = 0; q4 < kp; q4 += 4) {
+            int8_t *blk = dst + q4 * K4;
+            if (!memchr(blk, 0x80, 4 * K4)) continue;
+            for (size_t r = 0; r < 4; r++)
+                for (size_t j = 0; j < K4; j++)
+                    if (blk[j * 4 + r] == -128) {
+                        blk[j * 4 + r] = -127;
+                        *fix++ = (uint32_t)((q4 + r) << 4 | j);
+                    }
+        }
         min = 0;
     }
     has_min[p] = min;
