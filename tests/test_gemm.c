@@ -58,13 +58,14 @@ TC_BACKEND_TEST(gemm, large) {
 }
 
 /* ---- the CPU kernels' paths (run per kernel set by the CLQ_CPU_ISA variants): K4
- * panels of 16 columns with and without a -128 weight, with A and B at the ends of
- * their range (every pair of products at its largest: an int16-saturating form is
- * caught); K remainders of the K quad, of KALIGN and of the 512-long K panel; M and N
+ * panels of 16 columns without, with many and with few -128 weights (the AVX2 fixups),
+ * with A and B at the ends of their range (every pair of products at its largest: an
+ * int16-saturating form is caught); K remainders of the K quad, of KALIGN and of the
+ * 512-long K panel, and K past 4096 (several panels of the longest K panel); M and N
  * remainders of every register tile (rows 1..16, columns 16..64); M of 1..16 take
  * the small-M path (all of K in one panel) ---- */
 TC_BACKEND_TEST(gemm, kernel_paths) {
-    static const size_t ks[] = {1, 3, 5, 64, 65, 511, 513, 1100};
+    static const size_t ks[] = {1, 3, 5, 64, 65, 511, 513, 1100, 4200};
     static const size_t mn[][2] = {{1, 17}, {2, 16}, {5, 33}, {6, 64}, {7, 65},
                                    {13, 31}, {16, 48}, {17, 80}, {33, 15}};
     uint64_t seed = 9000;
