@@ -320,11 +320,13 @@ CLQ_T256 CLQ_INLINE void mm256_st(int stream, float *p, __m256 v) {
 
 /* Blocks of 32: as the AVX-512 form (mm512_b32x16), each block's four vectors
  * folded into +/-Inf to 8 partials, then 8 blocks reduced together in three
- * levels into one vector of 8 results. */
+ * levels into one vector of 8 results: the two in-lane levels first, so that the
+ * cross-lane one, `vperm2f128` (a multi-uop instruction on Zen 1: the first order,
+ * cross-lane first, took eight of them per 8 blocks), runs once per vector pair. */
 CLQ_T256 CLQ_INLINE __m256 mm256_op(int hi, __m256 a, __m256 b) {
     return hi ? _mm256_max_ps(a, b) : _mm256_min_ps(a, b);
 }
-/* [a | b] by 128-bit lanes, 4 partials each */
+/* [a's lanes folded | b's lanes folded] */
 CLQ_T256 CLQ_INLINE __m256 mm256_f1(int hi, __m256 a, __m256 b) {
     return mm256_op(hi, _mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
 }
@@ -343,16 +345,15 @@ CLQ_T256 CLQ_INLINE __m256 mm256_leaf(clq_dtype XT, int hi, const void *x, size_
     return v;
 }
 
-/* Leaf t is block (t % 2) * 4 + t / 2: the three levels leave lane i * 4 + g of
- * the result with leaf g * 2 + i. */
-#define MM256_LEAF(T) mm256_leaf(XT, hi, x, ((T) % 2) * 4 + (T) / 2)
-#define MM256_H(T) mm256_f2(hi, mm256_f1(hi, MM256_LEAF(T), MM256_LEAF(T + 1)), \
-                            mm256_f1(hi, MM256_LEAF(T + 2), MM256_LEAF(T + 3)))
+/* Leaves in block order: f2 leaves each lane of v[i] with blocks 2i, 2i + 1; f3
+ * each lane of w0 (w1) with one partial of blocks 0-3 (4-7) in order; f1 folds the
+ * lanes into [blocks 0-3 | blocks 4-7]. */
 CLQ_T256 CLQ_INLINE __m256 mm256_b32x8(clq_dtype XT, int hi, const void *x) {
-    return mm256_f3(hi, MM256_H(0), MM256_H(4));
+    __m256 v[4];
+    for (size_t i = 0; i < 4; i++)
+        v[i] = mm256_f2(hi, mm256_leaf(XT, hi, x, 2 * i), mm256_leaf(XT, hi, x, 2 * i + 1));
+    return mm256_f1(hi, mm256_f3(hi, v[0], v[1]), mm256_f3(hi, v[2], v[3]));
 }
-#undef MM256_H
-#undef MM256_LEAF
 
 CLQ_T256 CLQ_INLINE void mm256_b32_body(clq_dtype XT, int stream, const void *x, size_t nblk,
                                         float *mn, float *mx) {
