@@ -137,8 +137,9 @@ double bench_gemm_median_of(const bench_gemm_args *a, double (*once)(void *), vo
  * NULL): back to back per variant when m <= SMALL_M, else alternating run by run. */
 void bench_gemm_time_variants(size_t m, int nv, const int *skip, int runs,
                               double (*once)(void *, int), void *arg, double *median);
-/* The read peer over `bytes` (bench_gemm_read.c), its runs and median seconds. */
-double bench_gemm_time_read(const bench_gemm_args *a, size_t bytes, int *runs);
+/* The read peer over `bytes` (bench_gemm_read.c; parts buffers in turn), its runs and
+ * median seconds. */
+double bench_gemm_time_read(const bench_gemm_args *a, size_t bytes, size_t parts, int *runs);
 
 /* The format section (bench_gemm_fmt.c). "all" is bench_gemm_formats_all. */
 extern const char bench_gemm_formats_all[];
@@ -177,11 +178,16 @@ typedef struct bench_gemm_shape {
 } bench_gemm_shape;
 
 /* The small-M GEMM's read-only peer (bench_gemm_read.c): sums a buffer of `bytes`
- * (B's size) split over `threads` threads; one call reads it once. */
+ * (B's size) split over `threads` threads; one call reads it once. With parts > 1,
+ * parts such buffers, one call each in turn (B's copies from DRAM). */
 typedef struct bench_gemm_read bench_gemm_read;
-bench_gemm_read *bench_gemm_read_create(size_t bytes, int threads);
+bench_gemm_read *bench_gemm_read_create(size_t bytes, size_t parts, int threads);
 double bench_gemm_read_once(bench_gemm_read *r); /* seconds */
 void bench_gemm_read_destroy(bench_gemm_read *r);
+/* How many copies of `bytes` a run must rotate over so that each finds its copy
+ * evicted from the caches: four times the last-level cache (*llc, 0 if unknown; 32
+ * MiB assumed then) and 128 MiB at least, 2..64 copies. */
+size_t bench_gemm_cold_copies(size_t bytes, size_t *llc);
 
 typedef enum bench_gemm_peer_kind {
     GEMM_PEER_CLBLAST,  /* SGEMM of (A - za)(B - zb)^T on the context's OpenCL queue */

@@ -436,7 +436,7 @@ static void run_shape(clq_context *ctx, const bench_gemm_args *a, int opencl, si
             if (skip[2 * v]) continue;
             fprintf(stderr, "%s: read and memcpy peers over %s's %zu bytes ...\n", label,
                     fmt_text(&a->formats[v], name, sizeof name), res->bytes);
-            res->read_sec = bench_gemm_time_read(a, res->bytes, &res->read_runs);
+            res->read_sec = bench_gemm_time_read(a, res->bytes, 1, &res->read_runs);
             copy_arg c = {cp, res->bytes};
             res->copy_sec = bench_gemm_median_of(a, copy_once, &c, &res->copy_runs);
         }

@@ -1,19 +1,26 @@
 /* bench_gemm_read.c: the small-M GEMM's peer: reading a buffer the size of B once,
- * split over the library's thread count (the bandwidth a B-streaming GEMM can reach). */
+ * split over the library's thread count (the bandwidth a B-streaming GEMM can reach),
+ * and how many copies of B a run must rotate over to find B in DRAM, not in a cache. */
 #include "bench.h"
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 
+#define COLD_DEFAULT_LLC ((size_t)32 << 20) /* when the machine does not say */
+#define COLD_MIN_BYTES ((size_t)128 << 20)
+#define COLD_MAX_COPIES 64
+
 struct bench_gemm_read {
     unsigned char *buf;
-    size_t bytes;
+    size_t bytes, parts, next; /* parts buffers of bytes; a run reads the next one */
     int threads;
     volatile uint64_t sink;
 };
@@ -62,11 +69,14 @@ static void *read_thread(void *arg) {
     return NULL;
 }
 
-bench_gemm_read *bench_gemm_read_create(size_t bytes, int threads) {
+bench_gemm_read *bench_gemm_read_create(size_t bytes, size_t parts, int threads) {
     bench_gemm_read *r = calloc(1, sizeof *r);
-    if (!r || !(r->buf = malloc(bytes ? bytes : 1))) bench_die("out of host memory for the read peer");
-    memset(r->buf, 0x5a, bytes); /* distinct, touched pages */
+    if (parts == 0) parts = 1;
+    if (!r || (bytes && parts > SIZE_MAX / bytes) || !(r->buf = malloc(bytes * parts > 0 ? bytes * parts : 1)))
+        bench_die("out of host memory for the read peer (%zu x %zu bytes)", parts, bytes);
+    memset(r->buf, 0x5a, bytes * parts); /* distinct, touched pages */
     r->bytes = bytes;
+    r->parts = parts;
     r->threads = threads > 0 ? threads : 1;
     return r;
 }
@@ -78,12 +88,14 @@ double bench_gemm_read_once(bench_gemm_read *r) {
     int n = r->threads < MAX_THREADS ? r->threads : MAX_THREADS;
     size_t chunk = (r->bytes / (size_t)n + 127) & ~(size_t)127;
     int used = 0;
+    const unsigned char *base = r->buf + r->next * r->bytes;
+    r->next = (r->next + 1) % r->parts;
     double t0 = bench_now();
     for (int t = 0; t < n; t++) {
         size_t begin = (size_t)t * chunk;
         if (begin >= r->bytes) break;
         size_t len = r->bytes - begin < chunk ? r->bytes - begin : chunk;
-        part[t] = (read_part){r->buf + begin, len, 0};
+        part[t] = (read_part){base + begin, len, 0};
         used = t + 1;
     }
     for (int t = 1; t < used; t++)
@@ -104,4 +116,41 @@ void bench_gemm_read_destroy(bench_gemm_read *r) {
     if (!r) return;
     free(r->buf);
     free(r);
+}
+
+/* The largest cache cpu0 sees, from sysfs ("32768K": one instance, as lscpu shows it),
+ * else sysconf (glibc's cpuid reading can give the whole package's L3); 0: unknown. */
+static size_t llc_bytes(void) {
+    size_t best = 0;
+    for (int i = 0; i < 8; i++) {
+        char path[96], text[32];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(text, sizeof text, f)) {
+            char *end;
+            unsigned long long x = strtoull(text, &end, 10);
+            x *= *end == 'K' ? 1024ull : *end == 'M' ? 1048576ull : 1ull;
+            if (x > best) best = (size_t)x;
+        }
+        fclose(f);
+    }
+    long v = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    if (!best) v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+    return best ? best : v > 0 ? (size_t)v : 0;
+}
+
+size_t bench_gemm_cold_copies(size_t bytes, size_t *llc) {
+    size_t c = llc_bytes();
+    *llc = c;
+    /* four times the cache: a victim cache (AMD's L3) keeps some lines of a stream
+     * only twice its size */
+    size_t want = 4 * (c ? c : COLD_DEFAULT_LLC);
+    if (want < COLD_MIN_BYTES) want = COLD_MIN_BYTES;
+    size_t copies = bytes ? (want + bytes - 1) / bytes : 1;
+    if (copies < 2) copies = 2;
+    if (copies > COLD_MAX_COPIES) copies = COLD_MAX_COPIES;
+    return copies;
 }
