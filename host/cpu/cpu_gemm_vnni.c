@@ -6,6 +6,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #define T_ZVNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
@@ -107,17 +108,70 @@ const clq_cpu_gemm_kernel clq__cpu_gemm_avx512vnni = {
     "avx512-vnni", CLQ_CPU_GEMM_B_K4_AVX512VNNI, ZMR, ZNV * 16, 1, 1024,
     clq__cpu_gemm_pack_a_k4u8, z_tile, 1, 1, NULL, 0};
 
-/* Small M: up to 6 rows x 4 panels per pass as well. More rows per pass (up to all 16,
- * with fewer panels: 8 x 3, 12 x 2, 16 x 1) read B once but need a broadcast per 3, 2
- * or 1 vpdpbusd, and measured slower than 6 x 4 passes over a 512-long K panel of B
- * kept in L1 (one thread, M = 16: 0.67-0.79 ms a call against 0.82-1.0 ms for 16 x 1). */
-T_ZVNNI static void z_small(const clq_cpu_gemm_call *g, const void *a, size_t astride, size_t n0,
-                            size_t rows, size_t cols, int32_t *c, int first) {
+/* Small M, up to 6 rows: the general tile's 6 x 4 loop over all of K, B read once. */
+T_ZVNNI static void z_small6(const clq_cpu_gemm_call *g, const void *a, size_t astride,
+                             size_t n0, size_t rows, size_t cols, int32_t *c, int first) {
     z_cases(g, a, astride * 4, 4, n0, rows, cols, c, first, 0);
 }
 
+/* Small M, 7 to 16 rows: every row x one panel, all of K, panel after panel, so B is
+ * read once, as one stream, and prefetched 8 KiB ahead along it (the panels of a call
+ * lie end to end); 16 accumulators, a broadcast per vpdpbusd, which the load ports
+ * take. Passes of 6 x 4 over 512-long K panels (each read from memory once, then from
+ * L1) were as fast with B in L3 and slower with B in DRAM, where only their first pass
+ * kept the memory busy: M = 16 took 0.45-0.49 ms a call there, this 0.31-0.34 (2
+ * threads, Zen 5, docs/BENCHMARKS.md). Without the prefetch, or at 1 KiB, the single
+ * stream was slower still (0.52-0.57 ms). */
+#define Z16_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define Z16_PF_BYTES 8192
+
+T_ZVNNI INL void z16_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t n0,
+                          int32_t *c, int first, const int R) {
+    size_t ldc = g->ldc;
+    const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
+#define Z16_INIT(i)                                                                        \
+    __m512i c##i = _mm512_setzero_si512();                                                 \
+    if (R > i) c##i = first ? _mm512_loadu_si512(g->corr + n0) : _mm512_loadu_si512(c + i * ldc);
+    Z16_ROWS(Z16_INIT)
+    size_t steps = g->kc / 4;
+    for (size_t q = 0; q < steps; q++) {
+        /* an address only: past B's end it is never dereferenced */
+        _mm_prefetch((const char *)((uintptr_t)(b + q * 64) + Z16_PF_BYTES), _MM_HINT_T0);
+        __m512i b0 = _mm512_loadu_si512(b + q * 64);
+#define Z16_DP(i)                                   \
+    if (R > i) {                                    \
+        int32_t w;                                  \
+        memcpy(&w, a + q * as_q + i * 4, 4);        \
+        DPBUSD512(c##i, _mm512_set1_epi32(w), b0);  \
+    }
+        Z16_ROWS(Z16_DP)
+    }
+#define Z16_STORE(i) \
+    if (R > i) _mm512_storeu_si512(c + i * ldc, c##i);
+    Z16_ROWS(Z16_STORE)
+}
+
+T_ZVNNI static void z_small(const clq_cpu_gemm_call *g, const void *a, size_t astride, size_t n0,
+                            size_t rows, size_t cols, int32_t *c, int first) {
+    if (rows <= ZMR) {
+        z_small6(g, a, astride, n0, rows, cols, c, first);
+        return;
+    }
+    size_t as_q = astride * 4;
+    for (size_t j = 0; j < cols; j += 16) {
+        switch (rows) {
+#define Z16_CASE(R) \
+    case R: z16_body(g, a, as_q, n0 + j, c + j, first, R); break;
+            Z16_CASE(7) Z16_CASE(8) Z16_CASE(9) Z16_CASE(10) Z16_CASE(11) Z16_CASE(12)
+            Z16_CASE(13) Z16_CASE(14) Z16_CASE(15)
+        default: z16_body(g, a, as_q, n0 + j, c + j, first, 16); break;
+        }
+    }
+}
+
+/* mr 16: every small M takes one pass over all of K (the K panel field goes unused). */
 const clq_cpu_gemm_small clq__cpu_gemm_small_avx512vnni = {
-    "avx512-vnni", ZMR, 512, 1, clq__cpu_gemm_pack_a_k4u8, z_small, NULL};
+    "avx512-vnni", 16, 512, 1, clq__cpu_gemm_pack_a_k4u8, z_small, NULL};
 
 /* AVX-VNNI: 16 ymm registers: 6 rows x one panel (two ymm halves) = 12 accumulators. */
 #define YMR 6
