@@ -114,40 +114,48 @@ T_ZVNNI static void z_small6(const clq_cpu_gemm_call *g, const void *a, size_t a
     z_cases(g, a, astride * 4, 4, n0, rows, cols, c, first, 0);
 }
 
-/* Small M, 7 to 16 rows: every row x one panel, all of K, panel after panel, so B is
- * read once, as one stream, and prefetched 8 KiB ahead along it (the panels of a call
- * lie end to end); 16 accumulators, a broadcast per vpdpbusd, which the load ports
- * take. Passes of 6 x 4 over 512-long K panels (each read from memory once, then from
- * L1) were as fast with B in L3 and slower with B in DRAM, where only their first pass
- * kept the memory busy: M = 16 took 0.45-0.49 ms a call there, this 0.31-0.34 (2
- * threads, Zen 5, docs/BENCHMARKS.md). Without the prefetch, or at 1 KiB, the single
- * stream was slower still (0.52-0.57 ms). */
+/* Small M, 7 to 16 rows: every row x two panels (up to 12 rows: 24 accumulators) or one
+ * panel, all of K in one pass, so B is read once, as one or two streams, prefetched 8
+ * KiB ahead (the panels of a call lie end to end). Passes of 6 x 4 over 512-long K panels
+ * (each read from memory once, then from L1) were as fast or slower with B in L3 and
+ * much slower with B in DRAM, where only their first pass kept the memory busy: M = 16
+ * took 0.45-0.52 ms a call there, this 0.31-0.39; M = 10 0.37-0.53 against 0.25-0.28 (2
+ * threads, Zen 5, docs/BENCHMARKS.md). Without the prefetch, or at 1 KiB, one stream
+ * was slower still (M = 16: 0.52-0.57 ms). */
 #define Z16_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
 #define Z16_PF_BYTES 8192
 
 T_ZVNNI INL void z16_body(const clq_cpu_gemm_call *g, const uint8_t *a, size_t as_q, size_t n0,
-                          int32_t *c, int first, const int R) {
-    size_t ldc = g->ldc;
+                          int32_t *c, int first, const int R, const int NP) {
+    size_t ldc = g->ldc, ps = CLQ_CPU_GEMM_K4_NR * g->kp;
     const int8_t *b = g->b + n0 * g->kp + g->k0 * CLQ_CPU_GEMM_K4_NR;
 #define Z16_INIT(i)                                                                        \
-    __m512i c##i = _mm512_setzero_si512();                                                 \
-    if (R > i) c##i = first ? _mm512_loadu_si512(g->corr + n0) : _mm512_loadu_si512(c + i * ldc);
+    __m512i c##i = _mm512_setzero_si512(), d##i = c##i;                                    \
+    if (R > i) c##i = first ? _mm512_loadu_si512(g->corr + n0) : _mm512_loadu_si512(c + i * ldc); \
+    if (R > i && NP > 1)                                                                   \
+        d##i = first ? _mm512_loadu_si512(g->corr + n0 + 16) : _mm512_loadu_si512(c + i * ldc + 16);
     Z16_ROWS(Z16_INIT)
     size_t steps = g->kc / 4;
     for (size_t q = 0; q < steps; q++) {
         /* an address only: past B's end it is never dereferenced */
-        _mm_prefetch((const char *)((uintptr_t)(b + q * 64) + Z16_PF_BYTES), _MM_HINT_T0);
+        const char *pf = (const char *)((uintptr_t)(b + q * 64) + Z16_PF_BYTES);
+        _mm_prefetch(pf, _MM_HINT_T0);
+        if (NP > 1) _mm_prefetch(pf + ps, _MM_HINT_T0);
         __m512i b0 = _mm512_loadu_si512(b + q * 64);
+        __m512i b1 = NP > 1 ? _mm512_loadu_si512(b + ps + q * 64) : b0;
 #define Z16_DP(i)                                   \
     if (R > i) {                                    \
         int32_t w;                                  \
         memcpy(&w, a + q * as_q + i * 4, 4);        \
-        DPBUSD512(c##i, _mm512_set1_epi32(w), b0);  \
+        __m512i av = _mm512_set1_epi32(w);          \
+        DPBUSD512(c##i, av, b0);                    \
+        if (NP > 1) DPBUSD512(d##i, av, b1);        \
     }
         Z16_ROWS(Z16_DP)
     }
-#define Z16_STORE(i) \
-    if (R > i) _mm512_storeu_si512(c + i * ldc, c##i);
+#define Z16_STORE(i)                                                \
+    if (R > i) _mm512_storeu_si512(c + i * ldc, c##i);              \
+    if (R > i && NP > 1) _mm512_storeu_si512(c + i * ldc + 16, d##i);
     Z16_ROWS(Z16_STORE)
 }
 
@@ -159,13 +167,18 @@ T_ZVNNI static void z_small(const clq_cpu_gemm_call *g, const void *a, size_t as
     }
     size_t as_q = astride * 4;
     for (size_t j = 0; j < cols; j += 16) {
-        switch (rows) {
-#define Z16_CASE(R) \
-    case R: z16_body(g, a, as_q, n0 + j, c + j, first, R); break;
+        int two = rows <= 12 && cols - j > 16;
+        switch (rows * 2 + two) {
+#define Z16_CASE(R)                                                        \
+    case 2 * R: z16_body(g, a, as_q, n0 + j, c + j, first, R, 1); break;   \
+    case 2 * R + 1: z16_body(g, a, as_q, n0 + j, c + j, first, R, 2); break;
             Z16_CASE(7) Z16_CASE(8) Z16_CASE(9) Z16_CASE(10) Z16_CASE(11) Z16_CASE(12)
-            Z16_CASE(13) Z16_CASE(14) Z16_CASE(15)
-        default: z16_body(g, a, as_q, n0 + j, c + j, first, 16); break;
+        case 26: z16_body(g, a, as_q, n0 + j, c + j, first, 13, 1); break;
+        case 28: z16_body(g, a, as_q, n0 + j, c + j, first, 14, 1); break;
+        case 30: z16_body(g, a, as_q, n0 + j, c + j, first, 15, 1); break;
+        default: z16_body(g, a, as_q, n0 + j, c + j, first, 16, 1); break;
         }
+        j += two ? 16 : 0;
     }
 }
 
